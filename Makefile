@@ -1,0 +1,98 @@
+# tincan — plain Makefile with pkg-config.
+#
+#   make            build ./tincan
+#   make run        install what is missing, build, start on the defaults
+#   make test       install what is missing, build, run every test
+#   make fuzz       run each fuzz target for FUZZ_SECONDS (default 60)
+#   make bench      run the benchmarks in bench/
+#   make asan       build build/asan/tincan with AddressSanitizer + UBSan
+
+CC      ?= cc
+PKGS    := openssl jansson
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -fno-strict-aliasing -Isrc -Ibuild/gen $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS))
+ASAN    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+PREFIX  ?= /usr/local
+
+# Every module but main.c; tests and fuzz targets link against these.
+LIB_SRC := $(sort $(wildcard src/base/*.c src/net/*.c src/http/*.c src/server/*.c))
+GEN_SRC := build/gen/web_assets.c
+WEB     := $(shell find web -type f ! -name '.*' 2>/dev/null)
+UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+FUZZ    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+
+REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
+ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
+
+.PHONY: all run test unit fuzz fuzz-build bench asan deps clean install
+all: tincan
+
+$(GEN_SRC): $(WEB) scripts/embed.py
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 scripts/embed.py web $@
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -MMD -MP -c $< -o $@
+
+tincan: $(REL_OBJ) build/rel/src/main.o
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+build/asan/tincan: $(ASAN_OBJ) build/asan/src/main.o
+	$(CC) $(CFLAGS) $(ASAN) $^ -o $@ $(LDLIBS)
+
+asan: build/asan/tincan
+
+# Unit tests (cmocka), built twice: plain and with sanitizers.
+build/rel/unit/%: tests/unit/%.c $(REL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(REL_OBJ) -o $@ $(LDLIBS) -lcmocka
+
+build/asan/unit/%: tests/unit/%.c $(ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) $< $(ASAN_OBJ) -o $@ $(LDLIBS) -lcmocka
+
+unit: $(addprefix build/rel/unit/,$(UNIT)) $(addprefix build/asan/unit/,$(UNIT))
+
+# Fuzz targets (libFuzzer, clang). The test run runs each briefly.
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE -Isrc -Ibuild/gen \
+              $(shell pkg-config --cflags $(PKGS))
+build/fuzz/%: fuzz/%.c $(LIB_SRC) $(GEN_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(GEN_SRC) -o $@ $(LDLIBS)
+
+fuzz-build: $(addprefix build/fuzz/,$(FUZZ))
+
+fuzz: fuzz-build
+	@for f in $(FUZZ); do \
+	  mkdir -p build/fuzz/corpus/$$f; \
+	  echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	  ./build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$f fuzz/corpus/$$f || exit 1; \
+	done
+
+deps:
+	scripts/deps.sh
+
+run: deps
+	$(MAKE) tincan
+	./tincan
+
+test: deps
+	$(MAKE) tincan build/asan/tincan unit fuzz-build
+	scripts/test.sh
+
+bench: tincan
+	bench/http/run.sh
+	bench/ws_idle/run.sh
+
+clean:
+	rm -rf build tincan test-output
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,369 @@
+#!/usr/bin/env bash
+# bench/http/run.sh — keep-alive HTTPS throughput: tincan against nginx.
+#
+# Both servers run on 127.0.0.1, serve the same files (the repo's web/
+# directory), with the same kind of certificate (one ECDSA P-256 self-signed
+# certificate generated here and given to both), and receive the same wrk
+# load. tincan is single-threaded, so the headline ratio is against nginx with
+# worker_processes 1; nginx with worker_processes auto is reported too.
+#
+# Prints a table; nothing is written to the repository. See bench/README.md.
+#
+# Environment overrides:
+#   WRK_THREADS (2) WRK_CONNS (64) WRK_DURATION (10, seconds)
+#   BENCH_PATHS ("/app.js /")      request targets
+#   BENCH_GZIP (1)                 also run each target with Accept-Encoding: gzip
+#   BENCH_SERVERS ("tincan nginx-1 nginx-auto")
+#   BENCH_PIN (auto)               auto|0: pin server to CPU 0 and wrk to the rest
+#   TINCAN_BIN (./tincan)  WEB_ROOT (web/)  BENCH_TINCAN_DISK (0): run tincan
+#   with --web-root instead of its embedded copy (forced when WEB_ROOT is not
+#   the repo's web/).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TINCAN_BIN=${TINCAN_BIN:-$ROOT/tincan}
+WEB_ROOT=$(cd "${WEB_ROOT:-$ROOT/web}" && pwd)
+THREADS=${WRK_THREADS:-2}
+CONNS=${WRK_CONNS:-64}
+DURATION=${WRK_DURATION:-10}
+DURATION=${DURATION%s}
+PATHS=${BENCH_PATHS:-"/app.js /"}
+GZIP=${BENCH_GZIP:-1}
+SERVERS=${BENCH_SERVERS:-"tincan nginx-1 nginx-auto"}
+PIN=${BENCH_PIN:-auto}
+WARMUP=2
+
+PIDS=()
+TMP=$(mktemp -d /tmp/tincan-bench-http.XXXXXX)
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() { echo "bench/http: $*" >&2; exit 1; }
+
+need_pkg() { # need_pkg COMMAND PACKAGE...
+	local cmd=$1; shift
+	command -v "$cmd" >/dev/null && return 0
+	[ "$(id -u)" = 0 ] || die "$cmd missing; install one of: $*"
+	local p
+	for p in "$@"; do
+		echo "bench/http: installing $p" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$p" >&2 && return 0
+	done
+	die "could not install $cmd"
+}
+need_pkg wrk wrk
+need_pkg nginx nginx-light nginx
+need_pkg openssl openssl
+need_pkg curl curl
+[ -x /usr/sbin/nginx ] && NGINX=/usr/sbin/nginx || NGINX=$(command -v nginx)
+
+case "$DURATION" in *[!0-9]* | '') die "WRK_DURATION must be whole seconds, got '$DURATION'" ;; esac
+
+free_port() {
+	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# CPU placement. With 2+ CPUs the single-threaded server gets CPU 0 to
+# itself and wrk the others, so the two do not steal time from each other.
+NCPU=$(nproc)
+if [ "$PIN" != 0 ] && [ "$NCPU" -ge 2 ]; then
+	SRV_PIN=(taskset -c 0)
+	WRK_CPUS=1
+	[ "$NCPU" -gt 2 ] && WRK_CPUS="1-$((NCPU - 1))"
+	WRK_PIN=(taskset -c "$WRK_CPUS")
+	PIN_NOTE="server pinned to CPU 0 (nginx-auto: unpinned, $NCPU workers), wrk to CPU $WRK_CPUS"
+else
+	SRV_PIN=()
+	WRK_PIN=()
+	PIN_NOTE="no CPU pinning"
+fi
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_ticks PID: utime+stime of PID and its direct children, in clock ticks.
+cpu_ticks() {
+	local total=0 p f
+	for p in "$1" $(pgrep -P "$1" || true); do
+		[ -r "/proc/$p/stat" ] || continue
+		f=$(sed 's/^.*) //' "/proc/$p/stat")
+		set -- $f
+		total=$((total + ${12} + ${13}))
+	done
+	echo "$total"
+}
+
+wait_https() { # wait_https PORT PID NAME LOGFILE
+	local i
+	for i in $(seq 1 150); do
+		kill -0 "$2" 2>/dev/null || { cat "$4" >&2; die "$3 exited during start"; }
+		curl -sk --max-time 1 -o /dev/null "https://127.0.0.1:$1/" && return 0
+		sleep 0.1
+	done
+	cat "$4" >&2
+	die "$3 did not answer on port $1 within 15 s"
+}
+
+# --- shared material: certificate, web root copy with .gz siblings ---------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+chmod 755 "$TMP"
+chmod 644 "$TMP"/*.pem
+# nginx serves a copy with precompressed .gz files (gzip_static), which is
+# what tincan does with its embedded, build-time compressed files.
+cp -r "$WEB_ROOT" "$TMP/web"
+find "$TMP/web" -type f \( -name '*.html' -o -name '*.js' -o -name '*.css' -o -name '*.json' \
+	-o -name '*.svg' -o -name '*.txt' -o -name '*.webmanifest' -o -name '*.mjs' \) \
+	-exec gzip -k -9 -n {} \;
+chmod -R a+rX "$TMP/web"
+
+for p in $PATHS; do
+	f=$WEB_ROOT${p%/}
+	[ "$p" = / ] && f=$WEB_ROOT/index.html
+	[ -f "$f" ] || echo "bench/http: warning: $f does not exist; $p will be a 404" >&2
+done
+
+# Security headers nginx adds so both servers send responses of the same
+# shape. Replaced by tincan's own values when tincan is running.
+declare -A SEC_HDR=(
+	[Strict-Transport-Security]="max-age=63072000"
+	[Content-Security-Policy]="default-src 'self'; connect-src 'self' wss:"
+	[X-Content-Type-Options]="nosniff"
+	[X-Frame-Options]="DENY"
+	[Referrer-Policy]="no-referrer"
+	[Permissions-Policy]="camera=(self), microphone=(self), display-capture=(self)"
+)
+
+copy_tincan_headers() { # copy_tincan_headers PORT
+	local name line val
+	local hdrs
+	hdrs=$(curl -sk --max-time 2 -D - -o /dev/null "https://127.0.0.1:$1/" | tr -d '\r')
+	for name in "${!SEC_HDR[@]}"; do
+		line=$(grep -i "^$name:" <<<"$hdrs" | head -1 || true)
+		[ -n "$line" ] || continue
+		val=${line#*: }
+		SEC_HDR[$name]=$val
+	done
+}
+
+write_nginx_conf() { # write_nginx_conf WORKERS PORT FILE
+	local name
+	{
+		cat <<EOF
+worker_processes $1;
+daemon off;
+master_process on;
+pid $TMP/nginx.pid;
+error_log stderr warn;
+events { worker_connections 16384; }
+http {
+	include /etc/nginx/mime.types;
+	default_type application/octet-stream;
+	charset utf-8;
+	charset_types text/css application/javascript application/json text/plain;
+	access_log off;
+	server_tokens off;
+	keepalive_requests 10000000;
+	keepalive_timeout 75s;
+	client_body_temp_path $TMP/nginx-body;
+	proxy_temp_path $TMP/nginx-proxy;
+	fastcgi_temp_path $TMP/nginx-fastcgi;
+	uwsgi_temp_path $TMP/nginx-uwsgi;
+	scgi_temp_path $TMP/nginx-scgi;
+	# tincan serves from memory; nginx's cache of open files and stat
+	# results is its usual tuning for static files.
+	open_file_cache max=1000 inactive=60s;
+	open_file_cache_valid 60s;
+	gzip_static on;
+	gzip_vary on;
+	map \$uri \$cache_control {
+		/ no-cache;
+		/index.html no-cache;
+		/sw.js no-cache;
+		default "";
+	}
+	server {
+		listen 127.0.0.1:$2 ssl;
+		ssl_certificate $TMP/cert.pem;
+		ssl_certificate_key $TMP/key.pem;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		root $TMP/web;
+		index index.html;
+		add_header Cache-Control \$cache_control always;
+EOF
+		for name in "${!SEC_HDR[@]}"; do
+			printf '\t\tadd_header %s "%s" always;\n' "$name" "${SEC_HDR[$name]//\"/\\\"}"
+		done
+		printf '\t}\n}\n'
+	} >"$3"
+}
+
+# --- one wrk run ---------------------------------------------------------------
+cat >"$TMP/report.lua" <<'EOF'
+done = function(summary, latency, requests)
+	local e = summary.errors
+	io.write(string.format(
+		"BENCH requests=%.0f duration_us=%.0f bytes=%.0f p50_us=%.0f p99_us=%.0f " ..
+		"err_connect=%.0f err_read=%.0f err_write=%.0f err_status=%.0f err_timeout=%.0f\n",
+		summary.requests, summary.duration, summary.bytes,
+		latency:percentile(50), latency:percentile(99),
+		e.connect, e.read, e.write, e.status, e.timeout))
+end
+EOF
+
+RESULTS=() # "server|label|rps|p50ms|p99ms|errors|cpu%|respbytes"
+
+run_wrk() { # run_wrk SERVER PORT PID PATH GZ
+	local server=$1 port=$2 pid=$3 path=$4 gz=$5
+	local url="https://127.0.0.1:$port$path" hdr=() label="GET $path"
+	if [ "$gz" = 1 ]; then
+		hdr=(-H "Accept-Encoding: gzip")
+		label="$label gzip"
+	fi
+	local size code
+	read -r code size < <(curl -sk --max-time 5 "${hdr[@]}" -o /dev/null \
+		-w '%{http_code} %{size_header}+%{size_download}\n' "$url")
+	[ "$code" = 200 ] || echo "bench/http: warning: $server $label answered $code" >&2
+	timeout $((WARMUP + 20)) "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" \
+		"${hdr[@]}" "$url" >/dev/null 2>&1 || true
+	local t0 c0 t1 c1 out
+	c0=$(cpu_ticks "$pid")
+	t0=$(date +%s%N)
+	out=$(timeout $((DURATION + 30)) "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
+		--timeout 5s -s "$TMP/report.lua" "${hdr[@]}" "$url" 2>&1) ||
+		{ echo "$out" >&2; die "wrk failed against $server $label"; }
+	t1=$(date +%s%N)
+	c1=$(cpu_ticks "$pid")
+	local line
+	line=$(grep '^BENCH ' <<<"$out") || { echo "$out" >&2; die "no wrk report"; }
+	local requests=0 duration_us=1 p50_us=0 p99_us=0 err_connect=0 err_read=0 err_write=0 err_status=0 err_timeout=0 bytes=0 kv
+	for kv in ${line#BENCH }; do
+		case ${kv%%=*} in
+		requests | duration_us | bytes | p50_us | p99_us | err_connect | err_read | err_write | err_status | err_timeout)
+			printf -v "${kv%%=*}" '%s' "${kv#*=}" ;;
+		esac
+	done
+	local errs=$((err_connect + err_read + err_write + err_status + err_timeout))
+	local rps p50 p99 cpu
+	rps=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN{printf "%.0f", r / (d / 1e6)}')
+	p50=$(awk -v v="$p50_us" 'BEGIN{printf "%.2f", v / 1000}')
+	p99=$(awk -v v="$p99_us" 'BEGIN{printf "%.2f", v / 1000}')
+	cpu=$(awk -v c=$((c1 - c0)) -v hz="$CLK_TCK" -v ns=$((t1 - t0)) 'BEGIN{printf "%.0f", 100 * c / hz / (ns / 1e9)}')
+	if [ "$errs" != 0 ]; then
+		echo "bench/http: $server $label: errors connect=$err_connect read=$err_read write=$err_write status=$err_status timeout=$err_timeout" >&2
+	fi
+	RESULTS+=("$server|$label|$rps|$p50|$p99|$errs|$cpu|$size")
+	printf '  %-10s %-20s %9s req/s\n' "$server" "$label" "$rps" >&2
+}
+
+run_all() { # run_all SERVER PORT PID
+	local p
+	for p in $PATHS; do
+		run_wrk "$1" "$2" "$3" "$p" 0
+		[ "$GZIP" = 1 ] && run_wrk "$1" "$2" "$3" "$p" 1
+	done
+	return 0
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	local keep=() p
+	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+
+# --- servers -------------------------------------------------------------------
+bench_tincan() {
+	if [ ! -x "$TINCAN_BIN" ]; then
+		echo "bench/http: $TINCAN_BIN not built (cd $ROOT && make); skipping tincan" >&2
+		return 0
+	fi
+	local port webroot=()
+	port=$(free_port)
+	if [ "${BENCH_TINCAN_DISK:-0}" = 1 ] || [ "$WEB_ROOT" != "$ROOT/web" ]; then
+		webroot=(--web-root "$WEB_ROOT")
+	fi
+	mkdir -p "$TMP/tincan-data"
+	(cd "$TMP/tincan-data" && exec "${SRV_PIN[@]}" "$TINCAN_BIN" --port "$port" --bind 127.0.0.1 \
+		--cert "$TMP/cert.pem" --key "$TMP/key.pem" --data-dir "$TMP/tincan-data" \
+		--max-conns-per-ip 10000 --log-level warn "${webroot[@]}") 2>"$TMP/tincan.log" &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_https "$port" "$pid" tincan "$TMP/tincan.log"
+	copy_tincan_headers "$port"
+	run_all tincan "$port" "$pid"
+	kill -0 "$pid" 2>/dev/null || { cat "$TMP/tincan.log" >&2; die "tincan died during the run"; }
+	stop_pid "$pid"
+	if [ -s "$TMP/tincan.log" ]; then
+		echo "bench/http: tincan logged at warn or above:" >&2
+		head -20 "$TMP/tincan.log" >&2
+	fi
+}
+
+bench_nginx() { # bench_nginx NAME WORKERS
+	local port pin=()
+	port=$(free_port)
+	write_nginx_conf "$2" "$port" "$TMP/nginx-$1.conf"
+	[ "$2" = 1 ] && pin=("${SRV_PIN[@]}")
+	"${pin[@]}" "$NGINX" -p "$TMP" -e stderr -c "$TMP/nginx-$1.conf" 2>"$TMP/$1.log" &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_https "$port" "$pid" "$1" "$TMP/$1.log"
+	run_all "$1" "$port" "$pid"
+	stop_pid "$pid"
+}
+
+nreq=$(($(wc -w <<<"$PATHS") * (GZIP == 1 ? 2 : 1)))
+nsrv=$(wc -w <<<"$SERVERS")
+echo "bench/http: $nsrv servers x $nreq requests x $((DURATION + WARMUP)) s ≈ $((nsrv * nreq * (DURATION + WARMUP + 1))) s" >&2
+for s in $SERVERS; do
+	case $s in
+	tincan) bench_tincan ;;
+	nginx-1) bench_nginx nginx-1 1 ;;
+	nginx-auto) bench_nginx nginx-auto auto ;;
+	*) die "unknown server $s" ;;
+	esac
+done
+
+# --- report --------------------------------------------------------------------
+echo
+echo "HTTP keep-alive over TLS, wrk -t$THREADS -c$CONNS -d${DURATION}s, 127.0.0.1, $NCPU CPUs; $PIN_NOTE"
+echo "certificate: ECDSA P-256 self-signed (same file for both); web root: $WEB_ROOT"
+printf '%-20s %-11s %10s %9s %9s %7s %8s %12s\n' request server "req/s" "p50 ms" "p99 ms" errors "srv CPU%" "resp bytes"
+for r in "${RESULTS[@]}"; do
+	IFS='|' read -r server label rps p50 p99 errs cpu size <<<"$r"
+	printf '%-20s %-11s %10s %9s %9s %7s %8s %12s\n' "$label" "$server" "$rps" "$p50" "$p99" "$errs" "$cpu" "$size"
+done
+
+rps_of() { # rps_of SERVER LABEL
+	local r server label rps rest
+	for r in "${RESULTS[@]}"; do
+		IFS='|' read -r server label rps rest <<<"$r"
+		[ "$server" = "$1" ] && [ "$label" = "$2" ] && { echo "$rps"; return; }
+	done
+}
+echo
+if [ -z "$(rps_of tincan "GET ${PATHS%% *}")" ]; then
+	echo "(tincan was not run: no ratios)"
+	exit 0
+fi
+printf '%-20s %16s %18s\n' "ratio req/s" "tincan/nginx-1" "tincan/nginx-auto"
+for r in "${RESULTS[@]}"; do
+	IFS='|' read -r server label _ <<<"$r"
+	[ "$server" = tincan ] || continue
+	t=$(rps_of tincan "$label")
+	n1=$(rps_of nginx-1 "$label")
+	na=$(rps_of nginx-auto "$label")
+	ratio() { [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}' || echo -; }
+	printf '%-20s %16s %18s\n' "$label" "$(ratio "$t" "$n1")" "$(ratio "$t" "$na")"
+done

@@ -1,0 +1,382 @@
+/*
+ * conf — the option table and its parsers (see conf.h).
+ */
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+enum conf_type { T_INT, T_STR, T_LIST, T_LEVEL, T_ADDR, T_FLAG };
+
+struct conf_opt {
+    const char *name;
+    enum conf_type type;
+    size_t offset;
+    long min, max;
+    const char *arg;
+    const char *help;
+};
+
+#define F(field) offsetof(struct conf, field)
+
+static const struct conf_opt opts[] = {
+    { "port", T_INT, F(port), 1, 65535, "N", "TCP (and later UDP) port for everything (default 8443)" },
+    { "bind", T_ADDR, F(bind), 0, 0, "ADDR", "address to listen on (default: all IPv4 and IPv6)" },
+    { "cert", T_STR, F(cert), 0, 0, "FILE", "TLS certificate chain, PEM (default: self-signed in the data dir)" },
+    { "key", T_STR, F(key), 0, 0, "FILE", "TLS private key, PEM" },
+    { "data-dir", T_STR, F(data_dir), 0, 0, "DIR", "where certificates and data are kept (default ./data)" },
+    { "web-root", T_STR, F(web_root), 0, 0, "DIR", "serve the web client from DIR instead of the embedded copy" },
+    { "config", T_STR, F(config), 0, 0, "FILE", "read 'name = value' settings from FILE" },
+    { "log-level", T_LEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error (default info)" },
+    { "san", T_LIST, F(san), 0, 0, "NAME", "extra name or address for the self-signed certificate (repeatable)" },
+    { "allow-origin", T_LIST, F(allow_origin), 0, 0, "ORIGIN", "WebSocket Origin allowed besides the page's own (repeatable)" },
+    { "max-conns-per-ip", T_INT, F(max_conns_per_ip), 1, 1000000, "N", "concurrent connections per source address (default 64)" },
+    { "ws-max-message", T_INT, F(ws_max_message), 125, 16 << 20, "BYTES", "largest WebSocket message accepted (default 65536)" },
+    { "header-timeout", T_INT, F(header_timeout), 1, 3600, "SEC", "time to send request headers (default 10)" },
+    { "keepalive-timeout", T_INT, F(keepalive_timeout), 1, 86400, "SEC", "idle time of a keep-alive connection (default 75)" },
+    { "tls-timeout", T_INT, F(tls_timeout), 1, 3600, "SEC", "time to complete the TLS handshake (default 10)" },
+    { "ws-ping-interval", T_INT, F(ws_ping_interval), 1, 86400, "SEC", "WebSocket ping interval; silent peers are dropped after twice this (default 30)" },
+    { "help", T_FLAG, F(help), 0, 0, NULL, "show this help and exit" },
+    { "version", T_FLAG, F(version), 0, 0, NULL, "show the version and exit" },
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static const struct conf_opt *find_opt(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+            return &opts[i];
+    }
+    return NULL;
+}
+
+void conf_init(struct conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->port = 8443;
+    c->data_dir = xstrdup("./data");
+    c->log_level = LOG_INFO;
+    c->max_conns_per_ip = 64;
+    c->ws_max_message = 65536;
+    c->header_timeout = 10;
+    c->keepalive_timeout = 75;
+    c->tls_timeout = 10;
+    c->ws_ping_interval = 30;
+}
+
+static void list_clear(struct conf_list *l)
+{
+    for (int i = 0; i < l->count; i++)
+        xfree(l->items[i]);
+    l->count = 0;
+}
+
+void conf_cleanup(struct conf *c)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        void *field = (char *)c + opts[i].offset;
+        if (opts[i].type == T_STR || opts[i].type == T_ADDR) {
+            xfree(*(char **)field);
+            *(char **)field = NULL;
+        } else if (opts[i].type == T_LIST) {
+            list_clear(field);
+        }
+    }
+}
+
+static int set_int(const struct conf_opt *o, int *field, const char *v, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0' || n < o->min || n > o->max) {
+        snprintf(err, errlen, "invalid value for %s: '%s' (expected a number from %ld to %ld)",
+                 o->name, v, o->min, o->max);
+        return -1;
+    }
+    *field = (int)n;
+    return 0;
+}
+
+static int set_addr(const struct conf_opt *o, char **field, const char *v, char *err, size_t errlen)
+{
+    unsigned char tmp[16];
+    if (inet_pton(AF_INET, v, tmp) != 1 && inet_pton(AF_INET6, v, tmp) != 1) {
+        snprintf(err, errlen, "invalid value for %s: '%s' (expected an IPv4 or IPv6 address)", o->name, v);
+        return -1;
+    }
+    xfree(*field);
+    *field = xstrdup(v);
+    return 0;
+}
+
+static int set_list(const struct conf_opt *o, struct conf_list *l, const char *v, char *err, size_t errlen)
+{
+    /* Environment values carry several items separated by commas. */
+    const char *p = v;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n > 0) {
+            if (l->count == CONF_LIST_MAX) {
+                snprintf(err, errlen, "too many values for %s (at most %d)", o->name, CONF_LIST_MAX);
+                return -1;
+            }
+            char *item = xmalloc(n + 1);
+            memcpy(item, p, n);
+            item[n] = '\0';
+            l->items[l->count++] = item;
+        }
+        p += n + (comma ? 1 : 0);
+    }
+    return 0;
+}
+
+static int set_flag(const struct conf_opt *o, int *field, const char *v, char *err, size_t errlen)
+{
+    if (!v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0) {
+        *field = 1;
+    } else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0) {
+        *field = 0;
+    } else {
+        snprintf(err, errlen, "invalid value for %s: '%s' (expected true or false)", o->name, v);
+        return -1;
+    }
+    return 0;
+}
+
+static int apply(struct conf *c, const struct conf_opt *o, const char *v, char *err, size_t errlen)
+{
+    void *field = (char *)c + o->offset;
+    if (o->type != T_FLAG && (!v || !*v)) {
+        snprintf(err, errlen, "option %s needs a value", o->name);
+        return -1;
+    }
+    switch (o->type) {
+    case T_INT:
+        return set_int(o, field, v, err, errlen);
+    case T_ADDR:
+        return set_addr(o, field, v, err, errlen);
+    case T_LIST:
+        return set_list(o, field, v, err, errlen);
+    case T_FLAG:
+        return set_flag(o, field, v, err, errlen);
+    case T_LEVEL: {
+        enum log_level lvl;
+        if (log_level_parse(v, &lvl) < 0) {
+            snprintf(err, errlen, "invalid value for %s: '%s' (expected debug, info, warn or error)", o->name, v);
+            return -1;
+        }
+        *(int *)field = (int)lvl;
+        return 0;
+    }
+    case T_STR:
+        xfree(*(char **)field);
+        *(char **)field = xstrdup(v);
+        return 0;
+    }
+    return -1;
+}
+
+int conf_set(struct conf *c, const char *name, const char *value, char *err, size_t errlen)
+{
+    const struct conf_opt *o = find_opt(name, strlen(name));
+    if (!o) {
+        snprintf(err, errlen, "unknown option '%s'", name);
+        return -1;
+    }
+    return apply(c, o, value, err, errlen);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static char *unquote(char *v)
+{
+    size_t n = strlen(v);
+    if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+        v[n - 1] = '\0';
+        return v + 1;
+    }
+    return v;
+}
+
+/* Calls fn for each "key <sep> value" line; comments and blanks skipped. */
+static int each_line(const char *text, char sep, const char *source,
+                     int (*fn)(struct conf *, const char *, const char *, char *, size_t),
+                     struct conf *c, char *err, size_t errlen)
+{
+    char *copy = xstrdup(text);
+    char *save = NULL;
+    int rc = 0, lineno = 0;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, sep);
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected 'name %c value'", source, lineno, sep);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s);
+        if (strncmp(key, "export ", 7) == 0)
+            key = trim(key + 7);
+        char *val = unquote(trim(eq + 1));
+        char inner[256];
+        rc = fn(c, key, val, inner, sizeof(inner));
+        if (rc < 0) {
+            snprintf(err, errlen, "%s:%d: %s", source, lineno, inner);
+            break;
+        }
+    }
+    xfree(copy);
+    return rc;
+}
+
+int conf_parse_file_text(struct conf *c, const char *text, const char *source, char *err, size_t errlen)
+{
+    return each_line(text, '=', source, conf_set, c, err, errlen);
+}
+
+/* Maps TINCAN_MAX_CONNS_PER_IP to max-conns-per-ip; NULL if not an option. */
+static const struct conf_opt *opt_for_env(const char *key)
+{
+    if (strncmp(key, "TINCAN_", 7) != 0)
+        return NULL;
+    char name[64];
+    size_t i = 0;
+    for (const char *p = key + 7; *p && i + 1 < sizeof(name); p++, i++)
+        name[i] = *p == '_' ? '-' : (char)tolower((unsigned char)*p);
+    name[i] = '\0';
+    return find_opt(name, i);
+}
+
+static int dotenv_entry(struct conf *c, const char *key, const char *val, char *err, size_t errlen)
+{
+    const struct conf_opt *o = opt_for_env(key);
+    if (!o || getenv(key))
+        return 0; /* other programs' variables, or overridden by the real environment */
+    return apply(c, o, val, err, errlen);
+}
+
+int conf_parse_dotenv_text(struct conf *c, const char *text, char *err, size_t errlen)
+{
+    return each_line(text, '=', ".env", dotenv_entry, c, err, errlen);
+}
+
+static void env_name(const char *opt, char *out, size_t len)
+{
+    size_t i = 0;
+    const char *prefix = "TINCAN_";
+    for (; *prefix && i + 1 < len; prefix++)
+        out[i++] = *prefix;
+    for (; *opt && i + 1 < len; opt++)
+        out[i++] = *opt == '-' ? '_' : (char)toupper((unsigned char)*opt);
+    out[i] = '\0';
+}
+
+int conf_apply_env(struct conf *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        char name[64];
+        env_name(opts[i].name, name, sizeof(name));
+        const char *v = getenv(name);
+        if (!v || opts[i].type == T_FLAG)
+            continue;
+        if (apply(c, &opts[i], v, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument '%s' (options start with --)", arg);
+            return -1;
+        }
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const struct conf_opt *o = find_opt(name, nlen);
+        if (!o) {
+            snprintf(err, errlen, "unknown option '%.*s' (see --help)", (int)nlen + 2, arg);
+            return -1;
+        }
+        const char *v = eq ? eq + 1 : NULL;
+        if (!v && o->type != T_FLAG) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "option %s needs a value", o->name);
+                return -1;
+            }
+            v = argv[++i];
+        }
+        if (apply(c, o, v, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+const char *conf_find_config_path(int argc, char **argv)
+{
+    const char *path = getenv("TINCAN_CONFIG");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    }
+    return path;
+}
+
+int conf_check(const struct conf *c, char *err, size_t errlen)
+{
+    if (!c->cert != !c->key) {
+        snprintf(err, errlen, "invalid value for %s: --cert and --key must be given together",
+                 c->cert ? "key" : "cert");
+        return -1;
+    }
+    if (!c->data_dir || !*c->data_dir) {
+        snprintf(err, errlen, "invalid value for data-dir: empty");
+        return -1;
+    }
+    return 0;
+}
+
+void conf_help(char *buf, size_t len)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(buf + o, len - o,
+                          "usage: tincan [options]\n\n"
+                          "Every option can also be set as TINCAN_<NAME> in the environment or a .env\n"
+                          "file, or as 'name = value' in a --config file. Command line wins.\n\n");
+    for (size_t i = 0; i < NOPTS && o < len; i++) {
+        char left[64];
+        snprintf(left, sizeof(left), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
+                 opts[i].arg ? opts[i].arg : "");
+        char env[64];
+        env_name(opts[i].name, env, sizeof(env));
+        o += (size_t)snprintf(buf + o, len - o, "  %-26s %s%s%s%s\n", left, opts[i].help,
+                              opts[i].type == T_FLAG ? "" : " [", opts[i].type == T_FLAG ? "" : env,
+                              opts[i].type == T_FLAG ? "" : "]");
+    }
+}

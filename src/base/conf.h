@@ -1,0 +1,66 @@
+/*
+ * conf — tincan's settings and where they come from.
+ *
+ * Every option is one row of a table: its name (also `TINCAN_<NAME>` in the
+ * environment and `name = value` in a config file), its type, range and
+ * default, and its help text. Sources are applied from weakest to
+ * strongest: built-in defaults, the config file (--config), a .env file in
+ * the working directory, the environment, the command line. Parsing is pure:
+ * the functions here read strings, never files or the environment, so the
+ * caller (main.c) decides what to read.
+ */
+#ifndef TINCAN_CONF_H
+#define TINCAN_CONF_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define CONF_LIST_MAX 32
+
+struct conf_list {
+    char *items[CONF_LIST_MAX];
+    int count;
+};
+
+struct conf {
+    int port;
+    char *bind;               /* NULL: every IPv4 and IPv6 address */
+    char *cert, *key;         /* PEM paths; NULL: self-signed in data_dir */
+    char *data_dir;
+    char *web_root;           /* NULL: the embedded web client */
+    char *config;             /* path of the config file that was read */
+    int log_level;            /* enum log_level */
+    struct conf_list san;
+    struct conf_list allow_origin;
+    int max_conns_per_ip;
+    int ws_max_message;
+    int header_timeout, keepalive_timeout, tls_timeout, ws_ping_interval;
+    int help, version;
+};
+
+/* Fills c with the built-in defaults. */
+void conf_init(struct conf *c);
+/* Frees the strings c owns. */
+void conf_cleanup(struct conf *c);
+/* Sets option name (without dashes) from text value. Returns 0, or -1 with a
+ * message naming the option in err. Lists append. */
+int conf_set(struct conf *c, const char *name, const char *value, char *err, size_t errlen);
+/* Applies "name = value" lines (# comments, blank lines) from text. */
+int conf_parse_file_text(struct conf *c, const char *text, const char *source, char *err, size_t errlen);
+/* Applies KEY=VALUE lines of a .env text whose keys start with TINCAN_ and
+ * are not set in the real environment (getenv). */
+int conf_parse_dotenv_text(struct conf *c, const char *text, char *err, size_t errlen);
+/* Applies every TINCAN_<NAME> variable found with getenv(). */
+int conf_apply_env(struct conf *c, char *err, size_t errlen);
+/* Applies argv (--name value, --name=value, flags). */
+int conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen);
+/* Checks rules that span options (cert needs key). */
+int conf_check(const struct conf *c, char *err, size_t errlen);
+/* Writes the --help text to buf. */
+void conf_help(char *buf, size_t len);
+/* Finds the value given to --config on the command line or in TINCAN_CONFIG
+ * (NULL if none), so the file can be applied before the stronger sources. */
+const char *conf_find_config_path(int argc, char **argv);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * sock — listening sockets and address helpers.
+ */
+#ifndef TINCAN_SOCK_H
+#define TINCAN_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* The part of a peer address that identifies a source: 16 bytes, IPv4 as
+ * IPv4-mapped IPv6 so that both socket families count alike. */
+struct sock_ip {
+    uint8_t b[16];
+};
+
+/* Opens a non-blocking TCP listener on addr (NULL: all IPv4 and IPv6
+ * addresses) and port. Returns the fd, or -errno with a message in err. */
+int sock_listen_tcp(const char *addr, int port, char *err, size_t errlen);
+/* Accepts one connection as a non-blocking, close-on-exec fd; -errno if none. */
+int sock_accept(int lfd, struct sockaddr_storage *peer);
+/* Extracts the source address of peer. */
+void sock_ip_from(const struct sockaddr_storage *peer, struct sock_ip *ip);
+/* Formats ip as text ("127.0.0.1", "::1"). */
+const char *sock_ip_str(const struct sock_ip *ip, char *out, size_t len);
+/* Raises the soft limit of open files to the hard limit; returns the new limit. */
+long sock_raise_nofile(void);
+
+#endif

@@ -1,0 +1,367 @@
+/*
+ * client — one connection's life: sniff, TLS, HTTP, WebSocket, close
+ * (see client.h).
+ */
+#include "client.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../base/alloc.h"
+#include "../base/log.h"
+#include "../http/http.h"
+#include "../http/ws.h"
+#include "../net/sniff.h"
+#include "ipcount.h"
+#include "server.h"
+
+#define HTTP_MAX_BODY (16u << 10)
+#define HTTP_IN_MAX (HTTP_MAX_HEAD_BYTES + HTTP_MAX_BODY + 1024)
+#define HTTP_OUT_MAX (17u << 20)      /* a --web-root file is copied */
+#define HTTP_BACKLOG (256u << 10)     /* stop reading requests while this much is queued */
+#define LINGER_MS 2000
+
+static void on_io(struct loop *loop, struct loop_io *io, unsigned events);
+static void on_timer(struct loop *loop, struct loop_timer *t);
+
+static void release(struct loop *loop, struct loop_defer *d)
+{
+    (void)loop;
+    struct client *c = container_of(d, struct client, release);
+    xfree(c);
+}
+
+void client_accept(struct server *s, int fd, const struct sock_ip *ip)
+{
+    struct client *c = xcalloc(1, sizeof(*c));
+    conn_init(&c->conn, fd, HTTP_IN_MAX, HTTP_OUT_MAX);
+    c->srv = s;
+    c->ip = *ip;
+    c->id = ++s->next_id;
+    c->state = CLIENT_SNIFF;
+    c->next = s->clients;
+    if (s->clients)
+        s->clients->prev = c;
+    s->clients = c;
+    s->nclients++;
+    if (loop_io_add(s->loop, &c->conn.io, fd, LOOP_READ, on_io) < 0) {
+        client_close(c, "epoll_failed");
+        return;
+    }
+    client_set_timer(c, (uint64_t)s->conf->tls_timeout * 1000);
+    log_debug("accept", "conn=%llu", (unsigned long long)c->id);
+}
+
+void client_close(struct client *c, const char *reason)
+{
+    if (c->state == CLIENT_CLOSED)
+        return;
+    struct server *s = c->srv;
+    log_debug("close", "conn=%llu reason=%s", (unsigned long long)c->id, reason);
+    c->state = CLIENT_CLOSED;
+    loop_io_del(s->loop, &c->conn.io);
+    loop_timer_stop(s->loop, &c->timer);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nclients--;
+    ipcount_release(s->per_ip, &c->ip);
+    ws_session_free(c->ws);
+    c->ws = NULL;
+    conn_cleanup(&c->conn);
+    loop_defer(s->loop, &c->release, release);
+    server_client_gone(s);
+}
+
+void client_set_timer(struct client *c, uint64_t ms)
+{
+    loop_timer_start(c->srv->loop, &c->timer, ms, on_timer);
+}
+
+int client_send(struct client *c, const void *p, size_t n)
+{
+    if (c->state == CLIENT_CLOSED)
+        return -1;
+    if (conn_queue(&c->conn, p, n) < 0) {
+        client_close(c, "slow_client");
+        return -1;
+    }
+    return 0;
+}
+
+void client_finish(struct client *c)
+{
+    c->close_after_flush = 1;
+}
+
+void client_update(struct client *c)
+{
+    if (c->state == CLIENT_CLOSED)
+        return;
+    if (c->conn.handshake_done || !c->conn.ssl) {
+        if (conn_flush(&c->conn) == CONN_ERR) {
+            client_close(c, "write_failed");
+            return;
+        }
+    }
+    if (c->close_after_flush && conn_pending(&c->conn) == 0 && c->state != CLIENT_LINGER) {
+        /* Half-close and drain, so that unread input cannot turn our last
+         * response into a reset before the peer has read it. */
+        conn_shutdown_write(&c->conn);
+        c->state = CLIENT_LINGER;
+        client_set_timer(c, LINGER_MS);
+    }
+    int want_read = c->state != CLIENT_HTTP || conn_pending(&c->conn) < HTTP_BACKLOG;
+    if (loop_io_set(c->srv->loop, &c->conn.io, conn_wants(&c->conn, want_read)) < 0)
+        client_close(c, "epoll_failed");
+}
+
+/* --- first bytes --- */
+
+static void start_http(struct client *c, int plain)
+{
+    c->plain = plain;
+    c->state = CLIENT_HTTP;
+    c->in_request = 0;
+    client_set_timer(c, (uint64_t)c->srv->conf->header_timeout * 1000);
+}
+
+static void stun_arrived(struct client *c)
+{
+    /* The TURN module plugs in here; until then, say goodbye cleanly. */
+    client_close(c, "stun_not_enabled");
+}
+
+/* Plain TCP: peek without consuming so that TLS finds its ClientHello. */
+static void sniff_plain(struct client *c)
+{
+    uint8_t peek[SNIFF_MAX_BYTES];
+    const uint8_t *p = peek;
+    ssize_t n;
+    if (c->conn.in.len == 0) {
+        n = recv(c->conn.io.fd, peek, sizeof(peek), MSG_PEEK);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            client_close(c, "eof");
+            return;
+        }
+        if (n < 0)
+            return;
+    } else {
+        p = buf_head(&c->conn.in);
+        n = (ssize_t)c->conn.in.len;
+    }
+    switch (sniff_classify(p, (size_t)n, 1)) {
+    case SNIFF_TLS:
+        if (conn_start_tls(&c->conn, c->srv->tls) < 0) {
+            client_close(c, "tls_failed");
+            return;
+        }
+        c->state = CLIENT_TLS_HANDSHAKE;
+        return;
+    case SNIFF_HTTP:
+        start_http(c, 1);
+        return;
+    case SNIFF_STUN:
+        stun_arrived(c);
+        return;
+    case SNIFF_NEED_MORE:
+        /* Only a STUN header can be this short and undecided; take the
+         * bytes out of the socket so that level-triggered epoll does not
+         * report them again and again. */
+        if (conn_read(&c->conn) < CONN_OK)
+            client_close(c, "eof");
+        else if (c->conn.in.len >= SNIFF_MAX_BYTES)
+            sniff_plain(c);
+        return;
+    case SNIFF_UNKNOWN:
+        client_close(c, "unknown_protocol");
+        return;
+    }
+}
+
+static void do_handshake(struct client *c)
+{
+    enum conn_status st = conn_handshake(&c->conn);
+    if (st == CONN_ERR) {
+        client_close(c, "tls_handshake_failed");
+        return;
+    }
+    if (st == CONN_OK) {
+        c->state = CLIENT_TLS_SNIFF;
+        client_set_timer(c, (uint64_t)c->srv->conf->header_timeout * 1000);
+    }
+}
+
+static void sniff_tls(struct client *c)
+{
+    switch (sniff_classify(buf_head(&c->conn.in), c->conn.in.len, 0)) {
+    case SNIFF_HTTP:
+        start_http(c, 0);
+        return;
+    case SNIFF_STUN:
+        stun_arrived(c);
+        return;
+    case SNIFF_NEED_MORE:
+        return;
+    default:
+        client_close(c, "unknown_protocol");
+        return;
+    }
+}
+
+/* --- HTTP requests --- */
+
+/* Handles complete requests in the input; stops at a partial one. */
+static void process_http(struct client *c)
+{
+    while (c->state == CLIENT_HTTP && !c->close_after_flush && c->conn.in.len > 0) {
+        if (!c->in_request) {
+            c->in_request = 1;
+            client_set_timer(c, (uint64_t)c->srv->conf->header_timeout * 1000);
+        }
+        struct http_request req;
+        const uint8_t *head = buf_head(&c->conn.in);
+        int n = http_parse_request(head, c->conn.in.len, &req);
+        if (n == 0)
+            return;
+        if (n < 0) {
+            http_send_error(c, -n, NULL);
+            return;
+        }
+        uint64_t body_len = 0;
+        int cl = http_content_length(&req, &body_len);
+        if (cl < 0 || http_header_get(&req, "transfer-encoding")) {
+            http_send_error(c, cl < 0 ? 400 : 411, NULL);
+            return;
+        }
+        if (body_len > HTTP_MAX_BODY) {
+            http_send_error(c, 413, NULL);
+            return;
+        }
+        if (c->conn.in.len - (size_t)n < body_len)
+            return; /* the body is still on its way */
+        http_handle(c, &req, head + n, (size_t)body_len);
+        if (c->state == CLIENT_CLOSED)
+            return;
+        buf_consume(&c->conn.in, (size_t)n + (size_t)body_len);
+        c->in_request = 0;
+        if (c->state == CLIENT_WS) {
+            if (c->conn.in.len > 0)
+                ws_session_on_data(c); /* frames sent right behind the handshake */
+            return;
+        }
+        if (!c->close_after_flush)
+            client_set_timer(c, (uint64_t)c->srv->conf->keepalive_timeout * 1000);
+    }
+}
+
+static void dispatch_input(struct client *c)
+{
+    switch (c->state) {
+    case CLIENT_TLS_SNIFF:
+        sniff_tls(c);
+        if (c->state == CLIENT_HTTP)
+            process_http(c);
+        return;
+    case CLIENT_HTTP:
+        process_http(c);
+        return;
+    case CLIENT_WS:
+        ws_session_on_data(c);
+        return;
+    case CLIENT_LINGER:
+        buf_consume(&c->conn.in, c->conn.in.len);
+        return;
+    default:
+        return;
+    }
+}
+
+static void read_input(struct client *c)
+{
+    while (c->state >= CLIENT_TLS_SNIFF && c->state <= CLIENT_LINGER) {
+        if (c->state == CLIENT_HTTP && (c->close_after_flush || conn_pending(&c->conn) >= HTTP_BACKLOG))
+            return;
+        enum conn_status st = conn_read(&c->conn);
+        if (st == CONN_AGAIN)
+            return;
+        if (st == CONN_EOF || st == CONN_ERR) {
+            client_close(c, st == CONN_EOF ? "eof" : "read_failed");
+            return;
+        }
+        size_t before = c->conn.in.len;
+        dispatch_input(c);
+        if (st == CONN_FULL && c->state != CLIENT_CLOSED && c->conn.in.len >= before) {
+            client_close(c, "input_full");
+            return;
+        }
+    }
+}
+
+static void on_io(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    (void)loop;
+    (void)events;
+    struct client *c = container_of(io, struct client, conn.io);
+    if (c->state == CLIENT_SNIFF)
+        sniff_plain(c);
+    if (c->state == CLIENT_TLS_HANDSHAKE)
+        do_handshake(c);
+    if (c->state >= CLIENT_TLS_SNIFF && c->state <= CLIENT_LINGER) {
+        read_input(c);
+    }
+    client_update(c);
+}
+
+static void on_timer(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct client *c = container_of(t, struct client, timer);
+    switch (c->state) {
+    case CLIENT_HTTP:
+        if (c->in_request) {
+            http_send_error(c, 408, NULL);
+            client_update(c);
+        } else {
+            client_close(c, "idle");
+        }
+        return;
+    case CLIENT_WS:
+        ws_session_on_timer(c);
+        client_update(c);
+        return;
+    case CLIENT_LINGER:
+        client_close(c, "linger_done");
+        return;
+    default:
+        client_close(c, "timeout");
+        return;
+    }
+}
+
+void client_shutdown(struct client *c)
+{
+    switch (c->state) {
+    case CLIENT_WS:
+        ws_session_shutdown(c);
+        client_update(c);
+        return;
+    case CLIENT_HTTP:
+        if (c->in_request || conn_pending(&c->conn)) {
+            client_finish(c);
+            client_update(c);
+            return;
+        }
+        client_close(c, "shutdown");
+        return;
+    case CLIENT_LINGER:
+        return;
+    default:
+        client_close(c, "shutdown");
+        return;
+    }
+}

@@ -1,0 +1,79 @@
+/*
+ * client — one accepted TCP connection and its protocol state.
+ *
+ * A client starts by sniffing its first bytes (TLS, plain HTTP or STUN), may
+ * do a TLS handshake and sniff again, then speaks HTTP/1.1 with keep-alive
+ * until it upgrades to a WebSocket. One timer serves every deadline of the
+ * current state: handshake, request head, keep-alive idle, WebSocket ping.
+ * Memory is released through the loop's deferred queue, never while a
+ * handler of the same iteration might still hold the pointer.
+ */
+#ifndef TINCAN_CLIENT_H
+#define TINCAN_CLIENT_H
+
+#include <stdint.h>
+
+#include "../base/loop.h"
+#include "../net/conn.h"
+#include "../net/sock.h"
+
+struct server;
+struct ws_session;
+
+enum client_state {
+    CLIENT_SNIFF,          /* first bytes not seen yet */
+    CLIENT_TLS_HANDSHAKE,
+    CLIENT_TLS_SNIFF,      /* first decrypted bytes not seen yet */
+    CLIENT_HTTP,           /* reading requests */
+    CLIENT_WS,             /* upgraded */
+    CLIENT_LINGER,         /* output flushed, waiting for the peer to close */
+    CLIENT_CLOSED,
+};
+
+struct client {
+    struct conn conn;
+    struct server *srv;
+    struct client *prev, *next;
+    struct sock_ip ip;
+    uint64_t id;
+    enum client_state state;
+    int plain;                 /* HTTP without TLS: only redirects */
+    int close_after_flush;     /* then linger and close */
+    int in_request;            /* bytes of a request head have arrived */
+    struct loop_timer timer;
+    struct loop_defer release;
+    struct ws_session *ws;     /* set once upgraded */
+};
+
+/* Takes an accepted fd from ip and starts sniffing. */
+void client_accept(struct server *s, int fd, const struct sock_ip *ip);
+/* Closes the connection now; the memory goes at the end of the iteration. */
+void client_close(struct client *c, const char *reason);
+/* Queues bytes; on overflow the client is closed (it is too slow). Returns
+ * 0 or -1 if the client was closed. */
+int client_send(struct client *c, const void *p, size_t n);
+/* Arms the client's single timer to fire after ms. */
+void client_set_timer(struct client *c, uint64_t ms);
+/* Flushes and updates which events to wait for; call after queueing. */
+void client_update(struct client *c);
+/* Stops reading, flushes what is queued, then closes gracefully. */
+void client_finish(struct client *c);
+/* Graceful shutdown of one client (SIGTERM). */
+void client_shutdown(struct client *c);
+
+/* HTTP layer (http_handler.c): answers one request (head and its body).
+ * It may upgrade the client to a WebSocket or mark it to close. */
+struct http_request;
+void http_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len);
+/* Answers an error status with a short text body; keep-alive off. */
+void http_send_error(struct client *c, int status, const char *host);
+
+/* WebSocket layer (ws_session.c). */
+/* Answers the upgrade request: 101 and CLIENT_WS, or an error status. */
+void ws_session_upgrade(struct client *c, const struct http_request *req);
+void ws_session_on_data(struct client *c);
+void ws_session_on_timer(struct client *c);
+void ws_session_shutdown(struct client *c);
+void ws_session_free(struct ws_session *ws);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * http_handler — what tincan answers to an HTTP request: the redirect to
+ * HTTPS, /health, the WebSocket upgrade on /ws, and the web client's files.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../base/log.h"
+#include "../http/http.h"
+#include "../http/response.h"
+#include "../http/static.h"
+#include "../version.h"
+#include "client.h"
+#include "server.h"
+
+#define HEAD_MAX 2048
+
+/* Copies a safe Host header into out; "" if missing or unsafe. */
+static const char *request_host(const struct http_request *req, char *out, size_t len)
+{
+    const struct http_str *h = http_header_get(req, "host");
+    out[0] = '\0';
+    if (h && h->len < len && http_host_safe(h->p, h->len)) {
+        memcpy(out, h->p, h->len);
+        out[h->len] = '\0';
+    }
+    return out;
+}
+
+static void send_head(struct client *c, const struct http_response *r)
+{
+    char head[HEAD_MAX];
+    size_t n = http_response_head(head, sizeof(head), r);
+    if (n > 0)
+        client_send(c, head, n);
+}
+
+static void send_error_extra(struct client *c, int status, const char *host, const char *extra)
+{
+    char body[128];
+    int blen = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
+    struct http_response r = {
+        .status = status, .content_type = "text/plain; charset=utf-8",
+        .content_length = (uint64_t)blen, .host = host, .extra = extra,
+    };
+    send_head(c, &r);
+    client_send(c, body, (size_t)blen);
+    client_finish(c);
+    log_debug("http_error", "conn=%llu status=%d", (unsigned long long)c->id, status);
+}
+
+void http_send_error(struct client *c, int status, const char *host)
+{
+    const char *extra = status == 405 ? "Allow: GET, HEAD\r\n" : NULL;
+    send_error_extra(c, status, host, extra);
+}
+
+static void redirect_to_https(struct client *c, const struct http_request *req, const char *host)
+{
+    if (!*host) {
+        http_send_error(c, 400, NULL);
+        return;
+    }
+    char extra[HTTP_MAX_TARGET + 300];
+    snprintf(extra, sizeof(extra), "Location: https://%s%.*s\r\n", host, (int)req->target.len, req->target.p);
+    struct http_response r = { .status = 308, .content_length = 0, .extra = extra };
+    send_head(c, &r);
+    client_finish(c);
+}
+
+static void send_health(struct client *c, int head_only, const char *host, int keep_alive)
+{
+    const struct server *s = c->srv;
+    char body[256];
+    int n = snprintf(body, sizeof(body),
+                     "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%llu,\"connections\":%zu}\n",
+                     TINCAN_VERSION, (unsigned long long)((loop_now(s->loop) - s->started_ms) / 1000),
+                     s->nclients);
+    struct http_response r = {
+        .status = 200, .content_type = "application/json", .content_length = (uint64_t)n,
+        .cache_control = "no-store", .keep_alive = keep_alive, .host = host,
+    };
+    send_head(c, &r);
+    if (!head_only)
+        client_send(c, body, (size_t)n);
+}
+
+/* Maps a URL path to the file that answers it: "/" and the room pages
+ * ("/r/<name>") are the single-page app. */
+static struct http_str file_path(struct http_str path)
+{
+    if ((path.len == 1 && path.p[0] == '/') || (path.len > 3 && memcmp(path.p, "/r/", 3) == 0))
+        return (struct http_str){ "/index.html", 11 };
+    return path;
+}
+
+static int etag_matches(const struct http_request *req, const char *etag)
+{
+    const struct http_str *inm = http_header_get(req, "if-none-match");
+    if (!inm)
+        return 0;
+    if (inm->len == 1 && inm->p[0] == '*')
+        return 1;
+    size_t el = strlen(etag);
+    for (size_t i = 0; i + el <= inm->len; i++) {
+        if (memcmp(inm->p + i, etag, el) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void send_file(struct client *c, const struct http_request *req, const struct static_file *f,
+                      int head_only, const char *host, int keep_alive, int copy)
+{
+    struct http_response r = {
+        .status = 200, .content_type = f->mime, .etag = f->etag, .keep_alive = keep_alive, .host = host,
+        .cache_control = f->no_cache ? "no-cache" : "public, max-age=600",
+        .vary_accept_encoding = f->gz != NULL,
+    };
+    if (etag_matches(req, f->etag)) {
+        r.status = 304;
+        send_head(c, &r);
+        return;
+    }
+    const uint8_t *body = f->data;
+    size_t len = f->len;
+    const struct http_str *ae = http_header_get(req, "accept-encoding");
+    if (f->gz && ae && http_list_has_token(*ae, "gzip")) {
+        body = f->gz;
+        len = f->gz_len;
+        r.content_encoding = "gzip";
+    }
+    r.content_length = len;
+    send_head(c, &r);
+    if (head_only || len == 0)
+        return;
+    if (copy)
+        client_send(c, body, len);
+    else
+        conn_queue_tail(&c->conn, body, len);
+}
+
+static void serve_static(struct client *c, const struct http_request *req, int head_only, const char *host,
+                         int keep_alive)
+{
+    struct http_str path = file_path(req->path);
+    const char *root = c->srv->conf->web_root;
+    if (root) {
+        struct static_file *f = static_load_disk(root, path.p, path.len);
+        if (!f) {
+            http_send_error(c, 404, host);
+            return;
+        }
+        send_file(c, req, f, head_only, host, keep_alive, 1);
+        static_file_free(f);
+        return;
+    }
+    const struct static_file *f = static_find(path.p, path.len);
+    if (!f) {
+        http_send_error(c, 404, host);
+        return;
+    }
+    send_file(c, req, f, head_only, host, keep_alive, 0);
+}
+
+void http_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len)
+{
+    (void)body;
+    (void)body_len;
+    char host[256];
+    request_host(req, host, sizeof(host));
+    if (c->plain) {
+        redirect_to_https(c, req, host);
+        return;
+    }
+    int is_get = http_str_ieq(req->method, "GET");
+    int is_head = http_str_ieq(req->method, "HEAD");
+    int keep_alive = http_keep_alive(req);
+    if (http_str_ieq(req->path, "/ws")) {
+        if (is_get)
+            ws_session_upgrade(c, req);
+        else
+            http_send_error(c, 405, host);
+        return;
+    }
+    if (!is_get && !is_head) {
+        http_send_error(c, 405, host);
+        return;
+    }
+    if (req->path.len == 7 && memcmp(req->path.p, "/health", 7) == 0)
+        send_health(c, is_head, host, keep_alive);
+    else
+        serve_static(c, req, is_head, host, keep_alive);
+    if (!keep_alive)
+        client_finish(c);
+}

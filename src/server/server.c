@@ -1,0 +1,195 @@
+/*
+ * server — listener, signals, TLS context and graceful shutdown
+ * (see server.h).
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "../base/alloc.h"
+#include "../base/log.h"
+#include "../net/sock.h"
+#include "../net/tls.h"
+#include "client.h"
+#include "ipcount.h"
+
+#define SHUTDOWN_GRACE_MS 4500
+
+int server_load_tls(struct server *s)
+{
+    char err[512];
+    const struct conf *conf = s->conf;
+    if (conf->cert) {
+        snprintf(s->cert_path, sizeof(s->cert_path), "%s", conf->cert);
+        snprintf(s->key_path, sizeof(s->key_path), "%s", conf->key);
+    } else {
+        int made = tls_selfsigned_ensure(conf->data_dir, conf->san.items, conf->san.count, s->cert_path,
+                                         s->key_path, sizeof(s->cert_path), err, sizeof(err));
+        if (made < 0) {
+            log_error("certificate_failed", "error=\"%s\"", err);
+            return -1;
+        }
+        if (made)
+            log_info("certificate_created", "kind=self-signed");
+    }
+    SSL_CTX *ctx = tls_ctx_load(s->cert_path, s->key_path, err, sizeof(err));
+    if (!ctx) {
+        log_error("certificate_failed", "error=\"%s\"", err);
+        return -1;
+    }
+    char fp[TLS_FINGERPRINT_LEN];
+    if (tls_ctx_fingerprint(ctx, fp) == 0)
+        log_info("certificate", "sha256=%s not_after=%lld self_signed=%s", fp, tls_ctx_not_after(ctx),
+                 conf->cert ? "false" : "true");
+    /* Live connections hold their own reference to the old context. */
+    if (s->tls)
+        SSL_CTX_free(s->tls);
+    s->tls = ctx;
+    return 0;
+}
+
+static void on_accept(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    (void)loop;
+    (void)events;
+    struct server *s = container_of(io, struct server, listen_io);
+    for (int i = 0; i < 64 && !s->shutting_down; i++) {
+        struct sockaddr_storage peer;
+        int fd = sock_accept(s->listen_fd, &peer);
+        if (fd < 0) {
+            if (fd != -EAGAIN && fd != -EWOULDBLOCK && fd != -EINTR && fd != -ECONNABORTED)
+                log_warn("accept_failed", "error=\"%s\"", strerror(-fd));
+            return;
+        }
+        struct sock_ip ip;
+        sock_ip_from(&peer, &ip);
+        if (ipcount_acquire(s->per_ip, &ip, s->conf->max_conns_per_ip) < 0) {
+            log_debug("refused", "reason=per_ip_limit");
+            close(fd);
+            continue;
+        }
+        client_accept(s, fd, &ip);
+    }
+}
+
+static void finish_shutdown(struct loop *loop, struct loop_timer *t)
+{
+    struct server *s = container_of(t, struct server, shutdown_timer);
+    log_info("shutdown_forced", "connections=%zu", s->nclients);
+    loop_stop(loop);
+}
+
+void server_client_gone(struct server *s)
+{
+    if (s->shutting_down && s->nclients == 0)
+        loop_stop(s->loop);
+}
+
+static void begin_shutdown(struct server *s)
+{
+    if (s->shutting_down)
+        return;
+    s->shutting_down = 1;
+    log_info("shutdown", "connections=%zu", s->nclients);
+    loop_io_del(s->loop, &s->listen_io);
+    close(s->listen_fd);
+    s->listen_fd = -1;
+    struct client *c = s->clients;
+    while (c) {
+        struct client *next = c->next; /* c may leave the list */
+        client_shutdown(c);
+        c = next;
+    }
+    if (s->nclients == 0)
+        loop_stop(s->loop);
+    else
+        loop_timer_start(s->loop, &s->shutdown_timer, SHUTDOWN_GRACE_MS, finish_shutdown);
+}
+
+static void on_signal(struct loop *loop, struct loop_io *io, unsigned events)
+{
+    (void)loop;
+    (void)events;
+    struct server *s = container_of(io, struct server, signal_io);
+    struct signalfd_siginfo si;
+    while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            log_info("reload", "what=certificate");
+            if (server_load_tls(s) < 0)
+                log_warn("reload_failed", "keeping=previous_certificate");
+        } else {
+            begin_shutdown(s);
+        }
+    }
+}
+
+static int setup_signals(struct server *s)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    return loop_io_add(s->loop, &s->signal_io, fd, LOOP_READ, on_signal);
+}
+
+int server_init(struct server *s, struct loop *loop, const struct conf *conf)
+{
+    memset(s, 0, sizeof(*s));
+    s->loop = loop;
+    s->conf = conf;
+    s->listen_fd = -1;
+    s->signal_io.fd = -1;
+    s->per_ip = ipcount_new();
+    s->started_ms = loop_now(loop);
+    if (server_load_tls(s) < 0)
+        return -1;
+    char err[512];
+    s->listen_fd = sock_listen_tcp(conf->bind, conf->port, err, sizeof(err));
+    if (s->listen_fd < 0) {
+        log_error("listen_failed", "error=\"%s\"", err);
+        return -1;
+    }
+    if (loop_io_add(loop, &s->listen_io, s->listen_fd, LOOP_READ, on_accept) < 0 || setup_signals(s) < 0) {
+        log_error("setup_failed", "error=\"%s\"", strerror(errno));
+        return -1;
+    }
+    long nofile = sock_raise_nofile();
+    log_info("listening", "port=%d bind=%s max_files=%ld", conf->port, conf->bind ? conf->bind : "*", nofile);
+    return 0;
+}
+
+int server_run(struct server *s)
+{
+    int rc = loop_run(s->loop);
+    struct client *c = s->clients;
+    while (c) {
+        struct client *next = c->next;
+        client_close(c, "exit");
+        c = next;
+    }
+    log_info("stopped", NULL);
+    return rc < 0 ? 1 : 0;
+}
+
+void server_cleanup(struct server *s)
+{
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    if (s->signal_io.fd >= 0)
+        close(s->signal_io.fd);
+    SSL_CTX_free(s->tls);
+    ipcount_free(s->per_ip);
+    s->tls = NULL;
+    s->per_ip = NULL;
+}

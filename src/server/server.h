@@ -1,0 +1,50 @@
+/*
+ * server — the one listener and everything attached to it.
+ *
+ * The server owns the TCP listener, the TLS context (replaced on SIGHUP),
+ * the list of live clients and the per-address connection counts. It turns
+ * SIGTERM/SIGINT into a graceful shutdown: stop accepting, close WebSockets
+ * with 1001, let responses finish, exit within five seconds.
+ */
+#ifndef TINCAN_SERVER_H
+#define TINCAN_SERVER_H
+
+#include <openssl/ssl.h>
+#include <stdint.h>
+
+#include "../base/conf.h"
+#include "../base/loop.h"
+
+struct client;
+struct ipcount;
+
+struct server {
+    struct loop *loop;
+    const struct conf *conf;
+    SSL_CTX *tls;
+    char cert_path[4096], key_path[4096];
+    int listen_fd;
+    struct loop_io listen_io;
+    struct loop_io signal_io;
+    struct loop_timer shutdown_timer;
+    struct client *clients;     /* doubly linked list of live clients */
+    size_t nclients;
+    struct ipcount *per_ip;
+    uint64_t started_ms;
+    uint64_t next_id;
+    int shutting_down;
+};
+
+/* Sets up certificate, listener and signal handling from conf. Returns 0,
+ * or -1 after logging why. */
+int server_init(struct server *s, struct loop *loop, const struct conf *conf);
+/* Runs until shutdown completes; returns the process exit code. */
+int server_run(struct server *s);
+/* Frees what server_init() created. */
+void server_cleanup(struct server *s);
+/* Loads (or re-loads) the certificate into a new TLS context. 0 or -1. */
+int server_load_tls(struct server *s);
+/* Called by a client when it is gone, so shutdown can finish early. */
+void server_client_gone(struct server *s);
+
+#endif

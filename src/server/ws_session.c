@@ -1,0 +1,266 @@
+/*
+ * ws_session — a client after the WebSocket upgrade on /ws.
+ *
+ * Checks the handshake (version 13, key, Origin), then reads frames with
+ * the pure reader in http/ws.c and answers: pong to ping, close to close,
+ * the right close code to a protocol violation. Every 30 s (option) it pings;
+ * a peer silent for twice that is dropped. Messages get meaning from the
+ * signaling layer; until it exists the server greets with "welcome" and
+ * answers every message with an "unknown_type" error.
+ */
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../base/alloc.h"
+#include "../base/log.h"
+#include "../http/http.h"
+#include "../http/response.h"
+#include "../http/ws.h"
+#include "client.h"
+#include "server.h"
+
+#define WS_OUT_MAX (1u << 20)   /* queued bytes before a slow client is dropped */
+#define WS_CLOSE_WAIT_MS 2000
+
+struct ws_session {
+    struct ws_reader reader;
+    char id[33];
+    uint64_t last_seen;
+    int close_sent;
+};
+
+void ws_session_free(struct ws_session *ws)
+{
+    if (!ws)
+        return;
+    ws_reader_cleanup(&ws->reader);
+    xfree(ws);
+}
+
+/* --- sending --- */
+
+static int send_frame(struct client *c, enum ws_opcode op, const void *p, size_t n)
+{
+    uint8_t head[WS_MAX_HEADER];
+    size_t hl = ws_frame_header(head, 1, op, n);
+    if (client_send(c, head, hl) < 0)
+        return -1;
+    return client_send(c, p, n);
+}
+
+static void send_close(struct client *c, uint16_t code, const char *reason)
+{
+    struct ws_session *ws = c->ws;
+    if (ws->close_sent)
+        return;
+    uint8_t payload[125];
+    size_t n = 0;
+    if (code != WS_CLOSE_NO_STATUS) {
+        payload[0] = (uint8_t)(code >> 8);
+        payload[1] = (uint8_t)code;
+        n = 2;
+        size_t rl = strlen(reason);
+        if (rl > sizeof(payload) - 2)
+            rl = sizeof(payload) - 2;
+        memcpy(payload + 2, reason, rl);
+        n += rl;
+    }
+    ws->close_sent = 1;
+    if (send_frame(c, WS_OP_CLOSE, payload, n) == 0)
+        client_set_timer(c, WS_CLOSE_WAIT_MS);
+}
+
+static void send_json(struct client *c, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (text) {
+        send_frame(c, WS_OP_TEXT, text, strlen(text));
+        free(text);
+    }
+}
+
+static void send_error(struct client *c, const char *code, const char *message)
+{
+    send_json(c, json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", message));
+}
+
+/* --- the handshake --- */
+
+static int origin_allowed(const struct client *c, const struct http_request *req)
+{
+    const struct http_str *origin = http_header_get(req, "origin");
+    if (!origin)
+        return 1; /* native apps send none */
+    const struct http_str *host = http_header_get(req, "host");
+    if (host && origin->len == host->len + 8 && strncasecmp(origin->p, "https://", 8) == 0 &&
+        strncasecmp(origin->p + 8, host->p, host->len) == 0)
+        return 1;
+    const struct conf_list *allow = &c->srv->conf->allow_origin;
+    for (int i = 0; i < allow->count; i++) {
+        if (http_str_ieq(*origin, allow->items[i]))
+            return 1;
+    }
+    return 0;
+}
+
+/* Returns 0 if the request is a valid upgrade, else the status to answer. */
+static int check_upgrade(const struct client *c, const struct http_request *req, char accept[WS_ACCEPT_LEN + 1])
+{
+    const struct http_str *upgrade = http_header_get(req, "upgrade");
+    const struct http_str *connection = http_header_get(req, "connection");
+    const struct http_str *version = http_header_get(req, "sec-websocket-version");
+    const struct http_str *key = http_header_get(req, "sec-websocket-key");
+    if (req->minor != 1 || !upgrade || !http_list_has_token(*upgrade, "websocket") || !connection ||
+        !http_list_has_token(*connection, "upgrade"))
+        return 400;
+    if (!version || !http_str_ieq(*version, "13"))
+        return 426;
+    if (!key || ws_accept_key(key->p, key->len, accept) < 0)
+        return 400;
+    if (!origin_allowed(c, req))
+        return 403;
+    return 0;
+}
+
+static void send_welcome(struct client *c)
+{
+    send_json(c, json_pack("{s:s, s:s}", "type", "welcome", "id", c->ws->id));
+}
+
+void ws_session_upgrade(struct client *c, const struct http_request *req)
+{
+    char accept[WS_ACCEPT_LEN + 1];
+    int status = check_upgrade(c, req, accept);
+    if (status) {
+        http_send_error(c, status, NULL);
+        if (status == 426)
+            log_debug("ws_refused", "conn=%llu status=426", (unsigned long long)c->id);
+        return;
+    }
+    char head[256];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 101 Switching Protocols\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+    if (client_send(c, head, (size_t)n) < 0)
+        return;
+    struct ws_session *ws = xcalloc(1, sizeof(*ws));
+    size_t max = (size_t)c->srv->conf->ws_max_message;
+    ws_reader_init(&ws->reader, max);
+    uint8_t raw[16];
+    RAND_bytes(raw, sizeof(raw));
+    for (int i = 0; i < 16; i++)
+        snprintf(ws->id + 2 * i, 3, "%02x", raw[i]);
+    ws->last_seen = loop_now(c->srv->loop);
+    c->ws = ws;
+    c->state = CLIENT_WS;
+    if (c->conn.in.max < max + WS_MAX_HEADER)
+        c->conn.in.max = max + WS_MAX_HEADER;
+    c->conn.out.max = WS_OUT_MAX;
+    client_set_timer(c, (uint64_t)c->srv->conf->ws_ping_interval * 1000);
+    log_debug("ws_open", "conn=%llu", (unsigned long long)c->id);
+    send_welcome(c);
+}
+
+/* --- receiving --- */
+
+static void on_message(struct client *c, const struct ws_event *ev)
+{
+    if (ev->opcode != WS_OP_TEXT) {
+        send_error(c, "unknown_type", "binary messages are not understood");
+        return;
+    }
+    json_error_t jerr;
+    json_t *msg = json_loadb((const char *)ev->data, ev->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!msg || !json_is_object(msg)) {
+        send_error(c, "bad_json", msg ? "a message is a JSON object" : "the message is not valid JSON");
+        json_decref(msg);
+        return;
+    }
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    char text[160];
+    if (type)
+        snprintf(text, sizeof(text), "unknown message type '%.64s'", type);
+    else
+        snprintf(text, sizeof(text), "the message has no \"type\"");
+    send_error(c, "unknown_type", text);
+    json_decref(msg);
+}
+
+/* Handles one event; returns 0 to go on reading, -1 when the stream is over. */
+static int on_event(struct client *c, const struct ws_event *ev)
+{
+    struct ws_session *ws = c->ws;
+    switch (ev->type) {
+    case WS_EV_MESSAGE:
+        if (!ws->close_sent)
+            on_message(c, ev);
+        return 0;
+    case WS_EV_PING:
+        if (!ws->close_sent)
+            send_frame(c, WS_OP_PONG, ev->data, ev->len);
+        return 0;
+    case WS_EV_PONG:
+        return 0;
+    case WS_EV_CLOSE:
+        /* Echo the peer's code (RFC 6455 §5.5.1), then close the TCP side. */
+        send_close(c, ev->code, "");
+        client_finish(c);
+        return -1;
+    case WS_EV_ERROR:
+        log_debug("ws_protocol_error", "conn=%llu code=%u", (unsigned long long)c->id, ev->code);
+        send_close(c, ev->code, ev->code == WS_CLOSE_TOO_BIG ? "message too big"
+                                : ev->code == WS_CLOSE_BAD_DATA ? "invalid UTF-8" : "protocol error");
+        client_finish(c);
+        return -1;
+    case WS_EV_NONE:
+        break;
+    }
+    return -1;
+}
+
+void ws_session_on_data(struct client *c)
+{
+    struct ws_session *ws = c->ws;
+    ws->last_seen = loop_now(c->srv->loop);
+    while (c->state == CLIENT_WS && c->conn.in.len > 0 && !c->close_after_flush) {
+        struct ws_event ev;
+        size_t used = ws_reader_next(&ws->reader, buf_head_mut(&c->conn.in), c->conn.in.len, &ev);
+        if (used == 0)
+            return;
+        int rc = on_event(c, &ev);
+        if (c->state == CLIENT_CLOSED)
+            return;
+        buf_consume(&c->conn.in, used);
+        if (rc < 0) {
+            buf_consume(&c->conn.in, c->conn.in.len);
+            return;
+        }
+    }
+}
+
+void ws_session_on_timer(struct client *c)
+{
+    struct ws_session *ws = c->ws;
+    if (ws->close_sent) {
+        client_close(c, "close_timeout");
+        return;
+    }
+    uint64_t interval = (uint64_t)c->srv->conf->ws_ping_interval * 1000;
+    if (loop_now(c->srv->loop) - ws->last_seen >= 2 * interval) {
+        client_close(c, "ping_timeout");
+        return;
+    }
+    send_frame(c, WS_OP_PING, "", 0);
+    client_set_timer(c, interval);
+}
+
+void ws_session_shutdown(struct client *c)
+{
+    send_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+}

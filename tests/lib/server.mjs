@@ -1,0 +1,90 @@
+// Starts a real tincan binary for a test and stops it again.
+//
+// The binary is $TINCAN_BIN or ./tincan. Each server gets a fresh data
+// directory and a free port on 127.0.0.1. startServer() resolves once the
+// server has logged `msg=listening`, with the port, the SHA-256 fingerprint
+// of its certificate (from the `msg=certificate` line) and the child process.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import net from 'node:net';
+
+export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+export const BIN = process.env.TINCAN_BIN || join(ROOT, 'tincan');
+
+/** Returns a TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = net.createServer();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** Parses one logfmt line into an object ("a=1 b=\"x y\"" → {a:'1', b:'x y'}). */
+export function parseLogfmt(line) {
+  const out = {};
+  const re = /(\w[\w.-]*)=("((?:[^"\\]|\\.)*)"|\S*)/g;
+  let m;
+  while ((m = re.exec(line))) out[m[1]] = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[2];
+  return out;
+}
+
+/**
+ * Starts tincan. opts.args: extra command-line arguments; opts.env: extra
+ * environment; opts.dataDir: reuse a data directory; opts.cwd.
+ * Returns { port, url, fingerprint, proc, dataDir, logs, stop(signal) }.
+ */
+export async function startServer(opts = {}) {
+  const port = opts.port || await freePort();
+  const dataDir = opts.dataDir || mkdtempSync(join(tmpdir(), 'tincan-test-'));
+  const ownData = !opts.dataDir;
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--data-dir', dataDir,
+    '--log-level', opts.logLevel || 'info', ...(opts.args || [])];
+  const proc = spawn(BIN, args, {
+    cwd: opts.cwd || dataDir,
+    env: { ...process.env, ...(opts.env || {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs = [];
+  let fingerprint = null;
+  const exited = new Promise((ok) => proc.on('exit', (code, signal) => ok({ code, signal })));
+  await new Promise((ok, fail) => {
+    let pending = '';
+    const timer = setTimeout(() => fail(new Error('tincan did not start:\n' + logs.join('\n'))), 15000);
+    proc.stderr.on('data', (chunk) => {
+      pending += chunk.toString();
+      let nl;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        logs.push(line);
+        if (process.env.TINCAN_TEST_VERBOSE) process.stderr.write(`[tincan] ${line}\n`);
+        const rec = parseLogfmt(line);
+        if (rec.msg === 'certificate' && rec.sha256) fingerprint = rec.sha256;
+        if (rec.msg === 'listening') { clearTimeout(timer); ok(); }
+      }
+    });
+    proc.stdout.resume();
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      fail(new Error(`tincan exited (${code ?? signal}) before listening:\n${logs.join('\n')}`));
+    });
+  });
+  let stopped = null;
+  const stop = (signal = 'SIGTERM') => {
+    if (!stopped) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      stopped = exited.then((res) => {
+        if (ownData) rmSync(dataDir, { recursive: true, force: true });
+        return res;
+      });
+    }
+    return stopped;
+  };
+  return { port, url: `https://127.0.0.1:${port}`, fingerprint, proc, dataDir, logs, exited, stop };
+}

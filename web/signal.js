@@ -1,0 +1,169 @@
+// The signaling connection: one WebSocket to /ws on the page's own host.
+//
+// Signal keeps the socket open for as long as it is started. When the socket
+// drops it retries after 1, 2, 4, 8 ... seconds, never more than 30, and goes
+// back to 1 s once the server has greeted it again. While the browser says
+// it is offline it does not retry at all and waits for the 'online' event.
+//
+// Events (Signal is an EventTarget):
+//   'status'  detail {status, retryInMs?, lost?, reason?}; status is one of
+//             'connecting' (first attempt), 'connected' (welcome received),
+//             'reconnecting' (waiting retryInMs before the next try; lost
+//             says whether a working connection dropped or none came up),
+//             'disconnected' (stopped, or the browser is offline)
+//   'message' detail = the parsed JSON object of any server message
+
+const BACKOFF_MAX_MS = 30000;
+const WELCOME_TIMEOUT_MS = 10000;
+
+/** Delay before retry number `attempt` (0-based): 1 s, 2 s, 4 s ... 30 s. */
+export function backoffDelay(attempt) {
+  return Math.min(1000 * 2 ** Math.min(attempt, 15), BACKOFF_MAX_MS);
+}
+
+/** The signaling URL for the current page: ws(s)://<host>/ws. */
+export function signalUrl(loc = location) {
+  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
+}
+
+export class Signal extends EventTarget {
+  #url;
+  #ws = null;
+  #attempt = 0;
+  #retryTimer = null;
+  #welcomeTimer = null;
+  #running = false;
+  #lost = false; // true once a welcomed connection has dropped
+  status = 'disconnected';
+  /** The id the server gave this connection in its welcome, or null. */
+  id = null;
+
+  constructor(url = signalUrl()) {
+    super();
+    this.#url = url;
+    this.onOnline = () => this.#retryNow();
+    this.onOffline = () => this.#dropForOffline();
+  }
+
+  /** Opens the connection and keeps it open until stop(). */
+  start() {
+    if (this.#running) return;
+    this.#running = true;
+    addEventListener('online', this.onOnline);
+    addEventListener('offline', this.onOffline);
+    this.#open();
+  }
+
+  /** Closes the connection and stops retrying. */
+  stop() {
+    this.#running = false;
+    removeEventListener('online', this.onOnline);
+    removeEventListener('offline', this.onOffline);
+    this.#clearTimers();
+    this.#closeSocket(1000);
+    this.#setStatus('disconnected', { reason: 'stopped' });
+  }
+
+  /** Sends one JSON message; returns false when not connected. */
+  send(msg) {
+    if (this.status !== 'connected' || !this.#ws) return false;
+    this.#ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  #open() {
+    this.#setStatus(this.#attempt === 0 ? 'connecting' : 'reconnecting');
+    let ws;
+    try {
+      ws = new WebSocket(this.#url);
+    } catch {
+      this.#scheduleRetry();
+      return;
+    }
+    this.#ws = ws;
+    // A server that accepts the socket but never says hello is as good as
+    // down; give up on it and retry like any other failure.
+    this.#welcomeTimer = setTimeout(() => this.#closeSocket(), WELCOME_TIMEOUT_MS);
+    ws.addEventListener('message', (ev) => this.#onMessage(ws, ev));
+    ws.addEventListener('close', () => this.#onClose(ws));
+  }
+
+  #onMessage(ws, ev) {
+    if (ws !== this.#ws || typeof ev.data !== 'string') return;
+    let msg;
+    try {
+      msg = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    if (msg && msg.type === 'welcome') {
+      clearTimeout(this.#welcomeTimer);
+      this.id = typeof msg.id === 'string' ? msg.id : null;
+      this.#attempt = 0;
+      this.#lost = false;
+      this.#setStatus('connected');
+    }
+    this.dispatchEvent(new CustomEvent('message', { detail: msg }));
+  }
+
+  #onClose(ws) {
+    if (ws !== this.#ws) return;
+    if (this.status === 'connected') this.#lost = true;
+    this.#ws = null;
+    this.id = null;
+    clearTimeout(this.#welcomeTimer);
+    if (!this.#running) return;
+    // Any drop counts as a failed attempt, so the first retry after a
+    // working connection comes 1 s later and reads as 'reconnecting'.
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry() {
+    if (!navigator.onLine) {
+      this.#setStatus('disconnected', { reason: 'offline' });
+      return;
+    }
+    const delay = backoffDelay(this.#attempt++);
+    this.#setStatus('reconnecting', { retryInMs: delay, lost: this.#lost });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#open();
+    }, delay);
+  }
+
+  #retryNow() {
+    if (!this.#running || this.#ws) return;
+    this.#clearTimers();
+    this.#open();
+  }
+
+  #dropForOffline() {
+    if (!this.#running) return;
+    this.#clearTimers();
+    if (this.#ws) this.#closeSocket();
+    else this.#setStatus('disconnected', { reason: 'offline' });
+  }
+
+  #closeSocket(code) {
+    const ws = this.#ws;
+    if (!ws) return;
+    // close() fires 'close' later; #onClose then schedules the retry.
+    try {
+      if (code) ws.close(code);
+      else ws.close();
+    } catch {
+      // Already closing.
+    }
+  }
+
+  #clearTimers() {
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#welcomeTimer);
+    this.#retryTimer = null;
+  }
+
+  #setStatus(status, extra = {}) {
+    this.status = status;
+    this.dispatchEvent(new CustomEvent('status', { detail: { status, ...extra } }));
+  }
+}

@@ -1,0 +1,65 @@
+// tincan service worker: keeps the app shell (page, styles, scripts, icons)
+// in a versioned cache and serves it cache-first, so the page opens offline
+// and installs as an app. Signaling (/ws), the REST API (/api/*) and /health
+// always go to the network and are never stored.
+//
+// Bump VERSION whenever any file in SHELL changes: the browser re-fetches
+// sw.js on every navigation (it is served with Cache-Control: no-cache), a
+// changed sw.js installs a fresh cache, and activate deletes the old ones.
+
+const VERSION = 'v1';
+const PREFIX = 'tincan-shell-';
+const CACHE = PREFIX + VERSION;
+
+const SHELL = [
+  '/',
+  '/style.css',
+  '/app.js',
+  '/signal.js',
+  '/ui.js',
+  '/manifest.json',
+  '/favicon.svg',
+  '/icons/icon-192.png',
+  '/icons/icon-512.png',
+];
+const SHELL_PATHS = new Set(SHELL);
+
+/** Paths that must never be answered from or written to the cache. */
+function isLive(path) {
+  return path === '/ws' || path === '/health' || path === '/api' || path.startsWith('/api/');
+}
+
+self.addEventListener('install', (ev) => {
+  // cache: 'reload' skips the HTTP cache so a new version never stores an
+  // old copy of a file.
+  ev.waitUntil(
+    caches.open(CACHE)
+      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' }))))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener('activate', (ev) => {
+  ev.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys
+        .filter((key) => key.startsWith(PREFIX) && key !== CACHE)
+        .map((key) => caches.delete(key))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (ev) => {
+  const req = ev.request;
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin || isLive(url.pathname)) return;
+  if (!SHELL_PATHS.has(url.pathname)) return;
+  ev.respondWith(
+    caches.open(CACHE)
+      // ignoreVary: the stored body is already decoded, so a response that
+      // varied on Accept-Encoding fits any request for the same path.
+      .then((cache) => cache.match(url.pathname, { ignoreVary: true }))
+      .then((hit) => hit || fetch(req)),
+  );
+});
