@@ -60,12 +60,15 @@ def main():
         parts.append('static const uint8_t f%d[] = {\n%s\n};' % (i, c_bytes(data)))
         if gz:
             parts.append('static const uint8_t f%d_gz[] = {\n%s\n};' % (i, c_bytes(gz)))
-        rows.append('    { "%s", "%s", f%d, %d, %s, %d, "%s", %d },' % (
+        # A strong ETag names one representation: the gzip body gets its own.
+        gz_etag = etag[:-1] + '-gz"'
+        rows.append('    { "%s", "%s", f%d, %d, %s, %d, "%s", %s, %d },' % (
             url, mime, i, len(data), ('f%d_gz' % i) if gz else 'NULL', len(gz) if gz else 0,
-            etag.replace('"', '\\"'), 1 if url in NO_CACHE else 0))
+            etag.replace('"', '\\"'), ('"%s"' % gz_etag.replace('"', '\\"')) if gz else 'NULL',
+            1 if url in NO_CACHE else 0))
     parts.append('const struct static_file static_embedded[] = {')
     parts.extend(rows)
-    parts.append('    { NULL, NULL, NULL, 0, NULL, 0, NULL, 0 },')
+    parts.append('    { NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, 0 },')
     parts.append('};')
     parts.append('const size_t static_embedded_count = %d;' % len(files))
     tmp = out_path + '.tmp'

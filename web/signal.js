@@ -2,7 +2,7 @@
 //
 // Signal keeps the socket open for as long as it is started. When the socket
 // drops it retries after 1, 2, 4, 8 ... seconds, never more than 30, and goes
-// back to 1 s once the server has greeted it again. While the browser says
+// back to 1 s once a connection the server greeted has lasted a while. While the browser says
 // it is offline it does not retry at all and waits for the 'online' event.
 //
 // Events (Signal is an EventTarget):
@@ -15,6 +15,9 @@
 
 const BACKOFF_MAX_MS = 30000;
 const WELCOME_TIMEOUT_MS = 10000;
+// A connection must last this long before a drop starts the backoff over at
+// 1 s; a server that greets and then hangs up at once is not hammered.
+const STABLE_MS = 10000;
 
 /** Delay before retry number `attempt` (0-based): 1 s, 2 s, 4 s ... 30 s. */
 export function backoffDelay(attempt) {
@@ -34,6 +37,7 @@ export class Signal extends EventTarget {
   #welcomeTimer = null;
   #running = false;
   #lost = false; // true once a welcomed connection has dropped
+  #welcomedAt = 0;
   status = 'disconnected';
   /** The id the server gave this connection in its welcome, or null. */
   id = null;
@@ -99,7 +103,7 @@ export class Signal extends EventTarget {
     if (msg && msg.type === 'welcome') {
       clearTimeout(this.#welcomeTimer);
       this.id = typeof msg.id === 'string' ? msg.id : null;
-      this.#attempt = 0;
+      this.#welcomedAt = Date.now();
       this.#lost = false;
       this.#setStatus('connected');
     }
@@ -108,7 +112,10 @@ export class Signal extends EventTarget {
 
   #onClose(ws) {
     if (ws !== this.#ws) return;
-    if (this.status === 'connected') this.#lost = true;
+    if (this.status === 'connected') {
+      this.#lost = true;
+      if (Date.now() - this.#welcomedAt >= STABLE_MS) this.#attempt = 0;
+    }
     this.#ws = null;
     this.id = null;
     clearTimeout(this.#welcomeTimer);

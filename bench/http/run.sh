@@ -7,10 +7,16 @@
 # load. tincan is single-threaded, so the headline ratio is against nginx with
 # worker_processes 1; nginx with worker_processes auto is reported too.
 #
+# All servers run at once (an idle server costs nothing) and the runs are
+# interleaved, round after round, so that load from anything else on the
+# machine falls on every server alike; the median of the rounds is reported.
+#
 # Prints a table; nothing is written to the repository. See bench/README.md.
 #
 # Environment overrides:
-#   WRK_THREADS (2) WRK_CONNS (64) WRK_DURATION (10, seconds)
+#   WRK_THREADS (2) WRK_CONNS (64) WRK_DURATION (5, seconds per run)
+#   BENCH_ROUNDS (3)               runs per server and request, interleaved;
+#                                  the median run is reported
 #   BENCH_PATHS ("/app.js /")      request targets
 #   BENCH_GZIP (1)                 also run each target with Accept-Encoding: gzip
 #   BENCH_SERVERS ("tincan nginx-1 nginx-auto")
@@ -25,12 +31,13 @@ TINCAN_BIN=${TINCAN_BIN:-$ROOT/tincan}
 WEB_ROOT=$(cd "${WEB_ROOT:-$ROOT/web}" && pwd)
 THREADS=${WRK_THREADS:-2}
 CONNS=${WRK_CONNS:-64}
-DURATION=${WRK_DURATION:-10}
+DURATION=${WRK_DURATION:-5}
 DURATION=${DURATION%s}
 PATHS=${BENCH_PATHS:-"/app.js /"}
 GZIP=${BENCH_GZIP:-1}
 SERVERS=${BENCH_SERVERS:-"tincan nginx-1 nginx-auto"}
 PIN=${BENCH_PIN:-auto}
+ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=2
 
 PIDS=()
@@ -162,7 +169,7 @@ write_nginx_conf() { # write_nginx_conf WORKERS PORT FILE
 worker_processes $1;
 daemon off;
 master_process on;
-pid $TMP/nginx.pid;
+pid $3.pid;
 error_log stderr warn;
 events { worker_connections 16384; }
 http {
@@ -220,21 +227,28 @@ done = function(summary, latency, requests)
 end
 EOF
 
-RESULTS=() # "server|label|rps|p50ms|p99ms|errors|cpu%|respbytes"
+declare -A RUNS   # "server|label" -> lines "rps p50 p99 errors cpu"
+declare -A SIZE   # "server|label" -> "header+body" bytes
+declare -A PORT PID
 
-run_wrk() { # run_wrk SERVER PORT PID PATH GZ
-	local server=$1 port=$2 pid=$3 path=$4 gz=$5
+# measure SERVER PATH GZ ROUND: one wrk run; appends to RUNS.
+measure() {
+	local server=$1 path=$2 gz=$3 round=$4
+	local port=${PORT[$server]} pid=${PID[$server]}
 	local url="https://127.0.0.1:$port$path" hdr=() label="GET $path"
 	if [ "$gz" = 1 ]; then
 		hdr=(-H "Accept-Encoding: gzip")
 		label="$label gzip"
 	fi
-	local size code
-	read -r code size < <(curl -sk --max-time 5 "${hdr[@]}" -o /dev/null \
-		-w '%{http_code} %{size_header}+%{size_download}\n' "$url")
-	[ "$code" = 200 ] || echo "bench/http: warning: $server $label answered $code" >&2
-	timeout $((WARMUP + 20)) "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" \
-		"${hdr[@]}" "$url" >/dev/null 2>&1 || true
+	if [ "$round" = 1 ]; then
+		local size code
+		read -r code size < <(curl -sk --max-time 5 "${hdr[@]}" -o /dev/null \
+			-w '%{http_code} %{size_header}+%{size_download}\n' "$url")
+		[ "$code" = 200 ] || echo "bench/http: warning: $server $label answered $code" >&2
+		SIZE[$server|$label]=$size
+		timeout $((WARMUP + 20)) "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" \
+			"${hdr[@]}" "$url" >/dev/null 2>&1 || true
+	fi
 	local t0 c0 t1 c1 out
 	c0=$(cpu_ticks "$pid")
 	t0=$(date +%s%N)
@@ -243,6 +257,7 @@ run_wrk() { # run_wrk SERVER PORT PID PATH GZ
 		{ echo "$out" >&2; die "wrk failed against $server $label"; }
 	t1=$(date +%s%N)
 	c1=$(cpu_ticks "$pid")
+	kill -0 "$pid" 2>/dev/null || { cat "$TMP/$server.log" >&2; die "$server died during $label"; }
 	local line
 	line=$(grep '^BENCH ' <<<"$out") || { echo "$out" >&2; die "no wrk report"; }
 	local requests=0 duration_us=1 p50_us=0 p99_us=0 err_connect=0 err_read=0 err_write=0 err_status=0 err_timeout=0 bytes=0 kv
@@ -253,25 +268,16 @@ run_wrk() { # run_wrk SERVER PORT PID PATH GZ
 		esac
 	done
 	local errs=$((err_connect + err_read + err_write + err_status + err_timeout))
-	local rps p50 p99 cpu
-	rps=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN{printf "%.0f", r / (d / 1e6)}')
-	p50=$(awk -v v="$p50_us" 'BEGIN{printf "%.2f", v / 1000}')
-	p99=$(awk -v v="$p99_us" 'BEGIN{printf "%.2f", v / 1000}')
-	cpu=$(awk -v c=$((c1 - c0)) -v hz="$CLK_TCK" -v ns=$((t1 - t0)) 'BEGIN{printf "%.0f", 100 * c / hz / (ns / 1e9)}')
 	if [ "$errs" != 0 ]; then
-		echo "bench/http: $server $label: errors connect=$err_connect read=$err_read write=$err_write status=$err_status timeout=$err_timeout" >&2
+		echo "bench/http: $server $label: errors connect=$err_connect read=$err_read write=$err_write" \
+			"status=$err_status timeout=$err_timeout" >&2
 	fi
-	RESULTS+=("$server|$label|$rps|$p50|$p99|$errs|$cpu|$size")
-	printf '  %-10s %-20s %9s req/s\n' "$server" "$label" "$rps" >&2
-}
-
-run_all() { # run_all SERVER PORT PID
-	local p
-	for p in $PATHS; do
-		run_wrk "$1" "$2" "$3" "$p" 0
-		[ "$GZIP" = 1 ] && run_wrk "$1" "$2" "$3" "$p" 1
-	done
-	return 0
+	local rec
+	rec=$(awk -v r="$requests" -v d="$duration_us" -v p50="$p50_us" -v p99="$p99_us" -v e="$errs" \
+		-v c=$((c1 - c0)) -v hz="$CLK_TCK" -v ns=$((t1 - t0)) \
+		'BEGIN{printf "%.0f %.2f %.2f %d %.0f", r / (d / 1e6), p50 / 1000, p99 / 1000, e, 100 * c / hz / (ns / 1e9)}')
+	RUNS[$server|$label]+="$rec"$'\n'
+	printf '  round %d/%d  %-10s %-18s %7s req/s\n' "$round" "$ROUNDS" "$server" "$label" "${rec%% *}" >&2
 }
 
 stop_pid() {
@@ -283,11 +289,7 @@ stop_pid() {
 }
 
 # --- servers -------------------------------------------------------------------
-bench_tincan() {
-	if [ ! -x "$TINCAN_BIN" ]; then
-		echo "bench/http: $TINCAN_BIN not built (cd $ROOT && make); skipping tincan" >&2
-		return 0
-	fi
+start_tincan() {
 	local port webroot=()
 	port=$(free_port)
 	if [ "${BENCH_TINCAN_DISK:-0}" = 1 ] || [ "$WEB_ROOT" != "$ROOT/web" ]; then
@@ -297,73 +299,108 @@ bench_tincan() {
 	(cd "$TMP/tincan-data" && exec "${SRV_PIN[@]}" "$TINCAN_BIN" --port "$port" --bind 127.0.0.1 \
 		--cert "$TMP/cert.pem" --key "$TMP/key.pem" --data-dir "$TMP/tincan-data" \
 		--max-conns-per-ip 10000 --log-level warn "${webroot[@]}") 2>"$TMP/tincan.log" &
-	local pid=$!
-	PIDS+=("$pid")
-	wait_https "$port" "$pid" tincan "$TMP/tincan.log"
+	PID[tincan]=$!
+	PORT[tincan]=$port
+	PIDS+=("$!")
+	wait_https "$port" "${PID[tincan]}" tincan "$TMP/tincan.log"
 	copy_tincan_headers "$port"
-	run_all tincan "$port" "$pid"
-	kill -0 "$pid" 2>/dev/null || { cat "$TMP/tincan.log" >&2; die "tincan died during the run"; }
-	stop_pid "$pid"
-	if [ -s "$TMP/tincan.log" ]; then
-		echo "bench/http: tincan logged at warn or above:" >&2
-		head -20 "$TMP/tincan.log" >&2
-	fi
 }
 
-bench_nginx() { # bench_nginx NAME WORKERS
+start_nginx() { # start_nginx NAME WORKERS
 	local port pin=()
 	port=$(free_port)
-	write_nginx_conf "$2" "$port" "$TMP/nginx-$1.conf"
+	write_nginx_conf "$2" "$port" "$TMP/$1"
 	[ "$2" = 1 ] && pin=("${SRV_PIN[@]}")
-	"${pin[@]}" "$NGINX" -p "$TMP" -e stderr -c "$TMP/nginx-$1.conf" 2>"$TMP/$1.log" &
-	local pid=$!
-	PIDS+=("$pid")
-	wait_https "$port" "$pid" "$1" "$TMP/$1.log"
-	run_all "$1" "$port" "$pid"
-	stop_pid "$pid"
+	"${pin[@]}" "$NGINX" -p "$TMP" -e stderr -c "$TMP/$1" 2>"$TMP/$1.log" &
+	PID[$1]=$!
+	PORT[$1]=$port
+	PIDS+=("$!")
+	wait_https "$port" "${PID[$1]}" "$1" "$TMP/$1.log"
 }
 
-nreq=$(($(wc -w <<<"$PATHS") * (GZIP == 1 ? 2 : 1)))
-nsrv=$(wc -w <<<"$SERVERS")
-echo "bench/http: $nsrv servers x $nreq requests x $((DURATION + WARMUP)) s ≈ $((nsrv * nreq * (DURATION + WARMUP + 1))) s" >&2
+read -r load1 _ </proc/loadavg
+if awk -v l="$load1" 'BEGIN{exit !(l > 0.5)}'; then
+	echo "bench/http: warning: load average $load1 before the run; other processes will add noise" >&2
+fi
+
+RUN_SERVERS=()
 for s in $SERVERS; do
 	case $s in
-	tincan) bench_tincan ;;
-	nginx-1) bench_nginx nginx-1 1 ;;
-	nginx-auto) bench_nginx nginx-auto auto ;;
+	tincan)
+		if [ -x "$TINCAN_BIN" ]; then
+			start_tincan
+			RUN_SERVERS+=(tincan)
+		else
+			echo "bench/http: $TINCAN_BIN not built (cd $ROOT && make); skipping tincan" >&2
+		fi ;;
+	nginx-1) start_nginx nginx-1 1; RUN_SERVERS+=(nginx-1) ;;
+	nginx-auto) start_nginx nginx-auto auto; RUN_SERVERS+=(nginx-auto) ;;
 	*) die "unknown server $s" ;;
 	esac
 done
+# nginx is configured after tincan so that it copies tincan's headers; the
+# order in SERVERS only decides the order of the runs.
+
+LABELS=()
+for p in $PATHS; do
+	LABELS+=("GET $p")
+	[ "$GZIP" = 1 ] && LABELS+=("GET $p gzip")
+done
+nrun=$((${#RUN_SERVERS[@]} * ${#LABELS[@]}))
+echo "bench/http: $nrun server x request pairs, $ROUNDS rounds of ${DURATION} s" \
+	"≈ $((nrun * (ROUNDS * (DURATION + 1) + WARMUP + 1))) s" >&2
+for round in $(seq 1 "$ROUNDS"); do
+	for p in $PATHS; do
+		for gz in 0 $([ "$GZIP" = 1 ] && echo 1); do
+			for s in "${RUN_SERVERS[@]}"; do
+				measure "$s" "$p" "$gz" "$round"
+			done
+		done
+	done
+done
+for s in "${RUN_SERVERS[@]}"; do
+	[ -s "$TMP/$s.log" ] || continue
+	echo "bench/http: $s logged at warn or above ($(wc -l <"$TMP/$s.log") lines), first lines:" >&2
+	head -10 "$TMP/$s.log" >&2
+done
+for s in "${RUN_SERVERS[@]}"; do stop_pid "${PID[$s]}"; done
 
 # --- report --------------------------------------------------------------------
-echo
-echo "HTTP keep-alive over TLS, wrk -t$THREADS -c$CONNS -d${DURATION}s, 127.0.0.1, $NCPU CPUs; $PIN_NOTE"
-echo "certificate: ECDSA P-256 self-signed (same file for both); web root: $WEB_ROOT"
-printf '%-20s %-11s %10s %9s %9s %7s %8s %12s\n' request server "req/s" "p50 ms" "p99 ms" errors "srv CPU%" "resp bytes"
-for r in "${RESULTS[@]}"; do
-	IFS='|' read -r server label rps p50 p99 errs cpu size <<<"$r"
-	printf '%-20s %-11s %10s %9s %9s %7s %8s %12s\n' "$label" "$server" "$rps" "$p50" "$p99" "$errs" "$cpu" "$size"
-done
-
-rps_of() { # rps_of SERVER LABEL
-	local r server label rps rest
-	for r in "${RESULTS[@]}"; do
-		IFS='|' read -r server label rps rest <<<"$r"
-		[ "$server" = "$1" ] && [ "$label" = "$2" ] && { echo "$rps"; return; }
-	done
+# median SERVER LABEL: prints "rps p50 p99 errors cpu min max" of the median run.
+median() {
+	sort -n <<<"${RUNS[$1|$2]%$'\n'}" | awk '{ l[NR] = $0; r[NR] = $1 }
+		END { if (NR) print l[int((NR + 1) / 2)], r[1], r[NR] }'
 }
+
 echo
-if [ -z "$(rps_of tincan "GET ${PATHS%% *}")" ]; then
+echo "HTTP keep-alive over TLS, wrk -t$THREADS -c$CONNS -d${DURATION}s, median of $ROUNDS interleaved rounds;" \
+	"127.0.0.1, $NCPU CPUs; $PIN_NOTE"
+echo "certificate: ECDSA P-256 self-signed (same file for both); web root: $WEB_ROOT"
+printf '%-18s %-10s %8s %13s %7s %7s %6s %5s %9s %10s\n' request server "req/s" "(min-max)" "p50 ms" "p99 ms" \
+	errors "CPU%" "req/CPU-s" "resp bytes"
+declare -A MED MEDCPU
+for label in "${LABELS[@]}"; do
+	for s in "${RUN_SERVERS[@]}"; do
+		read -r rps p50 p99 errs cpu lo hi < <(median "$s" "$label")
+		MED[$s|$label]=$rps
+		per_cpu=$(awk -v r="$rps" -v c="$cpu" 'BEGIN{if (c > 0) printf "%.0f", r * 100 / c; else print "-"}')
+		MEDCPU[$s|$label]=$per_cpu
+		printf '%-18s %-10s %8s %13s %7s %7s %6s %5s %9s %10s\n' "$label" "$s" "$rps" "($lo-$hi)" "$p50" "$p99" \
+			"$errs" "$cpu" "$per_cpu" "${SIZE[$s|$label]}"
+	done
+done
+echo "CPU%: the server's CPU use during that run (100 = one core). Well under 100 for a pinned"
+echo "server means wrk, not the server, was the limit. req/CPU-s = req/s per core-second used."
+
+echo
+if [ -z "${MED[tincan|${LABELS[0]}]:-}" ]; then
 	echo "(tincan was not run: no ratios)"
 	exit 0
 fi
-printf '%-20s %16s %18s\n' "ratio req/s" "tincan/nginx-1" "tincan/nginx-auto"
-for r in "${RESULTS[@]}"; do
-	IFS='|' read -r server label _ <<<"$r"
-	[ "$server" = tincan ] || continue
-	t=$(rps_of tincan "$label")
-	n1=$(rps_of nginx-1 "$label")
-	na=$(rps_of nginx-auto "$label")
-	ratio() { [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}' || echo -; }
-	printf '%-20s %16s %18s\n' "$label" "$(ratio "$t" "$n1")" "$(ratio "$t" "$na")"
+ratio() { [ -n "$2" ] && [ "$2" != - ] && [ "$1" != - ] && awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}' || echo -; }
+printf '%-18s %15s %18s %22s\n' "ratio" "tincan/nginx-1" "tincan/nginx-auto" "per CPU-s: /nginx-1"
+for label in "${LABELS[@]}"; do
+	printf '%-18s %15s %18s %22s\n' "$label" "$(ratio "${MED[tincan|$label]}" "${MED[nginx-1|$label]:-}")" \
+		"$(ratio "${MED[tincan|$label]}" "${MED[nginx-auto|$label]:-}")" \
+		"$(ratio "${MEDCPU[tincan|$label]}" "${MEDCPU[nginx-1|$label]:-}")"
 done

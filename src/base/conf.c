@@ -123,7 +123,13 @@ static int set_list(const struct conf_opt *o, struct conf_list *l, const char *v
     const char *p = v;
     while (*p) {
         const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *next = comma ? comma + 1 : p + strlen(p);
+        const char *end = comma ? comma : next;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        size_t n = (size_t)(end - p);
         if (n > 0) {
             if (l->count == CONF_LIST_MAX) {
                 snprintf(err, errlen, "too many values for %s (at most %d)", o->name, CONF_LIST_MAX);
@@ -134,7 +140,7 @@ static int set_list(const struct conf_opt *o, struct conf_list *l, const char *v
             item[n] = '\0';
             l->items[l->count++] = item;
         }
-        p += n + (comma ? 1 : 0);
+        p = next;
     }
     return 0;
 }
@@ -221,9 +227,11 @@ static int each_line(const char *text, char sep, const char *source,
                      struct conf *c, char *err, size_t errlen)
 {
     char *copy = xstrdup(text);
-    char *save = NULL;
     int rc = 0, lineno = 0;
-    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = copy, *nl; line; line = nl) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl++ = '\0';
         lineno++;
         char *s = trim(line);
         if (*s == '\0' || *s == '#')

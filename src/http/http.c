@@ -46,7 +46,7 @@ static int parse_request_line(const char *p, size_t n, struct http_request *req)
     size_t i = 0;
     while (i < n && is_tchar((unsigned char)p[i]))
         i++;
-    if (i == 0 || i >= n || p[i] != ' ')
+    if (i == 0 || i > HTTP_MAX_METHOD || i >= n || p[i] != ' ')
         return -400;
     req->method = (struct http_str){ p, i };
     size_t t = ++i;
@@ -64,9 +64,11 @@ static int parse_request_line(const char *p, size_t n, struct http_request *req)
     i++;
     if (n - i != 8 || memcmp(p + i, "HTTP/", 5) != 0 || p[i + 6] != '.')
         return -400;
-    if (p[i + 5] != '1' || (p[i + 7] != '0' && p[i + 7] != '1'))
-        return (p[i + 5] >= '0' && p[i + 5] <= '9') ? -505 : -400;
-    req->minor = p[i + 7] - '0';
+    if (p[i + 5] < '0' || p[i + 5] > '9' || p[i + 7] < '0' || p[i + 7] > '9')
+        return -400;
+    if (p[i + 5] != '1')
+        return -505;
+    req->minor = p[i + 7] == '0' ? 0 : 1; /* a later 1.x is answered as 1.1 (RFC 9110 §2.5) */
     if (req->target.p[0] != '/' && !(req->target.len == 1 && req->target.p[0] == '*'))
         return -400;
     const char *q = memchr(req->target.p, '?', req->target.len);
@@ -104,6 +106,22 @@ static int parse_header_line(const char *p, size_t n, struct http_request *req)
     return 0;
 }
 
+/* Judges an unfinished request line the way the finished one would be:
+ * a method too long is malformed, a target too long is too long. */
+static int partial_request_line(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i <= HTTP_MAX_METHOD && is_tchar(p[i]))
+        i++;
+    if (i > HTTP_MAX_METHOD || (i < n && p[i] != ' '))
+        return -400;
+    if (i >= n)
+        return 0;
+    const uint8_t *sp = memchr(p + i + 1, ' ', n - i - 1);
+    size_t target = sp ? (size_t)(sp - (p + i + 1)) : n - i - 1;
+    return target > HTTP_MAX_TARGET ? -414 : 0;
+}
+
 int http_parse_request(const uint8_t *buf, size_t len, struct http_request *req)
 {
     memset(req, 0, sizeof(*req));
@@ -112,11 +130,8 @@ int http_parse_request(const uint8_t *buf, size_t len, struct http_request *req)
     while (pos < len && (buf[pos] == '\r' || buf[pos] == '\n') && pos < 4)
         pos++;
     size_t next = next_line(buf, len, pos, &n);
-    if (!next) {
-        if (len - pos > HTTP_MAX_TARGET + 32)
-            return -414;
-        return 0;
-    }
+    if (!next)
+        return partial_request_line(buf + pos, len - pos);
     int rc = parse_request_line((const char *)buf + pos, n, req);
     if (rc)
         return rc;

@@ -16,6 +16,7 @@
 #define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_HEAD_BYTES 8192   /* request line + headers: larger → 431 */
 #define HTTP_MAX_TARGET 4096       /* request target: longer → 414 */
+#define HTTP_MAX_METHOD 32         /* method token: longer → 400 */
 
 struct http_str {
     const char *p;

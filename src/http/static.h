@@ -17,6 +17,7 @@ struct static_file {
     const uint8_t *gz;         /* NULL when gzip would not help */
     size_t gz_len;
     const char *etag;          /* quoted */
+    const char *gz_etag;       /* the gzip variant's own strong ETag */
     int no_cache;              /* index.html, sw.js: always revalidate */
 };
 

@@ -122,8 +122,14 @@ enum conn_status conn_read(struct conn *c)
 
 int conn_queue(struct conn *c, const void *p, size_t n)
 {
-    if (c->tail_len)
-        return -EINVAL; /* the tail must be the last thing queued */
+    if (c->tail_len) {
+        /* Something follows the borrowed tail (a pipelined request's
+         * answer): copy the tail so the order stays right. */
+        if (buf_append(&c->out, c->tail, c->tail_len) < 0)
+            return -ENOBUFS;
+        c->tail = NULL;
+        c->tail_len = 0;
+    }
     return buf_append(&c->out, p, n);
 }
 

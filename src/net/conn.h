@@ -48,7 +48,8 @@ enum conn_status conn_handshake(struct conn *c);
 /* Reads what the socket has into c->in: CONN_OK if bytes arrived,
  * CONN_AGAIN, CONN_EOF, CONN_ERR or CONN_FULL. */
 enum conn_status conn_read(struct conn *c);
-/* Queues n bytes after what is queued; -ENOBUFS past the ceiling. */
+/* Queues n bytes after what is queued (copying a pending tail first);
+ * -ENOBUFS past the ceiling. */
 int conn_queue(struct conn *c, const void *p, size_t n);
 /* Queues borrowed bytes to send last; p must outlive the send. */
 void conn_queue_tail(struct conn *c, const uint8_t *p, size_t n);

@@ -117,11 +117,6 @@ static void send_file(struct client *c, const struct http_request *req, const st
         .cache_control = f->no_cache ? "no-cache" : "public, max-age=600",
         .vary_accept_encoding = f->gz != NULL,
     };
-    if (etag_matches(req, f->etag)) {
-        r.status = 304;
-        send_head(c, &r);
-        return;
-    }
     const uint8_t *body = f->data;
     size_t len = f->len;
     const struct http_str *ae = http_header_get(req, "accept-encoding");
@@ -129,6 +124,13 @@ static void send_file(struct client *c, const struct http_request *req, const st
         body = f->gz;
         len = f->gz_len;
         r.content_encoding = "gzip";
+        r.etag = f->gz_etag;
+    }
+    if (etag_matches(req, r.etag)) {
+        r.status = 304;
+        r.content_encoding = NULL;
+        send_head(c, &r);
+        return;
     }
     r.content_length = len;
     send_head(c, &r);

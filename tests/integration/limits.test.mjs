@@ -23,7 +23,7 @@ async function pool(n, limit, fn) {
 
 describe('1,000 concurrent WebSocket connections', () => {
   let srv;
-  before(async () => { srv = await start({ args: ['--max-conns-per-ip', '2000'], logLevel: 'warn' }); });
+  before(async () => { srv = await start({ args: ['--max-conns-per-ip', '2000'] }); });
   after(async () => { await srv?.stop(); });
 
   test('each gets a welcome and an answer to one message', { timeout: 120000 }, async () => {

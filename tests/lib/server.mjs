@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import net from 'node:net';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
-export const BIN = process.env.TINCAN_BIN || join(ROOT, 'tincan');
+export const BIN = resolve(ROOT, process.env.TINCAN_BIN || 'tincan');
 
 /** Returns a TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
@@ -53,6 +53,7 @@ export async function startServer(opts = {}) {
   const logs = [];
   let fingerprint = null;
   const exited = new Promise((ok) => proc.on('exit', (code, signal) => ok({ code, signal })));
+  const spawnFailed = new Promise((ok) => proc.on('error', ok));
   await new Promise((ok, fail) => {
     let pending = '';
     const timer = setTimeout(() => fail(new Error('tincan did not start:\n' + logs.join('\n'))), 15000);
@@ -70,6 +71,10 @@ export async function startServer(opts = {}) {
       }
     });
     proc.stdout.resume();
+    spawnFailed.then((err) => {
+      clearTimeout(timer);
+      fail(new Error(`cannot start ${BIN}: ${err.message}`));
+    });
     exited.then(({ code, signal }) => {
       clearTimeout(timer);
       fail(new Error(`tincan exited (${code ?? signal}) before listening:\n${logs.join('\n')}`));

@@ -1,0 +1,85 @@
+#!/bin/bash
+# Runs every tincan test suite and ends with one line "N passed, N failed".
+#
+#   unit         cmocka tests, plain and under ASan+UBSan
+#   fuzz         each libFuzzer target briefly (FUZZ_SMOKE_SECONDS, default 10)
+#   integration  node --test against the ASan+UBSan build of the real binary
+#   e2e          node --test driving headless Chromium against ./tincan
+#
+# Suites can be picked: scripts/test.sh unit integration
+# Output of every suite is kept under test-output/.
+set -u
+cd "$(dirname "$0")/.."
+OUT=test-output
+mkdir -p "$OUT"
+SUITES=${*:-unit fuzz integration e2e}
+passed=0
+failed=0
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+count() { # count PASS FAIL LABEL
+  passed=$((passed + $1))
+  failed=$((failed + $2))
+  printf '%-40s %d passed, %d failed\n' "$3" "$1" "$2"
+}
+
+run_unit() {
+  for t in build/rel/unit/test_* build/asan/unit/test_*; do
+    [ -x "$t" ] || continue
+    log="$OUT/unit-$(echo "$t" | tr / _).log"
+    "$t" >"$log" 2>&1
+    rc=$?
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # a crash or sanitizer report
+    [ "$f" -ne 0 ] && cat "$log"
+    count "$p" "$f" "$t"
+  done
+}
+
+run_fuzz() {
+  secs=${FUZZ_SMOKE_SECONDS:-10}
+  for t in build/fuzz/fuzz_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    log="$OUT/fuzz-$name.log"
+    work=$(mktemp -d)
+    if "$t" -max_total_time="$secs" "$work" "fuzz/corpus/$name" >"$log" 2>&1; then
+      count 1 0 "fuzz $name (${secs}s)"
+    else
+      tail -40 "$log"
+      count 0 1 "fuzz $name (${secs}s)"
+    fi
+    rm -rf "$work"
+  done
+}
+
+run_node() { # run_node SUITE DIR BIN
+  log="$OUT/$1.log"
+  TINCAN_BIN="$3" node --test --test-reporter=tap "$2" >"$log" 2>&1
+  rc=$?
+  p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -1)
+  f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -1)
+  p=${p:-0}
+  f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  [ "$f" -ne 0 ] && grep -B2 -A30 '^not ok\|^    not ok\|^  not ok' "$log" | head -150
+  count "$p" "$f" "$1 ($2)"
+}
+
+for s in $SUITES; do
+  case "$s" in
+    unit) run_unit ;;
+    fuzz) run_fuzz ;;
+    integration) run_node integration tests/integration/ "$PWD/build/asan/tincan" ;;
+    e2e) run_node e2e tests/e2e/ "$PWD/tincan" ;;
+    *) echo "unknown suite $s" >&2; exit 2 ;;
+  esac
+done
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
