@@ -15,16 +15,27 @@
 
 #define HEAD_MAX 2048
 
-/* Copies a safe Host header into out; "" if missing or unsafe. */
-static const char *request_host(const struct http_request *req, char *out, size_t len)
+/* Copies the Host header into out ("" if there is none). Returns -1 when the
+ * request must be refused (RFC 9112 §3.2): HTTP/1.1 without Host, two Host
+ * lines, or a value that is not a host[:port]. */
+static int request_host(const struct http_request *req, char *out, size_t len)
 {
-    const struct http_str *h = http_header_get(req, "host");
+    const struct http_str *h = NULL;
     out[0] = '\0';
-    if (h && h->len < len && http_host_safe(h->p, h->len)) {
-        memcpy(out, h->p, h->len);
-        out[h->len] = '\0';
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (!http_str_ieq(req->headers[i].name, "host"))
+            continue;
+        if (h)
+            return -1;
+        h = &req->headers[i].value;
     }
-    return out;
+    if (!h)
+        return req->minor == 1 ? -1 : 0;
+    if (h->len >= len || !http_host_safe(h->p, h->len))
+        return -1;
+    memcpy(out, h->p, h->len);
+    out[h->len] = '\0';
+    return 0;
 }
 
 static void send_head(struct client *c, const struct http_response *r)
@@ -51,7 +62,9 @@ static void send_error_extra(struct client *c, int status, const char *host, con
 
 void http_send_error(struct client *c, int status, const char *host)
 {
-    const char *extra = status == 405 ? "Allow: GET, HEAD\r\n" : NULL;
+    const char *extra = status == 405   ? "Allow: GET, HEAD\r\n"
+                        : status == 426 ? "Sec-WebSocket-Version: 13\r\n"
+                                        : NULL;
     send_error_extra(c, status, host, extra);
 }
 
@@ -170,7 +183,10 @@ void http_handle(struct client *c, const struct http_request *req, const uint8_t
     (void)body;
     (void)body_len;
     char host[256];
-    request_host(req, host, sizeof(host));
+    if (request_host(req, host, sizeof(host)) < 0) {
+        http_send_error(c, 400, NULL);
+        return;
+    }
     if (c->plain) {
         redirect_to_https(c, req, host);
         return;

@@ -219,7 +219,7 @@ static int on_event(struct client *c, const struct ws_event *ev)
         client_finish(c);
         return -1;
     case WS_EV_NONE:
-        break;
+        return 0; /* a fragment was taken into the message being assembled */
     }
     return -1;
 }

@@ -27,6 +27,10 @@ describe('HTTPS static files and errors', () => {
     assert.match(html, /<!doctype html>/i);
     assert.match(html, /<\/html>/i);
     assert.match(res.headers['cache-control'] || '', /no-cache/i, 'index.html must be revalidated (Cache-Control: no-cache)');
+    // The page opens a WebSocket to this server: CSP must allow wss: to it.
+    const csp = res.headers['content-security-policy'] || '';
+    assert.match(csp, /connect-src [^;]*'self'/, `CSP ${csp}`);
+    assert.match(csp, new RegExp(`connect-src [^;]*wss:(\\s|;|$|//127\\.0\\.0\\.1:${srv.port}(\\s|;|$))`), `CSP connect-src allows wss to this host: ${csp}`);
     const onDisk = join(ROOT_DIR, 'web', 'index.html');
     if (existsSync(onDisk)) {
       assert.equal(html, readFileSync(onDisk, 'utf8'), 'served page equals web/index.html (rebuild if web/ changed)');
@@ -221,6 +225,21 @@ describe('HTTPS static files and errors', () => {
     } finally {
       sock.destroy();
     }
+  });
+
+  test('400 for an HTTP/1.1 request without Host (RFC 9112 3.2)', T, async () => {
+    const { res, sock } = await rawExchange(srv.port, 'GET /health HTTP/1.1\r\n\r\n');
+    sock.destroy();
+    assert.equal(res.status, 400);
+  });
+
+  test('400 for two Host headers or a Host with illegal characters', T, async () => {
+    const a = await rawExchange(srv.port, 'GET /health HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n');
+    a.sock.destroy();
+    assert.equal(a.res.status, 400, 'two Host headers');
+    const b = await rawExchange(srv.port, "GET /health HTTP/1.1\r\nHost: a; script-src *\r\n\r\n");
+    b.sock.destroy();
+    assert.equal(b.res.status, 400, 'Host with spaces and ;');
   });
 
   test('400 for a request line with a bad version and for a header without colon', T, async () => {

@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { start, sleep, request } from './net.mjs';
-import { rawWs, OP } from './wsraw.mjs';
+import { rawWs, OP, encodeFrame } from './wsraw.mjs';
 import { wsClient } from './wsclient.mjs';
 
 const T = { timeout: 15000 };
@@ -143,6 +143,36 @@ describe('WebSocket messages', () => {
       c.sendText('{marker');
       const m = await c.json();
       assert.equal(m.code, 'bad_json', 'next reply is the one to the marker');
+    } finally {
+      c.destroy();
+    }
+  });
+
+  test('fragments arriving in one TCP write are joined and answered', T, async () => {
+    const c = await rawAfterWelcome(srv.port);
+    try {
+      c.sock.write(Buffer.concat([
+        encodeFrame({ opcode: OP.TEXT, fin: false, payload: '{"type":' }),
+        encodeFrame({ opcode: OP.CONT, fin: false, payload: '"no' }),
+        encodeFrame({ opcode: OP.CONT, fin: true, payload: 'pe"}' }),
+        encodeFrame({ opcode: OP.TEXT, payload: '{bad' }),
+      ]));
+      assert.equal((await c.json()).code, 'unknown_type', 'the joined message');
+      assert.equal((await c.json()).code, 'bad_json', 'the message after it');
+    } finally {
+      c.destroy();
+    }
+  });
+
+  test('two whole messages in one TCP write get two answers', T, async () => {
+    const c = await rawAfterWelcome(srv.port);
+    try {
+      c.sock.write(Buffer.concat([
+        encodeFrame({ opcode: OP.TEXT, payload: '{"type":"a"}' }),
+        encodeFrame({ opcode: OP.TEXT, payload: '{b' }),
+      ]));
+      assert.equal((await c.json()).code, 'unknown_type');
+      assert.equal((await c.json()).code, 'bad_json');
     } finally {
       c.destroy();
     }
