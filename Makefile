@@ -17,7 +17,7 @@ ASAN    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sani
 PREFIX  ?= /usr/local
 
 # Every module but main.c; tests and fuzz targets link against these.
-LIB_SRC := $(sort $(wildcard src/base/*.c src/net/*.c src/http/*.c src/server/*.c))
+LIB_SRC := $(sort $(wildcard src/*/*.c))
 GEN_SRC := build/gen/web_assets.c
 WEB     := $(shell find web -type f ! -name '.*' 2>/dev/null)
 UNIT    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

@@ -252,8 +252,10 @@ measure() {
 	local t0 c0 t1 c1 out
 	c0=$(cpu_ticks "$pid")
 	t0=$(date +%s%N)
-	out=$(timeout $((DURATION + 30)) "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
-		--timeout 5s -s "$TMP/report.lua" "${hdr[@]}" "$url" 2>&1) ||
+	# bash's `time` gives wrk's own CPU use: near 100 % per wrk CPU means the
+	# client, not the server, was the limit.
+	out=$( { TIMEFORMAT='WRKCPU %U %S'; time timeout $((DURATION + 30)) "${WRK_PIN[@]}" wrk -t"$THREADS" \
+		-c"$CONNS" -d"${DURATION}s" --timeout 5s -s "$TMP/report.lua" "${hdr[@]}" "$url"; } 2>&1) ||
 		{ echo "$out" >&2; die "wrk failed against $server $label"; }
 	t1=$(date +%s%N)
 	c1=$(cpu_ticks "$pid")
@@ -272,10 +274,12 @@ measure() {
 		echo "bench/http: $server $label: errors connect=$err_connect read=$err_read write=$err_write" \
 			"status=$err_status timeout=$err_timeout" >&2
 	fi
-	local rec
+	local rec wrkcpu
+	wrkcpu=$(awk '/^WRKCPU/ { print $2 + $3 }' <<<"$out")
 	rec=$(awk -v r="$requests" -v d="$duration_us" -v p50="$p50_us" -v p99="$p99_us" -v e="$errs" \
-		-v c=$((c1 - c0)) -v hz="$CLK_TCK" -v ns=$((t1 - t0)) \
-		'BEGIN{printf "%.0f %.2f %.2f %d %.0f", r / (d / 1e6), p50 / 1000, p99 / 1000, e, 100 * c / hz / (ns / 1e9)}')
+		-v c=$((c1 - c0)) -v hz="$CLK_TCK" -v ns=$((t1 - t0)) -v w="${wrkcpu:-0}" \
+		'BEGIN{printf "%.0f %.2f %.2f %d %.0f %.0f", r / (d / 1e6), p50 / 1000, p99 / 1000, e,
+			100 * c / hz / (ns / 1e9), 100 * w / (ns / 1e9)}')
 	RUNS[$server|$label]+="$rec"$'\n'
 	printf '  round %d/%d  %-10s %-18s %7s req/s\n' "$round" "$ROUNDS" "$server" "$label" "${rec%% *}" >&2
 }
@@ -366,7 +370,7 @@ done
 for s in "${RUN_SERVERS[@]}"; do stop_pid "${PID[$s]}"; done
 
 # --- report --------------------------------------------------------------------
-# median SERVER LABEL: prints "rps p50 p99 errors cpu min max" of the median run.
+# median SERVER LABEL: prints "rps p50 p99 errors cpu wrkcpu min max" of the median run.
 median() {
 	sort -n <<<"${RUNS[$1|$2]%$'\n'}" | awk '{ l[NR] = $0; r[NR] = $1 }
 		END { if (NR) print l[int((NR + 1) / 2)], r[1], r[NR] }'
@@ -376,21 +380,22 @@ echo
 echo "HTTP keep-alive over TLS, wrk -t$THREADS -c$CONNS -d${DURATION}s, median of $ROUNDS interleaved rounds;" \
 	"127.0.0.1, $NCPU CPUs; $PIN_NOTE"
 echo "certificate: ECDSA P-256 self-signed (same file for both); web root: $WEB_ROOT"
-printf '%-18s %-10s %8s %13s %7s %7s %6s %5s %9s %10s\n' request server "req/s" "(min-max)" "p50 ms" "p99 ms" \
-	errors "CPU%" "req/CPU-s" "resp bytes"
+printf '%-18s %-10s %8s %13s %7s %7s %6s %5s %5s %9s %10s\n' request server "req/s" "(min-max)" "p50 ms" "p99 ms" \
+	errors "CPU%" "wrk%" "req/CPU-s" "resp bytes"
 declare -A MED MEDCPU
 for label in "${LABELS[@]}"; do
 	for s in "${RUN_SERVERS[@]}"; do
-		read -r rps p50 p99 errs cpu lo hi < <(median "$s" "$label")
+		read -r rps p50 p99 errs cpu wcpu lo hi < <(median "$s" "$label")
 		MED[$s|$label]=$rps
 		per_cpu=$(awk -v r="$rps" -v c="$cpu" 'BEGIN{if (c > 0) printf "%.0f", r * 100 / c; else print "-"}')
 		MEDCPU[$s|$label]=$per_cpu
-		printf '%-18s %-10s %8s %13s %7s %7s %6s %5s %9s %10s\n' "$label" "$s" "$rps" "($lo-$hi)" "$p50" "$p99" \
-			"$errs" "$cpu" "$per_cpu" "${SIZE[$s|$label]}"
+		printf '%-18s %-10s %8s %13s %7s %7s %6s %5s %5s %9s %10s\n' "$label" "$s" "$rps" "($lo-$hi)" "$p50" "$p99" \
+			"$errs" "$cpu" "$wcpu" "$per_cpu" "${SIZE[$s|$label]}"
 	done
 done
-echo "CPU%: the server's CPU use during that run (100 = one core). Well under 100 for a pinned"
-echo "server means wrk, not the server, was the limit. req/CPU-s = req/s per core-second used."
+echo "CPU%: the server's CPU use during that run (100 = one core); wrk%: wrk's. A pinned server well"
+echo "under 100 while wrk is near 100 x its CPUs means wrk, not the server, was the limit."
+echo "req/CPU-s = req/s per core-second of server CPU, the steadier figure on a busy machine."
 
 echo
 if [ -z "${MED[tincan|${LABELS[0]}]:-}" ]; then

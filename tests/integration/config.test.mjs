@@ -1,13 +1,14 @@
 // Configuration: flags, TINCAN_* environment, --config files, .env in the
 // working directory, precedence, --help and --version, and clear startup
 // errors.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../lib/server.mjs';
+import { wsClient } from './wsclient.mjs';
 import {
   spawnTincan, within, request, sleep, tlsConnect, Reader, readResponse, buildRequest,
 } from './net.mjs';
@@ -255,6 +256,38 @@ describe('environment and files', () => {
   });
 });
 
+describe('listening addresses', () => {
+  test('without --bind the port answers on both 127.0.0.1 and ::1', T, async () => {
+    const port = await freePort();
+    const { p } = await startListening(['--port', String(port), '--data-dir', tmp('bind-all')]);
+    try {
+      assert.equal((await request(port, 'GET', '/health')).status, 200, 'IPv4 loopback');
+      const v6 = await tlsConnect(port, { host: '::1' });
+      const r = new Reader(v6);
+      v6.write(buildRequest(port, 'GET', '/health'));
+      assert.equal((await readResponse(r)).status, 200, 'IPv6 loopback');
+      v6.destroy();
+    } finally {
+      await p.kill();
+    }
+  });
+
+  test('--bind ::1 serves IPv6 only', T, async () => {
+    const port = await freePort();
+    const { p } = await startListening(['--port', String(port), '--bind', '::1', '--data-dir', tmp('bind-v6')]);
+    try {
+      const v6 = await tlsConnect(port, { host: '::1' });
+      const r = new Reader(v6);
+      v6.write(buildRequest(port, 'GET', '/health'));
+      assert.equal((await readResponse(r)).status, 200);
+      v6.destroy();
+      await assert.rejects(tlsConnect(port), /ECONNREFUSED/, '127.0.0.1 must not be served with --bind ::1');
+    } finally {
+      await p.kill();
+    }
+  });
+});
+
 describe('logging', () => {
   test('startup logs are logfmt with ts, level, msg and the fingerprint', T, async () => {
     const port = await freePort();
@@ -265,6 +298,36 @@ describe('logging', () => {
         assert.match(l, /^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z level=(debug|info|warn|error) msg=/, `not logfmt: ${l}`);
       }
       assert.ok(lines.some((l) => /msg=certificate .*sha256=([0-9A-F]{2}:){31}[0-9A-F]{2}\b/i.test(l)), 'certificate fingerprint logged');
+    } finally {
+      await p.kill();
+    }
+  });
+
+  test('at the default level, client addresses are not logged (privacy)', T, async () => {
+    const port = await freePort();
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--data-dir', tmp('privacy')];
+    const p = run(args);
+    try {
+      await p.waitLog((r) => r.msg === 'listening', 15000);
+      const clientPorts = [];
+      for (const path of ['/', '/health', '/nope']) {
+        const sock = await tlsConnect(port);
+        clientPorts.push(sock.localPort);
+        const r = new Reader(sock);
+        sock.write(buildRequest(port, 'GET', path));
+        await readResponse(r);
+        sock.destroy();
+      }
+      const c = await wsClient(port);
+      clientPorts.push(c.ws._socket.localPort);
+      await c.next();
+      c.send({ type: 'nope' });
+      await c.next();
+      c.ws.close(1000);
+      await c.closed;
+      await sleep(300);
+      const leaks = p.err().split('\n').filter((l) => clientPorts.some((cp) => new RegExp(`(^|[^0-9a-fA-F])${cp}([^0-9a-fA-F]|$)`).test(l)));
+      assert.deepEqual(leaks, [], `log lines naming a client's address (client ports ${clientPorts.join(',')})`);
     } finally {
       await p.kill();
     }

@@ -2,9 +2,9 @@
 // headers, /health, and the plain-HTTP redirect on the same port.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, extname } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
   start, tlsConnect, tcpConnect, Reader, readResponse, request, rawExchange, buildRequest,
@@ -178,6 +178,103 @@ describe('HTTPS static files and errors', () => {
     assert.deepEqual(problems, []);
     assert.equal(cases[304].status, 304);
     assert.equal(cases[404].status, 404);
+  });
+
+  test('every file in web/ is served byte for byte with a type the browser accepts', T, async () => {
+    const webDir = join(ROOT_DIR, 'web');
+    if (!existsSync(webDir)) return;
+    const types = {
+      '.html': /^text\/html/, '.js': /^(text|application)\/javascript/, '.mjs': /^(text|application)\/javascript/,
+      '.css': /^text\/css/, '.json': /^application\/(manifest\+)?json/, '.webmanifest': /^application\/manifest\+json/,
+      '.svg': /^image\/svg\+xml/, '.png': /^image\/png/, '.ico': /^image\/(x-icon|vnd\.microsoft\.icon)/,
+      '.woff2': /^font\/woff2/, '.txt': /^text\/plain/,
+    };
+    const walk = (d, pre) => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory()
+      ? walk(join(d, e.name), `${pre}${e.name}/`) : [`${pre}${e.name}`]));
+    const problems = [];
+    for (const rel of walk(webDir, '')) {
+      const res = await request(srv.port, 'GET', `/${rel}`);
+      const ext = extname(rel);
+      if (res.status !== 200) { problems.push(`/${rel}: status ${res.status}`); continue; }
+      if (types[ext] && !types[ext].test(res.headers['content-type'] || '')) problems.push(`/${rel}: Content-Type ${res.headers['content-type']}`);
+      if (!res.body.equals(readFileSync(join(webDir, rel)))) problems.push(`/${rel}: body differs from web/${rel} (stale build?)`);
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  test('/, /index.html and /sw.js carry Cache-Control: no-cache', T, async () => {
+    for (const p of ['/', '/index.html', '/sw.js']) {
+      const res = await request(srv.port, 'GET', p);
+      assert.equal(res.status, 200, p);
+      assert.match(res.headers['cache-control'] || '', /no-cache/, `${p} Cache-Control ${res.headers['cache-control']}`);
+    }
+  });
+
+  test('HTTP/1.0 without keep-alive is answered and closed', T, async () => {
+    const { res, reader, sock } = await rawExchange(srv.port, 'GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n');
+    try {
+      assert.equal(res.status, 200);
+      assert.ok(await reader.closesWithin(3000), 'HTTP/1.0 connection closed after the response');
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  test('a request body is consumed: the next request on the connection is parsed cleanly', T, async () => {
+    const sock = await tlsConnect(srv.port);
+    const reader = new Reader(sock);
+    try {
+      // If the server did not skip the 11-byte body, "GET /x HTTP" would start the next request.
+      sock.write(buildRequest(srv.port, 'POST', '/', { 'Content-Length': '11' }, 'GET /x HTTP'));
+      const a = await readResponse(reader);
+      assert.equal(a.status, 405);
+      if (/close/i.test(a.headers.connection || '')) {
+        // Closing after an error is allowed, if the server says so and does it.
+        assert.ok(await reader.closesWithin(2000), 'Connection: close but the connection stayed open');
+        return;
+      }
+      sock.write(buildRequest(srv.port, 'GET', '/health'));
+      const b = await readResponse(reader);
+      assert.equal(b.status, 200, 'request after a POST with a body');
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  test('request smuggling shapes are refused and the connection closed', T, async () => {
+    const shapes = {
+      'Content-Length twice, different values': 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n',
+      'Transfer-Encoding and Content-Length': 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n',
+      'Transfer-Encoding chunked': 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n',
+      'Content-Length not a number': 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n',
+      'negative Content-Length': 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+      'space before the colon': 'GET /health HTTP/1.1\r\nHost : x\r\n\r\n',
+      'obsolete line folding': 'GET /health HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n',
+    };
+    const problems = [];
+    for (const [name, raw] of Object.entries(shapes)) {
+      const { res, reader, sock } = await rawExchange(srv.port, raw);
+      const closed = await reader.closesWithin(2000);
+      sock.destroy();
+      if (res.status < 400 || res.status >= 500) problems.push(`${name}: status ${res.status}`);
+      else if (!closed) problems.push(`${name}: ${res.status} but the connection stayed open`);
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  test('HEAD of an unknown path is 404 without a body', T, async () => {
+    const sock = await tlsConnect(srv.port);
+    const reader = new Reader(sock);
+    try {
+      sock.write(buildRequest(srv.port, 'HEAD', '/nope'));
+      const res = await readResponse(reader, { head: true });
+      assert.equal(res.status, 404);
+      // Whether or not the server keeps the connection, nothing may follow the head.
+      await reader.closesWithin(500);
+      assert.equal(reader.buf.length, 0, `HEAD 404 sent body bytes: ${JSON.stringify(reader.buf.toString('latin1'))}`);
+    } finally {
+      sock.destroy();
+    }
   });
 
   test('404 for an unknown path, with a short text body', T, async () => {

@@ -9,6 +9,9 @@
 import tls from 'node:tls';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer, BIN, ROOT, parseLogfmt } from '../lib/server.mjs';
 
 export { BIN, parseLogfmt, ROOT as ROOT_DIR };
@@ -19,7 +22,20 @@ export { BIN, parseLogfmt, ROOT as ROOT_DIR };
  * (run with TINCAN_BIN=build/asan/tincan to make use of that).
  */
 export async function start(opts = {}) {
-  const srv = await startServer(opts);
+  // The data dir is made here so that a server that fails to start can be
+  // found (by its command line) and killed: startServer() leaves it running,
+  // and its open pipes would keep the test file from ever finishing.
+  const ownData = !opts.dataDir;
+  const dataDir = opts.dataDir || mkdtempSync(join(tmpdir(), 'tincan-test-'));
+  let srv;
+  try {
+    srv = await startServer({ ...opts, dataDir });
+  } catch (e) {
+    killChildrenWith(dataDir);
+    if (ownData) rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  if (ownData) srv.exited.then(() => rmSync(dataDir, { recursive: true, force: true }));
   const softStop = srv.stop;
   const stderrDone = new Promise((ok) => srv.proc.stderr.on('close', ok));
   let checked = null;
@@ -41,6 +57,18 @@ export async function start(opts = {}) {
     return checked;
   };
   return srv;
+}
+
+/** SIGKILLs child processes of this process whose command line contains needle. */
+function killChildrenWith(needle) {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(needle)) process.kill(Number(pid), 'SIGKILL');
+    } catch { /* gone already */ }
+  }
 }
 
 /** The first sanitizer report in log lines, or null. */

@@ -308,6 +308,21 @@ describe('--ws-max-message', () => {
     assert.equal(code, 1009);
   });
 
+  test('exactly 1024 bytes is allowed, 1025 is not', T, async () => {
+    const exact = JSON.stringify({ type: 'nope', pad: '' });
+    const msg = (n) => JSON.stringify({ type: 'nope', pad: 'q'.repeat(n - exact.length) });
+    assert.equal(Buffer.byteLength(msg(1024)), 1024);
+    const c = await rawAfterWelcome(srv.port);
+    try {
+      c.sendText(msg(1024));
+      assert.equal((await c.json()).code, 'unknown_type', 'a 1024-byte message is within --ws-max-message 1024');
+      c.sendText(msg(1025));
+      await expectClose(c, 1009, '1025-byte message');
+    } finally {
+      c.destroy();
+    }
+  });
+
   test('a message under the limit is answered', T, async () => {
     const c = await rawAfterWelcome(srv.port);
     try {
