@@ -36,6 +36,7 @@ struct conf {
     int max_conns_per_ip;
     int ws_max_message;
     int header_timeout, keepalive_timeout, tls_timeout, ws_ping_interval;
+    int max_room, pin_rate, ring_timeout, resume_grace;
     int help, version;
 };
 

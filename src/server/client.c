@@ -82,6 +82,12 @@ void client_set_timer(struct client *c, uint64_t ms)
     loop_timer_start(c->srv->loop, &c->timer, ms, on_timer);
 }
 
+static void flush_later(struct loop *loop, struct loop_defer *d)
+{
+    (void)loop;
+    client_update(container_of(d, struct client, flush));
+}
+
 int client_send(struct client *c, const void *p, size_t n)
 {
     if (c->state == CLIENT_CLOSED)
@@ -90,6 +96,9 @@ int client_send(struct client *c, const void *p, size_t n)
         client_close(c, "slow_client");
         return -1;
     }
+    /* Bytes for a client other than the one being served (a relayed
+     * message) would otherwise wait for that client's next event. */
+    loop_defer(c->srv->loop, &c->flush, flush_later);
     return 0;
 }
 

@@ -42,6 +42,7 @@ struct client {
     int in_request;            /* bytes of a request head have arrived */
     struct loop_timer timer;
     struct loop_defer release;
+    struct loop_defer flush;   /* output queued from another client's event */
     struct ws_session *ws;     /* set once upgraded */
 };
 

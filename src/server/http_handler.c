@@ -46,17 +46,22 @@ static void send_head(struct client *c, const struct http_response *r)
         client_send(c, head, n);
 }
 
-static void send_error_extra(struct client *c, int status, const char *host, const char *extra)
+/* Sends an error status with a one-line text body; closes the connection
+ * afterwards unless keep_alive. */
+static void send_error(struct client *c, int status, const char *host, const char *extra, int head_only,
+                       int keep_alive)
 {
     char body[128];
     int blen = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
     struct http_response r = {
-        .status = status, .content_type = "text/plain; charset=utf-8",
-        .content_length = (uint64_t)blen, .host = host, .extra = extra,
+        .status = status, .content_type = "text/plain; charset=utf-8", .content_length = (uint64_t)blen,
+        .host = host, .extra = extra, .keep_alive = keep_alive,
     };
     send_head(c, &r);
-    client_send(c, body, (size_t)blen);
-    client_finish(c);
+    if (!head_only)
+        client_send(c, body, (size_t)blen);
+    if (!keep_alive)
+        client_finish(c);
     log_debug("http_error", "conn=%llu status=%d", (unsigned long long)c->id, status);
 }
 
@@ -65,7 +70,14 @@ void http_send_error(struct client *c, int status, const char *host)
     const char *extra = status == 405   ? "Allow: GET, HEAD\r\n"
                         : status == 426 ? "Sec-WebSocket-Version: 13\r\n"
                                         : NULL;
-    send_error_extra(c, status, host, extra);
+    send_error(c, status, host, extra, 0, 0);
+}
+
+/* 404 for a request we understood: no body after HEAD, and the connection
+ * stays (a missing favicon should not cost the browser its connection). */
+static void send_not_found(struct client *c, const struct http_request *req, const char *host)
+{
+    send_error(c, 404, host, NULL, http_str_ieq(req->method, "HEAD"), http_keep_alive(req));
 }
 
 static void redirect_to_https(struct client *c, const struct http_request *req, const char *host)
@@ -163,7 +175,7 @@ static void serve_static(struct client *c, const struct http_request *req, int h
     if (root) {
         struct static_file *f = static_load_disk(root, path.p, path.len);
         if (!f) {
-            http_send_error(c, 404, host);
+            send_not_found(c, req, host);
             return;
         }
         send_file(c, req, f, head_only, host, keep_alive, 1);
@@ -172,7 +184,7 @@ static void serve_static(struct client *c, const struct http_request *req, int h
     }
     const struct static_file *f = static_find(path.p, path.len);
     if (!f) {
-        http_send_error(c, 404, host);
+        send_not_found(c, req, host);
         return;
     }
     send_file(c, req, f, head_only, host, keep_alive, 0);

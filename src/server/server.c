@@ -14,6 +14,8 @@
 #include "../base/log.h"
 #include "../net/sock.h"
 #include "../net/tls.h"
+#include "../signal/hub.h"
+#include "../version.h"
 #include "client.h"
 #include "ipcount.h"
 
@@ -152,6 +154,11 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
     s->signal_io.fd = -1;
     s->per_ip = ipcount_new();
     s->started_ms = loop_now(loop);
+    struct hub_options ho = {
+        .max_room = conf->max_room, .pin_rate = conf->pin_rate, .ring_timeout_s = conf->ring_timeout,
+        .resume_grace_s = conf->resume_grace, .version = TINCAN_VERSION, .ice_servers_json = NULL,
+    };
+    s->hub = hub_new(loop, &ho);
     if (server_load_tls(s) < 0)
         return -1;
     char err[512];
@@ -189,6 +196,7 @@ void server_cleanup(struct server *s)
     if (s->signal_io.fd >= 0)
         close(s->signal_io.fd);
     SSL_CTX_free(s->tls);
+    hub_free(s->hub);
     ipcount_free(s->per_ip);
     s->tls = NULL;
     s->per_ip = NULL;

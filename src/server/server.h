@@ -16,6 +16,7 @@
 #include "../base/loop.h"
 
 struct client;
+struct hub;
 struct ipcount;
 
 struct server {
@@ -30,6 +31,7 @@ struct server {
     struct client *clients;     /* doubly linked list of live clients */
     size_t nclients;
     struct ipcount *per_ip;
+    struct hub *hub;            /* signaling */
     uint64_t started_ms;
     uint64_t next_id;
     int shutting_down;

@@ -4,12 +4,9 @@
  * Checks the handshake (version 13, key, Origin), then reads frames with
  * the pure reader in http/ws.c and answers: pong to ping, close to close,
  * the right close code to a protocol violation. Every 30 s (option) it pings;
- * a peer silent for twice that is dropped. Messages get meaning from the
- * signaling layer; until it exists the server greets with "welcome" and
- * answers every message with an "unknown_type" error.
+ * a peer silent for twice that is dropped. Text messages go to the
+ * signaling hub (src/signal), which answers through ws_send_text().
  */
-#include <jansson.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +16,7 @@
 #include "../http/http.h"
 #include "../http/response.h"
 #include "../http/ws.h"
+#include "../signal/hub.h"
 #include "client.h"
 #include "server.h"
 
@@ -27,7 +25,7 @@
 
 struct ws_session {
     struct ws_reader reader;
-    char id[33];
+    struct peer *peer;        /* the signaling identity of this connection */
     uint64_t last_seen;
     int close_sent;
 };
@@ -36,6 +34,8 @@ void ws_session_free(struct ws_session *ws)
 {
     if (!ws)
         return;
+    if (ws->peer)
+        hub_detach(ws->peer);
     ws_reader_cleanup(&ws->reader);
     xfree(ws);
 }
@@ -73,19 +73,9 @@ static void send_close(struct client *c, uint16_t code, const char *reason)
         client_set_timer(c, WS_CLOSE_WAIT_MS);
 }
 
-static void send_json(struct client *c, json_t *msg)
+static void ws_send_text(void *ctx, const char *text, size_t len)
 {
-    char *text = json_dumps(msg, JSON_COMPACT);
-    json_decref(msg);
-    if (text) {
-        send_frame(c, WS_OP_TEXT, text, strlen(text));
-        free(text);
-    }
-}
-
-static void send_error(struct client *c, const char *code, const char *message)
-{
-    send_json(c, json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", message));
+    send_frame(ctx, WS_OP_TEXT, text, len);
 }
 
 /* --- the handshake --- */
@@ -126,9 +116,23 @@ static int check_upgrade(const struct client *c, const struct http_request *req,
     return 0;
 }
 
-static void send_welcome(struct client *c)
+/* Finds "resume=<token>" in the query string; copies the token into out. */
+static const char *resume_token(const struct http_request *req, char *out, size_t len)
 {
-    send_json(c, json_pack("{s:s, s:s}", "type", "welcome", "id", c->ws->id));
+    struct http_str q = req->query;
+    for (size_t i = 0; i + 7 <= q.len; i++) {
+        if ((i == 0 || q.p[i - 1] == '&') && memcmp(q.p + i, "resume=", 7) == 0) {
+            size_t start = i + 7, end = start;
+            while (end < q.len && q.p[end] != '&')
+                end++;
+            if (end - start >= len)
+                return NULL;
+            memcpy(out, q.p + start, end - start);
+            out[end - start] = '\0';
+            return out;
+        }
+    }
+    return NULL;
 }
 
 void ws_session_upgrade(struct client *c, const struct http_request *req)
@@ -152,10 +156,6 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
     struct ws_session *ws = xcalloc(1, sizeof(*ws));
     size_t max = (size_t)c->srv->conf->ws_max_message;
     ws_reader_init(&ws->reader, max);
-    uint8_t raw[16];
-    RAND_bytes(raw, sizeof(raw));
-    for (int i = 0; i < 16; i++)
-        snprintf(ws->id + 2 * i, 3, "%02x", raw[i]);
     ws->last_seen = loop_now(c->srv->loop);
     c->ws = ws;
     c->state = CLIENT_WS;
@@ -164,7 +164,9 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
     c->conn.out.max = WS_OUT_MAX;
     client_set_timer(c, (uint64_t)c->srv->conf->ws_ping_interval * 1000);
     log_debug("ws_open", "conn=%llu", (unsigned long long)c->id);
-    send_welcome(c);
+    char token[80], source[64];
+    sock_ip_str(&c->ip, source, sizeof(source));
+    ws->peer = hub_connect(c->srv->hub, ws_send_text, c, resume_token(req, token, sizeof(token)), source);
 }
 
 /* --- receiving --- */
@@ -172,24 +174,12 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
 static void on_message(struct client *c, const struct ws_event *ev)
 {
     if (ev->opcode != WS_OP_TEXT) {
-        send_error(c, "unknown_type", "binary messages are not understood");
+        const char err[] = "{\"type\":\"error\",\"code\":\"unknown_type\","
+                           "\"message\":\"binary messages are not understood\"}";
+        ws_send_text(c, err, sizeof(err) - 1);
         return;
     }
-    json_error_t jerr;
-    json_t *msg = json_loadb((const char *)ev->data, ev->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!msg || !json_is_object(msg)) {
-        send_error(c, "bad_json", msg ? "a message is a JSON object" : "the message is not valid JSON");
-        json_decref(msg);
-        return;
-    }
-    const char *type = json_string_value(json_object_get(msg, "type"));
-    char text[160];
-    if (type)
-        snprintf(text, sizeof(text), "unknown message type '%.64s'", type);
-    else
-        snprintf(text, sizeof(text), "the message has no \"type\"");
-    send_error(c, "unknown_type", text);
-    json_decref(msg);
+    hub_on_message(c->ws->peer, (const char *)ev->data, ev->len);
 }
 
 /* Handles one event; returns 0 to go on reading, -1 when the stream is over. */

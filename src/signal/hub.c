@@ -1,0 +1,294 @@
+/*
+ * hub — peers, their identities and resumption, and the message dispatch
+ * table (see hub.h). Rooms, PINs, the lobby and calls live in their own
+ * files and share the types in peer.h.
+ */
+#include "hub.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../base/alloc.h"
+#include "../base/log.h"
+#include "peer.h"
+
+#define MSG_RATE 200            /* messages per second per connection */
+#define SWEEP_MS 60000
+
+/* --- sending --- */
+
+void peer_send_json(struct peer *p, json_t *msg)
+{
+    if (!msg)
+        return;
+    if (p->send) {
+        char *text = json_dumps(msg, JSON_COMPACT);
+        if (text) {
+            p->send(p->ctx, text, strlen(text));
+            free(text);
+        }
+    }
+    json_decref(msg);
+}
+
+void peer_error(struct peer *p, const char *code, const char *message)
+{
+    peer_send_json(p, json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", message));
+}
+
+void peer_error_field(struct peer *p, const char *code, const char *message, const char *field)
+{
+    peer_send_json(p, json_pack("{s:s, s:s, s:s, s:s}", "type", "error", "code", code, "message", message,
+                                "field", field));
+}
+
+void peer_error_retry(struct peer *p, const char *code, const char *message, uint64_t retry_ms)
+{
+    json_int_t secs = (json_int_t)((retry_ms + 999) / 1000);
+    peer_send_json(p, json_pack("{s:s, s:s, s:s, s:I}", "type", "error", "code", code, "message", message,
+                                "retryAfter", secs));
+}
+
+void random_hex(char *out, size_t n)
+{
+    unsigned char raw[64];
+    if (n > sizeof(raw))
+        n = sizeof(raw);
+    RAND_bytes(raw, (int)n);
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+const char *msg_string(struct peer *p, json_t *msg, const char *field)
+{
+    const char *v = json_string_value(json_object_get(msg, field));
+    if (!v) {
+        char text[96];
+        snprintf(text, sizeof(text), "the message needs a string \"%s\"", field);
+        peer_error_field(p, "missing_field", text, field);
+    }
+    return v;
+}
+
+/* --- dispatch --- */
+
+struct handler {
+    const char *type;
+    void (*fn)(struct peer *p, json_t *msg);
+};
+
+static const struct handler handlers[] = {
+    { "join", room_on_join },
+    { "leave", room_on_leave },
+    { "offer", room_on_relay },
+    { "answer", room_on_relay },
+    { "ice-candidate", room_on_relay },
+    { "chat", room_on_chat },
+    { "join-pin", pin_on_join },
+    { "hello", lobby_on_hello },
+    { "call", call_on_call },
+    { "accept", call_on_accept },
+    { "reject", call_on_reject },
+    { "cancel", call_on_cancel },
+    { "hangup", call_on_hangup },
+};
+
+void hub_on_message(struct peer *p, const char *text, size_t len)
+{
+    uint64_t wait = ratelimit_take(&p->msg_rl, loop_now(p->hub->loop), MSG_RATE, 1000);
+    if (wait) {
+        peer_error_retry(p, "rate_limited", "too many messages", wait);
+        return;
+    }
+    json_error_t err;
+    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    if (!msg || !json_is_object(msg)) {
+        peer_error(p, "bad_json", msg ? "a message is a JSON object" : "the message is not valid JSON");
+        json_decref(msg);
+        return;
+    }
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!type) {
+        peer_error_field(p, "missing_field", "the message needs a string \"type\"", "type");
+        json_decref(msg);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+        if (strcmp(handlers[i].type, type) == 0) {
+            handlers[i].fn(p, msg);
+            json_decref(msg);
+            return;
+        }
+    }
+    char reply[128];
+    snprintf(reply, sizeof(reply), "unknown message type '%.64s'", type);
+    peer_error(p, "unknown_type", reply);
+    json_decref(msg);
+}
+
+/* --- peers --- */
+
+static void send_welcome(struct peer *p, int resumed)
+{
+    struct hub *h = p->hub;
+    json_error_t err;
+    json_t *ice = json_loads(h->opt.ice_servers_json ? h->opt.ice_servers_json : "[]", 0, &err);
+    json_t *msg = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b}", "type", "welcome", "id", p->id, "token", p->token,
+                            "iceServers", ice ? ice : json_array(), "version", h->opt.version, "resumed", resumed);
+    if (resumed) {
+        json_t *peers = json_array();
+        if (p->room) {
+            for (int i = 0; i < p->room->count; i++) {
+                if (p->room->members[i] != p)
+                    json_array_append_new(peers, json_string(p->room->members[i]->id));
+            }
+        }
+        json_object_set_new(msg, "room", p->room && p->room->kind == ROOM_PUBLIC ? json_string(p->room->key) : json_null());
+        json_object_set_new(msg, "peers", peers);
+        json_object_set_new(msg, "name", p->name[0] ? json_string(p->name) : json_null());
+    }
+    peer_send_json(p, msg);
+}
+
+static void peer_free(struct peer *p)
+{
+    struct hub *h = p->hub;
+    loop_timer_stop(h->loop, &p->grace_timer);
+    strmap_del(&h->by_id, &p->by_id);
+    strmap_del(&h->by_token, &p->by_token);
+    xfree(p);
+}
+
+/* The peer is gone for good: out of its call, room and the lobby. */
+static void peer_depart(struct peer *p)
+{
+    if (p->call)
+        call_end(p->call, p, "offline");
+    room_leave(p);
+    lobby_leave(p);
+    peer_free(p);
+}
+
+static void on_grace_over(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct peer *p = container_of(t, struct peer, grace_timer);
+    peer_depart(p);
+}
+
+static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, void *ctx)
+{
+    if (!token || strlen(token) != PEER_TOKEN_LEN)
+        return NULL;
+    struct strmap_entry *e = strmap_get(&h->by_token, token);
+    if (!e)
+        return NULL;
+    struct peer *p = container_of(e, struct peer, by_token);
+    if (p->send)
+        return NULL; /* still attached: a token is not a way to take over a live session */
+    loop_timer_stop(h->loop, &p->grace_timer);
+    p->send = send;
+    p->ctx = ctx;
+    send_welcome(p, 1);
+    if (p->room)
+        room_broadcast(p->room, p, json_pack("{s:s, s:s}", "type", "peer-resumed", "peerId", p->id));
+    return p;
+}
+
+struct peer *hub_connect(struct hub *h, hub_send_fn send, void *ctx, const char *resume_token, const char *source)
+{
+    struct peer *p = resume(h, resume_token, send, ctx);
+    if (p)
+        return p;
+    p = xcalloc(1, sizeof(*p));
+    p->hub = h;
+    p->send = send;
+    p->ctx = ctx;
+    snprintf(p->source, sizeof(p->source), "%s", source ? source : "");
+    do {
+        random_hex(p->id, PEER_ID_LEN / 2);
+    } while (strmap_get(&h->by_id, p->id));
+    random_hex(p->token, PEER_TOKEN_LEN / 2);
+    strmap_put(&h->by_id, &p->by_id, p->id);
+    strmap_put(&h->by_token, &p->by_token, p->token);
+    send_welcome(p, 0);
+    return p;
+}
+
+void hub_detach(struct peer *p)
+{
+    struct hub *h = p->hub;
+    p->send = NULL;
+    p->ctx = NULL;
+    /* Never freed here: a handler of p's own message may still be running
+     * when its connection fails. With nothing to come back to, the peer
+     * goes on the next turn of the loop. */
+    uint64_t grace = (p->room || p->call || p->name[0]) ? (uint64_t)h->opt.resume_grace_s * 1000 : 0;
+    if (p->room)
+        room_broadcast(p->room, p, json_pack("{s:s, s:s}", "type", "peer-reconnecting", "peerId", p->id));
+    loop_timer_start(h->loop, &p->grace_timer, grace, on_grace_over);
+}
+
+size_t hub_peer_count(const struct hub *h)
+{
+    return h->by_id.count;
+}
+
+/* --- the hub --- */
+
+static void on_sweep(struct loop *loop, struct loop_timer *t)
+{
+    struct hub *h = container_of(t, struct hub, sweep_timer);
+    pin_sweep(h);
+    loop_timer_start(loop, t, SWEEP_MS, on_sweep);
+}
+
+struct hub *hub_new(struct loop *loop, const struct hub_options *opts)
+{
+    struct hub *h = xcalloc(1, sizeof(*h));
+    h->loop = loop;
+    h->opt = *opts;
+    strmap_init(&h->by_id);
+    strmap_init(&h->by_token);
+    strmap_init(&h->by_name);
+    strmap_init(&h->rooms);
+    strmap_init(&h->pins);
+    strmap_init(&h->pin_limits);
+    loop_timer_start(loop, &h->sweep_timer, SWEEP_MS, on_sweep);
+    return h;
+}
+
+static void free_peer_entry(struct strmap_entry *e, void *arg)
+{
+    (void)arg;
+    struct peer *p = container_of(e, struct peer, by_id);
+    if (p->call) {
+        struct call *c = p->call;
+        loop_timer_stop(c->hub->loop, &c->ring_timer);
+        if (c->caller)
+            c->caller->call = NULL;
+        if (c->callee)
+            c->callee->call = NULL;
+        xfree(c);
+    }
+    loop_timer_stop(p->hub->loop, &p->grace_timer);
+    xfree(p);
+}
+
+void hub_free(struct hub *h)
+{
+    if (!h)
+        return;
+    loop_timer_stop(h->loop, &h->sweep_timer);
+    room_free_all(h);
+    pin_free_all(h);
+    strmap_each(&h->by_id, free_peer_entry, NULL);
+    strmap_cleanup(&h->by_id);
+    strmap_cleanup(&h->by_token);
+    strmap_cleanup(&h->by_name);
+    strmap_cleanup(&h->rooms);
+    strmap_cleanup(&h->pins);
+    strmap_cleanup(&h->pin_limits);
+    xfree(h);
+}

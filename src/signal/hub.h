@@ -1,0 +1,50 @@
+/*
+ * hub — signaling: who is connected, and the ways they find each other
+ * (rooms, PINs, the lobby, 1:1 calls, chat). The wire format is in
+ * docs/protocol.md.
+ *
+ * The hub does no I/O. A connection becomes a peer with hub_connect(),
+ * giving a send function; text messages go in through hub_on_message();
+ * when the connection ends the glue calls hub_detach(). A detached peer
+ * keeps its identity, room and name for the resume grace period, so a
+ * client that reconnects with its token carries on where it was.
+ */
+#ifndef TINCAN_HUB_H
+#define TINCAN_HUB_H
+
+#include <stddef.h>
+
+#include "../base/loop.h"
+
+struct hub;
+struct peer;
+
+/* Sends one text message to the connection behind ctx. */
+typedef void (*hub_send_fn)(void *ctx, const char *text, size_t len);
+
+struct hub_options {
+    int max_room;            /* peers per room */
+    int pin_rate;            /* PIN attempts per minute per source address */
+    int ring_timeout_s;      /* unanswered call */
+    int resume_grace_s;      /* a dropped peer's identity is kept this long */
+    const char *version;
+    const char *ice_servers_json;  /* JSON array for the welcome; NULL: [] */
+};
+
+/* Creates a hub on loop; opts is copied (strings must outlive the hub). */
+struct hub *hub_new(struct loop *loop, const struct hub_options *opts);
+/* Frees the hub and every peer in it; hub_free(NULL) is safe. */
+void hub_free(struct hub *h);
+/* Attaches a new connection. resume_token (may be NULL) resumes a detached
+ * peer; source is the client address as text (for PIN limits, never logged).
+ * Sends the welcome through send and returns the peer. */
+struct peer *hub_connect(struct hub *h, hub_send_fn send, void *ctx, const char *resume_token, const char *source);
+/* Handles one text message from p's connection. */
+void hub_on_message(struct peer *p, const char *text, size_t len);
+/* The connection of p is gone: p stays resumable for the grace period.
+ * After this call the hub never uses ctx again. */
+void hub_detach(struct peer *p);
+/* Number of peers, attached or waiting to resume. */
+size_t hub_peer_count(const struct hub *h);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * peer — the signaling state shared by the hub's parts (hub.c, room.c,
+ * pin.c, lobby.c, call.c). Not for use outside src/signal.
+ */
+#ifndef TINCAN_PEER_H
+#define TINCAN_PEER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "../base/alloc.h"
+
+#include "../base/loop.h"
+#include "../base/ratelimit.h"
+#include "../base/strmap.h"
+#include "hub.h"
+
+#define PEER_ID_LEN 16
+#define PEER_TOKEN_LEN 64
+#define NAME_MAX_CHARS 32
+#define NAME_MAX_BYTES (NAME_MAX_CHARS * 4)
+#define ROOM_NAME_MAX 64
+#define CHAT_MAX_CHARS 500
+
+enum room_kind { ROOM_PUBLIC, ROOM_PIN, ROOM_CALL };
+
+struct room {
+    struct strmap_entry entry;      /* in hub->rooms or hub->pins */
+    enum room_kind kind;
+    char key[ROOM_NAME_MAX + 1];    /* room name or PIN; "" for call rooms */
+    struct peer **members;
+    int count, max;
+};
+
+struct call {
+    char id[PEER_ID_LEN + 1];
+    struct peer *caller, *callee;
+    int active;                     /* accepted: both are in room */
+    struct room *room;
+    struct loop_timer ring_timer;
+    struct hub *hub;
+};
+
+struct peer {
+    struct hub *hub;
+    struct strmap_entry by_id, by_token, by_name;
+    char id[PEER_ID_LEN + 1];
+    char token[PEER_TOKEN_LEN + 1];
+    char source[48];
+    hub_send_fn send;               /* NULL while detached */
+    void *ctx;
+    struct room *room;
+    struct call *call;
+    char name[NAME_MAX_BYTES + 1];  /* "" until hello */
+    char name_key[NAME_MAX_BYTES + 1];
+    struct peer *lobby_prev, *lobby_next;
+    struct ratelimit chat_rl, msg_rl;
+    struct loop_timer grace_timer;
+};
+
+struct pin_limit {
+    struct strmap_entry entry;
+    char source[48];
+    struct ratelimit rl;
+};
+
+struct hub {
+    struct loop *loop;
+    struct hub_options opt;
+    struct strmap by_id, by_token, by_name, rooms, pins, pin_limits;
+    struct peer *lobby;             /* list of peers that said hello */
+    struct loop_timer sweep_timer;
+};
+
+/* --- hub.c: sending --- */
+/* Sends msg (and takes its reference) to p if attached. */
+void peer_send_json(struct peer *p, json_t *msg);
+/* Sends an error {type:error, code, message} to p. */
+void peer_error(struct peer *p, const char *code, const char *message);
+/* Sends an error that also names a field or a wait. */
+void peer_error_field(struct peer *p, const char *code, const char *message, const char *field);
+void peer_error_retry(struct peer *p, const char *code, const char *message, uint64_t retry_ms);
+/* Fills out with n random bytes as lowercase hex (2n characters + NUL). */
+void random_hex(char *out, size_t n);
+/* Reads a required string field; sends missing_field and returns NULL if absent. */
+const char *msg_string(struct peer *p, json_t *msg, const char *field);
+
+/* --- room.c --- */
+/* Puts p in room r (after leaving its current room): p gets joined, the
+ * others peer-joined. Returns 0, or -1 (room_full sent) when r is full. */
+int room_enter(struct room *r, struct peer *p);
+/* Takes p out of its room; the others get peer-left; an empty room is freed. */
+void room_leave(struct peer *p);
+/* Creates a room of a kind (key copied; linked into the hub's map for
+ * public and PIN rooms). */
+struct room *room_new(struct hub *h, enum room_kind kind, const char *key, int max);
+/* Sends msg to everyone in r but except (NULL: everyone); takes msg. */
+void room_broadcast(struct room *r, struct peer *except, json_t *msg);
+void room_on_join(struct peer *p, json_t *msg);
+void room_on_leave(struct peer *p, json_t *msg);
+void room_on_relay(struct peer *p, json_t *msg);
+void room_on_chat(struct peer *p, json_t *msg);
+/* Frees every room (hub teardown). */
+void room_free_all(struct hub *h);
+
+/* --- pin.c --- */
+void pin_on_join(struct peer *p, json_t *msg);
+/* Drops per-address counters that have refilled. */
+void pin_sweep(struct hub *h);
+void pin_free_all(struct hub *h);
+
+/* --- lobby.c --- */
+void lobby_on_hello(struct peer *p, json_t *msg);
+/* Sends the current list to everyone in the lobby. */
+void lobby_broadcast(struct hub *h);
+/* Removes p from the lobby (name freed) and tells the others. */
+void lobby_leave(struct peer *p);
+/* Finds an online peer by name (case-insensitive), or NULL. */
+struct peer *lobby_find(struct hub *h, const char *name);
+
+/* --- call.c --- */
+void call_on_call(struct peer *p, json_t *msg);
+void call_on_accept(struct peer *p, json_t *msg);
+void call_on_reject(struct peer *p, json_t *msg);
+void call_on_cancel(struct peer *p, json_t *msg);
+void call_on_hangup(struct peer *p, json_t *msg);
+/* Ends p's call (ringing or active) telling the other side why. */
+void call_end(struct call *c, struct peer *by, const char *reason);
+
+#endif

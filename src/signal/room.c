@@ -1,0 +1,227 @@
+/*
+ * room — rooms of peers: the 004 protocol (join, relay, leave), PIN and
+ * call rooms built on the same machinery, and chat inside any room.
+ */
+#include <string.h>
+
+#include "../base/alloc.h"
+#include "../base/utf8.h"
+#include "peer.h"
+
+#define CHAT_RATE 20
+#define CHAT_PER_MS 2000
+
+struct room *room_new(struct hub *h, enum room_kind kind, const char *key, int max)
+{
+    struct room *r = xcalloc(1, sizeof(*r));
+    r->kind = kind;
+    r->max = max;
+    r->members = xcalloc((size_t)max, sizeof(*r->members));
+    strncpy(r->key, key, ROOM_NAME_MAX);
+    if (kind == ROOM_PUBLIC)
+        strmap_put(&h->rooms, &r->entry, r->key);
+    else if (kind == ROOM_PIN)
+        strmap_put(&h->pins, &r->entry, r->key);
+    return r;
+}
+
+static void room_free(struct hub *h, struct room *r)
+{
+    if (r->kind == ROOM_PUBLIC)
+        strmap_del(&h->rooms, &r->entry);
+    else if (r->kind == ROOM_PIN)
+        strmap_del(&h->pins, &r->entry);
+    xfree(r->members);
+    xfree(r);
+}
+
+void room_broadcast(struct room *r, struct peer *except, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (!text)
+        return;
+    size_t len = strlen(text);
+    for (int i = 0; i < r->count; i++) {
+        struct peer *m = r->members[i];
+        if (m != except && m->send)
+            m->send(m->ctx, text, len);
+    }
+    free(text);
+}
+
+static struct peer *room_member(const struct room *r, const char *id)
+{
+    for (int i = 0; i < r->count; i++) {
+        if (strcmp(r->members[i]->id, id) == 0)
+            return r->members[i];
+    }
+    return NULL;
+}
+
+void room_leave(struct peer *p)
+{
+    struct room *r = p->room;
+    if (!r)
+        return;
+    for (int i = 0; i < r->count; i++) {
+        if (r->members[i] == p) {
+            memmove(&r->members[i], &r->members[i + 1], (size_t)(r->count - i - 1) * sizeof(*r->members));
+            r->count--;
+            break;
+        }
+    }
+    p->room = NULL;
+    if (p->name[0])
+        lobby_broadcast(p->hub); /* no longer busy */
+    if (r->count == 0) {
+        room_free(p->hub, r);
+        return;
+    }
+    room_broadcast(r, NULL, json_pack("{s:s, s:s}", "type", "peer-left", "peerId", p->id));
+}
+
+int room_enter(struct room *r, struct peer *p)
+{
+    if (r->count >= r->max) {
+        peer_error(p, "room_full", "the room is full");
+        return -1;
+    }
+    room_leave(p);
+    json_t *peers = json_array();
+    for (int i = 0; i < r->count; i++)
+        json_array_append_new(peers, json_string(r->members[i]->id));
+    room_broadcast(r, NULL, json_pack("{s:s, s:s}", "type", "peer-joined", "peerId", p->id));
+    r->members[r->count++] = p;
+    p->room = r;
+    peer_send_json(p, json_pack("{s:s, s:s, s:o}", "type", "joined", "peerId", p->id, "peers", peers));
+    if (p->name[0])
+        lobby_broadcast(p->hub); /* now busy */
+    return 0;
+}
+
+static int room_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > ROOM_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+void room_on_join(struct peer *p, json_t *msg)
+{
+    const char *name = msg_string(p, msg, "room");
+    if (!name)
+        return;
+    if (!room_name_valid(name)) {
+        peer_error(p, "bad_room", "a room name is 1-64 letters, digits, '_' or '-'");
+        return;
+    }
+    if (p->call) {
+        peer_error(p, "busy", "hang up the call first");
+        return;
+    }
+    struct strmap_entry *e = strmap_get(&p->hub->rooms, name);
+    struct room *r = e ? container_of(e, struct room, entry) : NULL;
+    if (r && r == p->room) {
+        room_leave(p);
+        e = strmap_get(&p->hub->rooms, name);
+        r = e ? container_of(e, struct room, entry) : NULL;
+    }
+    int created = !r;
+    if (!r)
+        r = room_new(p->hub, ROOM_PUBLIC, name, p->hub->opt.max_room);
+    if (room_enter(r, p) < 0 && created)
+        room_free(p->hub, r);
+}
+
+void room_on_leave(struct peer *p, json_t *msg)
+{
+    (void)msg;
+    if (p->call) {
+        call_end(p->call, p, "hangup");
+        return;
+    }
+    if (!p->room) {
+        peer_error(p, "not_in_room", "you are not in a room");
+        return;
+    }
+    room_leave(p);
+}
+
+void room_on_relay(struct peer *p, json_t *msg)
+{
+    const char *target = msg_string(p, msg, "target");
+    if (!target)
+        return;
+    if (!p->room) {
+        peer_error(p, "not_in_room", "join a room first");
+        return;
+    }
+    struct peer *to = room_member(p->room, target);
+    if (!to || to == p) {
+        peer_error(p, "unknown_target", "no such peer in your room");
+        return;
+    }
+    /* The sender's object passes through: only target goes, from comes. */
+    json_object_del(msg, "target");
+    json_object_set_new(msg, "from", json_string(p->id));
+    json_incref(msg);
+    peer_send_json(to, msg);
+}
+
+/* Counts characters (code points) of valid UTF-8. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+void room_on_chat(struct peer *p, json_t *msg)
+{
+    const char *text = msg_string(p, msg, "text");
+    if (!text)
+        return;
+    if (!p->room) {
+        peer_error(p, "not_in_room", "join a room or call first");
+        return;
+    }
+    size_t chars = utf8_chars(text);
+    if (chars == 0 || chars > CHAT_MAX_CHARS) {
+        peer_error(p, "too_long", "a chat message is 1-500 characters");
+        return;
+    }
+    uint64_t wait = ratelimit_take(&p->chat_rl, loop_now(p->hub->loop), CHAT_RATE, CHAT_PER_MS);
+    if (wait) {
+        peer_error_retry(p, "rate_limited", "too many chat messages", wait);
+        return;
+    }
+    json_t *out = json_pack("{s:s, s:s, s:s}", "type", "chat", "from", p->id, "text", text);
+    if (p->name[0])
+        json_object_set_new(out, "name", json_string(p->name));
+    room_broadcast(p->room, p, out);
+}
+
+static void free_room_entry(struct strmap_entry *e, void *arg)
+{
+    struct room *r = container_of(e, struct room, entry);
+    (void)arg;
+    for (int i = 0; i < r->count; i++)
+        r->members[i]->room = NULL;
+    xfree(r->members);
+    xfree(r);
+}
+
+void room_free_all(struct hub *h)
+{
+    strmap_each(&h->rooms, free_room_entry, NULL);
+    strmap_each(&h->pins, free_room_entry, NULL);
+}
