@@ -5,6 +5,13 @@
 // back to 1 s once a connection the server greeted has lasted a while. While the browser says
 // it is offline it does not retry at all and waits for the 'online' event.
 //
+// The welcome carries a resume token. Every reconnect goes to
+// /ws?resume=<token> so the server gives back the same identity, name and
+// room (docs/protocol.md, "Connection"); restart() drops the token and starts
+// over as somebody new. Messages sent with queue: true while the socket is
+// down are kept and sent after a welcome with "resumed": true (and thrown
+// away when the identity did not survive).
+//
 // Events (Signal is an EventTarget):
 //   'status'  detail {status, retryInMs?, lost?, reason?}; status is one of
 //             'connecting' (first attempt), 'connected' (welcome received),
@@ -18,15 +25,18 @@ const WELCOME_TIMEOUT_MS = 10000;
 // A connection must last this long before a drop starts the backoff over at
 // 1 s; a server that greets and then hangs up at once is not hammered.
 const STABLE_MS = 10000;
+// Relay messages kept while the socket is down (offers, answers, candidates).
+const QUEUE_MAX = 500;
 
 /** Delay before retry number `attempt` (0-based): 1 s, 2 s, 4 s ... 30 s. */
 export function backoffDelay(attempt) {
   return Math.min(1000 * 2 ** Math.min(attempt, 15), BACKOFF_MAX_MS);
 }
 
-/** The signaling URL for the current page: ws(s)://<host>/ws. */
-export function signalUrl(loc = location) {
-  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
+/** The signaling URL for the current page: ws(s)://<host>/ws[?resume=<token>]. */
+export function signalUrl(loc = location, token = null) {
+  const base = `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
+  return token ? `${base}?resume=${encodeURIComponent(token)}` : base;
 }
 
 export class Signal extends EventTarget {
@@ -38,11 +48,14 @@ export class Signal extends EventTarget {
   #running = false;
   #lost = false; // true once a welcomed connection has dropped
   #welcomedAt = 0;
+  #token = null;
+  #queue = [];
   status = 'disconnected';
   /** The id the server gave this connection in its welcome, or null. */
   id = null;
 
-  constructor(url = signalUrl()) {
+  /** url: a fixed URL (tests), or by default the page's own /ws. */
+  constructor(url = null) {
     super();
     this.#url = url;
     this.onOnline = () => this.#retryNow();
@@ -68,9 +81,39 @@ export class Signal extends EventTarget {
     this.#setStatus('disconnected', { reason: 'stopped' });
   }
 
-  /** Sends one JSON message; returns false when not connected. */
-  send(msg) {
-    if (this.status !== 'connected' || !this.#ws) return false;
+  /**
+   * Forgets the identity (resume token, queued messages) and connects again
+   * as a new peer, e.g. to leave the lobby.
+   */
+  restart() {
+    this.#running = false;
+    this.#clearTimers();
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws) {
+      try { ws.close(1000); } catch { /* already closing */ }
+    }
+    this.#token = null;
+    this.#queue = [];
+    this.id = null;
+    this.#attempt = 0;
+    this.#lost = false;
+    this.status = 'disconnected';
+    removeEventListener('online', this.onOnline);
+    removeEventListener('offline', this.onOffline);
+    this.start();
+  }
+
+  /**
+   * Sends one JSON message; returns false when not connected. With
+   * {queue: true} a message that cannot go now waits for the resumed
+   * connection instead (it is still reported as not sent).
+   */
+  send(msg, { queue = false } = {}) {
+    if (this.status !== 'connected' || !this.#ws) {
+      if (queue && this.#running && this.#token && this.#queue.length < QUEUE_MAX) this.#queue.push(msg);
+      return false;
+    }
     this.#ws.send(JSON.stringify(msg));
     return true;
   }
@@ -79,7 +122,7 @@ export class Signal extends EventTarget {
     this.#setStatus(this.#attempt === 0 ? 'connecting' : 'reconnecting');
     let ws;
     try {
-      ws = new WebSocket(this.#url);
+      ws = new WebSocket(this.#url || signalUrl(location, this.#token));
     } catch {
       this.#scheduleRetry();
       return;
@@ -103,9 +146,17 @@ export class Signal extends EventTarget {
     if (msg && msg.type === 'welcome') {
       clearTimeout(this.#welcomeTimer);
       this.id = typeof msg.id === 'string' ? msg.id : null;
+      this.#token = typeof msg.token === 'string' ? msg.token : null;
       this.#welcomedAt = Date.now();
       this.#lost = false;
-      this.#setStatus('connected');
+      const queued = this.#queue;
+      this.#queue = [];
+      this.#setStatus('connected', { resumed: msg.resumed === true });
+      // The message handlers see the welcome (and rebuild what a fresh
+      // identity lost) before anything queued for the old one goes out.
+      this.dispatchEvent(new CustomEvent('message', { detail: msg }));
+      if (msg.resumed === true) for (const m of queued) this.send(m);
+      return;
     }
     this.dispatchEvent(new CustomEvent('message', { detail: msg }));
   }

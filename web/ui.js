@@ -1,7 +1,9 @@
-// The page's DOM: the connection status line and the three ways to call.
+// The page's common DOM: the views, the connection status line and the start
+// screen's three ways to call.
 //
 // ui.js only renders and reports user intent; what a choice does is decided
-// by whoever passes the handlers to bindChoices() (app.js).
+// by whoever passes the handlers to bindChoices() (app.js). The lobby and
+// the call screen have their own modules (lobby-view.js, call-view.js).
 
 const STATUS_TEXT = {
   connecting: 'Connecting to the server…',
@@ -11,6 +13,56 @@ const STATUS_TEXT = {
 };
 
 const $ = (id) => document.getElementById(id);
+
+/**
+ * Shows one view ('start', 'lobby' or 'call') and hides the others. The
+ * status line moves into the shown view's header; focus goes to the view's
+ * main heading unless `focus` is false.
+ */
+export function showView(name, { focus = true } = {}) {
+  document.body.dataset.view = name;
+  let shown = null;
+  for (const view of document.querySelectorAll('.view')) {
+    const on = view.dataset.view === name;
+    view.hidden = !on;
+    if (on) shown = view;
+  }
+  if (!shown) return;
+  const slot = shown.querySelector('.status-slot');
+  const status = $('status');
+  if (slot && status.parentElement !== slot) slot.append(status);
+  if (focus && name !== 'start') {
+    const heading = shown.querySelector('h1');
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus({ preventScroll: true });
+    }
+  }
+}
+
+/** Adapts the join card to a named room (/r/<name>) or back to the default room. */
+export function setJoinRoom(room) {
+  const named = room !== 'default';
+  $('join-title').textContent = named ? `Room “${room}”` : 'Join the call';
+  $('join-hint').textContent = named
+    ? 'Everyone who opens this room\'s link meets here.'
+    : 'One room for everyone who opens this page. Press the button and you are in.';
+  $('join').textContent = named ? 'Join Room' : 'Join Call';
+}
+
+/** Whether the "Audio only" switch is on. */
+export function audioOnlyChosen() {
+  return $('audio-only').checked;
+}
+
+/** Makes the three choices look busy (true) while a call is being set up, or ready again. */
+export function setChoicesBusy(busy) {
+  for (const el of document.querySelectorAll('#main button, #main input')) {
+    if (busy) el.setAttribute('aria-disabled', 'true');
+    else el.removeAttribute('aria-disabled');
+  }
+  $('main').toggleAttribute('aria-busy', busy);
+}
 
 /** Shows a signaling status ({status, retryInMs?, lost?, reason?}) in #status. */
 export function showStatus({ status, retryInMs, lost, reason }) {
@@ -26,11 +78,16 @@ export function showStatus({ status, retryInMs, lost, reason }) {
   $('status-text').textContent = text;
 }
 
-/** Writes a short message under a choice ('join', 'pin' or 'lobby'). */
+/** Writes a short message under a choice ('join', 'pin' or 'lobby'); '' clears it. */
 export function showNote(choice, text, { error = false } = {}) {
   const el = $(`${choice}-note`);
   el.textContent = text;
   el.classList.toggle('note-error', error);
+}
+
+/** Clears the notes of all three choices. */
+export function clearNotes() {
+  for (const choice of ['join', 'pin', 'lobby']) showNote(choice, '');
 }
 
 /** Keeps only digits in the PIN field while the user types or pastes. */
@@ -47,12 +104,30 @@ function guardPinInput(input) {
  * called only with valid input. Invalid input gets a note and focus instead.
  */
 export function bindChoices(handlers) {
-  $('join').addEventListener('click', () => handlers.join());
+  const busy = () => $('main').hasAttribute('aria-busy');
+  $('join').addEventListener('click', () => {
+    if (!busy()) handlers.join();
+  });
+
+  const audioOnly = $('audio-only');
+  try {
+    audioOnly.checked = localStorage.getItem('tincan.audioOnly') === '1';
+  } catch {
+    // Storage may be off; the switch then just starts unchecked.
+  }
+  audioOnly.addEventListener('change', () => {
+    try {
+      localStorage.setItem('tincan.audioOnly', audioOnly.checked ? '1' : '0');
+    } catch {
+      // Not remembered; it still applies to this page.
+    }
+  });
 
   const pin = $('pin');
   guardPinInput(pin);
   $('pin-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
+    if (busy()) return;
     if (!/^\d{6}$/.test(pin.value)) {
       pin.setAttribute('aria-invalid', 'true');
       showNote('pin', 'A PIN is exactly six digits.', { error: true });
@@ -66,10 +141,17 @@ export function bindChoices(handlers) {
   name.addEventListener('input', () => name.removeAttribute('aria-invalid'));
   $('lobby-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
+    if (busy()) return;
     const value = name.value.trim();
     if (!value) {
       name.setAttribute('aria-invalid', 'true');
       showNote('lobby', 'Type the name others will see.', { error: true });
+      name.focus();
+      return;
+    }
+    if (!/^[\p{L}\p{N} _.-]{1,32}$/u.test(value)) {
+      name.setAttribute('aria-invalid', 'true');
+      showNote('lobby', 'Use up to 32 letters, digits, spaces, dots, dashes or underscores.', { error: true });
       name.focus();
       return;
     }

@@ -62,7 +62,10 @@ void random_hex(char *out, size_t n)
 
 const char *msg_string(struct peer *p, json_t *msg, const char *field)
 {
-    const char *v = json_string_value(json_object_get(msg, field));
+    json_t *j = json_object_get(msg, field);
+    const char *v = json_string_value(j);
+    if (v && strlen(v) != json_string_length(j))
+        v = NULL; /* an embedded NUL: relayed payloads may carry one, names may not */
     if (!v) {
         char text[96];
         snprintf(text, sizeof(text), "the message needs a string \"%s\"", field);
@@ -102,7 +105,7 @@ void hub_on_message(struct peer *p, const char *text, size_t len)
         return;
     }
     json_error_t err;
-    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (!msg || !json_is_object(msg)) {
         peer_error(p, "bad_json", msg ? "a message is a JSON object" : "the message is not valid JSON");
         json_decref(msg);
