@@ -89,6 +89,10 @@ void call_on_call(struct peer *p, json_t *msg)
  * unknown_call and returns NULL. role: the peer p must be in it. */
 static struct call *find_call(struct peer *p, json_t *msg, int want_active, int want_callee)
 {
+    if (!p->name[0]) {
+        peer_error(p, "not_in_lobby", "say hello with a name first");
+        return NULL;
+    }
     const char *id = msg_string(p, msg, "callId");
     if (!id)
         return NULL;
@@ -137,7 +141,10 @@ void call_on_hangup(struct peer *p, json_t *msg)
     (void)msg;
     struct call *c = p->call;
     if (!c) {
-        peer_error(p, "unknown_call", "you are not in a call");
+        if (!p->name[0])
+            peer_error(p, "not_in_lobby", "say hello with a name first");
+        else
+            peer_error(p, "unknown_call", "you are not in a call");
         return;
     }
     if (c->active)

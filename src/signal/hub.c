@@ -111,7 +111,13 @@ void hub_on_message(struct peer *p, const char *text, size_t len)
         json_decref(msg);
         return;
     }
-    const char *type = json_string_value(json_object_get(msg, "type"));
+    json_t *jtype = json_object_get(msg, "type");
+    const char *type = json_string_value(jtype);
+    if (type && strlen(type) != json_string_length(jtype)) {
+        peer_error(p, "unknown_type", "unknown message type");
+        json_decref(msg);
+        return;
+    }
     if (!type) {
         peer_error_field(p, "missing_field", "the message needs a string \"type\"", "type");
         json_decref(msg);
@@ -224,13 +230,11 @@ void hub_detach(struct peer *p)
     struct hub *h = p->hub;
     p->send = NULL;
     p->ctx = NULL;
-    /* Never freed here: a handler of p's own message may still be running
-     * when its connection fails. With nothing to come back to, the peer
-     * goes on the next turn of the loop. */
-    uint64_t grace = (p->room || p->call || p->name[0]) ? (uint64_t)h->opt.resume_grace_s * 1000 : 0;
+    /* Never freed here (a handler of p's own message may still be running
+     * when its connection fails): the grace timer ends it. */
     if (p->room)
         room_broadcast(p->room, p, json_pack("{s:s, s:s}", "type", "peer-reconnecting", "peerId", p->id));
-    loop_timer_start(h->loop, &p->grace_timer, grace, on_grace_over);
+    loop_timer_start(h->loop, &p->grace_timer, (uint64_t)h->opt.resume_grace_s * 1000, on_grace_over);
 }
 
 size_t hub_peer_count(const struct hub *h)
@@ -267,12 +271,17 @@ static void free_peer_entry(struct strmap_entry *e, void *arg)
     (void)arg;
     struct peer *p = container_of(e, struct peer, by_id);
     if (p->call) {
+        /* Both ends point at the call; the first one freed takes it along
+         * with its private room. */
         struct call *c = p->call;
         loop_timer_stop(c->hub->loop, &c->ring_timer);
-        if (c->caller)
-            c->caller->call = NULL;
-        if (c->callee)
-            c->callee->call = NULL;
+        c->caller->call = NULL;
+        c->callee->call = NULL;
+        if (c->room) {
+            c->caller->room = c->callee->room = NULL;
+            xfree(c->room->members);
+            xfree(c->room);
+        }
         xfree(c);
     }
     loop_timer_stop(p->hub->loop, &p->grace_timer);

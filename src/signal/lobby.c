@@ -6,31 +6,69 @@
 
 #include "peer.h"
 
-/* Letters (any non-ASCII character counts as one, so names need not be
- * Latin), digits, space, '_', '.', '-'; 1-32 characters; no spaces at the
- * ends. Returns the character count, or 0 if invalid. */
-static size_t name_valid(const char *name)
+/* Letters of the scripts people write names in. Emoji, symbols, spaces
+ * other than U+0020, and invisible or direction-changing characters are not
+ * in any of these ranges, so a name cannot look like someone else's. */
+static const struct {
+    uint32_t lo, hi;
+} letter_ranges[] = {
+    { 0x00C0, 0x00D6 }, { 0x00D8, 0x00F6 }, { 0x00F8, 0x024F }, /* Latin-1, Latin Extended A/B */
+    { 0x0370, 0x03FF }, /* Greek */
+    { 0x0400, 0x04FF }, /* Cyrillic */
+    { 0x0531, 0x0587 }, /* Armenian */
+    { 0x05D0, 0x05EA }, /* Hebrew */
+    { 0x0620, 0x064A }, /* Arabic */
+    { 0x0900, 0x097F }, /* Devanagari */
+    { 0x0E01, 0x0E3A }, { 0x0E40, 0x0E4E }, /* Thai */
+    { 0x10A0, 0x10FF }, /* Georgian */
+    { 0x1E00, 0x1FFF }, /* Latin Extended Additional, Greek Extended */
+    { 0x3041, 0x3096 }, { 0x30A1, 0x30FA }, /* Hiragana, Katakana */
+    { 0x4E00, 0x9FFF }, /* CJK ideographs */
+    { 0xAC00, 0xD7A3 }, /* Hangul syllables */
+};
+
+static int is_letter(uint32_t cp)
+{
+    for (size_t i = 0; i < sizeof(letter_ranges) / sizeof(letter_ranges[0]); i++) {
+        if (cp >= letter_ranges[i].lo && cp <= letter_ranges[i].hi)
+            return 1;
+    }
+    return 0;
+}
+
+/* Decodes one code point of valid UTF-8 at s; returns its length. */
+static size_t utf8_next(const unsigned char *s, uint32_t *cp)
+{
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
+    uint32_t v = s[0] & (0x7F >> n);
+    for (size_t i = 1; i < n; i++)
+        v = (v << 6) | (s[i] & 0x3F);
+    *cp = v;
+    return n;
+}
+
+/* 1-32 characters: letters (see above), digits, space, '_', '.', '-';
+ * no space at either end. Returns 1 if valid. The text is valid UTF-8
+ * (the WebSocket layer checked it). */
+static int name_valid(const char *name)
 {
     size_t len = strlen(name), chars = 0;
     if (len == 0 || len > NAME_MAX_BYTES || name[0] == ' ' || name[len - 1] == ' ')
         return 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c >= 0x80) {
-            /* C1 controls (U+0080-U+009F) are C2 80..C2 9F in UTF-8. */
-            if (c == 0xC2 && i + 1 < len && (unsigned char)name[i + 1] < 0xA0)
-                return 0;
-            if ((c & 0xC0) != 0x80)
-                chars++;
-            continue;
-        }
+    const unsigned char *s = (const unsigned char *)name;
+    for (size_t i = 0; i < len; chars++) {
+        uint32_t c;
+        i += utf8_next(s + i, &c);
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' ||
-                 c == '_' || c == '.' || c == '-';
+                 c == '_' || c == '.' || c == '-' || is_letter(c);
         if (!ok)
             return 0;
-        chars++;
     }
-    return chars <= NAME_MAX_CHARS ? chars : 0;
+    return chars <= NAME_MAX_CHARS;
 }
 
 static void name_key(const char *name, char *out)
@@ -87,6 +125,11 @@ void lobby_leave(struct peer *p)
 void lobby_on_hello(struct peer *p, json_t *msg)
 {
     struct hub *h = p->hub;
+    json_t *jname = json_object_get(msg, "name");
+    if (json_is_string(jname) && strlen(json_string_value(jname)) != json_string_length(jname)) {
+        peer_error(p, "name_invalid", "a name cannot contain NUL");
+        return;
+    }
     const char *name = msg_string(p, msg, "name");
     if (!name)
         return;

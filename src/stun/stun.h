@@ -1,6 +1,7 @@
 /*
  * stun — the STUN message codec (RFC 8489) with the attributes TURN needs
- * (RFC 8656), and the framing around it. No I/O, no allocation.
+ * (RFC 8656), and the framing around it. No I/O, and no allocation but
+ * OpenSSL's own (its HMAC contexts).
  *
  * Four parts, each pure:
  *  - decoding (stun.c): stun_msg_decode() checks the framing of one whole
