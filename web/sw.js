@@ -7,7 +7,7 @@
 // sw.js on every navigation (it is served with Cache-Control: no-cache), a
 // changed sw.js installs a fresh cache, and activate deletes the old ones.
 
-const VERSION = 'v1';
+const VERSION = 'v2';
 const PREFIX = 'tincan-shell-';
 const CACHE = PREFIX + VERSION;
 
@@ -17,6 +17,14 @@ const SHELL = [
   '/app.js',
   '/signal.js',
   '/ui.js',
+  '/call.js',
+  '/media.js',
+  '/session.js',
+  '/call-view.js',
+  '/chat.js',
+  '/lobby.js',
+  '/lobby-view.js',
+  '/ring.js',
   '/manifest.json',
   '/favicon.svg',
   '/icons/icon-192.png',
@@ -54,12 +62,14 @@ self.addEventListener('fetch', (ev) => {
   if (req.method !== 'GET') return;
   const url = new URL(req.url);
   if (url.origin !== self.location.origin || isLive(url.pathname)) return;
-  if (!SHELL_PATHS.has(url.pathname)) return;
+  // /r/<name> is the same page as / (the app reads the room from the URL).
+  const path = req.mode === 'navigate' && url.pathname.startsWith('/r/') ? '/' : url.pathname;
+  if (!SHELL_PATHS.has(path)) return;
   ev.respondWith(
     caches.open(CACHE)
       // ignoreVary: the stored body is already decoded, so a response that
       // varied on Accept-Encoding fits any request for the same path.
-      .then((cache) => cache.match(url.pathname, { ignoreVary: true }))
+      .then((cache) => cache.match(path, { ignoreVary: true }))
       .then((hit) => hit || fetch(req)),
   );
 });

@@ -1,4 +1,5 @@
 // Browser test of the web client shell against a real tincan binary.
+// (Calls themselves: call.test.mjs, lobby.test.mjs, resume.test.mjs.)
 //
 // One server and one headless Chromium serve all steps in order: the page
 // loads with its three ways to call, the signaling status turns "connected"
@@ -31,7 +32,8 @@ const OUT = join(ROOT, 'test-output', 'e2e');
 const STEP = { timeout: 60_000 };
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
-const SHELL = ['/', '/style.css', '/app.js', '/signal.js', '/ui.js', '/manifest.json',
+const SHELL = ['/', '/style.css', '/app.js', '/signal.js', '/ui.js', '/call.js', '/media.js', '/session.js',
+  '/call-view.js', '/chat.js', '/lobby.js', '/lobby-view.js', '/ring.js', '/manifest.json',
   '/icons/icon-192.png', '/icons/icon-512.png'];
 
 /** Records console errors/warnings, page errors and CSP violations of a page. */
@@ -70,6 +72,7 @@ test('signal.js: reconnect backoff is 1, 2, 4, 8 ... 30 s and the URL follows th
   assert.equal(backoffDelay(1000), 30_000);
   assert.equal(signalUrl({ protocol: 'https:', host: 'call.example.com' }), 'wss://call.example.com/ws');
   assert.equal(signalUrl({ protocol: 'http:', host: '127.0.0.1:8443' }), 'ws://127.0.0.1:8443/ws');
+  assert.equal(signalUrl({ protocol: 'https:', host: 'h:1' }, 'ab12'), 'wss://h:1/ws?resume=ab12', 'reconnects resume');
 });
 
 describe('web client shell', { timeout: 300_000 }, () => {
@@ -116,11 +119,15 @@ describe('web client shell', { timeout: 300_000 }, () => {
     assert.ok(await page.getByRole('heading', { name: 'Lobby' }).isVisible());
     assert.ok(await page.getByLabel('Your name').isVisible(), 'lobby name input visible and labelled');
 
-    // Nothing works yet, and the page must say so rather than pretend.
-    await join.click({ force: true });
-    assert.match(await page.locator('#join-note').textContent(), /coming soon/i);
+    // The three choices are real now: no placeholders, nothing disabled.
+    assert.equal(await page.getByText(/coming soon/i).count(), 0, 'no "coming soon" placeholders left');
+    assert.equal(await join.getAttribute('aria-disabled'), null, 'Join Call is enabled');
+    assert.ok(await page.getByRole('switch', { name: /audio only/i }).isVisible(), 'audio-only choice before joining');
     await page.getByLabel('6-digit PIN').fill('12ab');
     assert.equal(await page.getByLabel('6-digit PIN').inputValue(), '12', 'PIN field keeps digits only');
+    await page.getByRole('button', { name: 'Call', exact: true }).click();
+    assert.match(await page.locator('#pin-note').textContent(), /six digits/i, 'a short PIN is refused in the page');
+    assert.equal(await page.getByLabel('6-digit PIN').getAttribute('aria-invalid'), 'true');
 
     // The CSP forbids inline code and styles; keep the markup free of them.
     const inline = await page.evaluate(() => ({

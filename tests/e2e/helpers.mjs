@@ -1,0 +1,184 @@
+// Shared pieces of the browser tests: one headless Chromium with fake
+// camera and microphone, one context per simulated person, polling of real
+// getStats() numbers through window.tincanDebug, screenshots, and a TCP
+// proxy that can really cut a page's connections.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { ROOT } from '../lib/server.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  // Chromium refuses service workers on an origin whose certificate it does
+  // not trust; ignoreHTTPSErrors alone is not enough for that.
+  '--ignore-certificate-errors',
+];
+export const OUT = join(ROOT, 'test-output', 'e2e');
+export const DESKTOP = { viewport: { width: 1280, height: 800 } };
+export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+
+export async function launch() {
+  mkdirSync(OUT, { recursive: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+/** Runs in every page before its own scripts: collects CSP violations. */
+function collectCspViolations() {
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (ev) => {
+    window.__cspViolations.push(`${ev.effectiveDirective} blocked ${ev.blockedURI || 'inline'}`
+      + ` at ${ev.sourceFile}:${ev.lineNumber}`);
+  });
+}
+
+/** Runs in every page: records each change of #status[data-status], in order. */
+function recordStatus() {
+  window.__statusLog = [];
+  const start = () => {
+    const el = document.getElementById('status');
+    if (!el) return;
+    window.__statusLog.push(el.dataset.status);
+    new MutationObserver(() => {
+      const last = window.__statusLog[window.__statusLog.length - 1];
+      if (el.dataset.status !== last) window.__statusLog.push(el.dataset.status);
+    }).observe(el, { attributes: true, attributeFilter: ['data-status'] });
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+}
+
+/**
+ * A simulated person: own browser context (own cookies, storage, camera),
+ * one page at `url`. Returns {name, context, page, problems}.
+ */
+export async function person(browser, url, name, opts = DESKTOP) {
+  const context = await browser.newContext({ ...opts, ignoreHTTPSErrors: true });
+  await context.addInitScript(collectCspViolations);
+  await context.addInitScript(recordStatus);
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${name} console.${msg.type()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`${name} pageerror: ${err}`));
+  await page.goto(url);
+  await waitStatus(page, 'connected');
+  return { name, context, page, problems };
+}
+
+export const waitStatus = (page, status, timeout = 20_000) =>
+  page.waitForSelector(`#status[data-status="${status}"]`, { timeout });
+
+/** The real getStats() numbers of every peer of the page's call. */
+export const stats = (page) => page.evaluate(() => window.tincanDebug.stats());
+
+/**
+ * Waits until the page decodes video from exactly `count` peers (each
+ * framesDecoded > minFrames, or above its entry in `after`, a previous
+ * stats() result). Returns the stats.
+ */
+export async function waitDecoding(page, count, { after = {}, minFrames = 0, timeout = 30_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last = {};
+  for (;;) {
+    last = await stats(page);
+    const ids = Object.keys(last);
+    const ok = ids.length === count && ids.every((id) => last[id].framesDecoded > Math.max(minFrames, after[id]?.framesDecoded ?? 0));
+    if (ok) return last;
+    if (Date.now() > deadline) {
+      assert.fail(`expected ${count} peer(s) decoding video, got ${JSON.stringify(last)}`);
+    }
+    await new Promise((ok2) => setTimeout(ok2, 250));
+  }
+}
+
+/** Peer ids of the remote tiles on the page. */
+export const tileIds = (page) => page.$$eval('#grid .tile', (els) => els.map((el) => el.dataset.peerId));
+
+export const shot = (page, name, opts = {}) => page.screenshot({ path: join(OUT, `${name}.png`), ...opts });
+
+/** Joins the default room with the big button; resolves when the call screen shows. */
+export async function joinCall(page) {
+  await page.getByRole('button', { name: 'Join Call' }).click();
+  await page.waitForSelector('#view-call:not([hidden])');
+}
+
+/** Fails on console errors/warnings, page errors or CSP violations of these people. */
+export async function assertClean(people, allowed = null) {
+  const all = [];
+  for (const p of people) {
+    all.push(...p.problems.filter((t) => !(allowed && allowed.test(t))));
+    if (!p.page.isClosed()) {
+      const csp = await p.page.evaluate(() => window.__cspViolations || []);
+      all.push(...csp.map((c) => `${p.name} CSP: ${c}`));
+    }
+  }
+  assert.deepEqual(all, []);
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of tincan: bytes pass through untouched
+ * (TLS included), so a page loaded through it talks to the real server. cut()
+ * resets every connection it carries, both ways, and refuses new ones for
+ * `downMs` — a real network drop, not a simulated one.
+ */
+export async function tcpProxy(targetPort) {
+  const pairs = new Set();
+  let downUntil = 0;
+  let accepted = 0;
+  const server = net.createServer((client) => {
+    if (Date.now() < downUntil) {
+      client.resetAndDestroy();
+      return;
+    }
+    accepted++;
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    const pair = { client, upstream };
+    pairs.add(pair);
+    const done = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', done);
+    upstream.on('error', done);
+    client.on('close', done);
+    upstream.on('close', done);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address();
+  return {
+    port,
+    url: `https://127.0.0.1:${port}`,
+    /** Connections carried right now / accepted so far. */
+    get connections() { return pairs.size; },
+    get accepted() { return accepted; },
+    /** Resets every carried connection and refuses new ones for downMs. */
+    cut(downMs = 0) {
+      downUntil = Date.now() + downMs;
+      let n = 0;
+      for (const { client, upstream } of pairs) {
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+        n++;
+      }
+      pairs.clear();
+      return n;
+    },
+    close() {
+      for (const { client, upstream } of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      return new Promise((ok) => server.close(ok));
+    },
+  };
+}

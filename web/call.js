@@ -1,0 +1,342 @@
+// The media side of a call: one RTCPeerConnection per remote peer (a mesh).
+//
+// Negotiation follows the perfect-negotiation pattern: either side may offer
+// at any time; when two offers cross, the "polite" peer rolls its own back
+// and answers, the "impolite" one ignores the incoming offer. Who is polite
+// is decided by comparing peer ids, so both ends agree without talking.
+// The protocol says the newcomer offers first; the others only add their
+// media once that offer arrives (or after a few seconds without one, in case
+// it was lost), so a normal join has no collision at all.
+//
+// A connection whose ICE state becomes 'failed' restarts ICE (a fresh offer
+// with new credentials). Signaling messages go out through the `send`
+// function given to Call; they use the room protocol's offer / answer /
+// ice-candidate messages with `target`.
+//
+// Call is an EventTarget:
+//   'peer-added'    detail {peer}
+//   'peer-removed'  detail {peer}
+//   'peer-changed'  detail {peer}   connection state, remote stream, away flag
+
+// A non-initiating peer that has heard no offer after this long offers itself.
+const OFFER_FALLBACK_MS = 4000;
+// An offer still unanswered after this long is sent again (it may have been
+// lost while one side's signaling was down), a few times at most.
+const OFFER_RESEND_MS = 5000;
+const OFFER_RESENDS = 3;
+
+export class Call extends EventTarget {
+  /** @type {Map<string, Peer>} */
+  peers = new Map();
+
+  /**
+   * selfId: our peer id; media: LocalMedia or null (receive only);
+   * iceServers: from the welcome; send(msg): sends one signaling message.
+   */
+  constructor({ selfId, media, iceServers = [], send }) {
+    super();
+    this.selfId = selfId;
+    this.media = media;
+    this.config = { iceServers: Array.isArray(iceServers) ? iceServers : [] };
+    this.send = send;
+  }
+
+  /** Adds a remote peer. initiator: we make the first offer (we are the newcomer). */
+  addPeer(id, { initiator = false, name = null } = {}) {
+    if (id === this.selfId) return null;
+    let peer = this.peers.get(id);
+    if (peer) return peer;
+    peer = new Peer(this, id, { initiator, name });
+    this.peers.set(id, peer);
+    this.dispatchEvent(new CustomEvent('peer-added', { detail: { peer } }));
+    peer.start();
+    return peer;
+  }
+
+  removePeer(id) {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    this.peers.delete(id);
+    peer.close();
+    this.dispatchEvent(new CustomEvent('peer-removed', { detail: { peer } }));
+  }
+
+  /** Handles a relayed offer / answer / ice-candidate (has `from`). */
+  handleSignal(msg) {
+    if (typeof msg.from !== 'string') return;
+    // An offer from someone we have not met yet (e.g. a message that beat
+    // its peer-joined): take it as a newcomer's first offer.
+    const peer = this.peers.get(msg.from) || (msg.type === 'offer' ? this.addPeer(msg.from) : null);
+    if (peer) peer.handle(msg);
+  }
+
+  /** Marks a peer as away (its signaling dropped) or back. */
+  setAway(id, away) {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    peer.away = away;
+    this.changed(peer);
+  }
+
+  /** Brings the peer set in line with a list from the server (after a resume). */
+  syncPeers(ids) {
+    const keep = new Set(ids);
+    for (const id of [...this.peers.keys()]) if (!keep.has(id)) this.removePeer(id);
+    for (const id of ids) {
+      const peer = this.peers.get(id);
+      if (!peer) this.addPeer(id, { initiator: true });
+      else if (peer.away) this.setAway(id, false);
+    }
+  }
+
+  /** Per-peer numbers from getStats(); see Peer.stats(). */
+  async stats() {
+    const out = {};
+    await Promise.all([...this.peers.values()].map(async (peer) => {
+      out[peer.id] = await peer.stats();
+    }));
+    return out;
+  }
+
+  close() {
+    for (const id of [...this.peers.keys()]) this.removePeer(id);
+  }
+
+  changed(peer) {
+    this.dispatchEvent(new CustomEvent('peer-changed', { detail: { peer } }));
+  }
+}
+
+class Peer {
+  makingOffer = false;
+  ignoreOffer = false;
+  settingRemoteAnswer = false;
+  attached = false; // our tracks are on the connection
+  away = false;
+  closed = false;
+  restarts = 0;
+  #queue = Promise.resolve();
+  #fallback = null;
+  #resend = null;
+
+  constructor(call, id, { initiator, name }) {
+    this.call = call;
+    this.id = id;
+    this.name = name;
+    this.initiator = initiator;
+    // Ids are hex strings of the same length; any total order both sides
+    // compute alike will do.
+    this.polite = call.selfId < id;
+    this.stream = new MediaStream();
+    this.pc = new RTCPeerConnection(call.config);
+  }
+
+  get state() {
+    if (this.closed) return 'closed';
+    if (this.away) return 'reconnecting';
+    const s = this.pc.connectionState;
+    if (s === 'connected') return 'connected';
+    if (s === 'disconnected' || s === 'failed') return 'reconnecting';
+    return 'connecting';
+  }
+
+  start() {
+    const pc = this.pc;
+    pc.addEventListener('negotiationneeded', () => this.#offer());
+    pc.addEventListener('icecandidate', ({ candidate }) => {
+      if (candidate) this.#send({ type: 'ice-candidate', target: this.id, candidate: candidate.toJSON() });
+    });
+    pc.addEventListener('track', ({ track }) => {
+      // A new stream object each time, so a <video> showing the old one
+      // notices (reassigning srcObject) instead of relying on addtrack.
+      const tracks = this.stream.getTracks().filter((t) => t.kind !== track.kind || t === track);
+      if (!tracks.includes(track)) tracks.push(track);
+      this.stream = new MediaStream(tracks);
+      track.addEventListener('unmute', () => this.call.changed(this));
+      track.addEventListener('mute', () => this.call.changed(this));
+      this.call.changed(this);
+    });
+    pc.addEventListener('connectionstatechange', () => this.#onState());
+    pc.addEventListener('iceconnectionstatechange', () => {
+      if (pc.iceConnectionState === 'failed') this.#restartIce();
+    });
+    if (this.initiator) this.#attach();
+    else this.#fallback = setTimeout(() => this.#run(() => this.#attach()), OFFER_FALLBACK_MS);
+  }
+
+  /** Queues one relayed message; messages of a peer are handled in order. */
+  handle(msg) {
+    this.#run(() => this.#handle(msg));
+  }
+
+  #run(fn) {
+    this.#queue = this.#queue.then(() => (this.closed ? null : fn())).catch((err) => {
+      if (!this.closed) console.warn(`tincan: peer ${this.id}:`, err && err.message);
+    });
+  }
+
+  async #handle(msg) {
+    const pc = this.pc;
+    if (msg.type === 'ice-candidate') {
+      if (!msg.candidate) return;
+      try {
+        await pc.addIceCandidate(msg.candidate);
+      } catch (err) {
+        // Candidates of an offer we chose to ignore are expected to fail.
+        if (!this.ignoreOffer) throw err;
+      }
+      return;
+    }
+    const desc = description(msg);
+    if (!desc) return;
+    // An answer to an offer we no longer wait for (a duplicate of a re-sent
+    // offer) changes nothing.
+    if (desc.type === 'answer' && pc.signalingState !== 'have-local-offer') return;
+    const readyForOffer = !this.makingOffer && (pc.signalingState === 'stable' || this.settingRemoteAnswer);
+    const collision = desc.type === 'offer' && !readyForOffer;
+    this.ignoreOffer = !this.polite && collision;
+    if (this.ignoreOffer) return;
+    this.settingRemoteAnswer = desc.type === 'answer';
+    try {
+      await pc.setRemoteDescription(desc); // a polite peer rolls back implicitly
+    } finally {
+      this.settingRemoteAnswer = false;
+    }
+    if (desc.type !== 'offer') return;
+    this.#attach();
+    await pc.setLocalDescription();
+    this.#send({ type: 'answer', target: this.id, sdp: plain(pc.localDescription) });
+  }
+
+  async #offer() {
+    if (this.closed) return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.#send({ type: 'offer', target: this.id, sdp: plain(this.pc.localDescription) });
+      this.#watchOffer(OFFER_RESENDS);
+    } catch (err) {
+      if (!this.closed) console.warn(`tincan: offer to ${this.id} failed:`, err && err.message);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  #watchOffer(left) {
+    clearTimeout(this.#resend);
+    this.#resend = setTimeout(() => {
+      const pc = this.pc;
+      if (this.closed || pc.signalingState !== 'have-local-offer' || left <= 0) return;
+      this.#send({ type: 'offer', target: this.id, sdp: plain(pc.localDescription) });
+      this.#watchOffer(left - 1);
+    }, OFFER_RESEND_MS);
+  }
+
+  /**
+   * Puts our audio and video on the connection, once. After a remote offer
+   * the transceivers it created are reused (so the answer carries our media
+   * and nothing needs renegotiating); otherwise new ones are added, and a
+   * kind we do not send is still received (recvonly).
+   */
+  #attach() {
+    if (this.attached || this.closed) return;
+    this.attached = true;
+    clearTimeout(this.#fallback);
+    const media = this.call.media;
+    for (const kind of ['audio', 'video']) {
+      const track = media ? media.stream.getTracks().find((t) => t.kind === kind && t.readyState === 'live') : null;
+      const free = this.pc.getTransceivers().find((t) => !t.stopped && t.receiver.track.kind === kind
+        && !t.sender.track && t.currentDirection !== 'stopped');
+      if (free) {
+        if (track) {
+          free.sender.replaceTrack(track);
+          free.sender.setStreams(media.stream);
+          free.direction = 'sendrecv';
+        }
+      } else {
+        this.pc.addTransceiver(track || kind, {
+          direction: track ? 'sendrecv' : 'recvonly',
+          streams: track ? [media.stream] : [],
+        });
+      }
+    }
+  }
+
+  #onState() {
+    const s = this.pc.connectionState;
+    if (s === 'connected') this.restarts = 0;
+    if (s === 'failed') this.#restartIce();
+    this.call.changed(this);
+  }
+
+  #restartIce() {
+    if (this.closed || this.restarts > 5) return;
+    this.restarts++;
+    this.pc.restartIce(); // fires negotiationneeded → an offer with new ICE credentials
+  }
+
+  #send(msg) {
+    // Queued while signaling is down: the connection may still need them.
+    this.call.send(msg, { queue: true });
+  }
+
+  /**
+   * Numbers for the UI and tests, all from getStats():
+   * {connectionState, framesDecoded, bytesReceived, candidateType,
+   *  remoteCandidateType, path ('direct' | 'relay' | null), rttMs}.
+   * candidateType is the local candidate of the selected pair.
+   */
+  async stats() {
+    const out = {
+      connectionState: this.pc.connectionState, framesDecoded: 0, bytesReceived: 0,
+      candidateType: null, remoteCandidateType: null, path: null, rttMs: null,
+    };
+    if (this.closed) return out;
+    const report = await this.pc.getStats();
+    let pair = null;
+    report.forEach((s) => {
+      if (s.type === 'inbound-rtp') {
+        out.bytesReceived += s.bytesReceived || 0;
+        if (s.kind === 'video') out.framesDecoded += s.framesDecoded || 0;
+      } else if (s.type === 'transport' && s.selectedCandidatePairId) {
+        pair = report.get(s.selectedCandidatePairId) || pair;
+      }
+    });
+    if (!pair) {
+      report.forEach((s) => {
+        if (s.type === 'candidate-pair' && (s.selected || (s.nominated && s.state === 'succeeded'))) pair = s;
+      });
+    }
+    if (pair) {
+      const local = report.get(pair.localCandidateId);
+      const remote = report.get(pair.remoteCandidateId);
+      out.candidateType = local ? local.candidateType : null;
+      out.remoteCandidateType = remote ? remote.candidateType : null;
+      if (local || remote) out.path = [out.candidateType, out.remoteCandidateType].includes('relay') ? 'relay' : 'direct';
+      if (typeof pair.currentRoundTripTime === 'number') out.rttMs = Math.round(pair.currentRoundTripTime * 1000);
+    }
+    return out;
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.#fallback);
+    clearTimeout(this.#resend);
+    this.pc.close();
+  }
+}
+
+/** The RTCSessionDescriptionInit in a relayed offer/answer (`sdp` object, or a bare SDP string). */
+function description(msg) {
+  const sdp = msg.sdp;
+  if (sdp && typeof sdp === 'object' && typeof sdp.sdp === 'string') {
+    return { type: sdp.type || msg.type, sdp: sdp.sdp };
+  }
+  if (typeof sdp === 'string') return { type: msg.type, sdp };
+  return null;
+}
+
+function plain(desc) {
+  return { type: desc.type, sdp: desc.sdp };
+}
