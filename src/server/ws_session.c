@@ -28,13 +28,16 @@ struct ws_session {
     struct peer *peer;        /* the signaling identity of this connection */
     uint64_t last_seen;
     int close_sent;
+    int goodbye;              /* the client closed on purpose */
 };
 
 void ws_session_free(struct ws_session *ws)
 {
     if (!ws)
         return;
-    if (ws->peer)
+    if (ws->peer && ws->goodbye)
+        hub_leave(ws->peer);
+    else if (ws->peer)
         hub_detach(ws->peer);
     ws_reader_cleanup(&ws->reader);
     xfree(ws);
@@ -76,6 +79,17 @@ static void send_close(struct client *c, uint16_t code, const char *reason)
 static void ws_send_text(void *ctx, const char *text, size_t len)
 {
     send_frame(ctx, WS_OP_TEXT, text, len);
+}
+
+static void send_close(struct client *c, uint16_t code, const char *reason);
+
+/* The peer of this connection resumed on a newer one. */
+static void ws_evict(void *ctx)
+{
+    struct client *c = ctx;
+    c->ws->peer = NULL;
+    send_close(c, 4001, "resumed on another connection");
+    client_finish(c);
 }
 
 /* --- the handshake --- */
@@ -166,7 +180,7 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
     log_debug("ws_open", "conn=%llu", (unsigned long long)c->id);
     char token[80], source[64];
     sock_ip_str(&c->ip, source, sizeof(source));
-    ws->peer = hub_connect(c->srv->hub, ws_send_text, c, resume_token(req, token, sizeof(token)), source);
+    ws->peer = hub_connect(c->srv->hub, ws_send_text, ws_evict, c, resume_token(req, token, sizeof(token)), source);
 }
 
 /* --- receiving --- */
@@ -198,7 +212,9 @@ static int on_event(struct client *c, const struct ws_event *ev)
     case WS_EV_PONG:
         return 0;
     case WS_EV_CLOSE:
-        /* Echo the peer's code (RFC 6455 §5.5.1), then close the TCP side. */
+        /* A close frame is a goodbye: the identity is not kept for a
+         * resume. Echo the code (RFC 6455 §5.5.1), then close the TCP side. */
+        ws->goodbye = 1;
         send_close(c, ev->code, "");
         client_finish(c);
         return -1;

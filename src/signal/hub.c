@@ -90,6 +90,7 @@ static const struct handler handlers[] = {
     { "chat", room_on_chat },
     { "join-pin", pin_on_join },
     { "hello", lobby_on_hello },
+    { "leave-lobby", lobby_on_leave },
     { "call", call_on_call },
     { "accept", call_on_accept },
     { "reject", call_on_reject },
@@ -186,7 +187,7 @@ static void on_grace_over(struct loop *loop, struct loop_timer *t)
     peer_depart(p);
 }
 
-static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, void *ctx)
+static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, hub_evict_fn evict, void *ctx)
 {
     if (!token || strlen(token) != PEER_TOKEN_LEN)
         return NULL;
@@ -194,10 +195,18 @@ static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, v
     if (!e)
         return NULL;
     struct peer *p = container_of(e, struct peer, by_token);
-    if (p->send)
-        return NULL; /* still attached: a token is not a way to take over a live session */
+    if (p->send) {
+        /* The old connection is still open on our side (a network switch
+         * without FIN): the token holder takes over and the old one goes. */
+        hub_evict_fn old_evict = p->evict;
+        void *old_ctx = p->ctx;
+        p->send = NULL;
+        p->ctx = NULL;
+        old_evict(old_ctx);
+    }
     loop_timer_stop(h->loop, &p->grace_timer);
     p->send = send;
+    p->evict = evict;
     p->ctx = ctx;
     send_welcome(p, 1);
     if (p->room)
@@ -205,14 +214,16 @@ static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, v
     return p;
 }
 
-struct peer *hub_connect(struct hub *h, hub_send_fn send, void *ctx, const char *resume_token, const char *source)
+struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, void *ctx, const char *resume_token,
+                         const char *source)
 {
-    struct peer *p = resume(h, resume_token, send, ctx);
+    struct peer *p = resume(h, resume_token, send, evict, ctx);
     if (p)
         return p;
     p = xcalloc(1, sizeof(*p));
     p->hub = h;
     p->send = send;
+    p->evict = evict;
     p->ctx = ctx;
     snprintf(p->source, sizeof(p->source), "%s", source ? source : "");
     do {
@@ -235,6 +246,14 @@ void hub_detach(struct peer *p)
     if (p->room)
         room_broadcast(p->room, p, json_pack("{s:s, s:s}", "type", "peer-reconnecting", "peerId", p->id));
     loop_timer_start(h->loop, &p->grace_timer, (uint64_t)h->opt.resume_grace_s * 1000, on_grace_over);
+}
+
+void hub_leave(struct peer *p)
+{
+    p->send = NULL;
+    p->ctx = NULL;
+    /* Freed on the next turn of the loop, for the same reason as above. */
+    loop_timer_start(p->hub->loop, &p->grace_timer, 0, on_grace_over);
 }
 
 size_t hub_peer_count(const struct hub *h)

@@ -21,6 +21,10 @@ struct peer;
 
 /* Sends one text message to the connection behind ctx. */
 typedef void (*hub_send_fn)(void *ctx, const char *text, size_t len);
+/* Tells the connection behind ctx that its peer resumed on another
+ * connection: it must forget the peer (never call hub_detach for it) and
+ * close. */
+typedef void (*hub_evict_fn)(void *ctx);
 
 struct hub_options {
     int max_room;            /* peers per room */
@@ -38,12 +42,16 @@ void hub_free(struct hub *h);
 /* Attaches a new connection. resume_token (may be NULL) resumes a detached
  * peer; source is the client address as text (for PIN limits, never logged).
  * Sends the welcome through send and returns the peer. */
-struct peer *hub_connect(struct hub *h, hub_send_fn send, void *ctx, const char *resume_token, const char *source);
+struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, void *ctx, const char *resume_token,
+                         const char *source);
 /* Handles one text message from p's connection. */
 void hub_on_message(struct peer *p, const char *text, size_t len);
-/* The connection of p is gone: p stays resumable for the grace period.
+/* The connection of p dropped: p stays resumable for the grace period.
  * After this call the hub never uses ctx again. */
 void hub_detach(struct peer *p);
+/* The client said goodbye (a WebSocket close): p leaves at once, its name
+ * and room are free for others. The hub never uses ctx again. */
+void hub_leave(struct peer *p);
 /* Number of peers, attached or waiting to resume. */
 size_t hub_peer_count(const struct hub *h);
 

@@ -160,3 +160,15 @@ void lobby_on_hello(struct peer *p, json_t *msg)
     strmap_put(&h->by_name, &p->by_name, p->name_key);
     lobby_broadcast(h);
 }
+
+void lobby_on_leave(struct peer *p, json_t *msg)
+{
+    (void)msg;
+    if (!p->name[0]) {
+        peer_error(p, "not_in_lobby", "you are not in the lobby");
+        return;
+    }
+    if (p->call)
+        call_end(p->call, p, p->call->active ? "hangup" : p->call->callee == p ? "rejected" : "cancelled");
+    lobby_leave(p);
+}

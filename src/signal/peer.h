@@ -48,6 +48,7 @@ struct peer {
     char token[PEER_TOKEN_LEN + 1];
     char source[48];
     hub_send_fn send;               /* NULL while detached */
+    hub_evict_fn evict;
     void *ctx;
     struct room *room;
     struct call *call;
@@ -111,6 +112,7 @@ void pin_free_all(struct hub *h);
 
 /* --- lobby.c --- */
 void lobby_on_hello(struct peer *p, json_t *msg);
+void lobby_on_leave(struct peer *p, json_t *msg);
 /* Sends the current list to everyone in the lobby. */
 void lobby_broadcast(struct hub *h);
 /* Removes p from the lobby (name freed) and tells the others. */

@@ -1,0 +1,109 @@
+/*
+ * policy — peer address rules for TURN (see policy.h).
+ */
+#include "policy.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* The IANA special-purpose ranges refused by default. */
+static const char *const denied_ranges[] = {
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
+    "::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "100::/64", "2001:db8::/32", "2002::/16",
+    "fc00::/7", "fe80::/10", "ff00::/8",
+};
+
+int policy_parse_cidr(const char *text, struct cidr *out)
+{
+    char addr[64];
+    const char *slash = strchr(text, '/');
+    size_t n = slash ? (size_t)(slash - text) : strlen(text);
+    if (n == 0 || n >= sizeof(addr))
+        return -1;
+    memcpy(addr, text, n);
+    addr[n] = '\0';
+    int max;
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, addr, out->ip + 12) == 1) {
+        memcpy(out->ip, mapped_prefix, 12);
+        max = 32;
+    } else if (inet_pton(AF_INET6, addr, out->ip) == 1) {
+        max = 128;
+    } else {
+        return -1;
+    }
+    int bits = max;
+    if (slash) {
+        char *end;
+        long b = strtol(slash + 1, &end, 10);
+        if (*end || end == slash + 1 || b < 0 || b > max)
+            return -1;
+        bits = (int)b;
+    }
+    out->bits = bits + (max == 32 ? 96 : 0);
+    return 0;
+}
+
+static int cidr_contains(const struct cidr *c, const uint8_t ip[16])
+{
+    int full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(c->ip, ip, (size_t)full) != 0)
+        return 0;
+    if (rest == 0)
+        return 1;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (c->ip[full] & mask) == (ip[full] & mask);
+}
+
+static int in_list(const struct cidr *list, int n, const uint8_t ip[16])
+{
+    for (int i = 0; i < n; i++) {
+        if (cidr_contains(&list[i], ip))
+            return 1;
+    }
+    return 0;
+}
+
+static int in_denied_ranges(const uint8_t ip[16])
+{
+    for (size_t i = 0; i < sizeof(denied_ranges) / sizeof(denied_ranges[0]); i++) {
+        struct cidr c;
+        if (policy_parse_cidr(denied_ranges[i], &c) == 0 && cidr_contains(&c, ip))
+            return 1;
+    }
+    return 0;
+}
+
+static int is_loopback(const uint8_t ip[16], int v4)
+{
+    static const uint8_t v6_loopback[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+    return v4 ? ip[12] == 127 : memcmp(ip, v6_loopback, 16) == 0;
+}
+
+int policy_peer_allowed(const struct turn_policy *p, const struct stun_addr *peer)
+{
+    uint8_t ip[16];
+    int v4 = peer->family == STUN_IPV4;
+    if (v4) {
+        memcpy(ip, mapped_prefix, 12);
+        memcpy(ip + 12, peer->ip, 4);
+    } else {
+        memcpy(ip, peer->ip, 16);
+        /* An IPv4 peer written as IPv6 is refused whatever it maps to: the
+         * same address must not pass under a second spelling. */
+        if (memcmp(ip, mapped_prefix, 12) == 0)
+            return 0;
+    }
+    if (in_list(p->deny, p->ndeny, ip))
+        return 0;
+    if (in_list(p->allow, p->nallow, ip))
+        return 1;
+    if (p->allow_loopback && is_loopback(ip, v4))
+        return 1;
+    return !in_denied_ranges(ip);
+}
