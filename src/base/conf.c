@@ -46,6 +46,21 @@ static const struct conf_opt opts[] = {
     { "pin-rate", T_INT, F(pin_rate), 1, 10000, "N", "PIN attempts per minute per source address (default 10)" },
     { "ring-timeout", T_INT, F(ring_timeout), 1, 600, "SEC", "an unanswered lobby call ends after this (default 30)" },
     { "resume-grace", T_INT, F(resume_grace), 1, 3600, "SEC", "a dropped client keeps its identity and room this long (default 15)" },
+    { "turn-secret", T_STR, F(turn_secret), 0, 0, "SECRET", "TURN REST secret (default: random, kept in the data dir)" },
+    { "turn-user", T_LIST, F(turn_user), 0, 0, "NAME:PASS", "a static TURN user (repeatable)" },
+    { "turn-realm", T_STR, F(turn_realm), 0, 0, "REALM", "TURN realm (default tincan)" },
+    { "relay-ports", T_STR, F(relay_ports), 0, 0, "LO-HI", "UDP ports for TURN relays (default 49160-49200)" },
+    { "relay-ip", T_ADDR, F(relay_ip), 0, 0, "ADDR", "address relay sockets bind to (default: --bind, else the first non-loopback IPv4)" },
+    { "external-ip", T_ADDR, F(external_ip), 0, 0, "ADDR", "public address advertised for relays (behind NAT)" },
+    { "public-host", T_STR, F(public_host), 0, 0, "NAME", "host name browsers use in ICE URLs (default: the request's Host)" },
+    { "allow-peer", T_LIST, F(allow_peer), 0, 0, "CIDR", "TURN peers allowed despite the default deny list (repeatable)" },
+    { "deny-peer", T_LIST, F(deny_peer), 0, 0, "CIDR", "TURN peers refused (repeatable)" },
+    { "allow-loopback-peers", T_FLAG, F(allow_loopback_peers), 0, 0, NULL, "let TURN relay to 127.0.0.0/8 and ::1 (tests only)" },
+    { "turn-quota", T_INT, F(turn_quota), 1, 100000, "N", "TURN allocations per user (default 10)" },
+    { "turn-bandwidth", T_INT, F(turn_bandwidth), 0, 1000000000, "BYTES", "relay bytes per second per allocation, 0 = unlimited (default 0)" },
+    { "turn-credential-ttl", T_INT, F(turn_credential_ttl), 60, 604800, "SEC", "lifetime of TURN credentials handed to browsers (default 3600)" },
+    { "turn-nonce-ttl", T_INT, F(turn_nonce_ttl), 1, 600, "SEC", "TURN nonces go stale after this (default 600)" },
+    { "software", T_STR, F(software), 0, 0, "TEXT", "SOFTWARE attribute in STUN answers (default none)" },
     { "help", T_FLAG, F(help), 0, 0, NULL, "show this help and exit" },
     { "version", T_FLAG, F(version), 0, 0, NULL, "show the version and exit" },
 };
@@ -77,6 +92,11 @@ void conf_init(struct conf *c)
     c->pin_rate = 10;
     c->ring_timeout = 30;
     c->resume_grace = 15;
+    c->turn_realm = xstrdup("tincan");
+    c->relay_ports = xstrdup("49160-49200");
+    c->turn_quota = 10;
+    c->turn_credential_ttl = 3600;
+    c->turn_nonce_ttl = 600;
 }
 
 static void list_clear(struct conf_list *l)
@@ -314,7 +334,7 @@ int conf_apply_env(struct conf *c, char *err, size_t errlen)
         char name[64];
         env_name(opts[i].name, name, sizeof(name));
         const char *v = getenv(name);
-        if (!v || opts[i].type == T_FLAG)
+        if (!v || opts[i].offset == F(help) || opts[i].offset == F(version))
             continue;
         if (apply(c, &opts[i], v, err, errlen) < 0)
             return -1;
@@ -364,13 +384,24 @@ const char *conf_find_config_path(int argc, char **argv)
     return path;
 }
 
-int conf_check(const struct conf *c, char *err, size_t errlen)
+int conf_check(struct conf *c, char *err, size_t errlen)
 {
     if (!c->cert != !c->key) {
         snprintf(err, errlen, "invalid value for %s: --cert and --key must be given together",
                  c->cert ? "key" : "cert");
         return -1;
     }
+    char *end;
+    long lo = strtol(c->relay_ports, &end, 10), hi = -1;
+    if (*end == '-')
+        hi = strtol(end + 1, &end, 10);
+    if (*end || lo < 1024 || hi < lo || hi > 65535) {
+        snprintf(err, errlen, "invalid value for relay-ports: '%s' (expected LO-HI within 1024-65535)",
+                 c->relay_ports);
+        return -1;
+    }
+    c->relay_port_lo = (int)lo;
+    c->relay_port_hi = (int)hi;
     if (!c->data_dir || !*c->data_dir) {
         snprintf(err, errlen, "invalid value for data-dir: empty");
         return -1;

@@ -37,6 +37,11 @@ struct conf {
     int ws_max_message;
     int header_timeout, keepalive_timeout, tls_timeout, ws_ping_interval;
     int max_room, pin_rate, ring_timeout, resume_grace;
+    /* TURN */
+    char *turn_secret, *turn_realm, *relay_ports, *relay_ip, *external_ip, *public_host, *software;
+    struct conf_list turn_user, allow_peer, deny_peer;
+    int allow_loopback_peers, turn_quota, turn_bandwidth, turn_credential_ttl, turn_nonce_ttl;
+    int relay_port_lo, relay_port_hi;   /* parsed from relay_ports by conf_check */
     int help, version;
 };
 
@@ -56,8 +61,9 @@ int conf_parse_dotenv_text(struct conf *c, const char *text, char *err, size_t e
 int conf_apply_env(struct conf *c, char *err, size_t errlen);
 /* Applies argv (--name value, --name=value, flags). */
 int conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen);
-/* Checks rules that span options (cert needs key). */
-int conf_check(const struct conf *c, char *err, size_t errlen);
+/* Checks rules that span options (cert needs key) and fills the values
+ * parsed from others (relay_port_lo/hi). */
+int conf_check(struct conf *c, char *err, size_t errlen);
 /* Writes the --help text to buf. */
 void conf_help(char *buf, size_t len);
 /* Finds the value given to --config on the command line or in TINCAN_CONFIG

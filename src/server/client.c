@@ -13,8 +13,10 @@
 #include "../http/http.h"
 #include "../http/ws.h"
 #include "../net/sniff.h"
+#include "../stun/stun.h"
 #include "ipcount.h"
 #include "server.h"
+#include "turn_glue.h"
 
 #define HTTP_MAX_BODY (16u << 10)
 #define HTTP_IN_MAX (HTTP_MAX_HEAD_BYTES + HTTP_MAX_BODY + 1024)
@@ -59,6 +61,7 @@ void client_close(struct client *c, const char *reason)
         return;
     struct server *s = c->srv;
     log_debug("close", "conn=%llu reason=%s", (unsigned long long)c->id, reason);
+    enum client_state was = c->state;
     c->state = CLIENT_CLOSED;
     loop_io_del(s->loop, &c->conn.io);
     loop_timer_stop(s->loop, &c->timer);
@@ -70,6 +73,8 @@ void client_close(struct client *c, const char *reason)
         c->next->prev = c->prev;
     s->nclients--;
     ipcount_release(s->per_ip, &c->ip);
+    if (was == CLIENT_TURN)
+        turn_glue_stream_closed(c);
     ws_session_free(c->ws);
     c->ws = NULL;
     conn_cleanup(&c->conn);
@@ -139,10 +144,15 @@ static void start_http(struct client *c, int plain)
     client_set_timer(c, (uint64_t)c->srv->conf->header_timeout * 1000);
 }
 
+#define TURN_IN_MAX (STUN_MAX_LEN + 4)
+#define TURN_OUT_MAX (1u << 20)
+
 static void stun_arrived(struct client *c)
 {
-    /* The TURN module plugs in here; until then, say goodbye cleanly. */
-    client_close(c, "stun_not_enabled");
+    c->state = CLIENT_TURN;
+    c->conn.in.max = TURN_IN_MAX;
+    c->conn.out.max = TURN_OUT_MAX;
+    client_set_timer(c, (uint64_t)c->srv->conf->header_timeout * 1000);
 }
 
 /* Plain TCP: peek without consuming so that TLS finds its ClientHello. */
@@ -275,6 +285,11 @@ static void dispatch_input(struct client *c)
         sniff_tls(c);
         if (c->state == CLIENT_HTTP)
             process_http(c);
+        else if (c->state == CLIENT_TURN)
+            turn_glue_stream_input(c);
+        return;
+    case CLIENT_TURN:
+        turn_glue_stream_input(c);
         return;
     case CLIENT_HTTP:
         process_http(c);

@@ -26,6 +26,7 @@ enum client_state {
     CLIENT_TLS_SNIFF,      /* first decrypted bytes not seen yet */
     CLIENT_HTTP,           /* reading requests */
     CLIENT_WS,             /* upgraded */
+    CLIENT_TURN,           /* STUN/TURN over TCP or TLS */
     CLIENT_LINGER,         /* output flushed, waiting for the peer to close */
     CLIENT_CLOSED,
 };

@@ -3,6 +3,7 @@
  * HTTPS, /health, the WebSocket upgrade on /ws, and the web client's files.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../base/log.h"
@@ -12,6 +13,7 @@
 #include "../version.h"
 #include "client.h"
 #include "server.h"
+#include "turn_glue.h"
 
 #define HEAD_MAX 2048
 
@@ -101,6 +103,27 @@ static void send_health(struct client *c, int head_only, const char *host, int k
                      "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%llu,\"connections\":%zu}\n",
                      TINCAN_VERSION, (unsigned long long)((loop_now(s->loop) - s->started_ms) / 1000),
                      s->nclients);
+    struct http_response r = {
+        .status = 200, .content_type = "application/json", .content_length = (uint64_t)n,
+        .cache_control = "no-store", .keep_alive = keep_alive, .host = host,
+    };
+    send_head(c, &r);
+    if (!head_only)
+        client_send(c, body, (size_t)n);
+}
+
+/* GET /api/ice: the ICE servers with fresh TURN credentials. */
+static void send_ice(struct client *c, int head_only, const char *host, int keep_alive)
+{
+    char *servers = turn_glue_ice_json(c->srv, host, "tincan");
+    char body[2048];
+    int n = snprintf(body, sizeof(body), "{\"iceServers\":%s,\"ttl\":%d}\n", servers ? servers : "[]",
+                     c->srv->conf->turn_credential_ttl);
+    free(servers);
+    if (n < 0 || (size_t)n >= sizeof(body)) {
+        http_send_error(c, 500, host);
+        return;
+    }
     struct http_response r = {
         .status = 200, .content_type = "application/json", .content_length = (uint64_t)n,
         .cache_control = "no-store", .keep_alive = keep_alive, .host = host,
@@ -219,6 +242,8 @@ void http_handle(struct client *c, const struct http_request *req, const uint8_t
     }
     if (req->path.len == 7 && memcmp(req->path.p, "/health", 7) == 0)
         send_health(c, is_head, host, keep_alive);
+    else if (http_str_ieq(req->path, "/api/ice"))
+        send_ice(c, is_head, host, keep_alive);
     else
         serve_static(c, req, is_head, host, keep_alive);
     if (!keep_alive)

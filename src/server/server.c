@@ -18,6 +18,7 @@
 #include "../version.h"
 #include "client.h"
 #include "ipcount.h"
+#include "turn_glue.h"
 
 #define SHUTDOWN_GRACE_MS 4500
 
@@ -152,11 +153,12 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
     s->conf = conf;
     s->listen_fd = -1;
     s->signal_io.fd = -1;
+    s->udp_io.fd = -1;
     s->per_ip = ipcount_new();
     s->started_ms = loop_now(loop);
     struct hub_options ho = {
         .max_room = conf->max_room, .pin_rate = conf->pin_rate, .ring_timeout_s = conf->ring_timeout,
-        .resume_grace_s = conf->resume_grace, .version = TINCAN_VERSION, .ice_servers_json = NULL,
+        .resume_grace_s = conf->resume_grace, .version = TINCAN_VERSION,
     };
     s->hub = hub_new(loop, &ho);
     if (server_load_tls(s) < 0)
@@ -171,6 +173,8 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
         log_error("setup_failed", "error=\"%s\"", strerror(errno));
         return -1;
     }
+    if (turn_glue_init(s) < 0)
+        return -1;
     long nofile = sock_raise_nofile();
     log_info("listening", "port=%d bind=%s max_files=%ld", conf->port, conf->bind ? conf->bind : "*", nofile);
     return 0;
@@ -197,6 +201,7 @@ void server_cleanup(struct server *s)
         close(s->signal_io.fd);
     SSL_CTX_free(s->tls);
     hub_free(s->hub);
+    turn_glue_cleanup(s);
     ipcount_free(s->per_ip);
     s->tls = NULL;
     s->per_ip = NULL;

@@ -17,6 +17,7 @@
 
 struct client;
 struct hub;
+struct turn_server;
 struct ipcount;
 
 struct server {
@@ -32,6 +33,9 @@ struct server {
     size_t nclients;
     struct ipcount *per_ip;
     struct hub *hub;            /* signaling */
+    struct turn_server *turn;   /* STUN/TURN */
+    char *turn_secret;
+    struct loop_io udp_io;      /* the UDP socket on the main port */
     uint64_t started_ms;
     uint64_t next_id;
     int shutting_down;

@@ -8,6 +8,7 @@
  * signaling hub (src/signal), which answers through ws_send_text().
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -19,6 +20,7 @@
 #include "../signal/hub.h"
 #include "client.h"
 #include "server.h"
+#include "turn_glue.h"
 
 #define WS_OUT_MAX (1u << 20)   /* queued bytes before a slow client is dropped */
 #define WS_CLOSE_WAIT_MS 2000
@@ -180,7 +182,16 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
     log_debug("ws_open", "conn=%llu", (unsigned long long)c->id);
     char token[80], source[64];
     sock_ip_str(&c->ip, source, sizeof(source));
-    ws->peer = hub_connect(c->srv->hub, ws_send_text, ws_evict, c, resume_token(req, token, sizeof(token)), source);
+    char host[256] = "";
+    const struct http_str *h = http_header_get(req, "host");
+    if (h && h->len < sizeof(host) && http_host_safe(h->p, h->len)) {
+        memcpy(host, h->p, h->len);
+        host[h->len] = '\0';
+    }
+    char *ice = turn_glue_ice_json(c->srv, host, "tincan");
+    ws->peer = hub_connect(c->srv->hub, ws_send_text, ws_evict, c, resume_token(req, token, sizeof(token)), source,
+                           ice);
+    free(ice);
 }
 
 /* --- receiving --- */

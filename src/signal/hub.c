@@ -139,11 +139,11 @@ void hub_on_message(struct peer *p, const char *text, size_t len)
 
 /* --- peers --- */
 
-static void send_welcome(struct peer *p, int resumed)
+static void send_welcome(struct peer *p, int resumed, const char *ice_json)
 {
     struct hub *h = p->hub;
     json_error_t err;
-    json_t *ice = json_loads(h->opt.ice_servers_json ? h->opt.ice_servers_json : "[]", 0, &err);
+    json_t *ice = json_loads(ice_json ? ice_json : "[]", 0, &err);
     json_t *msg = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b}", "type", "welcome", "id", p->id, "token", p->token,
                             "iceServers", ice ? ice : json_array(), "version", h->opt.version, "resumed", resumed);
     if (resumed) {
@@ -187,7 +187,8 @@ static void on_grace_over(struct loop *loop, struct loop_timer *t)
     peer_depart(p);
 }
 
-static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, hub_evict_fn evict, void *ctx)
+static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, hub_evict_fn evict, void *ctx,
+                           const char *ice_json)
 {
     if (!token || strlen(token) != PEER_TOKEN_LEN)
         return NULL;
@@ -208,16 +209,16 @@ static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, h
     p->send = send;
     p->evict = evict;
     p->ctx = ctx;
-    send_welcome(p, 1);
+    send_welcome(p, 1, ice_json);
     if (p->room)
         room_broadcast(p->room, p, json_pack("{s:s, s:s}", "type", "peer-resumed", "peerId", p->id));
     return p;
 }
 
 struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, void *ctx, const char *resume_token,
-                         const char *source)
+                         const char *source, const char *ice_json)
 {
-    struct peer *p = resume(h, resume_token, send, evict, ctx);
+    struct peer *p = resume(h, resume_token, send, evict, ctx, ice_json);
     if (p)
         return p;
     p = xcalloc(1, sizeof(*p));
@@ -232,7 +233,7 @@ struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, vo
     random_hex(p->token, PEER_TOKEN_LEN / 2);
     strmap_put(&h->by_id, &p->by_id, p->id);
     strmap_put(&h->by_token, &p->by_token, p->token);
-    send_welcome(p, 0);
+    send_welcome(p, 0, ice_json);
     return p;
 }
 

@@ -32,7 +32,6 @@ struct hub_options {
     int ring_timeout_s;      /* unanswered call */
     int resume_grace_s;      /* a dropped peer's identity is kept this long */
     const char *version;
-    const char *ice_servers_json;  /* JSON array for the welcome; NULL: [] */
 };
 
 /* Creates a hub on loop; opts is copied (strings must outlive the hub). */
@@ -40,10 +39,11 @@ struct hub *hub_new(struct loop *loop, const struct hub_options *opts);
 /* Frees the hub and every peer in it; hub_free(NULL) is safe. */
 void hub_free(struct hub *h);
 /* Attaches a new connection. resume_token (may be NULL) resumes a detached
- * peer; source is the client address as text (for PIN limits, never logged).
+ * peer; source is the client address as text (for PIN limits, never logged);
+ * ice_json is the JSON array of ICE servers for the welcome (NULL: []).
  * Sends the welcome through send and returns the peer. */
 struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, void *ctx, const char *resume_token,
-                         const char *source);
+                         const char *source, const char *ice_json);
 /* Handles one text message from p's connection. */
 void hub_on_message(struct peer *p, const char *text, size_t len);
 /* The connection of p dropped: p stays resumable for the grace period.

@@ -4,8 +4,8 @@
  * transport address, 600 s), RFC 8656 §2.2-2.5, §9, §12. Pure: every
  * function takes the time (monotonic ms).
  */
-#ifndef TINCAN_ALLOC_H
-#define TINCAN_ALLOC_H
+#ifndef TINCAN_TURN_ALLOC_H
+#define TINCAN_TURN_ALLOC_H
 
 #include <stdint.h>
 

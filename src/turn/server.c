@@ -1,0 +1,631 @@
+/*
+ * server — TURN requests: Binding, Allocate, Refresh, CreatePermission,
+ * ChannelBind, Send indications and ChannelData, with long-term
+ * authentication (see server.h). Relay sockets and the data path are in
+ * relay.c.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../base/alloc.h"
+#include "../base/clock.h"
+#include "../base/log.h"
+#include "turn.h"
+
+#define UNAUTH_RATE 20            /* 401 answers per second per source address */
+#define UNAUTH_TABLE_MAX 4096     /* sources tracked at once (spoofing cannot grow it) */
+#define SWEEP_MS 60000
+
+struct unauth_limit {
+    struct strmap_entry entry;
+    char key[48];
+    struct ratelimit rl;
+};
+
+/* --- addresses --- */
+
+/* The client's address as STUN shows it: IPv4-mapped IPv6 as IPv4. */
+static void source_addr(const struct turn_source *src, struct stun_addr *out)
+{
+    stun_addr_from_sockaddr(out, (const struct sockaddr *)&src->addr);
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (out->family == STUN_IPV6 && memcmp(out->ip, mapped, 12) == 0) {
+        out->family = STUN_IPV4;
+        memmove(out->ip, out->ip + 12, 4);
+        memset(out->ip + 4, 0, 12);
+    }
+}
+
+static void tuple_key(const struct turn_source *src, char *out, size_t len)
+{
+    if (src->transport != TURN_UDP) {
+        snprintf(out, len, "s/%p", src->ctx);
+        return;
+    }
+    struct stun_addr a;
+    source_addr(src, &a);
+    char ip[INET6_ADDRSTRLEN];
+    inet_ntop(a.family == STUN_IPV4 ? AF_INET : AF_INET6, a.ip, ip, sizeof(ip));
+    snprintf(out, len, "u/%s/%u", ip, a.port);
+}
+
+struct turn_alloc *turn_find_alloc(struct turn_server *ts, const struct turn_source *src)
+{
+    char key[TURN_KEY_MAX];
+    tuple_key(src, key, sizeof(key));
+    struct strmap_entry *e = strmap_get(&ts->allocs, key);
+    return e ? container_of(e, struct turn_alloc, by_tuple) : NULL;
+}
+
+void turn_send_client(struct turn_alloc *a, const uint8_t *buf, size_t len)
+{
+    a->src.send(a->src.ctx, &a->src.addr, a->src.addrlen, buf, len);
+}
+
+/* --- replies --- */
+
+struct reply {
+    struct stun_builder b;
+    uint8_t buf[TURN_MAX_DATAGRAM];
+};
+
+static void reply_start(struct reply *r, const struct stun_msg *req, enum stun_class cls)
+{
+    stun_builder_init(&r->b, r->buf, sizeof(r->buf), stun_type(stun_method_of(req->type), cls), req->txid);
+}
+
+/* Adds SOFTWARE, the integrity the request used (if key), FINGERPRINT; sends. */
+static void reply_send(struct turn_server *ts, const struct turn_source *src, struct reply *r,
+                       const struct stun_msg *req, const uint8_t *key)
+{
+    if (ts->opt.software)
+        stun_builder_add(&r->b, STUN_ATTR_SOFTWARE, ts->opt.software, strlen(ts->opt.software));
+    if (key && stun_msg_integrity_type(req) == STUN_ATTR_MESSAGE_INTEGRITY_SHA256)
+        stun_builder_add_integrity_sha256(&r->b, key, AUTH_KEY_MD5_LEN);
+    else if (key)
+        stun_builder_add_integrity(&r->b, key, AUTH_KEY_MD5_LEN);
+    stun_builder_add_fingerprint(&r->b);
+    int n = stun_builder_finish(&r->b);
+    if (n > 0)
+        src->send(src->ctx, &src->addr, src->addrlen, r->buf, (size_t)n);
+}
+
+static void add_nonce(struct turn_server *ts, const struct turn_source *src, struct reply *r)
+{
+    char nonce[AUTH_NONCE_LEN + 1];
+    struct stun_addr a;
+    source_addr(src, &a);
+    struct stun_str secret = { ts->nonce_secret, sizeof(ts->nonce_secret) };
+    if (auth_nonce_make(secret, (uint64_t)clock_unix_s(), a.ip, a.family == STUN_IPV4 ? 4 : 16, nonce) == 0)
+        stun_builder_add(&r->b, STUN_ATTR_NONCE, nonce, AUTH_NONCE_LEN);
+    stun_builder_add(&r->b, STUN_ATTR_REALM, ts->opt.realm, strlen(ts->opt.realm));
+}
+
+/* An error answer; key NULL for 401/438 (they carry REALM and NONCE). */
+static void send_error(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req, int code,
+                       const uint8_t *key)
+{
+    struct reply r;
+    reply_start(&r, req, STUN_ERROR);
+    stun_builder_add_error(&r.b, code, NULL);
+    if (code == 401 || code == 438)
+        add_nonce(ts, src, &r);
+    reply_send(ts, src, &r, req, key);
+}
+
+/* --- authentication --- */
+
+static int unauth_allowed(struct turn_server *ts, const struct turn_source *src)
+{
+    struct stun_addr a;
+    source_addr(src, &a);
+    char key[48];
+    inet_ntop(a.family == STUN_IPV4 ? AF_INET : AF_INET6, a.ip, key, sizeof(key));
+    struct strmap_entry *e = strmap_get(&ts->unauth, key);
+    struct unauth_limit *l;
+    if (e) {
+        l = container_of(e, struct unauth_limit, entry);
+    } else {
+        if (ts->unauth.count >= UNAUTH_TABLE_MAX)
+            return 0;
+        l = xcalloc(1, sizeof(*l));
+        memcpy(l->key, key, sizeof(l->key));
+        strmap_put(&ts->unauth, &l->entry, l->key);
+    }
+    return ratelimit_take(&l->rl, loop_now(ts->loop), UNAUTH_RATE, 1000) == 0;
+}
+
+static void challenge(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req)
+{
+    ts->stats.auth_failures++;
+    if (unauth_allowed(ts, src))
+        send_error(ts, src, req, 401, NULL);
+}
+
+/* Finds the long-term key of username; -1 if unknown or expired. */
+static int user_key(struct turn_server *ts, struct stun_str user, uint8_t key[AUTH_KEY_MD5_LEN])
+{
+    for (int i = 0; i < ts->nstatic; i++) {
+        if (strlen(ts->static_users[i].name) == user.len && memcmp(ts->static_users[i].name, user.p, user.len) == 0) {
+            memcpy(key, ts->static_users[i].key, AUTH_KEY_MD5_LEN);
+            return 0;
+        }
+    }
+    if (!ts->opt.secret)
+        return -1;
+    return auth_rest_key(auth_cstr(ts->opt.secret), user, auth_cstr(ts->opt.realm), (uint64_t)clock_unix_s(), key) ==
+                   AUTH_OK
+               ? 0
+               : -1;
+}
+
+/* Checks a request's credentials; fills key and user. Returns 0, or -1
+ * after answering (401, 438, 400). */
+static int authenticate(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
+                        uint8_t key[AUTH_KEY_MD5_LEN], struct stun_str *user)
+{
+    struct stun_str realm, nonce;
+    if (stun_msg_integrity_type(req) == 0) {
+        challenge(ts, src, req);
+        return -1;
+    }
+    if (stun_msg_str(req, STUN_ATTR_USERNAME, user) || stun_msg_str(req, STUN_ATTR_REALM, &realm) ||
+        stun_msg_str(req, STUN_ATTR_NONCE, &nonce)) {
+        send_error(ts, src, req, 400, NULL);
+        return -1;
+    }
+    struct stun_addr a;
+    source_addr(src, &a);
+    struct stun_str secret = { ts->nonce_secret, sizeof(ts->nonce_secret) };
+    /* auth_nonce_check() ages nonces by its own TTL; shift the clock so the
+     * configured TTL applies. */
+    uint64_t now = (uint64_t)clock_unix_s() + AUTH_NONCE_TTL - (uint64_t)ts->opt.nonce_ttl;
+    enum auth_status st = auth_nonce_check(secret, nonce, now, a.ip, a.family == STUN_IPV4 ? 4 : 16);
+    if (st == AUTH_STALE) {
+        send_error(ts, src, req, 438, NULL);
+        return -1;
+    }
+    if (st != AUTH_OK || realm.len != strlen(ts->opt.realm) || memcmp(realm.p, ts->opt.realm, realm.len) != 0 ||
+        user_key(ts, *user, key) < 0 || stun_check_integrity(req, key, AUTH_KEY_MD5_LEN) != 0) {
+        challenge(ts, src, req);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- allocations --- */
+
+static struct turn_user_count *user_count(struct turn_server *ts, struct stun_str user)
+{
+    char name[TURN_USER_MAX];
+    size_t n = user.len < sizeof(name) - 1 ? user.len : sizeof(name) - 1;
+    memcpy(name, user.p, n);
+    name[n] = '\0';
+    struct strmap_entry *e = strmap_get(&ts->users, name);
+    if (e)
+        return container_of(e, struct turn_user_count, entry);
+    struct turn_user_count *u = xcalloc(1, sizeof(*u));
+    memcpy(u->name, name, n + 1);
+    strmap_put(&ts->users, &u->entry, u->name);
+    return u;
+}
+
+static void alloc_free(struct turn_server *ts, struct turn_alloc *a)
+{
+    relay_close(ts, a);
+    loop_timer_stop(ts->loop, &a->expiry);
+    strmap_del(&ts->allocs, &a->by_tuple);
+    if (--a->user->count == 0) {
+        strmap_del(&ts->users, &a->user->entry);
+        xfree(a->user);
+    }
+    xfree(a);
+}
+
+static void on_expiry(struct loop *loop, struct loop_timer *t)
+{
+    (void)loop;
+    struct turn_alloc *a = container_of(t, struct turn_alloc, expiry);
+    alloc_free(a->ts, a);
+}
+
+static uint32_t requested_lifetime(const struct stun_msg *req)
+{
+    uint32_t lt = 0;
+    stun_msg_u32(req, STUN_ATTR_LIFETIME, &lt);
+    return lt;
+}
+
+static void send_allocated(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
+                           struct turn_alloc *a, uint32_t lifetime)
+{
+    struct reply r;
+    struct stun_addr mapped;
+    source_addr(src, &mapped);
+    reply_start(&r, req, STUN_SUCCESS);
+    stun_builder_add_xor_addr(&r.b, STUN_ATTR_XOR_RELAYED_ADDRESS, &a->relayed);
+    stun_builder_add_u32(&r.b, STUN_ATTR_LIFETIME, lifetime);
+    stun_builder_add_xor_addr(&r.b, STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped);
+    reply_send(ts, src, &r, req, a->key);
+}
+
+static void on_allocate(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
+                        const uint8_t *key, struct stun_str user)
+{
+    uint8_t proto;
+    if (turn_find_alloc(ts, src)) {
+        send_error(ts, src, req, 437, key);
+        return;
+    }
+    if (stun_msg_requested_transport(req, &proto) != 0) {
+        send_error(ts, src, req, 400, key);
+        return;
+    }
+    if (proto != STUN_PROTO_UDP) {
+        send_error(ts, src, req, 442, key);
+        return;
+    }
+    if (stun_msg_has(req, STUN_ATTR_RESERVATION_TOKEN)) {
+        send_error(ts, src, req, 508, key); /* reserved port pairs are not offered */
+        return;
+    }
+    struct turn_user_count *u = user_count(ts, user);
+    if (u->count >= ts->opt.quota) {
+        if (u->count == 0) {
+            strmap_del(&ts->users, &u->entry);
+            xfree(u);
+        }
+        send_error(ts, src, req, 486, key);
+        return;
+    }
+    struct turn_alloc *a = xcalloc(1, sizeof(*a));
+    a->ts = ts;
+    a->fd = -1;
+    a->src = *src;
+    a->user = u;
+    u->count++;
+    memcpy(a->key, key, AUTH_KEY_MD5_LEN);
+    tuple_key(src, a->tuple, sizeof(a->tuple));
+    strmap_put(&ts->allocs, &a->by_tuple, a->tuple);
+    /* EVEN-PORT gets an even port; its reserve-the-next bit is not honoured. */
+    if (relay_open(ts, a, stun_msg_has(req, STUN_ATTR_DONT_FRAGMENT), stun_msg_has(req, STUN_ATTR_EVEN_PORT)) < 0) {
+        alloc_free(ts, a);
+        send_error(ts, src, req, 508, key);
+        return;
+    }
+    uint32_t lifetime = alloc_lifetime(requested_lifetime(req));
+    a->st.expires = loop_now(ts->loop) + (uint64_t)lifetime * 1000;
+    a->bw_tokens = (double)ts->opt.bandwidth;
+    a->bw_last = loop_now(ts->loop);
+    loop_timer_start(ts->loop, &a->expiry, (uint64_t)lifetime * 1000, on_expiry);
+    ts->stats.allocations++;
+    send_allocated(ts, src, req, a, lifetime);
+}
+
+static void on_refresh(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
+                       struct turn_alloc *a)
+{
+    uint32_t want = 0;
+    int has = stun_msg_u32(req, STUN_ATTR_LIFETIME, &want) == 0;
+    uint32_t lifetime = (has && want == 0) ? 0 : alloc_lifetime(want);
+    struct reply r;
+    reply_start(&r, req, STUN_SUCCESS);
+    stun_builder_add_u32(&r.b, STUN_ATTR_LIFETIME, lifetime);
+    uint8_t key[AUTH_KEY_MD5_LEN];
+    memcpy(key, a->key, sizeof(key));
+    if (lifetime == 0) {
+        alloc_free(ts, a);
+    } else {
+        a->st.expires = loop_now(ts->loop) + (uint64_t)lifetime * 1000;
+        loop_timer_start(ts->loop, &a->expiry, (uint64_t)lifetime * 1000, on_expiry);
+        alloc_prune(&a->st, loop_now(ts->loop));
+    }
+    reply_send(ts, src, &r, req, key);
+}
+
+/* Checks one peer address: 0, or the error code to answer. */
+static int peer_check(const struct turn_server *ts, const struct turn_alloc *a, const struct stun_addr *peer)
+{
+    if (peer->family != a->relayed.family)
+        return 443;
+    if (relay_is_own(ts, peer) || policy_peer_allowed(&ts->opt.policy, peer))
+        return 0;
+    return 403;
+}
+
+static void on_create_permission(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
+                                 struct turn_alloc *a)
+{
+    struct stun_addr peers[STUN_MAX_ATTRS];
+    int n = 0;
+    for (size_t i = 0; i < req->nattrs; i++) {
+        if (req->attrs[i].type != STUN_ATTR_XOR_PEER_ADDRESS)
+            continue;
+        if (stun_attr_xor_addr(req, &req->attrs[i], &peers[n]) < 0) {
+            send_error(ts, src, req, 400, a->key);
+            return;
+        }
+        int code = peer_check(ts, a, &peers[n]);
+        if (code) {
+            send_error(ts, src, req, code, a->key);
+            return;
+        }
+        n++;
+    }
+    if (n == 0) {
+        send_error(ts, src, req, 400, a->key);
+        return;
+    }
+    uint64_t now = loop_now(ts->loop);
+    for (int i = 0; i < n; i++) {
+        if (alloc_permit(&a->st, &peers[i], now) < 0) {
+            send_error(ts, src, req, 508, a->key);
+            return;
+        }
+    }
+    struct reply r;
+    reply_start(&r, req, STUN_SUCCESS);
+    reply_send(ts, src, &r, req, a->key);
+}
+
+static void on_channel_bind(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
+                            struct turn_alloc *a)
+{
+    uint16_t number;
+    struct stun_addr peer;
+    int rc1 = stun_msg_channel_number(req, &number), rc2 = stun_msg_xor_addr(req, STUN_ATTR_XOR_PEER_ADDRESS, &peer);
+    if (rc1 || rc2) {
+        log_debug("turn_bad_channel_bind", "number=%d peer=%d", rc1, rc2);
+        send_error(ts, src, req, 400, a->key);
+        return;
+    }
+    int code = peer_check(ts, a, &peer);
+    if (code) {
+        send_error(ts, src, req, code, a->key);
+        return;
+    }
+    int rc = alloc_bind(&a->st, number, &peer, loop_now(ts->loop));
+    if (rc) {
+        log_debug("turn_channel_conflict", "number=%u rc=%d", number, rc);
+        send_error(ts, src, req, rc == -ENOSPC ? 508 : 400, a->key);
+        return;
+    }
+    struct reply r;
+    reply_start(&r, req, STUN_SUCCESS);
+    reply_send(ts, src, &r, req, a->key);
+}
+
+static void on_binding(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req)
+{
+    struct reply r;
+    struct stun_addr mapped;
+    source_addr(src, &mapped);
+    reply_start(&r, req, STUN_SUCCESS);
+    stun_builder_add_xor_addr(&r.b, STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped);
+    reply_send(ts, src, &r, req, NULL);
+}
+
+static const uint16_t known_attrs[] = {
+    STUN_ATTR_USERNAME, STUN_ATTR_REALM, STUN_ATTR_NONCE, STUN_ATTR_LIFETIME, STUN_ATTR_REQUESTED_TRANSPORT,
+    STUN_ATTR_DONT_FRAGMENT, STUN_ATTR_XOR_PEER_ADDRESS, STUN_ATTR_CHANNEL_NUMBER, STUN_ATTR_DATA,
+    STUN_ATTR_EVEN_PORT, STUN_ATTR_RESERVATION_TOKEN, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, STUN_ATTR_PRIORITY,
+    STUN_ATTR_USE_CANDIDATE,
+};
+
+static void on_request(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req)
+{
+    unsigned method = stun_method_of(req->type);
+    if (method == STUN_BINDING) {
+        on_binding(ts, src, req);
+        return;
+    }
+    if (method != STUN_ALLOCATE && method != STUN_REFRESH && method != STUN_CREATE_PERMISSION &&
+        method != STUN_CHANNEL_BIND) {
+        send_error(ts, src, req, 400, NULL);
+        return;
+    }
+    uint16_t unknown[8];
+    size_t nunknown = stun_msg_unknown_required(req, known_attrs, sizeof(known_attrs) / sizeof(known_attrs[0]),
+                                                unknown, 8);
+    if (nunknown) {
+        struct reply r;
+        reply_start(&r, req, STUN_ERROR);
+        stun_builder_add_error(&r.b, 420, NULL);
+        stun_builder_add_unknown(&r.b, unknown, nunknown);
+        reply_send(ts, src, &r, req, NULL);
+        return;
+    }
+    uint8_t key[AUTH_KEY_MD5_LEN];
+    struct stun_str user;
+    if (authenticate(ts, src, req, key, &user) < 0)
+        return;
+    if (method == STUN_ALLOCATE) {
+        on_allocate(ts, src, req, key, user);
+        return;
+    }
+    struct turn_alloc *a = turn_find_alloc(ts, src);
+    if (!a) {
+        send_error(ts, src, req, 437, key);
+        return;
+    }
+    if (memcmp(a->key, key, sizeof(key)) != 0) {
+        send_error(ts, src, req, 441, key);
+        return;
+    }
+    if (method == STUN_REFRESH)
+        on_refresh(ts, src, req, a);
+    else if (method == STUN_CREATE_PERMISSION)
+        on_create_permission(ts, src, req, a);
+    else
+        on_channel_bind(ts, src, req, a);
+}
+
+static void on_send_indication(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *msg)
+{
+    struct turn_alloc *a = turn_find_alloc(ts, src);
+    struct stun_addr peer;
+    struct stun_str data;
+    if (!a || stun_msg_xor_addr(msg, STUN_ATTR_XOR_PEER_ADDRESS, &peer) != 0 ||
+        stun_msg_str(msg, STUN_ATTR_DATA, &data) != 0)
+        return;
+    relay_to_peer(ts, a, &peer, data.p, data.len);
+}
+
+void turn_server_input(struct turn_server *ts, const struct turn_source *src, const uint8_t *buf, size_t len)
+{
+    if (len == 0 || (src->transport == TURN_UDP && len > TURN_MAX_DATAGRAM))
+        return;
+    if (buf[0] >= 0x40 && buf[0] <= 0x4F) {
+        struct turn_alloc *a = turn_find_alloc(ts, src);
+        if (a)
+            relay_channel_from_client(ts, a, buf, len);
+        return;
+    }
+    struct stun_msg msg;
+    if (stun_msg_decode(buf, len, &msg) != STUN_OK)
+        return;
+    if (msg.fp >= 0 && stun_check_fingerprint(&msg) != 0)
+        return;
+    enum stun_class cls = stun_class_of(msg.type);
+    if (cls == STUN_REQUEST)
+        on_request(ts, src, &msg);
+    else if (cls == STUN_INDICATION && stun_method_of(msg.type) == STUN_SEND)
+        on_send_indication(ts, src, &msg);
+}
+
+void turn_server_stream_closed(struct turn_server *ts, void *ctx)
+{
+    char key[TURN_KEY_MAX];
+    snprintf(key, sizeof(key), "s/%p", ctx);
+    struct strmap_entry *e = strmap_get(&ts->allocs, key);
+    if (e)
+        alloc_free(ts, container_of(e, struct turn_alloc, by_tuple));
+}
+
+int turn_server_credential(struct turn_server *ts, const char *user, int ttl, char *username, size_t cap,
+                           char password[29])
+{
+    if (!ts->opt.secret)
+        return -1;
+    uint64_t expiry = (uint64_t)clock_unix_s() + (uint64_t)ttl;
+    return auth_rest_credential(auth_cstr(ts->opt.secret), user, expiry, username, cap, password) == 0 ? 0 : -1;
+}
+
+struct turn_stats turn_server_stats(const struct turn_server *ts)
+{
+    return ts->stats;
+}
+
+/* --- setup --- */
+
+static void drop_idle_limit(struct strmap_entry *e, void *arg)
+{
+    struct turn_server *ts = arg;
+    struct unauth_limit *l = container_of(e, struct unauth_limit, entry);
+    if (ratelimit_idle(&l->rl, loop_now(ts->loop), UNAUTH_RATE, 1000)) {
+        strmap_del(&ts->unauth, e);
+        xfree(l);
+    }
+}
+
+static void on_sweep(struct loop *loop, struct loop_timer *t)
+{
+    struct turn_server *ts = container_of(t, struct turn_server, sweep);
+    strmap_each(&ts->unauth, drop_idle_limit, ts);
+    loop_timer_start(loop, t, SWEEP_MS, on_sweep);
+}
+
+static int parse_ip(const char *text, struct stun_addr *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, text, out->ip) == 1) {
+        out->family = STUN_IPV4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, text, out->ip) == 1) {
+        out->family = STUN_IPV6;
+        return 0;
+    }
+    return -1;
+}
+
+static int load_static_users(struct turn_server *ts, char *err, size_t errlen)
+{
+    ts->static_users = xcalloc((size_t)(ts->opt.nusers ? ts->opt.nusers : 1), sizeof(*ts->static_users));
+    for (int i = 0; i < ts->opt.nusers; i++) {
+        const char *spec = ts->opt.users[i];
+        const char *colon = strchr(spec, ':');
+        if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= TURN_USER_MAX) {
+            snprintf(err, errlen, "invalid value for turn-user: expected name:password");
+            return -1;
+        }
+        struct static_user *u = &ts->static_users[ts->nstatic++];
+        memcpy(u->name, spec, (size_t)(colon - spec));
+        struct stun_str name = { (const uint8_t *)spec, (size_t)(colon - spec) };
+        if (auth_key_md5(name, auth_cstr(ts->opt.realm), auth_cstr(colon + 1), u->key) != 0) {
+            snprintf(err, errlen, "cannot derive TURN keys (MD5 unavailable)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct turn_server *turn_server_new(struct loop *loop, const struct turn_options *o, char *err, size_t errlen)
+{
+    struct turn_server *ts = xcalloc(1, sizeof(*ts));
+    ts->loop = loop;
+    ts->opt = *o;
+    strmap_init(&ts->allocs);
+    strmap_init(&ts->users);
+    strmap_init(&ts->unauth);
+    RAND_bytes(ts->nonce_secret, sizeof(ts->nonce_secret));
+    if (parse_ip(o->relay_ip, &ts->relay_local) < 0) {
+        snprintf(err, errlen, "invalid value for relay-ip: '%s'", o->relay_ip);
+        goto fail;
+    }
+    ts->relay_public = ts->relay_local;
+    if (o->external_ip && parse_ip(o->external_ip, &ts->relay_public) < 0) {
+        snprintf(err, errlen, "invalid value for external-ip: '%s'", o->external_ip);
+        goto fail;
+    }
+    if (load_static_users(ts, err, errlen) < 0)
+        goto fail;
+    ts->by_port = xcalloc((size_t)(o->port_hi - o->port_lo + 1), sizeof(*ts->by_port));
+    loop_timer_start(loop, &ts->sweep, SWEEP_MS, on_sweep);
+    return ts;
+fail:
+    turn_server_free(ts);
+    return NULL;
+}
+
+static void free_alloc_entry(struct strmap_entry *e, void *arg)
+{
+    alloc_free(arg, container_of(e, struct turn_alloc, by_tuple));
+}
+
+static void free_limit_entry(struct strmap_entry *e, void *arg)
+{
+    (void)arg;
+    xfree(container_of(e, struct unauth_limit, entry));
+}
+
+void turn_server_free(struct turn_server *ts)
+{
+    if (!ts)
+        return;
+    loop_timer_stop(ts->loop, &ts->sweep);
+    if (ts->by_port)
+        strmap_each(&ts->allocs, free_alloc_entry, ts);
+    strmap_each(&ts->unauth, free_limit_entry, NULL);
+    strmap_cleanup(&ts->allocs);
+    strmap_cleanup(&ts->users);
+    strmap_cleanup(&ts->unauth);
+    xfree(ts->by_port);
+    xfree(ts->static_users);
+    xfree(ts);
+}

@@ -1,0 +1,72 @@
+/*
+ * server — tincan's TURN server (RFC 8656) and STUN Binding (RFC 8489).
+ *
+ * The glue hands it whole messages from clients — datagrams from the main
+ * UDP port, frames cut from TCP or TLS streams — with a turn_source that
+ * says where they came from and how to answer. The server authenticates
+ * (long-term credentials: static users and the TURN REST secret, stateless
+ * nonces), keeps allocations, and relays: through UDP relay sockets to peers
+ * on the network, or in process when the peer is another allocation of this
+ * server.
+ */
+#ifndef TINCAN_TURN_SERVER_H
+#define TINCAN_TURN_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../base/loop.h"
+#include "policy.h"
+
+enum turn_transport { TURN_UDP, TURN_TCP, TURN_TLS };
+
+/* Sends bytes to a client: to/tolen matter for UDP, ctx for streams. */
+typedef void (*turn_send_fn)(void *ctx, const struct sockaddr_storage *to, socklen_t tolen, const uint8_t *buf,
+                             size_t len);
+
+struct turn_source {
+    enum turn_transport transport;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    turn_send_fn send;
+    void *ctx;                 /* UDP: the socket's owner; streams: the connection (its 5-tuple) */
+};
+
+struct turn_options {
+    const char *realm;
+    const char *secret;        /* TURN REST secret */
+    char *const *users;        /* "name:password" */
+    int nusers;
+    const char *relay_ip;      /* where relay sockets are bound */
+    const char *external_ip;   /* advertised in XOR-RELAYED-ADDRESS; NULL: relay_ip */
+    int port_lo, port_hi;
+    struct turn_policy policy;
+    int quota;                 /* allocations per user */
+    uint64_t bandwidth;        /* bytes per second per allocation; 0: unlimited */
+    int nonce_ttl;             /* seconds */
+    const char *software;      /* NULL: no SOFTWARE attribute */
+};
+
+struct turn_stats {
+    uint64_t allocations, relayed_packets, relayed_bytes, auth_failures;
+};
+
+struct turn_server;
+
+/* Creates the server. Options are copied; strings must outlive it. NULL
+ * with a message in err if the relay address is unusable. */
+struct turn_server *turn_server_new(struct loop *loop, const struct turn_options *o, char *err, size_t errlen);
+/* Frees every allocation and the server; turn_server_free(NULL) is safe. */
+void turn_server_free(struct turn_server *ts);
+/* Handles one STUN message or ChannelData message from a client. */
+void turn_server_input(struct turn_server *ts, const struct turn_source *src, const uint8_t *buf, size_t len);
+/* A TCP or TLS client (ctx) went away: its allocation ends. */
+void turn_server_stream_closed(struct turn_server *ts, void *ctx);
+/* Mints a REST credential valid for ttl seconds. Returns 0 or -1. */
+int turn_server_credential(struct turn_server *ts, const char *user, int ttl, char *username, size_t cap,
+                           char password[29]);
+/* Counters for /metrics and tests. */
+struct turn_stats turn_server_stats(const struct turn_server *ts);
+
+#endif

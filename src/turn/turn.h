@@ -1,0 +1,81 @@
+/*
+ * turn — the types shared by the TURN server's two halves: server.c
+ * (requests, authentication) and relay.c (relay sockets and the data path).
+ * Not for use outside src/turn.
+ */
+#ifndef TINCAN_TURN_H
+#define TINCAN_TURN_H
+
+#include "../base/ratelimit.h"
+#include "../base/strmap.h"
+#include "../stun/auth.h"
+#include "alloc.h"
+#include "server.h"
+
+#define TURN_MAX_DATAGRAM 1500
+#define TURN_KEY_MAX 64
+#define TURN_USER_MAX 513
+
+struct turn_alloc {
+    struct strmap_entry by_tuple;
+    char tuple[TURN_KEY_MAX];
+    struct turn_server *ts;
+    struct turn_source src;          /* how to reach the client */
+    struct turn_user_count *user;
+    uint8_t key[AUTH_KEY_MD5_LEN];
+    struct alloc_state st;
+    int fd;
+    uint16_t port;
+    struct loop_io io;
+    struct stun_addr relayed;         /* as advertised */
+    struct loop_timer expiry;
+    double bw_tokens;
+    uint64_t bw_last;
+};
+
+struct turn_user_count {
+    struct strmap_entry entry;
+    char name[TURN_USER_MAX];
+    int count;
+};
+
+struct static_user {
+    char name[TURN_USER_MAX];
+    uint8_t key[AUTH_KEY_MD5_LEN];
+};
+
+struct turn_server {
+    struct loop *loop;
+    struct turn_options opt;
+    struct strmap allocs, users, unauth;
+    struct turn_alloc **by_port;      /* port - port_lo → allocation */
+    struct static_user *static_users;
+    int nstatic;
+    uint8_t nonce_secret[32];
+    struct stun_addr relay_local, relay_public;
+    struct turn_stats stats;
+    struct loop_timer sweep;
+};
+
+/* relay.c */
+/* Opens a relay socket on a free (even, if asked) port for a; 0, or
+ * -EADDRINUSE (508). */
+int relay_open(struct turn_server *ts, struct turn_alloc *a, int dont_fragment, int even);
+/* Closes a's relay socket and frees its port. */
+void relay_close(struct turn_server *ts, struct turn_alloc *a);
+/* True if peer is one of this server's relay addresses. */
+int relay_is_own(const struct turn_server *ts, const struct stun_addr *peer);
+/* Sends data from a's relayed address to peer (in process when the peer is
+ * another allocation here). Checks a's permission for peer first. */
+void relay_to_peer(struct turn_server *ts, struct turn_alloc *a, const struct stun_addr *peer, const uint8_t *data,
+                   size_t len);
+/* ChannelData from a's client. */
+void relay_channel_from_client(struct turn_server *ts, struct turn_alloc *a, const uint8_t *buf, size_t len);
+
+/* server.c */
+/* The allocation of a client's 5-tuple, or NULL. */
+struct turn_alloc *turn_find_alloc(struct turn_server *ts, const struct turn_source *src);
+/* Sends bytes to a's client. */
+void turn_send_client(struct turn_alloc *a, const uint8_t *buf, size_t len);
+
+#endif
