@@ -9,12 +9,15 @@
 
 static const uint8_t mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
-/* The IANA special-purpose ranges refused by default. */
+/* The IANA special-purpose ranges refused by default. IPv4-mapped IPv6
+ * (::ffff:0:0/96) is refused before these are looked at, because IPv4 peers
+ * are compared in their mapped form. */
 static const char *const denied_ranges[] = {
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
     "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
     "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
-    "::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "100::/64", "2001:db8::/32", "2002::/16",
+    "::/96", /* unspecified, loopback and the deprecated IPv4-compatible form */
+    "64:ff9b::/96", "100::/64", "2001:db8::/32", "2002::/16",
     "fc00::/7", "fe80::/10", "ff00::/8",
 };
 
