@@ -115,7 +115,7 @@ static void send_health(struct client *c, int head_only, const char *host, int k
 /* GET /api/ice: the ICE servers with fresh TURN credentials. */
 static void send_ice(struct client *c, int head_only, const char *host, int keep_alive)
 {
-    char *servers = turn_glue_ice_json(c->srv, host, "tincan");
+    char *servers = turn_glue_ice_json(c->srv, host, NULL);
     char body[2048];
     int n = snprintf(body, sizeof(body), "{\"iceServers\":%s,\"ttl\":%d}\n", servers ? servers : "[]",
                      c->srv->conf->turn_credential_ttl);

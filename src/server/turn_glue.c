@@ -278,7 +278,15 @@ char *turn_glue_ice_json(struct server *s, const char *host, const char *user)
     snprintf(udp, sizeof(udp), "turn:%s:%d?transport=udp", h, conf->port);
     snprintf(tcp, sizeof(tcp), "turn:%s:%d?transport=tcp", h, conf->port);
     snprintf(tls, sizeof(tls), "turns:%s:%d?transport=tcp", h, conf->port);
-    char username[128], password[32];
+    char username[128], password[32], anon[17];
+    if (!user) {
+        /* Each browser gets a name of its own, so the TURN quota is per browser. */
+        unsigned char raw[8];
+        RAND_bytes(raw, sizeof(raw));
+        for (int i = 0; i < 8; i++)
+            snprintf(anon + 2 * i, 3, "%02x", raw[i]);
+        user = anon;
+    }
     json_t *servers = json_pack("[{s:[s]}]", "urls", stun);
     if (s->turn && turn_server_credential(s->turn, user, conf->turn_credential_ttl, username, sizeof(username),
                                           password) == 0)

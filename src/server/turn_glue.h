@@ -22,7 +22,8 @@ void turn_glue_stream_input(struct client *c);
 /* The TCP/TLS client is going away. */
 void turn_glue_stream_closed(struct client *c);
 /* The ICE servers as a JSON array for a page reached at host (the Host
- * header, may be NULL), with fresh credentials for user. Caller frees. */
+ * header, may be NULL), with fresh credentials for user (NULL: a random
+ * name, so each browser has its own TURN quota). Caller frees. */
 char *turn_glue_ice_json(struct server *s, const char *host, const char *user);
 
 #endif

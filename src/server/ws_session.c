@@ -188,7 +188,7 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
         memcpy(host, h->p, h->len);
         host[h->len] = '\0';
     }
-    char *ice = turn_glue_ice_json(c->srv, host, "tincan");
+    char *ice = turn_glue_ice_json(c->srv, host, NULL);
     ws->peer = hub_connect(c->srv->hub, ws_send_text, ws_evict, c, resume_token(req, token, sizeof(token)), source,
                            ice);
     free(ice);

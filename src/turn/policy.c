@@ -72,14 +72,18 @@ static int in_list(const struct cidr *list, int n, const uint8_t ip[16])
     return 0;
 }
 
+#define NDENIED (sizeof(denied_ranges) / sizeof(denied_ranges[0]))
+
 static int in_denied_ranges(const uint8_t ip[16])
 {
-    for (size_t i = 0; i < sizeof(denied_ranges) / sizeof(denied_ranges[0]); i++) {
-        struct cidr c;
-        if (policy_parse_cidr(denied_ranges[i], &c) == 0 && cidr_contains(&c, ip))
-            return 1;
+    static struct cidr parsed[NDENIED];
+    static int ready;
+    if (!ready) {
+        for (size_t i = 0; i < NDENIED; i++)
+            policy_parse_cidr(denied_ranges[i], &parsed[i]);
+        ready = 1;
     }
-    return 0;
+    return in_list(parsed, (int)NDENIED, ip);
 }
 
 static int is_loopback(const uint8_t ip[16], int v4)

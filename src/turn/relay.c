@@ -15,6 +15,7 @@
 
 #include "../base/alloc.h"
 #include "../base/log.h"
+#include "policy.h"
 #include "turn.h"
 
 #define RECV_BATCH 32
@@ -29,6 +30,16 @@ int relay_is_own(const struct turn_server *ts, const struct stun_addr *peer)
     if (peer->port < ts->opt.port_lo || peer->port > ts->opt.port_hi)
         return 0;
     return ip_equal(peer, &ts->relay_public) || ip_equal(peer, &ts->relay_local);
+}
+
+/* A permission for one of our relay addresses is granted by IP, like every
+ * permission, but only relay ports are exempt from the peer policy: any
+ * other port on that IP (another service on this host) must pass it. */
+static int peer_reachable(const struct turn_server *ts, const struct stun_addr *peer)
+{
+    if (!ip_equal(peer, &ts->relay_public) && !ip_equal(peer, &ts->relay_local))
+        return 1; /* the policy was asked when the permission was made */
+    return relay_is_own(ts, peer) || policy_peer_allowed(&ts->opt.policy, peer);
 }
 
 /* Bytes allowed now by a's bandwidth limit; takes them if allowed. */
@@ -53,7 +64,7 @@ static void deliver(struct turn_server *ts, struct turn_alloc *a, const struct s
                     size_t len)
 {
     uint64_t now = loop_now(ts->loop);
-    if (!alloc_permitted(&a->st, peer, now) || !bandwidth_ok(ts, a, len))
+    if (!alloc_permitted(&a->st, peer, now) || !peer_reachable(ts, peer) || !bandwidth_ok(ts, a, len))
         return;
     uint8_t out[TURN_MAX_DATAGRAM + 64];
     int stream = a->src.transport != TURN_UDP;
@@ -84,7 +95,7 @@ static void deliver(struct turn_server *ts, struct turn_alloc *a, const struct s
 void relay_to_peer(struct turn_server *ts, struct turn_alloc *a, const struct stun_addr *peer, const uint8_t *data,
                    size_t len)
 {
-    if (!alloc_permitted(&a->st, peer, loop_now(ts->loop)) || !bandwidth_ok(ts, a, len))
+    if (!alloc_permitted(&a->st, peer, loop_now(ts->loop)) || !peer_reachable(ts, peer) || !bandwidth_ok(ts, a, len))
         return;
     if (relay_is_own(ts, peer)) {
         /* Both ends relay through us: no trip through the kernel. */

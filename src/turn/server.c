@@ -182,9 +182,10 @@ static int authenticate(struct turn_server *ts, const struct turn_source *src, c
     struct stun_addr a;
     source_addr(src, &a);
     struct stun_str secret = { ts->nonce_secret, sizeof(ts->nonce_secret) };
-    /* auth_nonce_check() ages nonces by its own TTL; shift the clock so the
-     * configured TTL applies. */
-    uint64_t now = (uint64_t)clock_unix_s() + AUTH_NONCE_TTL - (uint64_t)ts->opt.nonce_ttl;
+    /* auth_nonce_check() ages nonces by its own TTL (the longest allowed);
+     * shift the clock so a shorter configured TTL applies. */
+    uint64_t ttl = ts->opt.nonce_ttl < AUTH_NONCE_TTL ? (uint64_t)ts->opt.nonce_ttl : AUTH_NONCE_TTL;
+    uint64_t now = (uint64_t)clock_unix_s() + AUTH_NONCE_TTL - ttl;
     enum auth_status st = auth_nonce_check(secret, nonce, now, a.ip, a.family == STUN_IPV4 ? 4 : 16);
     if (st == AUTH_STALE) {
         send_error(ts, src, req, 438, NULL);
@@ -200,8 +201,17 @@ static int authenticate(struct turn_server *ts, const struct turn_source *src, c
 
 /* --- allocations --- */
 
+/* The allocation quota counts per user: for a REST username
+ * "<expiry>:<user>" that is the part after the colon, so fetching fresh
+ * credentials does not buy a fresh quota. */
 static struct turn_user_count *user_count(struct turn_server *ts, struct stun_str user)
 {
+    uint64_t expiry;
+    const uint8_t *colon = memchr(user.p, ':', user.len);
+    if (colon && auth_rest_expiry(user, &expiry) == 0) {
+        user.len -= (size_t)(colon + 1 - user.p);
+        user.p = colon + 1;
+    }
     char name[TURN_USER_MAX];
     size_t n = user.len < sizeof(name) - 1 ? user.len : sizeof(name) - 1;
     memcpy(name, user.p, n);
@@ -420,12 +430,8 @@ static const uint16_t known_attrs[] = {
 static void on_request(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req)
 {
     unsigned method = stun_method_of(req->type);
-    if (method == STUN_BINDING) {
-        on_binding(ts, src, req);
-        return;
-    }
-    if (method != STUN_ALLOCATE && method != STUN_REFRESH && method != STUN_CREATE_PERMISSION &&
-        method != STUN_CHANNEL_BIND) {
+    if (method != STUN_BINDING && method != STUN_ALLOCATE && method != STUN_REFRESH &&
+        method != STUN_CREATE_PERMISSION && method != STUN_CHANNEL_BIND) {
         send_error(ts, src, req, 400, NULL);
         return;
     }
@@ -438,6 +444,10 @@ static void on_request(struct turn_server *ts, const struct turn_source *src, co
         stun_builder_add_error(&r.b, 420, NULL);
         stun_builder_add_unknown(&r.b, unknown, nunknown);
         reply_send(ts, src, &r, req, NULL);
+        return;
+    }
+    if (method == STUN_BINDING) {
+        on_binding(ts, src, req);
         return;
     }
     uint8_t key[AUTH_KEY_MD5_LEN];

@@ -1,0 +1,349 @@
+/*
+ * test_policy — which peers a TURN allocation may reach (src/turn/policy.c).
+ *
+ * Every IANA special-purpose range of the default policy is probed at its
+ * edges: the first and the last address inside are refused, the addresses
+ * just outside are allowed (where they are ordinary unicast space). Every
+ * IPv4-mapped IPv6 address is refused, whatever it maps to. Then the
+ * operator's knobs: --allow-loopback-peers opens 127/8 and ::1 and nothing
+ * else, --allow-peer opens a range, --deny-peer closes one and wins over
+ * both.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "turn/policy.h"
+
+/* A peer address from text; IPv4-mapped IPv6 text stays IPv6 (as a client
+ * can send it in XOR-PEER-ADDRESS). */
+static struct stun_addr A(const char *text)
+{
+    struct stun_addr a;
+    memset(&a, 0, sizeof(a));
+    a.port = 3478;
+    if (inet_pton(AF_INET, text, a.ip) == 1) {
+        a.family = STUN_IPV4;
+    } else {
+        assert_int_equal(inet_pton(AF_INET6, text, a.ip), 1);
+        a.family = STUN_IPV6;
+    }
+    return a;
+}
+
+static int allowed(const struct turn_policy *p, const char *text)
+{
+    struct stun_addr a = A(text);
+    return policy_peer_allowed(p, &a);
+}
+
+#define REFUSED(p, text)                        \
+    do {                                        \
+        if (allowed((p), (text)))               \
+            fail_msg("allowed: %s", (text));    \
+    } while (0)
+#define ALLOWED(p, text)                        \
+    do {                                        \
+        if (!allowed((p), (text)))              \
+            fail_msg("refused: %s", (text));    \
+    } while (0)
+
+static void add_rule(struct cidr *list, int *n, const char *text)
+{
+    assert_int_equal(policy_parse_cidr(text, &list[*n]), 0);
+    (*n)++;
+}
+
+/* --- policy_parse_cidr --- */
+
+static void test_parse_v4(void **state)
+{
+    (void)state;
+    struct cidr c;
+    static const uint8_t want[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 0 };
+    assert_int_equal(policy_parse_cidr("10.0.0.0/8", &c), 0);
+    assert_memory_equal(c.ip, want, 16);
+    assert_int_equal(c.bits, 96 + 8);
+    assert_int_equal(policy_parse_cidr("100.64.0.0/10", &c), 0);
+    assert_int_equal(c.bits, 106);
+    assert_int_equal(c.ip[12], 100);
+    assert_int_equal(c.ip[13], 64);
+    assert_int_equal(policy_parse_cidr("0.0.0.0/0", &c), 0);
+    assert_int_equal(c.bits, 96);
+    assert_int_equal(policy_parse_cidr("255.255.255.255/32", &c), 0);
+    assert_int_equal(c.bits, 128);
+}
+
+static void test_parse_v6(void **state)
+{
+    (void)state;
+    struct cidr c;
+    static const uint8_t fc[16] = { 0xfc };
+    assert_int_equal(policy_parse_cidr("fc00::/7", &c), 0);
+    assert_memory_equal(c.ip, fc, 16);
+    assert_int_equal(c.bits, 7);
+    assert_int_equal(policy_parse_cidr("2001:db8::/32", &c), 0);
+    assert_int_equal(c.bits, 32);
+    assert_int_equal(c.ip[0], 0x20);
+    assert_int_equal(c.ip[3], 0xb8);
+    assert_int_equal(policy_parse_cidr("::/0", &c), 0);
+    assert_int_equal(c.bits, 0);
+    assert_int_equal(policy_parse_cidr("::ffff:0:0/96", &c), 0);
+    assert_int_equal(c.bits, 96);
+    assert_int_equal(policy_parse_cidr("ff00::/128", &c), 0);
+    assert_int_equal(c.bits, 128);
+}
+
+static void test_parse_single(void **state)
+{
+    (void)state;
+    struct cidr c;
+    assert_int_equal(policy_parse_cidr("192.0.2.7", &c), 0);
+    assert_int_equal(c.bits, 128);
+    assert_int_equal(c.ip[11], 0xff);
+    assert_int_equal(c.ip[15], 7);
+    assert_int_equal(policy_parse_cidr("::1", &c), 0);
+    assert_int_equal(c.bits, 128);
+    assert_int_equal(c.ip[15], 1);
+    assert_int_equal(c.ip[11], 0);
+}
+
+static void test_parse_bad(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/8x", "10.0.0.0/8/8", "10.0.0/8",
+        "10.0.0.256", "hello", "fc00::/129", "fc00:::/7", "1.2.3.4:80", "fe80::1%eth0",
+        "0000000000000000000000000000000000000000000000000000000000000000000000::1", "10.0.0.0/999999999999999999999",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct cidr c;
+        if (policy_parse_cidr(bad[i], &c) != -1)
+            fail_msg("accepted: '%s'", bad[i]);
+    }
+}
+
+/* --- the default policy --- */
+
+struct range {
+    const char *name, *first, *last, *before, *after; /* before/after: allowed neighbours, or NULL */
+};
+
+static const struct range denied[] = {
+    { "0.0.0.0/8", "0.0.0.0", "0.255.255.255", NULL, "1.0.0.0" },
+    { "10/8", "10.0.0.0", "10.255.255.255", "9.255.255.255", "11.0.0.0" },
+    { "100.64/10", "100.64.0.0", "100.127.255.255", "100.63.255.255", "100.128.0.0" },
+    { "127/8", "127.0.0.0", "127.255.255.255", "126.255.255.255", "128.0.0.0" },
+    { "169.254/16", "169.254.0.0", "169.254.255.255", "169.253.255.255", "169.255.0.0" },
+    { "172.16/12", "172.16.0.0", "172.31.255.255", "172.15.255.255", "172.32.0.0" },
+    { "192.0.0/24", "192.0.0.0", "192.0.0.255", "191.255.255.255", "192.0.1.0" },
+    { "192.0.2/24", "192.0.2.0", "192.0.2.255", "192.0.1.255", "192.0.3.0" },
+    { "192.168/16", "192.168.0.0", "192.168.255.255", "192.167.255.255", "192.169.0.0" },
+    { "198.18/15", "198.18.0.0", "198.19.255.255", "198.17.255.255", "198.20.0.0" },
+    { "198.51.100/24", "198.51.100.0", "198.51.100.255", "198.51.99.255", "198.51.101.0" },
+    { "203.0.113/24", "203.0.113.0", "203.0.113.255", "203.0.112.255", "203.0.114.0" },
+    { "224/4", "224.0.0.0", "239.255.255.255", "223.255.255.255", NULL },
+    { "240/4", "240.0.0.0", "255.255.255.254", NULL, NULL },
+    { "255.255.255.255", "255.255.255.255", "255.255.255.255", NULL, NULL },
+    { "::", "::", "::", NULL, NULL },
+    { "::1", "::1", "::1", NULL, NULL },
+    { "::ffff:0:0/96", "::ffff:0.0.0.0", "::ffff:255.255.255.255", "::fffe:ffff:ffff", "0:0:0:0:1::" },
+    { "64:ff9b::/96", "64:ff9b::", "64:ff9b::ffff:ffff", "64:ff9a:ffff:ffff:ffff:ffff:ffff:ffff",
+      "64:ff9b::1:0:0" },
+    { "100::/64", "100::", "100::ffff:ffff:ffff:ffff", "ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "100:0:0:1::" },
+    { "2001:db8::/32", "2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff",
+      "2001:db9::" },
+    { "2002::/16", "2002::", "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+      "2003::" },
+    { "fc00::/7", "fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+      NULL },
+    { "fe80::/10", "fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+      NULL },
+    { "ff00::/8", "ff00::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", NULL, NULL },
+};
+
+static void test_default_ranges_edges(void **state)
+{
+    (void)state;
+    struct turn_policy p;
+    memset(&p, 0, sizeof(p));
+    for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+        const struct range *r = &denied[i];
+        if (allowed(&p, r->first))
+            fail_msg("%s: first address %s allowed", r->name, r->first);
+        if (allowed(&p, r->last))
+            fail_msg("%s: last address %s allowed", r->name, r->last);
+        if (r->before && !allowed(&p, r->before))
+            fail_msg("%s: %s, just below, refused", r->name, r->before);
+        if (r->after && !allowed(&p, r->after))
+            fail_msg("%s: %s, just above, refused", r->name, r->after);
+    }
+}
+
+static void test_default_named_addresses(void **state)
+{
+    (void)state;
+    struct turn_policy p;
+    memset(&p, 0, sizeof(p));
+    /* The cloud metadata service, loopback, the unspecified addresses. */
+    REFUSED(&p, "169.254.169.254");
+    REFUSED(&p, "127.0.0.1");
+    REFUSED(&p, "127.0.0.53");
+    REFUSED(&p, "0.0.0.0");
+    REFUSED(&p, "10.0.0.1");
+    REFUSED(&p, "172.17.0.1");
+    REFUSED(&p, "192.168.1.1");
+    REFUSED(&p, "100.100.100.200");
+    REFUSED(&p, "224.0.0.251");
+    REFUSED(&p, "255.255.255.255");
+    REFUSED(&p, "::");
+    REFUSED(&p, "::1");
+    REFUSED(&p, "fe80::1");
+    REFUSED(&p, "fd00:ec2::254");
+    REFUSED(&p, "ff02::1");
+    /* IPv4 written as IPv6: refused whatever it maps to (CVE-2026-27624). */
+    REFUSED(&p, "::ffff:127.0.0.1");
+    REFUSED(&p, "::ffff:169.254.169.254");
+    REFUSED(&p, "::ffff:10.0.0.1");
+    REFUSED(&p, "::ffff:0.0.0.0");
+    REFUSED(&p, "::ffff:8.8.8.8");
+    /* NAT64 and 6to4 forms of IPv4 (the embedded address would be reached). */
+    REFUSED(&p, "64:ff9b::7f00:1");
+    REFUSED(&p, "64:ff9b::808:808");
+    REFUSED(&p, "2002:7f00:1::");
+    REFUSED(&p, "2002:a9fe:a9fe::1");
+}
+
+static void test_public_allowed(void **state)
+{
+    (void)state;
+    struct turn_policy p;
+    memset(&p, 0, sizeof(p));
+    ALLOWED(&p, "8.8.8.8");
+    ALLOWED(&p, "1.1.1.1");
+    ALLOWED(&p, "93.184.216.34");
+    ALLOWED(&p, "2606:4700::1");
+    ALLOWED(&p, "2001:4860:4860::8888");
+    ALLOWED(&p, "2a00:1450:4001::1");
+}
+
+/* --- the options --- */
+
+static void test_allow_loopback(void **state)
+{
+    (void)state;
+    struct turn_policy p;
+    memset(&p, 0, sizeof(p));
+    p.allow_loopback = 1;
+    ALLOWED(&p, "127.0.0.1");
+    ALLOWED(&p, "127.0.0.0");
+    ALLOWED(&p, "127.255.255.255");
+    ALLOWED(&p, "::1");
+    /* Nothing but loopback opens. */
+    REFUSED(&p, "::ffff:127.0.0.1");
+    REFUSED(&p, "::");
+    REFUSED(&p, "0.0.0.0");
+    REFUSED(&p, "10.0.0.1");
+    REFUSED(&p, "169.254.169.254");
+    REFUSED(&p, "192.168.0.1");
+    ALLOWED(&p, "126.255.255.255");
+    ALLOWED(&p, "128.0.0.0");
+    REFUSED(&p, "fe80::1");
+    REFUSED(&p, "64:ff9b::7f00:1");
+    ALLOWED(&p, "8.8.8.8");
+}
+
+static void test_allow_peer(void **state)
+{
+    (void)state;
+    struct turn_policy p;
+    memset(&p, 0, sizeof(p));
+    add_rule(p.allow, &p.nallow, "10.1.0.0/16");
+    add_rule(p.allow, &p.nallow, "fd00::/8");
+    add_rule(p.allow, &p.nallow, "192.168.1.10");
+    ALLOWED(&p, "10.1.0.0");
+    ALLOWED(&p, "10.1.255.255");
+    REFUSED(&p, "10.0.255.255");
+    REFUSED(&p, "10.2.0.0");
+    ALLOWED(&p, "fd12::1");
+    REFUSED(&p, "fc00::1");
+    ALLOWED(&p, "192.168.1.10");
+    REFUSED(&p, "192.168.1.11");
+    REFUSED(&p, "192.168.1.9");
+    /* An opened IPv4 range does not open its IPv4-mapped spelling. */
+    REFUSED(&p, "::ffff:10.1.2.3");
+    REFUSED(&p, "127.0.0.1");
+    ALLOWED(&p, "8.8.8.8");
+}
+
+static void test_allow_peer_loopback_range(void **state)
+{
+    (void)state;
+    struct turn_policy p;
+    memset(&p, 0, sizeof(p));
+    add_rule(p.allow, &p.nallow, "127.0.0.0/8");
+    ALLOWED(&p, "127.0.0.1");
+    REFUSED(&p, "::1");
+}
+
+static void test_deny_peer(void **state)
+{
+    (void)state;
+    struct turn_policy p;
+    memset(&p, 0, sizeof(p));
+    add_rule(p.deny, &p.ndeny, "8.8.8.0/24");
+    add_rule(p.deny, &p.ndeny, "2606:4700::/32");
+    REFUSED(&p, "8.8.8.0");
+    REFUSED(&p, "8.8.8.8");
+    REFUSED(&p, "8.8.8.255");
+    ALLOWED(&p, "8.8.9.0");
+    ALLOWED(&p, "8.8.7.255");
+    ALLOWED(&p, "8.8.4.4");
+    REFUSED(&p, "2606:4700::1");
+    ALLOWED(&p, "2606:4701::1");
+}
+
+static void test_deny_wins(void **state)
+{
+    (void)state;
+    struct turn_policy p;
+    memset(&p, 0, sizeof(p));
+    p.allow_loopback = 1;
+    add_rule(p.allow, &p.nallow, "8.8.0.0/16");
+    add_rule(p.deny, &p.ndeny, "8.8.8.8");
+    add_rule(p.allow, &p.nallow, "10.0.0.0/8");
+    add_rule(p.deny, &p.ndeny, "10.9.0.0/16");
+    add_rule(p.deny, &p.ndeny, "127.0.0.0/8");
+    add_rule(p.deny, &p.ndeny, "::1");
+    REFUSED(&p, "8.8.8.8");
+    ALLOWED(&p, "8.8.4.4");
+    ALLOWED(&p, "10.8.0.1");
+    REFUSED(&p, "10.9.0.1");
+    REFUSED(&p, "127.0.0.1");
+    REFUSED(&p, "::1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_v4),
+        cmocka_unit_test(test_parse_v6),
+        cmocka_unit_test(test_parse_single),
+        cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_default_ranges_edges),
+        cmocka_unit_test(test_default_named_addresses),
+        cmocka_unit_test(test_public_allowed),
+        cmocka_unit_test(test_allow_loopback),
+        cmocka_unit_test(test_allow_peer),
+        cmocka_unit_test(test_allow_peer_loopback_range),
+        cmocka_unit_test(test_deny_peer),
+        cmocka_unit_test(test_deny_wins),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,698 @@
+/*
+ * test_turn — the TURN server in process (src/turn/server.c, relay.c): fake
+ * clients hand requests to turn_server_input() and keep the answers, which
+ * are decoded with the STUN codec; relay sockets are real, on 127.0.0.1.
+ * Binding, long-term credentials (static, REST, SHA-256, stale nonces),
+ * every error code, silence for malformed input, and the relay between two
+ * allocations here (Data indications, ChannelData) and to a real UDP peer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/loop.h"
+#include "stun/auth.h"
+#include "stun/stun.h"
+#include "turn/server.h"
+
+#define MAXMSG 8
+#define REALM "tincan"
+#define AUTH 1
+#define SHA256 2
+#define NOFP 4
+#define ATTR_PADDING 0x8026 /* RFC 5780; comprehension-optional */
+
+struct client {
+    struct turn_source src;
+    uint8_t msg[MAXMSG][2048];
+    size_t len[MAXMSG];
+    int n;                        /* messages received since anything was last sent */
+    uint8_t txid[STUN_TXID_LEN];  /* of the last request */
+    char user[128];
+    uint8_t key[AUTH_KEY_MD5_LEN];
+    char nonce[AUTH_NONCE_LEN + 1];
+    struct stun_msg m;            /* the last answer, decoded */
+    struct stun_builder b;        /* the request being built */
+    uint8_t out[2048];
+};
+
+static int port_lo; /* 8 free UDP ports on 127.0.0.1 from here */
+static struct loop *loop;
+static struct turn_server *ts;
+static struct client pool[8];
+static int npool, fds[4], nfds;
+static char *users[] = { (char[]){ "alice:wonderland" }, (char[]){ "bob:builder" } };
+
+static struct turn_options opts(void)
+{
+    return (struct turn_options){ .realm = REALM, .users = users, .nusers = 2, .relay_ip = "127.0.0.1",
+                                  .port_lo = port_lo, .port_hi = port_lo + 3, .quota = 10, .nonce_ttl = 600 };
+}
+
+static void start(void **state, struct turn_options o)
+{
+    char err[200] = "";
+    (void)state;
+    assert_non_null(loop = loop_new());
+    if (!(ts = turn_server_new(loop, &o, err, sizeof(err))))
+        fail_msg("turn_server_new: %s", err);
+}
+
+/* The teardown; it runs after a failure too, so no relay port leaks into
+ * the next test. */
+static int stop(void **state)
+{
+    (void)state;
+    turn_server_free(ts);
+    loop_free(loop);
+    ts = NULL;
+    loop = NULL;
+    npool = 0;
+    while (nfds)
+        close(fds[--nfds]);
+    return 0;
+}
+
+static void on_send(void *ctx, const struct sockaddr_storage *to, socklen_t tolen, const uint8_t *buf, size_t len)
+{
+    struct client *c = ctx;
+    if (c->src.transport == TURN_UDP) /* answers go back where the request came from */
+        assert_true(tolen == c->src.addrlen && memcmp(to, &c->src.addr, tolen) == 0);
+    assert_true(c->n < MAXMSG && len <= sizeof(c->msg[0]));
+    memcpy(c->msg[c->n], buf, len);
+    c->len[c->n++] = len;
+}
+
+/* An address from text; IPv4-mapped text stays IPv6. */
+static struct stun_addr addr(const char *ip, uint16_t port)
+{
+    struct stun_addr a = { .family = STUN_IPV4, .port = port };
+    if (inet_pton(AF_INET, ip, a.ip) != 1) {
+        a.family = STUN_IPV6;
+        assert_int_equal(inet_pton(AF_INET6, ip, a.ip), 1);
+    }
+    return a;
+}
+
+static void login(struct client *c, const char *user, const char *pass)
+{
+    snprintf(c->user, sizeof(c->user), "%s", user);
+    assert_int_equal(auth_key_md5(auth_cstr(user), auth_cstr(REALM), auth_cstr(pass), c->key), 0);
+}
+
+/* Every client forgets what it got before something new goes in. */
+static void quiet(void)
+{
+    for (int i = 0; i < npool; i++)
+        pool[i].n = 0;
+}
+
+/* --- requests: the helpers return the client --- */
+
+static struct client *req(struct client *c, unsigned method, enum stun_class cls)
+{
+    static uint32_t counter;
+    counter++;
+    for (int i = 0; i < STUN_TXID_LEN; i++)
+        c->txid[i] = (uint8_t)((counter >> (8 * (i % 4))) ^ (unsigned)(i * 37));
+    stun_builder_init(&c->b, c->out, sizeof(c->out), stun_type(method, cls), c->txid);
+    return c;
+}
+
+/* Finishes c's request (credentials per flags) and hands it to the server. */
+static struct client *req_send(struct client *c, int flags)
+{
+    if (flags & AUTH) {
+        stun_builder_add(&c->b, STUN_ATTR_USERNAME, c->user, strlen(c->user));
+        stun_builder_add(&c->b, STUN_ATTR_REALM, REALM, strlen(REALM));
+        stun_builder_add(&c->b, STUN_ATTR_NONCE, c->nonce, strlen(c->nonce));
+        if (flags & SHA256)
+            stun_builder_add_integrity_sha256(&c->b, c->key, sizeof(c->key));
+        else
+            stun_builder_add_integrity(&c->b, c->key, sizeof(c->key));
+    }
+    if (!(flags & NOFP))
+        stun_builder_add_fingerprint(&c->b);
+    int n = stun_builder_finish(&c->b);
+    assert_true(n > 0);
+    quiet();
+    turn_server_input(ts, &c->src, c->out, (size_t)n);
+    return c;
+}
+
+/* A TURN request; LIFETIME when lifetime >= 0, CHANNEL-NUMBER and
+ * XOR-PEER-ADDRESS when given, REQUESTED-TRANSPORT UDP in an Allocate. */
+static struct client *turn(struct client *c, unsigned method, int64_t lifetime, uint16_t channel,
+                           const struct stun_addr *peer, int flags)
+{
+    req(c, method, STUN_REQUEST);
+    if (method == STUN_ALLOCATE)
+        stun_builder_add_requested_transport(&c->b, STUN_PROTO_UDP);
+    if (lifetime >= 0)
+        stun_builder_add_u32(&c->b, STUN_ATTR_LIFETIME, (uint32_t)lifetime);
+    if (channel)
+        stun_builder_add_channel_number(&c->b, channel);
+    if (peer)
+        stun_builder_add_xor_addr(&c->b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
+    return req_send(c, flags);
+}
+#define allocate_req(c, lifetime, flags) turn((c), STUN_ALLOCATE, (lifetime), 0, NULL, (flags))
+#define refresh(c, lifetime) turn((c), STUN_REFRESH, (lifetime), 0, NULL, AUTH)
+#define permit(c, peer) turn((c), STUN_CREATE_PERMISSION, -1, 0, (peer), AUTH)
+#define bind_channel(c, number, peer) turn((c), STUN_CHANNEL_BIND, -1, (number), (peer), AUTH)
+
+/* The single answer to c's last request, of class cls, decoded into c->m. */
+static const struct stun_msg *reply(struct client *c, enum stun_class cls)
+{
+    int code = 0;
+    struct stun_str reason;
+    assert_int_equal(c->n, 1);
+    assert_int_equal(stun_msg_decode(c->msg[0], c->len[0], &c->m), STUN_OK);
+    assert_memory_equal(c->m.txid, c->txid, STUN_TXID_LEN);
+    stun_msg_error_code(&c->m, &code, &reason);
+    if (stun_class_of(c->m.type) != cls)
+        fail_msg("class %d (error %d), want %d", stun_class_of(c->m.type), code, cls);
+    assert_true(c->m.fp >= 0);
+    assert_int_equal(stun_check_fingerprint(&c->m), 0);
+    if (c->m.mi >= 0 || c->m.mi256 >= 0) /* signed with the key of the request */
+        assert_int_equal(stun_check_integrity(&c->m, c->key, sizeof(c->key)), 0);
+    return &c->m;
+}
+
+#define ok(c) reply((c), STUN_SUCCESS)
+
+static void expect_error(struct client *c, int code)
+{
+    int got;
+    struct stun_str reason;
+    assert_int_equal(stun_msg_error_code(reply(c, STUN_ERROR), &got, &reason), 0);
+    if (got != code)
+        fail_msg("error %d, want %d", got, code);
+}
+
+/* Errors to authenticated requests carry MESSAGE-INTEGRITY. */
+static void expect_signed_error(struct client *c, int code)
+{
+    expect_error(c, code);
+    assert_true(c->m.mi >= 0);
+}
+
+static uint32_t lifetime_of(struct client *c)
+{
+    uint32_t v = 12345;
+    assert_int_equal(stun_msg_u32(ok(c), STUN_ATTR_LIFETIME, &v), 0);
+    return v;
+}
+
+/* Gets a nonce from a 401 answer, checking its REALM and NONCE. */
+static void challenge(struct client *c)
+{
+    struct stun_str nonce, realm;
+    expect_error(allocate_req(c, -1, 0), 401);
+    assert_int_equal(c->m.mi, -1);
+    assert_int_equal(stun_msg_str(&c->m, STUN_ATTR_NONCE, &nonce), 0);
+    assert_int_equal(stun_msg_str(&c->m, STUN_ATTR_REALM, &realm), 0);
+    assert_int_equal(nonce.len, AUTH_NONCE_LEN);
+    assert_true(realm.len == strlen(REALM) && memcmp(realm.p, REALM, realm.len) == 0);
+    memcpy(c->nonce, nonce.p, nonce.len); /* c->nonce was zeroed */
+}
+
+/* A client at ip:port; with a user, logged in and holding a nonce. */
+static struct client *cl(const char *ip, uint16_t port, enum turn_transport tr, const char *user, const char *pass)
+{
+    assert_true(npool < 8);
+    struct client *c = memset(&pool[npool++], 0, sizeof(pool[0]));
+    struct stun_addr a = addr(ip, port);
+    c->src = (struct turn_source){ .transport = tr, .send = on_send, .ctx = c };
+    c->src.addrlen = stun_addr_to_sockaddr(&a, &c->src.addr);
+    if (user) {
+        login(c, user, pass);
+        challenge(c);
+    }
+    return c;
+}
+
+/* Allocates for c; returns the relayed address. */
+static struct stun_addr allocate(struct client *c)
+{
+    struct stun_addr relayed;
+    assert_true(ok(allocate_req(c, -1, AUTH))->mi >= 0);
+    assert_int_equal(stun_msg_xor_addr(&c->m, STUN_ATTR_XOR_RELAYED_ADDRESS, &relayed), 0);
+    return relayed;
+}
+
+static void send_indication(struct client *c, const struct stun_addr *peer, const char *data)
+{
+    req(c, STUN_SEND, STUN_INDICATION);
+    stun_builder_add_xor_addr(&c->b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
+    stun_builder_add(&c->b, STUN_ATTR_DATA, data, strlen(data));
+    req_send(c, 0);
+}
+
+static void send_channel(struct client *c, uint16_t number, const char *data)
+{
+    uint8_t buf[256];
+    memcpy(buf + 4, data, strlen(data));
+    int n = stun_channeldata_frame(buf, sizeof(buf), number, strlen(data), c->src.transport != TURN_UDP);
+    assert_true(n > 0);
+    quiet();
+    turn_server_input(ts, &c->src, buf, (size_t)n);
+}
+
+/* Asserts c got exactly one message: a Data indication of data from peer. */
+static void expect_data(struct client *c, const struct stun_addr *peer, const char *data)
+{
+    struct stun_msg m;
+    struct stun_addr from;
+    struct stun_str d;
+    assert_int_equal(c->n, 1);
+    assert_int_equal(stun_msg_decode(c->msg[0], c->len[0], &m), STUN_OK);
+    assert_int_equal(m.type, stun_type(STUN_DATA, STUN_INDICATION));
+    assert_int_equal(stun_msg_xor_addr(&m, STUN_ATTR_XOR_PEER_ADDRESS, &from), 0);
+    if (from.family != peer->family || from.port != peer->port || memcmp(from.ip, peer->ip, 4) != 0)
+        fail_msg("Data indication from port %u, want %u", from.port, peer->port);
+    assert_int_equal(stun_msg_str(&m, STUN_ATTR_DATA, &d), 0);
+    assert_int_equal(d.len, strlen(data));
+    assert_memory_equal(d.p, data, d.len);
+}
+
+/* --- sockets --- */
+
+static int port_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int free_ = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return free_;
+}
+
+static void on_stop(struct loop *l, struct loop_timer *t)
+{
+    (void)t;
+    loop_stop(l);
+}
+
+/* Runs the loop for ms milliseconds. */
+static void pump(unsigned ms)
+{
+    struct loop_timer t = { 0 };
+    loop_timer_start(loop, &t, ms, on_stop);
+    loop_run(loop);
+}
+
+/* A UDP socket on ip, standing in for a peer on the network. */
+static int udp_peer(const char *ip, struct stun_addr *where)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t sl = sizeof(sa);
+    int fd = fds[nfds++] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    stun_addr_from_sockaddr(where, (struct sockaddr *)&sa);
+    return fd;
+}
+
+/* Waits up to timeout_ms for a datagram; its length or -1. */
+static ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms, struct stun_addr *from)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (poll(&p, 1, timeout_ms) != 1)
+        return -1;
+    ssize_t n = recvfrom(fd, buf, cap, 0, (struct sockaddr *)&ss, &sl);
+    stun_addr_from_sockaddr(from, (struct sockaddr *)&ss);
+    return n;
+}
+
+static void expect_mapped(struct client *c, const char *ip, uint16_t port)
+{
+    struct stun_addr mapped, want = addr(ip, port);
+    assert_int_equal(stun_msg_xor_addr(ok(c), STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped), 0);
+    assert_true(mapped.family == want.family && mapped.port == port);
+    assert_memory_equal(mapped.ip, want.ip, want.family == STUN_IPV4 ? 4 : 16);
+}
+
+static void test_binding(void **state)
+{
+    struct turn_options o = opts();
+    start(state, o);
+    struct client *c = cl("203.0.113.9", 40000, TURN_UDP, NULL, NULL);
+    expect_mapped(req_send(req(c, STUN_BINDING, STUN_REQUEST), 0), "203.0.113.9", 40000);
+    assert_int_equal(stun_method_of(c->m.type), STUN_BINDING);
+    assert_false(stun_msg_has(&c->m, STUN_ATTR_SOFTWARE));
+    assert_int_equal(c->m.mi, -1);
+    /* Without FINGERPRINT in the request, over TCP, from IPv6; and an IPv4
+     * client seen through a dual-stack socket is shown as IPv4. */
+    c = cl("2001:db8::5", 1234, TURN_TCP, NULL, NULL);
+    expect_mapped(req_send(req(c, STUN_BINDING, STUN_REQUEST), NOFP), "2001:db8::5", 1234);
+    c = cl("::ffff:198.51.100.7", 5555, TURN_UDP, NULL, NULL);
+    expect_mapped(req_send(req(c, STUN_BINDING, STUN_REQUEST), 0), "198.51.100.7", 5555);
+    assert_int_equal(turn_server_stats(ts).allocations, 0);
+    /* SOFTWARE only when configured. */
+    stop(state);
+    o.software = "tincan-test";
+    start(state, o);
+    c = cl("127.0.0.1", 40000, TURN_UDP, NULL, NULL);
+    struct stun_str sw;
+    assert_int_equal(stun_msg_str(ok(req_send(req(c, STUN_BINDING, STUN_REQUEST), 0)), STUN_ATTR_SOFTWARE, &sw), 0);
+    assert_true(sw.len == 11 && memcmp(sw.p, "tincan-test", 11) == 0);
+}
+
+static void test_challenge_and_bad_credentials(void **state)
+{
+    start(state, opts());
+    struct client *c = cl("127.0.0.1", 40000, TURN_UDP, "alice", "wrong"); /* 401, REALM, NONCE */
+    expect_error(allocate_req(c, -1, AUTH), 401);
+    assert_true(stun_msg_has(&c->m, STUN_ATTR_NONCE) && stun_msg_has(&c->m, STUN_ATTR_REALM));
+    login(c, "mallory", "wonderland");
+    expect_error(allocate_req(c, -1, AUTH), 401);
+    /* A nonce made for another address is not accepted. */
+    struct client *other = cl("127.0.0.2", 40000, TURN_UDP, NULL, NULL);
+    login(other, "alice", "wonderland");
+    memcpy(other->nonce, c->nonce, sizeof(c->nonce));
+    expect_error(allocate_req(other, -1, AUTH), 401);
+    /* MESSAGE-INTEGRITY without USERNAME, REALM and NONCE: 400. */
+    req(c, STUN_ALLOCATE, STUN_REQUEST);
+    stun_builder_add_requested_transport(&c->b, STUN_PROTO_UDP);
+    stun_builder_add_integrity(&c->b, c->key, sizeof(c->key));
+    expect_error(req_send(c, 0), 400);
+    assert_true(turn_server_stats(ts).allocations == 0 && turn_server_stats(ts).auth_failures >= 4);
+    /* 401 answers are rate-limited per source address (no amplifier). */
+    int answered = 0;
+    for (int i = 0; i < 100; i++)
+        answered += allocate_req(other, -1, 0)->n;
+    assert_in_range(answered, 1, 30);
+    assert_int_equal(allocate_req(cl("127.0.0.3", 1, TURN_UDP, NULL, NULL), -1, 0)->n, 1);
+}
+
+static void test_allocate_success(void **state)
+{
+    start(state, opts());
+    struct client *c = cl("127.0.0.1", 40000, TURN_UDP, "alice", "wonderland");
+    struct stun_addr relayed = allocate(c), lo = addr("127.0.0.1", 0);
+    assert_int_equal(stun_method_of(c->m.type), STUN_ALLOCATE);
+    assert_false(stun_msg_has(&c->m, STUN_ATTR_SOFTWARE));
+    assert_true(relayed.family == STUN_IPV4 && memcmp(relayed.ip, lo.ip, 4) == 0);
+    assert_in_range(relayed.port, port_lo, port_lo + 3);
+    assert_false(port_free(relayed.port)); /* a real socket holds it */
+    expect_mapped(c, "127.0.0.1", 40000);
+    assert_int_equal(lifetime_of(c), 600);
+    /* A longer lifetime is granted up to an hour; a shorter one is raised. */
+    struct client *c2 = cl("127.0.0.1", 40001, TURN_UDP, "bob", "builder");
+    assert_int_equal(lifetime_of(allocate_req(c2, 7200, AUTH)), 3600);
+    assert_int_equal(lifetime_of(refresh(c2, 100)), 600);
+    assert_int_equal(lifetime_of(refresh(c2, 1000)), 1000);
+    assert_int_equal(lifetime_of(refresh(c2, -1)), 600);
+    assert_int_equal(turn_server_stats(ts).allocations, 2);
+    /* MESSAGE-INTEGRITY-SHA256 in the request: the answer uses it too. */
+    struct client *c3 = cl("127.0.0.1", 40002, TURN_UDP, "alice", "wonderland");
+    const struct stun_msg *m = ok(allocate_req(c3, -1, AUTH | SHA256));
+    assert_true(m->mi256 >= 0 && m->mi < 0); /* and it verifies, see reply() */
+}
+
+static void test_stale_nonce(void **state)
+{
+    struct turn_options o = opts();
+    o.nonce_ttl = 1;
+    start(state, o);
+    struct client *c = cl("127.0.0.1", 40000, TURN_UDP, "alice", "wonderland");
+    char hex[17] = "", old[sizeof(c->nonce)];
+    struct stun_str nonce;
+    memcpy(hex, c->nonce, 16); /* the nonce starts with its issue time */
+    int64_t issued = (int64_t)strtoull(hex, NULL, 16);
+    assert_in_range(issued, clock_unix_s() - 1, clock_unix_s());
+    while (clock_unix_s() <= issued) /* at most a second */
+        usleep(10000);
+    memcpy(old, c->nonce, sizeof(old));
+    expect_error(allocate_req(c, -1, AUTH), 438);
+    assert_int_equal(stun_msg_str(&c->m, STUN_ATTR_NONCE, &nonce), 0);
+    assert_true(stun_msg_has(&c->m, STUN_ATTR_REALM));
+    assert_true(nonce.len == AUTH_NONCE_LEN && memcmp(nonce.p, old, AUTH_NONCE_LEN) != 0);
+    /* A TTL longer than the codec's 600 s: a fresh nonce is still fresh. */
+    stop(state);
+    o.nonce_ttl = 1200;
+    start(state, o);
+    allocate(cl("127.0.0.1", 40000, TURN_UDP, "alice", "wonderland"));
+}
+
+static void test_rest_credentials(void **state)
+{
+    struct turn_options o = opts();
+    o.secret = "rest-secret";
+    start(state, o);
+    char name[128], pass[AUTH_REST_PASSWORD_LEN + 1];
+    int64_t now = clock_unix_s();
+    static const struct { const char *secret, *user; int64_t expiry; int code; } cases[] = {
+        { "rest-secret", "carol", -3600, 401 }, /* expired an hour ago, right password */
+        { "rest-secret", "carol", -2, 401 },
+        { "other", "carol", 3600, 401 },        /* minted with another secret */
+        { "rest-secret", "carol", 3600, 0 },
+        { "rest-secret", "", 60, 0 },           /* username "<expiry>" alone */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(auth_rest_credential(auth_cstr(cases[i].secret), cases[i].user,
+                                              (uint64_t)(now + cases[i].expiry), name, sizeof(name), pass), 0);
+        struct client *c = allocate_req(cl("127.0.0.1", (uint16_t)(41000 + i), TURN_UDP, name, pass), -1, AUTH);
+        if (cases[i].code)
+            expect_error(c, cases[i].code);
+        else
+            assert_true(ok(c)->mi >= 0);
+    }
+    /* Credentials minted by the server; static users alongside. */
+    assert_true(turn_server_credential(ts, "dave", 60, name, sizeof(name), pass) == 0 && strstr(name, ":dave"));
+    allocate(cl("127.0.0.1", 42000, TURN_UDP, name, pass));
+    allocate(cl("127.0.0.1", 42001, TURN_UDP, "bob", "builder"));
+    /* Without a secret, REST usernames are unknown users. */
+    stop(state);
+    o.secret = NULL;
+    start(state, o);
+    assert_int_equal(turn_server_credential(ts, "dave", 60, name, sizeof(name), pass), -1);
+    assert_int_equal(auth_rest_credential(auth_cstr("rest-secret"), "carol", (uint64_t)now + 3600, name, sizeof(name),
+                                          pass), 0);
+    expect_error(allocate_req(cl("127.0.0.1", 40000, TURN_UDP, name, pass), -1, AUTH), 401);
+}
+
+static void test_allocate_errors(void **state)
+{
+    struct turn_options o = opts();
+    o.quota = 2;
+    o.port_hi = port_lo + 1; /* two relay ports */
+    start(state, o);
+    struct client *c = cl("127.0.0.1", 40000, TURN_UDP, "alice", "wonderland");
+    expect_signed_error(req_send(req(c, STUN_ALLOCATE, STUN_REQUEST), AUTH), 400); /* no REQUESTED-TRANSPORT */
+    stun_builder_add_requested_transport(&req(c, STUN_ALLOCATE, STUN_REQUEST)->b, 6); /* TCP */
+    expect_signed_error(req_send(c, AUTH), 442);
+    struct stun_addr rc = allocate(c), pub = addr("8.8.8.8", 53);
+    expect_signed_error(allocate_req(c, -1, AUTH), 437);
+    login(c, "bob", "builder"); /* another user on the same 5-tuple */
+    expect_signed_error(refresh(c, -1), 441);
+    expect_signed_error(permit(c, &pub), 441);
+    login(c, "alice", "wonderland");
+    expect_error(req_send(req(c, STUN_DATA, STUN_REQUEST), AUTH), 400); /* not a TURN request */
+    /* Quota: two allocations per user. */
+    struct client *b = cl("127.0.0.1", 40001, TURN_UDP, "alice", "wonderland");
+    struct client *d = cl("127.0.0.1", 40002, TURN_UDP, "alice", "wonderland");
+    assert_int_not_equal(allocate(b).port, rc.port);
+    expect_signed_error(allocate_req(d, -1, AUTH), 486);
+    login(d, "bob", "builder"); /* within bob's quota, but no port is left */
+    expect_signed_error(allocate_req(d, -1, AUTH), 508);
+    /* Refresh with LIFETIME 0 deletes: the port comes back. */
+    assert_int_equal(lifetime_of(refresh(c, 0)), 0);
+    assert_true(port_free(rc.port));
+    expect_signed_error(permit(c, &pub), 437);
+    expect_error(refresh(c, -1), 437);
+    expect_error(bind_channel(c, 0x4000, &pub), 437);
+    allocate(d);
+    expect_error(allocate_req(c, -1, AUTH), 508);
+}
+
+static void test_odd_input(void **state)
+{
+    start(state, opts());
+    struct client *c = cl("127.0.0.1", 40000, TURN_UDP, NULL, NULL), *t = cl("127.0.0.1", 1, TURN_TCP, NULL, NULL);
+    static const struct { size_t at; uint8_t xor; int extra; const char *what; } bad[] = {
+        { 35, 1, 0, "bad FINGERPRINT" }, { 5, 1, 0, "bad cookie" }, { 0, 0, -4, "truncated" },
+        { 0, 0, 4, "trailing bytes" }, { 3, 2, 0, "length not a multiple of 4" },
+        { 22, 0x40, 0, "attribute past the end" }, { 0, 0, -35, "one byte" },
+    };
+    stun_builder_add(&req(c, STUN_BINDING, STUN_REQUEST)->b, STUN_ATTR_SOFTWARE, "x", 1);
+    stun_builder_add_fingerprint(&c->b);
+    assert_int_equal(stun_builder_finish(&c->b), 36);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint8_t m[64] = { 0 };
+        memcpy(m, c->out, 36);
+        m[bad[i].at] ^= bad[i].xor;
+        quiet();
+        turn_server_input(ts, &c->src, m, (size_t)(36 + bad[i].extra));
+        if (c->n)
+            fail_msg("%s: answered", bad[i].what);
+    }
+    send_channel(c, 0x4000, "zzzz"); /* ChannelData without an allocation */
+    assert_int_equal(c->n, 0);
+    /* A success response or an indication earns nothing. */
+    assert_int_equal(req_send(req(c, STUN_BINDING, STUN_SUCCESS), 0)->n, 0);
+    assert_int_equal(req_send(req(c, STUN_BINDING, STUN_INDICATION), 0)->n, 0);
+    /* Datagrams over 1500 bytes are dropped; the same message on TCP is not. */
+    static uint8_t pad[1480];
+    stun_builder_add(&req(c, STUN_BINDING, STUN_REQUEST)->b, ATTR_PADDING, pad, sizeof(pad));
+    assert_int_equal(req_send(c, 0)->n, 0);
+    stun_builder_add(&req(t, STUN_BINDING, STUN_REQUEST)->b, ATTR_PADDING, pad, sizeof(pad));
+    assert_int_equal(req_send(t, 0)->n, 1);
+    /* Unknown comprehension-required attributes: 420 with UNKNOWN-ATTRIBUTES. */
+    struct client *u = cl("127.0.0.1", 40001, TURN_UDP, "alice", "wonderland");
+    uint16_t unknown[8];
+    stun_builder_add_requested_transport(&req(u, STUN_ALLOCATE, STUN_REQUEST)->b, STUN_PROTO_UDP);
+    stun_builder_add(&u->b, 0x7ffe, "abcd", 4);
+    stun_builder_add(&u->b, ATTR_PADDING, "abcd", 4); /* optional: not listed */
+    expect_error(req_send(u, AUTH), 420);
+    assert_int_equal(stun_msg_unknown_attributes(&u->m, unknown, 8), 1);
+    assert_int_equal(unknown[0], 0x7ffe);
+    stun_builder_add_requested_transport(&req(u, STUN_ALLOCATE, STUN_REQUEST)->b, STUN_PROTO_UDP);
+    stun_builder_add(&u->b, ATTR_PADDING, "abcd", 4);
+    ok(req_send(u, AUTH)); /* optional attributes alone change nothing */
+    stun_builder_add(&req(c, STUN_BINDING, STUN_REQUEST)->b, 0x7ffe, "abcd", 4);
+    expect_error(req_send(c, 0), 420); /* RFC 8489 §6.3.1: for every request, Binding too */
+}
+
+static void test_permission_and_channel_rules(void **state)
+{
+    start(state, opts());
+    struct client *a = cl("127.0.0.1", 40000, TURN_UDP, "alice", "wonderland");
+    struct stun_addr rb = allocate(cl("127.0.0.1", 40001, TURN_UDP, "bob", "builder"));
+    struct stun_addr pub = addr("8.8.8.8", 53), v6 = addr("2606:4700::1", 9), mapped = addr("::ffff:8.8.8.8", 9);
+    static const char *const refused[] = { "127.0.0.1", "10.0.0.1", "169.254.169.254", "0.0.0.0", "192.168.1.1" };
+    allocate(a);
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        struct stun_addr p = addr(refused[i], 9);
+        expect_signed_error(permit(a, &p), 403);
+        expect_signed_error(bind_channel(a, 0x4000, &p), 403);
+    }
+    expect_error(permit(a, &v6), 443); /* an IPv6 peer for an IPv4 relay */
+    reply(permit(a, &mapped), STUN_ERROR);
+    assert_true(ok(permit(a, &pub))->mi >= 0);
+    ok(permit(a, &rb)); /* another allocation here, though on loopback */
+    expect_error(permit(a, NULL), 400);
+    expect_error(bind_channel(a, 0x3FFF, &rb), 400);
+    expect_error(bind_channel(a, 0x5000, &rb), 400);
+    expect_error(bind_channel(a, 0x4000, NULL), 400);
+    ok(bind_channel(a, 0x4000, &rb));
+    ok(bind_channel(a, 0x4000, &rb)); /* a refresh */
+    expect_error(bind_channel(a, 0x4000, &pub), 400);
+    expect_error(bind_channel(a, 0x4001, &rb), 400);
+}
+
+/* Two allocations here, A's client on UDP and B's on TCP: data between them
+ * goes in process, with the same permission and channel checks. */
+static void test_relay_in_process(void **state)
+{
+    start(state, opts());
+    struct client *a = cl("127.0.0.1", 40000, TURN_UDP, "alice", "wonderland");
+    struct client *b = cl("127.0.0.1", 40000, TURN_TCP, "alice", "wonderland"); /* another 5-tuple */
+    struct stun_addr ra = allocate(a), rb = allocate(b);
+    struct stun_channeldata cd;
+    send_indication(a, &rb, "nope"); /* no permission on A */
+    assert_int_equal(b->n, 0);
+    ok(permit(a, &rb));
+    send_indication(a, &rb, "nope"); /* none on B */
+    assert_int_equal(b->n, 0);
+    ok(permit(b, &ra));
+    send_indication(a, &rb, "hello");
+    assert_int_equal(a->n, 0);
+    expect_data(b, &ra, "hello");
+    send_indication(b, &ra, "hi");
+    expect_data(a, &rb, "hi");
+    /* Channels: ChannelData, padded to a multiple of 4 on B's stream only. */
+    ok(bind_channel(b, 0x4FFF, &ra));
+    ok(bind_channel(a, 0x4000, &rb));
+    send_indication(a, &rb, "abcde");
+    assert_int_equal(b->n, 1);
+    assert_int_equal(stun_channeldata_parse(b->msg[0], b->len[0], 1, &cd), 12);
+    assert_true(cd.channel == 0x4FFF && cd.len == 5 && memcmp(cd.data, "abcde", 5) == 0);
+    send_channel(b, 0x4FFF, "xyzzy");
+    assert_int_equal(a->n, 1);
+    assert_int_equal(stun_channeldata_parse(a->msg[0], a->len[0], 0, &cd), 9);
+    assert_true(cd.channel == 0x4000 && cd.len == 5 && memcmp(cd.data, "xyzzy", 5) == 0);
+    send_channel(b, 0x4002, "lost"); /* an unbound channel */
+    assert_int_equal(a->n, 0);
+    assert_true(turn_server_stats(ts).relayed_packets >= 4);
+    /* B's connection closes: its allocation ends with it. */
+    turn_server_stream_closed(ts, b);
+    assert_true(port_free(rb.port));
+    send_channel(a, 0x4000, "gone");
+    assert_int_equal(b->n, 0);
+}
+
+static void test_relay_network_peer(void **state)
+{
+    struct turn_options o = opts();
+    o.policy.allow_loopback = 1;
+    start(state, o);
+    struct client *a = cl("127.0.0.1", 40000, TURN_UDP, "alice", "wonderland");
+    struct stun_addr ra = allocate(a), pa, pb, from;
+    int peer = udp_peer("127.0.0.1", &pa), stranger = udp_peer("127.0.0.2", &pb);
+    uint8_t buf[64];
+    struct sockaddr_storage ss;
+    socklen_t sl = stun_addr_to_sockaddr(&ra, &ss);
+    ok(permit(a, &pa));
+    send_indication(a, &pa, "out");
+    assert_int_equal(udp_recv(peer, buf, sizeof(buf), 1000, &from), 3);
+    assert_true(memcmp(buf, "out", 3) == 0 && from.port == ra.port); /* from the relayed address */
+    assert_int_equal(sendto(stranger, "no", 2, 0, (struct sockaddr *)&ss, sl), 2); /* no permission: dropped */
+    assert_int_equal(sendto(peer, "back", 4, 0, (struct sockaddr *)&ss, sl), 4);
+    quiet();
+    pump(50);
+    expect_data(a, &pa, "back");
+    /* With the default policy, a permission for a relay address of this
+     * server must not open other ports of that IP. */
+    stop(state);
+    start(state, opts());
+    a = cl("127.0.0.1", 40000, TURN_UDP, "alice", "wonderland");
+    struct stun_addr own = addr("127.0.0.1", (uint16_t)(port_lo + 3));
+    peer = udp_peer("127.0.0.1", &pa); /* some service on loopback */
+    allocate(a);
+    ok(permit(a, &own));
+    send_indication(a, &pa, "attack");
+    if (udp_recv(peer, buf, sizeof(buf), 200, &from) >= 0)
+        fail_msg("a permission for a relay address let a Send through to 127.0.0.1:%u", pa.port);
+}
+
+int main(void)
+{
+    /* Eight free UDP ports on loopback, below the ephemeral range. */
+    for (int base = 20000 + (getpid() % 1500) * 8, tries = 0; !port_lo && tries < 2000; tries++, base += 8) {
+        int all = 1;
+        base = base > 32000 ? 20000 : base;
+        for (int p = base; p < base + 8 && all; p++)
+            all = port_free(p);
+        port_lo = all ? base : 0;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_binding, stop),
+        cmocka_unit_test_teardown(test_challenge_and_bad_credentials, stop),
+        cmocka_unit_test_teardown(test_allocate_success, stop),
+        cmocka_unit_test_teardown(test_stale_nonce, stop),
+        cmocka_unit_test_teardown(test_rest_credentials, stop),
+        cmocka_unit_test_teardown(test_allocate_errors, stop),
+        cmocka_unit_test_teardown(test_odd_input, stop),
+        cmocka_unit_test_teardown(test_permission_and_channel_rules, stop),
+        cmocka_unit_test_teardown(test_relay_in_process, stop),
+        cmocka_unit_test_teardown(test_relay_network_peer, stop),
+    };
+    return port_lo ? cmocka_run_group_tests(tests, NULL, NULL) : 1;
+}
