@@ -122,3 +122,23 @@ long sock_raise_nofile(void)
     getrlimit(RLIMIT_NOFILE, &rl);
     return (long)rl.rlim_cur;
 }
+
+int sock_recv_batch(int fd, struct sock_batch *b)
+{
+    struct mmsghdr msgs[SOCK_BATCH];
+    struct iovec iov[SOCK_BATCH];
+    memset(msgs, 0, sizeof(msgs));
+    for (int i = 0; i < SOCK_BATCH; i++) {
+        iov[i] = (struct iovec){ b->buf[i], sizeof(b->buf[i]) };
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_name = &b->from[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
+    }
+    int n = recvmmsg(fd, msgs, SOCK_BATCH, MSG_DONTWAIT, NULL);
+    for (int i = 0; i < n; i++) {
+        b->fromlen[i] = msgs[i].msg_hdr.msg_namelen;
+        b->len[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? SOCK_DATAGRAM_MAX + 1 : msgs[i].msg_len;
+    }
+    return n < 0 ? 0 : n;
+}

@@ -23,6 +23,22 @@ int sock_accept(int lfd, struct sockaddr_storage *peer);
 void sock_ip_from(const struct sockaddr_storage *peer, struct sock_ip *ip);
 /* Formats ip as text ("127.0.0.1", "::1"). */
 const char *sock_ip_str(const struct sock_ip *ip, char *out, size_t len);
+#define SOCK_BATCH 32
+#define SOCK_DATAGRAM_MAX 1500
+
+/* Buffers for reading up to SOCK_BATCH datagrams with one system call. A
+ * datagram longer than SOCK_DATAGRAM_MAX comes back with len ==
+ * SOCK_DATAGRAM_MAX + 1 so the caller can drop it. */
+struct sock_batch {
+    uint8_t buf[SOCK_BATCH][SOCK_DATAGRAM_MAX + 1];
+    struct sockaddr_storage from[SOCK_BATCH];
+    socklen_t fromlen[SOCK_BATCH];
+    size_t len[SOCK_BATCH];
+};
+
+/* Reads what fd has (recvmmsg) into b; returns the count, 0 if none. */
+int sock_recv_batch(int fd, struct sock_batch *b);
+
 /* Raises the soft limit of open files to the hard limit; returns the new limit. */
 long sock_raise_nofile(void);
 

@@ -95,32 +95,10 @@ static void redirect_to_https(struct client *c, const struct http_request *req, 
     client_finish(c);
 }
 
-static void send_health(struct client *c, int head_only, const char *host, int keep_alive)
+/* Sends a small JSON body that must never be cached. */
+static void send_json(struct client *c, const char *body, int n, int head_only, const char *host, int keep_alive)
 {
-    const struct server *s = c->srv;
-    char body[256];
-    int n = snprintf(body, sizeof(body),
-                     "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%llu,\"connections\":%zu}\n",
-                     TINCAN_VERSION, (unsigned long long)((loop_now(s->loop) - s->started_ms) / 1000),
-                     s->nclients);
-    struct http_response r = {
-        .status = 200, .content_type = "application/json", .content_length = (uint64_t)n,
-        .cache_control = "no-store", .keep_alive = keep_alive, .host = host,
-    };
-    send_head(c, &r);
-    if (!head_only)
-        client_send(c, body, (size_t)n);
-}
-
-/* GET /api/ice: the ICE servers with fresh TURN credentials. */
-static void send_ice(struct client *c, int head_only, const char *host, int keep_alive)
-{
-    char *servers = turn_glue_ice_json(c->srv, host, NULL);
-    char body[2048];
-    int n = snprintf(body, sizeof(body), "{\"iceServers\":%s,\"ttl\":%d}\n", servers ? servers : "[]",
-                     c->srv->conf->turn_credential_ttl);
-    free(servers);
-    if (n < 0 || (size_t)n >= sizeof(body)) {
+    if (n < 0) {
         http_send_error(c, 500, host);
         return;
     }
@@ -131,6 +109,28 @@ static void send_ice(struct client *c, int head_only, const char *host, int keep
     send_head(c, &r);
     if (!head_only)
         client_send(c, body, (size_t)n);
+}
+
+static void send_health(struct client *c, int head_only, const char *host, int keep_alive)
+{
+    const struct server *s = c->srv;
+    char body[256];
+    int n = snprintf(body, sizeof(body),
+                     "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%llu,\"connections\":%zu}\n",
+                     TINCAN_VERSION, (unsigned long long)((loop_now(s->loop) - s->started_ms) / 1000),
+                     s->nclients);
+    send_json(c, body, n, head_only, host, keep_alive);
+}
+
+/* GET /api/ice: the ICE servers with fresh TURN credentials. */
+static void send_ice(struct client *c, int head_only, const char *host, int keep_alive)
+{
+    char *servers = turn_glue_ice_json(c->srv, host, NULL);
+    char body[2048];
+    int n = snprintf(body, sizeof(body), "{\"iceServers\":%s,\"ttl\":%d}\n", servers ? servers : "[]",
+                     c->srv->conf->turn_credential_ttl);
+    free(servers);
+    send_json(c, body, (size_t)n < sizeof(body) ? n : -1, head_only, host, keep_alive);
 }
 
 /* Maps a URL path to the file that answers it: "/" and the room pages

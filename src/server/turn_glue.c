@@ -17,12 +17,12 @@
 
 #include "../base/alloc.h"
 #include "../base/log.h"
+#include "../net/sock.h"
 #include "../stun/stun.h"
 #include "../turn/server.h"
 #include "client.h"
 #include "server.h"
 
-#define UDP_BATCH 32
 #define SECRET_FILE "turn-secret"
 #define STREAM_IDLE_MS (700u * 1000) /* past the longest refresh interval */
 
@@ -114,28 +114,15 @@ static void on_udp(struct loop *loop, struct loop_io *io, unsigned events)
     (void)loop;
     (void)events;
     struct server *s = container_of(io, struct server, udp_io);
-    static uint8_t bufs[UDP_BATCH][1501];
-    struct mmsghdr msgs[UDP_BATCH];
-    struct iovec iov[UDP_BATCH];
-    struct turn_source src[UDP_BATCH];
-    memset(msgs, 0, sizeof(msgs));
-    for (int i = 0; i < UDP_BATCH; i++) {
-        iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &src[i].addr;
-        msgs[i].msg_hdr.msg_namelen = sizeof(src[i].addr);
-    }
-    int n = recvmmsg(io->fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+    static struct sock_batch batch;
+    int n = sock_recv_batch(io->fd, &batch);
     for (int i = 0; i < n; i++) {
-        enum stun_demux kind = stun_demux_udp(bufs[i], msgs[i].msg_len);
+        enum stun_demux kind = stun_demux_udp(batch.buf[i], batch.len[i]);
         if (kind != STUN_DEMUX_STUN && kind != STUN_DEMUX_CHANNELDATA)
             continue; /* later: DTLS and RTP for the SFU */
-        src[i].transport = TURN_UDP;
-        src[i].addrlen = msgs[i].msg_hdr.msg_namelen;
-        src[i].send = udp_send;
-        src[i].ctx = s;
-        turn_server_input(s->turn, &src[i], bufs[i], msgs[i].msg_len);
+        struct turn_source src = { .transport = TURN_UDP, .addrlen = batch.fromlen[i], .send = udp_send, .ctx = s };
+        memcpy(&src.addr, &batch.from[i], sizeof(src.addr));
+        turn_server_input(s->turn, &src, batch.buf[i], batch.len[i]);
     }
 }
 

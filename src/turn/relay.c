@@ -15,10 +15,10 @@
 
 #include "../base/alloc.h"
 #include "../base/log.h"
+#include "../net/sock.h"
 #include "policy.h"
 #include "turn.h"
 
-#define RECV_BATCH 32
 
 static int ip_equal(const struct stun_addr *a, const struct stun_addr *b)
 {
@@ -128,27 +128,15 @@ static void on_relay_readable(struct loop *loop, struct loop_io *io, unsigned ev
     (void)events;
     struct turn_alloc *a = container_of(io, struct turn_alloc, io);
     struct turn_server *ts = a->ts;
-    static uint8_t bufs[RECV_BATCH][TURN_MAX_DATAGRAM + 1];
-    struct mmsghdr msgs[RECV_BATCH];
-    struct iovec iov[RECV_BATCH];
-    struct sockaddr_storage from[RECV_BATCH];
-    memset(msgs, 0, sizeof(msgs));
-    for (int i = 0; i < RECV_BATCH; i++) {
-        iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &from[i];
-        msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-    }
-    int n = recvmmsg(a->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+    static struct sock_batch batch;
+    int n = sock_recv_batch(a->fd, &batch);
     for (int i = 0; i < n; i++) {
-        size_t len = msgs[i].msg_len;
         struct stun_addr peer;
-        if (len > TURN_MAX_DATAGRAM || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
+        if (batch.len[i] > TURN_MAX_DATAGRAM)
             continue; /* oversized: dropped */
-        if (stun_addr_from_sockaddr(&peer, (struct sockaddr *)&from[i]) < 0)
+        if (stun_addr_from_sockaddr(&peer, (struct sockaddr *)&batch.from[i]) < 0)
             continue;
-        deliver(ts, a, &peer, bufs[i], len);
+        deliver(ts, a, &peer, batch.buf[i], batch.len[i]);
         if (ts->by_port[a->port - ts->opt.port_lo] != a)
             return; /* the allocation went away while delivering */
     }
