@@ -40,6 +40,11 @@ void loop_free(struct loop *loop)
     xfree(loop);
 }
 
+void loop_touch(struct loop *loop)
+{
+    loop->now = clock_mono_ms();
+}
+
 uint64_t loop_now(const struct loop *loop)
 {
     return loop->now;

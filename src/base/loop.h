@@ -65,6 +65,8 @@ void loop_timer_stop(struct loop *loop, struct loop_timer *t);
 /* Queues d->fn to run once the current iteration's events are handled. */
 void loop_defer(struct loop *loop, struct loop_defer *d, loop_defer_fn fn);
 
+/* Sets the iteration's time to now; the backend calls it when the wait ends. */
+void loop_touch(struct loop *loop);
 /* Monotonic time of the current iteration, in ms. */
 uint64_t loop_now(const struct loop *loop);
 /* Runs until loop_stop(); returns 0 or -errno of a failed wait. */
@@ -79,8 +81,8 @@ void loop_backend_free(struct loop_backend *b);
 enum loop_ctl { LOOP_CTL_ADD, LOOP_CTL_MOD, LOOP_CTL_DEL };
 /* Adds, changes or removes io in the backend; 0 or -errno. */
 int loop_backend_ctl(struct loop_backend *b, struct loop_io *io, enum loop_ctl op, unsigned mask);
-/* Waits up to timeout_ms (-1: forever) and calls io->fn for each ready io;
- * returns the number of events or -errno. */
+/* Waits up to timeout_ms (-1: forever), calls loop_touch(), then io->fn for
+ * each ready io; returns the number of events or -errno. */
 int loop_backend_poll(struct loop_backend *b, struct loop *loop, int timeout_ms);
 
 #endif

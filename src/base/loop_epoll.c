@@ -52,6 +52,7 @@ int loop_backend_poll(struct loop_backend *b, struct loop *loop, int timeout_ms)
     int n = epoll_wait(b->epfd, b->events, MAX_EVENTS, timeout_ms);
     if (n < 0)
         return -errno;
+    loop_touch(loop); /* handlers must see the time after the wait, not before it */
     for (int i = 0; i < n; i++) {
         struct loop_io *io = b->events[i].data.ptr;
         unsigned ev = 0;

@@ -59,6 +59,22 @@ static int bandwidth_ok(struct turn_server *ts, struct turn_alloc *a, size_t len
     return 1;
 }
 
+/* A transaction id for a Data indication: unpredictable, but too cheap to
+ * ask the system for per packet (xorshift64*, seeded once from OpenSSL). */
+static void next_txid(uint8_t out[STUN_TXID_LEN])
+{
+    static uint64_t state;
+    while (!state)
+        RAND_bytes((unsigned char *)&state, sizeof(state));
+    for (int i = 0; i < STUN_TXID_LEN; i += 4) {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        uint32_t v = (uint32_t)((state * 0x2545F4914F6CDD1Dull) >> 32);
+        memcpy(out + i, &v, 4);
+    }
+}
+
 /* Data from peer arrived at a's relayed address: to the client, if allowed. */
 static void deliver(struct turn_server *ts, struct turn_alloc *a, const struct stun_addr *peer, const uint8_t *data,
                     size_t len)
@@ -78,8 +94,7 @@ static void deliver(struct turn_server *ts, struct turn_alloc *a, const struct s
     } else {
         struct stun_builder b;
         uint8_t txid[STUN_TXID_LEN];
-        memset(txid, 0, sizeof(txid));
-        memcpy(txid, &now, sizeof(now) < sizeof(txid) ? sizeof(now) : sizeof(txid));
+        next_txid(txid);
         stun_builder_init(&b, out, sizeof(out), stun_type(STUN_DATA, STUN_INDICATION), txid);
         stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
         stun_builder_add(&b, STUN_ATTR_DATA, data, len);

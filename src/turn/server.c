@@ -280,6 +280,12 @@ static void on_allocate(struct turn_server *ts, const struct turn_source *src, c
         send_error(ts, src, req, 442, key);
         return;
     }
+    struct stun_str family;
+    if (stun_msg_str(req, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &family) == 0 &&
+        (family.len < 1 || family.p[0] != ts->relay_public.family)) {
+        send_error(ts, src, req, 440, key); /* only relays of the relay address's family */
+        return;
+    }
     if (stun_msg_has(req, STUN_ATTR_RESERVATION_TOKEN)) {
         send_error(ts, src, req, 508, key); /* reserved port pairs are not offered */
         return;
@@ -341,11 +347,10 @@ static void on_refresh(struct turn_server *ts, const struct turn_source *src, co
 /* Checks one peer address: 0, or the error code to answer. */
 static int peer_check(const struct turn_server *ts, const struct turn_alloc *a, const struct stun_addr *peer)
 {
-    if (peer->family != a->relayed.family)
-        return 443;
-    if (relay_is_own(ts, peer) || policy_peer_allowed(&ts->opt.policy, peer))
-        return 0;
-    return 403;
+    /* The policy comes first: a refused address is 403 in any family. */
+    if (!relay_is_own(ts, peer) && !policy_peer_allowed(&ts->opt.policy, peer))
+        return 403;
+    return peer->family != a->relayed.family ? 443 : 0;
 }
 
 static void on_create_permission(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
