@@ -5,8 +5,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PACKAGES="build-essential pkg-config clang python3 libssl-dev libjansson-dev libcmocka-dev zlib1g-dev
-  openssl ca-certificates curl chromium"
+PACKAGES="build-essential pkg-config clang python3 libssl-dev libjansson-dev libcmocka-dev
+  openssl ca-certificates curl chromium coturn"
 # Node.js may come from elsewhere than Debian (with its own npm): only ask
 # Debian for it when there is no node at all.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
