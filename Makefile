@@ -91,6 +91,8 @@ test: deps
 bench: tincan
 	bench/http/run.sh
 	bench/ws_idle/run.sh
+	bench/signal/run.sh
+	bench/turn/run.sh
 
 clean:
 	rm -rf build tincan test-output

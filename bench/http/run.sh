@@ -382,11 +382,12 @@ echo "HTTP keep-alive over TLS, wrk -t$THREADS -c$CONNS -d${DURATION}s, median o
 echo "certificate: ECDSA P-256 self-signed (same file for both); web root: $WEB_ROOT"
 printf '%-18s %-10s %8s %13s %7s %7s %6s %5s %5s %9s %10s\n' request server "req/s" "(min-max)" "p50 ms" "p99 ms" \
 	errors "CPU%" "wrk%" "req/CPU-s" "resp bytes"
-declare -A MED MEDCPU
+declare -A MED MEDCPU BEST
 for label in "${LABELS[@]}"; do
 	for s in "${RUN_SERVERS[@]}"; do
 		read -r rps p50 p99 errs cpu wcpu lo hi < <(median "$s" "$label")
 		MED[$s|$label]=$rps
+		BEST[$s|$label]=$hi
 		per_cpu=$(awk -v r="$rps" -v c="$cpu" 'BEGIN{if (c > 0) printf "%.0f", r * 100 / c; else print "-"}')
 		MEDCPU[$s|$label]=$per_cpu
 		printf '%-18s %-10s %8s %13s %7s %7s %6s %5s %5s %9s %10s\n' "$label" "$s" "$rps" "($lo-$hi)" "$p50" "$p99" \
@@ -403,9 +404,11 @@ if [ -z "${MED[tincan|${LABELS[0]}]:-}" ]; then
 	exit 0
 fi
 ratio() { [ -n "$2" ] && [ "$2" != - ] && [ "$1" != - ] && awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}' || echo -; }
-printf '%-18s %15s %18s %22s\n' "ratio" "tincan/nginx-1" "tincan/nginx-auto" "per CPU-s: /nginx-1"
+echo "tincan / nginx, req/s of the median round; best = of the fastest rounds; per CPU-s = req/CPU-s"
+printf '%-18s %9s %12s %12s %12s\n' "" "/nginx-1" "/nginx-auto" "best /ngx-1" "per CPU-s /1"
 for label in "${LABELS[@]}"; do
-	printf '%-18s %15s %18s %22s\n' "$label" "$(ratio "${MED[tincan|$label]}" "${MED[nginx-1|$label]:-}")" \
+	printf '%-18s %9s %12s %12s %12s\n' "$label" "$(ratio "${MED[tincan|$label]}" "${MED[nginx-1|$label]:-}")" \
 		"$(ratio "${MED[tincan|$label]}" "${MED[nginx-auto|$label]:-}")" \
+		"$(ratio "${BEST[tincan|$label]}" "${BEST[nginx-1|$label]:-}")" \
 		"$(ratio "${MEDCPU[tincan|$label]}" "${MEDCPU[nginx-1|$label]:-}")"
 done

@@ -60,12 +60,17 @@ free_port() {
 	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-stop_pid() {
-	kill -TERM "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
+# forget_pid PID: drop a process that has been waited for from the cleanup list.
+forget_pid() {
 	local keep=() p
 	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
 	PIDS=("${keep[@]}")
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	forget_pid "$1"
 }
 
 SUMMARY=()
@@ -94,16 +99,30 @@ for N in $COUNTS; do
 		sleep 0.1
 	done
 	echo "== $N idle WSS connections (tincan pid $pid, port $port, fd limit $(ulimit -n)) =="
-	rc=0
+	# The client runs in the background so that a signal to this script
+	# reaches the EXIT trap at once (bash defers traps while a foreground
+	# command runs); tail shows its output as it comes.
 	timeout "$TIMEOUT" node --max-old-space-size=8192 "$HERE/client.mjs" --port "$port" --pid "$pid" \
-		--n "$N" --concurrency "$CONCURRENCY" --settle-ms "$SETTLE_MS" | tee "$TMP/client-$N.out" || rc=$?
+		--n "$N" --concurrency "$CONCURRENCY" --settle-ms "$SETTLE_MS" >"$TMP/client-$N.out" &
+	cpid=$!
+	PIDS+=("$cpid")
+	tail -n +1 -f --pid="$cpid" "$TMP/client-$N.out" &
+	tpid=$!
+	PIDS+=("$tpid")
+	rc=0
+	wait "$cpid" || rc=$?
+	wait "$tpid" || true
+	forget_pid "$cpid"
+	forget_pid "$tpid"
 	[ "$rc" = 0 ] || echo "bench/ws_idle: client exited with status $rc (124 = timed out after $TIMEOUT s)" >&2
 	if ! kill -0 "$pid" 2>/dev/null; then
 		wait "$pid" && st=0 || st=$?
 		echo "bench/ws_idle: tincan DIED during the run (exit status $st); its log:" >&2
 		tail -40 "$TMP/tincan-$N.log" >&2
+		forget_pid "$pid"
+	else
+		stop_pid "$pid"
 	fi
-	stop_pid "$pid"
 	if [ -s "$TMP/tincan-$N.log" ]; then
 		echo "bench/ws_idle: tincan logged at warn or above ($(wc -l <"$TMP/tincan-$N.log") lines), first lines:" >&2
 		head -10 "$TMP/tincan-$N.log" >&2

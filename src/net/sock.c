@@ -142,3 +142,13 @@ int sock_recv_batch(int fd, struct sock_batch *b)
     }
     return n < 0 ? 0 : n;
 }
+
+void sock_udp_buffers(int fd)
+{
+    int size = 4 << 20;
+    /* SO_RCVBUFFORCE passes the system ceiling when we may (root, CAP_NET_ADMIN). */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}

@@ -36,6 +36,9 @@ struct sock_batch {
     size_t len[SOCK_BATCH];
 };
 
+/* Gives a UDP socket 4 MiB of kernel buffers each way, so that a burst of
+ * media does not overflow the default ~200 KiB before the loop gets to it. */
+void sock_udp_buffers(int fd);
 /* Reads what fd has (recvmmsg) into b; returns the count, 0 if none. */
 int sock_recv_batch(int fd, struct sock_batch *b);
 

@@ -95,14 +95,23 @@ static void flush_later(struct loop *loop, struct loop_defer *d)
 
 int client_send(struct client *c, const void *p, size_t n)
 {
+    return client_send2(c, p, n, NULL, 0);
+}
+
+int client_send2(struct client *c, const void *p, size_t n, const void *p2, size_t n2)
+{
     if (c->state == CLIENT_CLOSED)
         return -1;
-    if (conn_queue(&c->conn, p, n) < 0) {
+    int was_idle = conn_pending(&c->conn) == 0;
+    if (conn_queue(&c->conn, p, n) < 0 || conn_queue(&c->conn, p2, n2) < 0) {
         client_close(c, "slow_client");
         return -1;
     }
-    /* Bytes for a client other than the one being served (a relayed
-     * message) would otherwise wait for that client's next event. */
+    /* A WebSocket or TURN stream gets its bytes on the wire at once (a
+     * relayed message should not wait for the rest of this batch of
+     * events); errors and leftovers are dealt with by the deferred update. */
+    if (was_idle && (c->state == CLIENT_WS || c->state == CLIENT_TURN) && conn_flush(&c->conn) == CONN_OK)
+        return 0;
     loop_defer(c->srv->loop, &c->flush, flush_later);
     return 0;
 }

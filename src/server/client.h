@@ -54,6 +54,8 @@ void client_close(struct client *c, const char *reason);
 /* Queues bytes; on overflow the client is closed (it is too slow). Returns
  * 0 or -1 if the client was closed. */
 int client_send(struct client *c, const void *p, size_t n);
+/* Queues two pieces as one send (a frame header and its payload). */
+int client_send2(struct client *c, const void *p, size_t n, const void *p2, size_t n2);
 /* Arms the client's single timer to fire after ms. */
 void client_set_timer(struct client *c, uint64_t ms);
 /* Flushes and updates which events to wait for; call after queueing. */

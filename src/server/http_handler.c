@@ -16,6 +16,7 @@
 #include "turn_glue.h"
 
 #define HEAD_MAX 2048
+#define SMALL_BODY (14u << 10) /* head + body fit one 16 KiB TLS record */
 
 /* Copies the Host header into out ("" if there is none). Returns -1 when the
  * request must be refused (RFC 9112 §3.2): HTTP/1.1 without Host, two Host
@@ -184,7 +185,9 @@ static void send_file(struct client *c, const struct http_request *req, const st
     send_head(c, &r);
     if (head_only || len == 0)
         return;
-    if (copy)
+    /* A small body goes in the same TLS record as the head; a large one is
+     * sent from the binary's read-only data without copying. */
+    if (copy || len <= SMALL_BODY)
         client_send(c, body, len);
     else
         conn_queue_tail(&c->conn, body, len);

@@ -151,6 +151,7 @@ static int open_udp(struct server *s)
     int zero = 0;
     if (ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    sock_udp_buffers(fd);
     if (bind(fd, (struct sockaddr *)&ss, len) < 0 || loop_io_add(s->loop, &s->udp_io, fd, LOOP_READ, on_udp) < 0) {
         log_error("listen_failed", "proto=udp port=%d error=\"%s\"", conf->port, strerror(errno));
         close(fd);

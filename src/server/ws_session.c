@@ -51,9 +51,7 @@ static int send_frame(struct client *c, enum ws_opcode op, const void *p, size_t
 {
     uint8_t head[WS_MAX_HEADER];
     size_t hl = ws_frame_header(head, 1, op, n);
-    if (client_send(c, head, hl) < 0)
-        return -1;
-    return client_send(c, p, n);
+    return client_send2(c, head, hl, p, n);
 }
 
 static void send_close(struct client *c, uint16_t code, const char *reason)

@@ -126,7 +126,10 @@ void hub_on_message(struct peer *p, const char *text, size_t len)
     }
     for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
         if (strcmp(handlers[i].type, type) == 0) {
+            p->hub->msg_text = text;
+            p->hub->msg_len = len;
             handlers[i].fn(p, msg);
+            p->hub->msg_text = NULL;
             json_decref(msg);
             return;
         }

@@ -70,6 +70,8 @@ struct hub {
     struct hub_options opt;
     struct strmap by_id, by_token, by_name, rooms, pins, pin_limits;
     struct peer *lobby;             /* list of peers that said hello */
+    const char *msg_text;           /* the message being handled, as received */
+    size_t msg_len;
     struct loop_timer sweep_timer;
 };
 

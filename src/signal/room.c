@@ -6,6 +6,7 @@
 
 #include "../base/alloc.h"
 #include "../base/utf8.h"
+#include "jsonscan.h"
 #include "peer.h"
 
 #define CHAT_RATE 20
@@ -155,6 +156,47 @@ void room_on_leave(struct peer *p, json_t *msg)
     room_leave(p);
 }
 
+/* Cuts [start, end) out of buf[0..*len). */
+static void cut(char *buf, size_t *len, size_t start, size_t end)
+{
+    memmove(buf + start, buf + end, *len - end);
+    *len -= end - start;
+}
+
+/* Relays the message text as the sender wrote it, minus `target` and any
+ * `from`, plus our `from` — no second parse, no re-serialising. Returns -1
+ * when the text needs the careful path (escaped keys). */
+static int relay_as_sent(struct peer *p, struct peer *to)
+{
+    const char *text = p->hub->msg_text;
+    size_t len = p->hub->msg_len, start, end;
+    if (!text || !to->send)
+        return text ? 0 : -1;
+    char *out = xmalloc(len + PEER_ID_LEN + 16);
+    memcpy(out, text, len);
+    int rc = -1;
+    if (jsonscan_member(out, len, "target", &start, &end) != JSONSCAN_FOUND)
+        goto done;
+    cut(out, &len, start, end);
+    enum jsonscan_result from = jsonscan_member(out, len, "from", &start, &end);
+    if (from == JSONSCAN_FOUND)
+        cut(out, &len, start, end);
+    else if (from != JSONSCAN_ABSENT)
+        goto done;
+    char *brace = memchr(out, '{', len);
+    char field[PEER_ID_LEN + 12];
+    int flen = snprintf(field, sizeof(field), "\"from\":\"%s\",", p->id);
+    size_t at = (size_t)(brace - out) + 1;
+    memmove(out + at + flen, out + at, len - at);
+    memcpy(out + at, field, (size_t)flen);
+    len += (size_t)flen;
+    to->send(to->ctx, out, len);
+    rc = 0;
+done:
+    xfree(out);
+    return rc;
+}
+
 void room_on_relay(struct peer *p, json_t *msg)
 {
     const char *target = msg_string(p, msg, "target");
@@ -169,6 +211,8 @@ void room_on_relay(struct peer *p, json_t *msg)
         peer_error(p, "unknown_target", "no such peer in your room");
         return;
     }
+    if (relay_as_sent(p, to) == 0)
+        return;
     /* The sender's object passes through: only target goes, from comes. */
     json_object_del(msg, "target");
     json_object_set_new(msg, "from", json_string(p->id));

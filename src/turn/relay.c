@@ -166,6 +166,7 @@ static int bind_port(struct turn_server *ts, uint16_t port, int dont_fragment)
     int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
+    sock_udp_buffers(fd);
     if (dont_fragment && ss.ss_family == AF_INET) {
         int v = IP_PMTUDISC_DO;
         setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
