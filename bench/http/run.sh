@@ -40,22 +40,8 @@ PIN=${BENCH_PIN:-auto}
 ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=2
 
-PIDS=()
-TMP=$(mktemp -d /tmp/tincan-bench-http.XXXXXX)
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() { echo "bench/http: $*" >&2; exit 1; }
+. "$(dirname "$0")/../lib.sh"
+bench_init http
 
 need_pkg() { # need_pkg COMMAND PACKAGE...
 	local cmd=$1; shift

@@ -44,22 +44,8 @@ ANSWER_BYTES=${SIGNAL_ANSWER_BYTES:-1500}
 ICE_BYTES=${SIGNAL_ICE_BYTES:-300}
 TIMEOUT=${SIGNAL_TIMEOUT:-120}
 
-PIDS=()
-TMP=$(mktemp -d /tmp/tincan-bench-signal.XXXXXX)
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() { echo "bench/signal: $*" >&2; exit 1; }
+. "$(dirname "$0")/../lib.sh"
+bench_init signal
 
 for v in CLIENTS DURATION WARMUP ROUNDS WORKERS TICK_US TIMEOUT OFFER_BYTES ANSWER_BYTES ICE_BYTES; do
 	case ${!v} in *[!0-9]* | '') die "SIGNAL_$v must be a whole number, got '${!v}'" ;; esac

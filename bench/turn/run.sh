@@ -58,22 +58,8 @@ TINCAN_RELAY_PORTS=50000-50999
 COTURN_MIN_PORT=51000
 COTURN_MAX_PORT=51999
 
-PIDS=()
-TMP=$(mktemp -d /tmp/tincan-bench-turn.XXXXXX)
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() { echo "bench/turn: $*" >&2; exit 1; }
+. "$(dirname "$0")/../lib.sh"
+bench_init turn
 
 for v in FLOWS DURATION WARMUP ROUNDS PAYLOAD TICK_US TIMEOUT; do
 	case ${!v} in *[!0-9]* | '') die "TURN_$v must be a whole number, got '${!v}'" ;; esac

@@ -20,22 +20,8 @@ CONCURRENCY=${WS_CONCURRENCY:-256}
 SETTLE_MS=${WS_SETTLE_MS:-2000}
 TIMEOUT=${WS_TIMEOUT:-600}
 
-PIDS=()
-TMP=$(mktemp -d /tmp/tincan-bench-ws.XXXXXX)
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() { echo "bench/ws_idle: $*" >&2; exit 1; }
+. "$(dirname "$0")/../lib.sh"
+bench_init ws_idle
 
 [ -x "$TINCAN_BIN" ] || die "$TINCAN_BIN not built (cd $ROOT && make)"
 command -v node >/dev/null || die "node missing"
