@@ -2,10 +2,10 @@
 // {type:chat, from, name, text}; at most 500 characters (characters, not
 // bytes); 20 chat messages per 2 s per connection; not_in_room outside a
 // room.
-import { test, describe, before, after, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, sleep } from './net.mjs';
-import { Peers, uniq, join, room, hello } from './signal-client.mjs';
+import { sleep } from './net.mjs';
+import { useServer, uniq, join, room, hello } from './signal-client.mjs';
 
 const T = { timeout: 20000 };
 
@@ -22,14 +22,8 @@ function isChat(m, from, text, name) {
 }
 
 describe('signaling: chat', () => {
-  let srv;
-  const peers = new Peers();
-  before(async () => {
-    srv = await start({ args: ['--resume-grace', '1'] });
-    peers.port = srv.port;
-  });
-  afterEach(() => peers.closeAll());
-  after(async () => { peers.closeAll(); await srv?.stop(); });
+  const env = useServer(['--resume-grace', '1']);
+  const { peers } = env;
 
   test('in a room the others get {type:chat, from, text}; no echo, nothing to other rooms', T, async () => {
     const [a, b, c, x] = await peers.many('a', 'b', 'c', 'x');

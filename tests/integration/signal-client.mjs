@@ -7,8 +7,10 @@
 // (server start/stop); a Peers pool opens peers for one test file and closes
 // all of them after each test, so a failing test cannot leave sockets open.
 import assert from 'node:assert/strict';
+import { before, after, afterEach } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { wsClient } from './wsclient.mjs';
+import { start } from './net.mjs';
 
 /** Default wait for one expected message (ASan builds are slow, CI is busy). */
 export const WAIT = 5000;
@@ -268,3 +270,22 @@ export const CANDIDATE = {
   sdpMLineIndex: 0,
   usernameFragment: 'Zq4f',
 };
+
+/**
+ * For a describe block: starts tincan with args before its tests, closes
+ * every peer after each test (calling onEach(peers) first, if given) and
+ * stops the server at the end. Returns { peers, srv } (srv once started).
+ */
+export function useServer(args, { onEach } = {}) {
+  const env = { peers: new Peers(), srv: null };
+  before(async () => {
+    env.srv = await start({ args });
+    env.peers.port = env.srv.port;
+  });
+  afterEach(() => {
+    if (onEach) onEach(env.peers);
+    env.peers.closeAll();
+  });
+  after(async () => { env.peers.closeAll(); await env.srv?.stop(); });
+  return env;
+}

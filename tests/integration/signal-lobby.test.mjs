@@ -3,11 +3,11 @@
 // incoming; accept → call-started, then a private room of two; reject,
 // cancel, no answer, busy, offline, hangup; busy flags in the list; errors
 // not_in_lobby and unknown_call; nothing about calls in the log.
-import { test, describe, before, after, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, sleep } from './net.mjs';
+import { sleep } from './net.mjs';
 import {
-  Peers, uniq, hello, lobbyWhere, userIn, byName, relays, SDP_OFFER, CANDIDATE,
+  useServer, uniq, hello, lobbyWhere, userIn, byName, relays, SDP_OFFER, CANDIDATE,
 } from './signal-client.mjs';
 
 const T = { timeout: 20000 };
@@ -43,18 +43,9 @@ async function pair(peers, ...labels) {
 }
 
 describe('signaling: lobby and calls', () => {
-  let srv;
-  const peers = new Peers();
   const used = [];
-  before(async () => {
-    srv = await start({ args: ['--resume-grace', '1'] });
-    peers.port = srv.port;
-  });
-  afterEach(() => {
-    for (const p of peers.all) if (p.name) used.push(p.name);
-    peers.closeAll();
-  });
-  after(async () => { peers.closeAll(); await srv?.stop(); });
+  const env = useServer(['--resume-grace', '1'], { onEach: (peers) => { for (const p of peers.all) if (p.name) used.push(p.name); } });
+  const { peers } = env;
 
   // First in the file, so the lobby is empty when it starts.
   test('hello → lobby {you, users}; the others get the updated list; peers without hello get none', T, async () => {
@@ -309,20 +300,14 @@ describe('signaling: lobby and calls', () => {
     await b.take('call-ended');
     await sleep(200);
     const names = [...used, a.name, b.name].filter((n) => n.length >= 6);
-    const leaks = srv.logs.filter((l) => names.some((n) => l.includes(n)) || l.includes(`callId=${id}`) || l.includes(`call_id=${id}`));
+    const leaks = env.srv.logs.filter((l) => names.some((n) => l.includes(n)) || l.includes(`callId=${id}`) || l.includes(`call_id=${id}`));
     assert.deepEqual(leaks, [], 'log lines that mention lobby names or call ids');
   });
 });
 
 describe('signaling: unanswered calls (--ring-timeout 1)', () => {
-  let srv;
-  const peers = new Peers();
-  before(async () => {
-    srv = await start({ args: ['--ring-timeout', '1'] });
-    peers.port = srv.port;
-  });
-  afterEach(() => peers.closeAll());
-  after(async () => { peers.closeAll(); await srv?.stop(); });
+  const env = useServer(['--ring-timeout', '1']);
+  const { peers } = env;
 
   test('no answer within the ring timeout → call-ended no_answer for both', T, async () => {
     const [a, b] = await pair(peers, 'Ada', 'Bob');

@@ -5,11 +5,10 @@
 //
 // Every test connects from its own loopback source address (127.0.0.N) so
 // that the per-address attempt limit of one test cannot spill into the next.
-import { test, describe, before, after, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { start } from './net.mjs';
-import { Peers, uniq, join, relays, SDP_OFFER, CANDIDATE } from './signal-client.mjs';
+import { useServer, uniq, join, relays, SDP_OFFER, CANDIDATE } from './signal-client.mjs';
 
 const T = { timeout: 20000 };
 
@@ -26,14 +25,8 @@ async function joinPin(p, value) {
 }
 
 describe('signaling: PIN calls', () => {
-  let srv;
-  const peers = new Peers();
-  before(async () => {
-    srv = await start({ args: ['--resume-grace', '1'] });
-    peers.port = srv.port;
-  });
-  afterEach(() => peers.closeAll());
-  after(async () => { peers.closeAll(); await srv?.stop(); });
+  const env = useServer(['--resume-grace', '1']);
+  const { peers } = env;
 
   test('same PIN: the first gets only pin-waiting, the second joined, the first peer-joined', T, async () => {
     const addr = nextAddr();
@@ -180,14 +173,8 @@ describe('signaling: PIN calls', () => {
 });
 
 describe('signaling: PIN attempt rate limit (--pin-rate 3)', () => {
-  let srv;
-  const peers = new Peers();
-  before(async () => {
-    srv = await start({ args: ['--pin-rate', '3'] });
-    peers.port = srv.port;
-  });
-  afterEach(() => peers.closeAll());
-  after(async () => { peers.closeAll(); await srv?.stop(); });
+  const env = useServer(['--pin-rate', '3']);
+  const { peers } = env;
 
   test('the 4th attempt within a minute from one address → rate_limited with retryAfter; another address is not affected', T, async () => {
     const addr = '127.0.0.200';

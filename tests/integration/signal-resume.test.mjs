@@ -2,11 +2,11 @@
 // /ws?resume=<token> gives back the same id, room, peers and lobby name, and
 // the others see peer-reconnecting then peer-resumed; after it the token is
 // dead, the others got peer-left and a call ends with offline.
-import { test, describe, before, after, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, sleep } from './net.mjs';
+import { sleep } from './net.mjs';
 import {
-  Peers, uniq, join, room, relays, hello, lobbyWhere, userIn, SDP_OFFER, CANDIDATE,
+  useServer, uniq, join, room, relays, hello, lobbyWhere, userIn, SDP_OFFER, CANDIDATE,
 } from './signal-client.mjs';
 
 const T = { timeout: 25000 };
@@ -39,14 +39,8 @@ function resume(peers, p, token = p.token) {
 }
 
 describe('signaling: resume within the grace (--resume-grace 3)', () => {
-  let srv;
-  const peers = new Peers();
-  before(async () => {
-    srv = await start({ args: ['--resume-grace', '3'] });
-    peers.port = srv.port;
-  });
-  afterEach(() => peers.closeAll());
-  after(async () => { peers.closeAll(); await srv?.stop(); });
+  const env = useServer(['--resume-grace', '3']);
+  const { peers } = env;
 
   test('room: peer-reconnecting, then resume → same id, resumed, room and peers; peer-resumed; relay both ways', T, async () => {
     const [a, b, c] = await peers.many('a', 'b', 'c');
@@ -166,14 +160,8 @@ describe('signaling: resume within the grace (--resume-grace 3)', () => {
 });
 
 describe('signaling: after the grace (--resume-grace 1)', () => {
-  let srv;
-  const peers = new Peers();
-  before(async () => {
-    srv = await start({ args: ['--resume-grace', '1'] });
-    peers.port = srv.port;
-  });
-  afterEach(() => peers.closeAll());
-  after(async () => { peers.closeAll(); await srv?.stop(); });
+  const env = useServer(['--resume-grace', '1']);
+  const { peers } = env;
 
   test('room: peer-left after the grace; the token is dead (resumed:false, new id, no room)', T, async () => {
     const [a, b] = await peers.many('a', 'b');

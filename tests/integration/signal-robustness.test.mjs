@@ -3,22 +3,16 @@
 // the wrong JSON type; each answered with an error, and the next valid
 // message works. Also: the overall message rate limit, large and deeply
 // nested messages.
-import { test, describe, before, after, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, sleep } from './net.mjs';
-import { Peers, uniq, join, room, relays, hello, SDP_OFFER } from './signal-client.mjs';
+import { sleep } from './net.mjs';
+import { useServer, uniq, join, room, relays, hello, SDP_OFFER } from './signal-client.mjs';
 
 const T = { timeout: 20000 };
 
 describe('signaling: robustness', () => {
-  let srv;
-  const peers = new Peers();
-  before(async () => {
-    srv = await start({ args: ['--resume-grace', '1'] });
-    peers.port = srv.port;
-  });
-  afterEach(() => peers.closeAll());
-  after(async () => { peers.closeAll(); await srv?.stop(); });
+  const env = useServer(['--resume-grace', '1']);
+  const { peers } = env;
 
   test('unknown types → unknown_type; the connection stays open and a valid message works', T, async () => {
     const a = await peers.connect('a');

@@ -3,22 +3,16 @@
 // `from` instead of `target` and everything else untouched, leave and
 // disconnects giving peer-left), room name rules, room_full, switching
 // rooms, unknown_target and not_in_room. docs/protocol.md is the contract.
-import { test, describe, before, after, afterEach } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, request } from './net.mjs';
-import { Peers, uniq, join, room, relays, SDP_OFFER, CANDIDATE } from './signal-client.mjs';
+import { request } from './net.mjs';
+import { useServer, uniq, join, room, relays, SDP_OFFER, CANDIDATE } from './signal-client.mjs';
 
 const T = { timeout: 20000 };
 
 describe('signaling: welcome and rooms (004 protocol)', () => {
-  let srv;
-  const peers = new Peers();
-  before(async () => {
-    srv = await start({ args: ['--max-room', '3', '--resume-grace', '1'] });
-    peers.port = srv.port;
-  });
-  afterEach(() => peers.closeAll());
-  after(async () => { peers.closeAll(); await srv?.stop(); });
+  const env = useServer(['--max-room', '3', '--resume-grace', '1']);
+  const { peers } = env;
 
   test('welcome: id, 64-hex token, iceServers array, the server version', T, async () => {
     const [a, b] = await peers.many('a', 'b');
@@ -33,7 +27,7 @@ describe('signaling: welcome and rooms (004 protocol)', () => {
       const extra = Object.keys(w).filter((k) => !['type', 'id', 'token', 'iceServers', 'version', 'resumed'].includes(k));
       assert.deepEqual(extra, [], 'no other fields in a fresh welcome');
     }
-    const health = JSON.parse((await request(srv.port, 'GET', '/health')).body.toString());
+    const health = JSON.parse((await request(env.srv.port, 'GET', '/health')).body.toString());
     assert.equal(a.welcome.version, health.version, 'welcome.version is the server version');
     assert.notEqual(a.id, b.id, 'ids differ');
     assert.notEqual(a.token, b.token, 'tokens differ');
