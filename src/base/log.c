@@ -61,26 +61,3 @@ void log_event(enum log_level level, const char *event, const char *fmt, ...)
     line[n++] = '\n';
     fwrite(line, 1, (size_t)n, stderr);
 }
-
-const char *log_quote(const char *s, char *out, size_t outlen)
-{
-    size_t o = 0;
-    int needs = (*s == '\0') || strpbrk(s, " \"=\\\t\n") != NULL;
-    if (needs && o + 1 < outlen)
-        out[o++] = '"';
-    for (; *s && o + 3 < outlen; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20) {
-            out[o++] = '?';
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    if (needs && o + 1 < outlen)
-        out[o++] = '"';
-    out[o] = '\0';
-    return out;
-}

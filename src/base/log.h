@@ -4,8 +4,7 @@
  *   ts=2026-11-21T23:59:59.123Z level=info msg=listening port=8443
  *
  * The event name goes in msg; the caller adds key=value pairs with a printf
- * format. Values that may contain spaces must be quoted by the caller with
- * log_quote(). At info level nothing personal is logged: addresses, names
+ * format, quoting values that may contain spaces. At info level nothing personal is logged: addresses, names
  * and message bodies belong to debug.
  */
 #ifndef TINCAN_LOG_H
@@ -24,8 +23,6 @@ int log_enabled(enum log_level level);
 /* Writes one line: ts, level, msg=event, then the formatted pairs (may be NULL). */
 void log_event(enum log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Copies s into out as a logfmt value: quoted and escaped if needed. */
-const char *log_quote(const char *s, char *out, size_t outlen);
 
 #define log_debug(ev, ...) do { if (log_enabled(LOG_DEBUG)) log_event(LOG_DEBUG, ev, __VA_ARGS__); } while (0)
 #define log_info(ev, ...) log_event(LOG_INFO, ev, __VA_ARGS__)

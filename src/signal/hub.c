@@ -260,11 +260,6 @@ void hub_leave(struct peer *p)
     loop_timer_start(p->hub->loop, &p->grace_timer, 0, on_grace_over);
 }
 
-size_t hub_peer_count(const struct hub *h)
-{
-    return h->by_id.count;
-}
-
 /* --- the hub --- */
 
 static void on_sweep(struct loop *loop, struct loop_timer *t)

@@ -52,7 +52,5 @@ void hub_detach(struct peer *p);
 /* The client said goodbye (a WebSocket close): p leaves at once, its name
  * and room are free for others. The hub never uses ctx again. */
 void hub_leave(struct peer *p);
-/* Number of peers, attached or waiting to resume. */
-size_t hub_peer_count(const struct hub *h);
 
 #endif
