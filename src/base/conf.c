@@ -61,6 +61,9 @@ static const struct conf_opt opts[] = {
     { "turn-credential-ttl", T_INT, F(turn_credential_ttl), 60, 604800, "SEC", "lifetime of TURN credentials handed to browsers (default 3600)" },
     { "turn-nonce-ttl", T_INT, F(turn_nonce_ttl), 1, 600, "SEC", "TURN nonces go stale after this (default 600)" },
     { "software", T_STR, F(software), 0, 0, "TEXT", "SOFTWARE attribute in STUN answers (default none)" },
+    { "metrics", T_FLAG, F(metrics), 0, 0, NULL, "serve GET /metrics (Prometheus; default true, --metrics=false turns it off)" },
+    { "metrics-token", T_STR, F(metrics_token), 0, 0, "TOKEN", "bearer token that opens /metrics to any address (default: loopback only)" },
+    { "metrics-loopback", T_FLAG, F(metrics_loopback), 0, 0, NULL, "loopback peers need no token for /metrics (default true)" },
     { "help", T_FLAG, F(help), 0, 0, NULL, "show this help and exit" },
     { "version", T_FLAG, F(version), 0, 0, NULL, "show the version and exit" },
 };
@@ -97,6 +100,8 @@ void conf_init(struct conf *c)
     c->turn_quota = 10;
     c->turn_credential_ttl = 3600;
     c->turn_nonce_ttl = 600;
+    c->metrics = 1;
+    c->metrics_loopback = 1;
 }
 
 static void list_clear(struct conf_list *l)

@@ -42,6 +42,9 @@ struct conf {
     struct conf_list turn_user, allow_peer, deny_peer;
     int allow_loopback_peers, turn_quota, turn_bandwidth, turn_credential_ttl, turn_nonce_ttl;
     int relay_port_lo, relay_port_hi;   /* parsed from relay_ports by conf_check */
+    /* /metrics */
+    int metrics, metrics_loopback;      /* on; loopback peers need no token */
+    char *metrics_token;
     int help, version;
 };
 

@@ -149,6 +149,7 @@ static void start_http(struct client *c, int plain)
 {
     c->plain = plain;
     c->state = CLIENT_HTTP;
+    c->srv->became[SERVER_KIND_HTTP]++;
     c->in_request = 0;
     client_set_timer(c, (uint64_t)c->srv->conf->header_timeout * 1000);
 }
@@ -159,6 +160,7 @@ static void start_http(struct client *c, int plain)
 static void stun_arrived(struct client *c)
 {
     c->state = CLIENT_TURN;
+    c->srv->became[c->conn.ssl ? SERVER_KIND_TURN_TLS : SERVER_KIND_TURN_TCP]++;
     c->conn.in.max = TURN_IN_MAX;
     c->conn.out.max = TURN_OUT_MAX;
     client_set_timer(c, (uint64_t)c->srv->conf->header_timeout * 1000);

@@ -12,6 +12,7 @@
 #include "../http/static.h"
 #include "../version.h"
 #include "client.h"
+#include "metrics.h"
 #include "server.h"
 #include "turn_glue.h"
 
@@ -247,6 +248,8 @@ void http_handle(struct client *c, const struct http_request *req, const uint8_t
         send_health(c, is_head, host, keep_alive);
     else if (http_str_ieq(req->path, "/api/ice"))
         send_ice(c, is_head, host, keep_alive);
+    else if (http_str_ieq(req->path, "/metrics"))
+        metrics_serve(c, req, is_head, host, keep_alive);
     else
         serve_static(c, req, is_head, host, keep_alive);
     if (!keep_alive)

@@ -71,10 +71,12 @@ static void on_accept(struct loop *loop, struct loop_io *io, unsigned events)
         struct sock_ip ip;
         sock_ip_from(&peer, &ip);
         if (ipcount_acquire(s->per_ip, &ip, s->conf->max_conns_per_ip) < 0) {
+            s->per_ip_refused++;
             log_debug("refused", "reason=per_ip_limit");
             close(fd);
             continue;
         }
+        s->accepted++;
         client_accept(s, fd, &ip);
     }
 }

@@ -20,6 +20,9 @@ struct hub;
 struct turn_server;
 struct ipcount;
 
+/* What a connection turned out to be, for /metrics. */
+enum server_kind { SERVER_KIND_HTTP, SERVER_KIND_WS, SERVER_KIND_TURN_TCP, SERVER_KIND_TURN_TLS, SERVER_KINDS };
+
 struct server {
     struct loop *loop;
     const struct conf *conf;
@@ -39,6 +42,8 @@ struct server {
     uint64_t started_ms;
     uint64_t next_id;
     int shutting_down;
+    uint64_t accepted, per_ip_refused;  /* TCP connections taken / refused by --max-conns-per-ip */
+    uint64_t became[SERVER_KINDS];      /* connections that became each kind (ws: upgrades) */
 };
 
 /* Sets up certificate, listener and signal handling from conf. Returns 0,

@@ -173,6 +173,7 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
     ws->last_seen = loop_now(c->srv->loop);
     c->ws = ws;
     c->state = CLIENT_WS;
+    c->srv->became[SERVER_KIND_WS]++;
     if (c->conn.in.max < max + WS_MAX_HEADER)
         c->conn.in.max = max + WS_MAX_HEADER;
     c->conn.out.max = WS_OUT_MAX;

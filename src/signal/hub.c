@@ -102,6 +102,7 @@ void hub_on_message(struct peer *p, const char *text, size_t len)
 {
     uint64_t wait = ratelimit_take(&p->msg_rl, loop_now(p->hub->loop), MSG_RATE, 1000);
     if (wait) {
+        p->hub->limited[HUB_LIMIT_MESSAGE]++;
         peer_error_retry(p, "rate_limited", "too many messages", wait);
         return;
     }
@@ -321,4 +322,33 @@ void hub_free(struct hub *h)
     strmap_cleanup(&h->pins);
     strmap_cleanup(&h->pin_limits);
     xfree(h);
+}
+
+/* --- counts for /metrics --- */
+
+static void count_peer(struct strmap_entry *e, void *arg)
+{
+    struct hub_stats *st = arg;
+    const struct peer *p = container_of(e, struct peer, by_id);
+    st->peers++;
+    st->detached += p->send == NULL;
+    st->lobby += p->name[0] != '\0';
+    if (p->room) {
+        st->participants++;
+        if (p->room->count > 0 && p->room->members[0] == p)
+            st->rooms[p->room->kind]++; /* each room once, by its first member */
+    }
+    if (p->call && p->call->caller == p) {
+        if (p->call->active)
+            st->calls_active++;
+        else
+            st->calls_ringing++;
+    }
+}
+
+void hub_stats(const struct hub *h, struct hub_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out->limited, h->limited, sizeof(out->limited));
+    strmap_each((struct strmap *)&h->by_id, count_peer, out);
 }

@@ -13,6 +13,7 @@
 #define TINCAN_HUB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../base/loop.h"
 
@@ -52,5 +53,22 @@ void hub_detach(struct peer *p);
 /* The client said goodbye (a WebSocket close): p leaves at once, its name
  * and room are free for others. The hub never uses ctx again. */
 void hub_leave(struct peer *p);
+
+/* Limits whose hits the hub counts (for /metrics). */
+enum hub_limit { HUB_LIMIT_MESSAGE, HUB_LIMIT_PIN, HUB_LIMIT_CHAT, HUB_LIMIT_COUNT };
+
+/* A snapshot of the hub's state: counts only, nothing about who. */
+struct hub_stats {
+    size_t peers;                   /* identities, attached or within their resume grace */
+    size_t detached;                /* of those, waiting to be resumed */
+    size_t rooms[3];                /* by kind: named rooms, PIN rooms, lobby call rooms */
+    size_t participants;            /* peers in any room */
+    size_t lobby;                   /* peers who said hello */
+    size_t calls_ringing, calls_active;
+    uint64_t limited[HUB_LIMIT_COUNT]; /* rate-limit hits since start */
+};
+
+/* Fills out with the current counts (walks every peer once). */
+void hub_stats(const struct hub *h, struct hub_stats *out);
 
 #endif

@@ -73,6 +73,7 @@ struct hub {
     const char *msg_text;           /* the message being handled, as received */
     size_t msg_len;
     struct loop_timer sweep_timer;
+    uint64_t limited[HUB_LIMIT_COUNT]; /* rate-limit hits, for hub_stats() */
 };
 
 /* --- hub.c: sending --- */

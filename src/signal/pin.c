@@ -56,6 +56,7 @@ void pin_on_join(struct peer *p, json_t *msg)
     }
     uint64_t wait = take_attempt(p);
     if (wait) {
+        p->hub->limited[HUB_LIMIT_PIN]++;
         peer_error_retry(p, "rate_limited", "too many PIN attempts", wait);
         return;
     }

@@ -245,6 +245,7 @@ void room_on_chat(struct peer *p, json_t *msg)
     }
     uint64_t wait = ratelimit_take(&p->chat_rl, loop_now(p->hub->loop), CHAT_RATE, CHAT_PER_MS);
     if (wait) {
+        p->hub->limited[HUB_LIMIT_CHAT]++;
         peer_error_retry(p, "rate_limited", "too many chat messages", wait);
         return;
     }

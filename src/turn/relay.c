@@ -53,8 +53,10 @@ static int bandwidth_ok(struct turn_server *ts, struct turn_alloc *a, size_t len
     if (a->bw_tokens > (double)rate)
         a->bw_tokens = (double)rate; /* a burst of up to one second */
     a->bw_last = now;
-    if (a->bw_tokens < (double)len)
+    if (a->bw_tokens < (double)len) {
+        ts->stats.bandwidth_dropped++;
         return 0;
+    }
     a->bw_tokens -= (double)len;
     return 1;
 }
@@ -104,6 +106,8 @@ static void deliver(struct turn_server *ts, struct turn_alloc *a, const struct s
         return;
     ts->stats.relayed_packets++;
     ts->stats.relayed_bytes += len;
+    ts->stats.to_client_packets++;
+    ts->stats.to_client_bytes += len;
     turn_send_client(a, out, (size_t)n);
 }
 
@@ -115,8 +119,11 @@ void relay_to_peer(struct turn_server *ts, struct turn_alloc *a, const struct st
     if (relay_is_own(ts, peer)) {
         /* Both ends relay through us: no trip through the kernel. */
         struct turn_alloc *to = ts->by_port[peer->port - ts->opt.port_lo];
-        if (to && to != a)
+        if (to && to != a) {
+            ts->stats.to_peer_packets++;
+            ts->stats.to_peer_bytes += len;
             deliver(ts, to, &a->relayed, data, len);
+        }
         return;
     }
     struct sockaddr_storage ss;
@@ -124,6 +131,8 @@ void relay_to_peer(struct turn_server *ts, struct turn_alloc *a, const struct st
     if (sl && sendto(a->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) >= 0) {
         ts->stats.relayed_packets++;
         ts->stats.relayed_bytes += len;
+        ts->stats.to_peer_packets++;
+        ts->stats.to_peer_bytes += len;
     }
 }
 

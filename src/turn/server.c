@@ -137,7 +137,10 @@ static int unauth_allowed(struct turn_server *ts, const struct turn_source *src)
         memcpy(l->key, key, sizeof(l->key));
         strmap_put(&ts->unauth, &l->entry, l->key);
     }
-    return ratelimit_take(&l->rl, loop_now(ts->loop), UNAUTH_RATE, 1000) == 0;
+    if (ratelimit_take(&l->rl, loop_now(ts->loop), UNAUTH_RATE, 1000) == 0)
+        return 1;
+    ts->stats.unauth_limited++;
+    return 0;
 }
 
 static void challenge(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req)
@@ -188,11 +191,13 @@ static int authenticate(struct turn_server *ts, const struct turn_source *src, c
     uint64_t now = (uint64_t)clock_unix_s() + AUTH_NONCE_TTL - ttl;
     enum auth_status st = auth_nonce_check(secret, nonce, now, a.ip, a.family == STUN_IPV4 ? 4 : 16);
     if (st == AUTH_STALE) {
+        ts->stats.stale_nonces++;
         send_error(ts, src, req, 438, NULL);
         return -1;
     }
     if (st != AUTH_OK || realm.len != strlen(ts->opt.realm) || memcmp(realm.p, ts->opt.realm, realm.len) != 0 ||
         user_key(ts, *user, key) < 0 || stun_check_integrity(req, key, AUTH_KEY_MD5_LEN) != 0) {
+        ts->stats.bad_credentials++;
         challenge(ts, src, req);
         return -1;
     }
@@ -296,6 +301,7 @@ static void on_allocate(struct turn_server *ts, const struct turn_source *src, c
             strmap_del(&ts->users, &u->entry);
             xfree(u);
         }
+        ts->stats.quota_refused++;
         send_error(ts, src, req, 486, key);
         return;
     }
@@ -531,9 +537,18 @@ int turn_server_credential(struct turn_server *ts, const char *user, int ttl, ch
     return auth_rest_credential(auth_cstr(ts->opt.secret), user, expiry, username, cap, password) == 0 ? 0 : -1;
 }
 
+static void count_alloc(struct strmap_entry *e, void *arg)
+{
+    struct turn_stats *st = arg;
+    st->active[container_of(e, struct turn_alloc, by_tuple)->src.transport]++;
+}
+
 struct turn_stats turn_server_stats(const struct turn_server *ts)
 {
-    return ts->stats;
+    struct turn_stats st = ts->stats;
+    memset(st.active, 0, sizeof(st.active));
+    strmap_each((struct strmap *)&ts->allocs, count_alloc, &st);
+    return st;
 }
 
 /* --- setup --- */

@@ -50,6 +50,11 @@ struct turn_options {
 
 struct turn_stats {
     uint64_t allocations, relayed_packets, relayed_bytes, auth_failures;
+    /* relayed_* split by direction: from clients to peers, from peers to clients */
+    uint64_t to_peer_packets, to_peer_bytes, to_client_packets, to_client_bytes;
+    uint64_t bad_credentials, stale_nonces;        /* of auth_failures: not the first 401 */
+    uint64_t unauth_limited, quota_refused, bandwidth_dropped; /* limits hit */
+    size_t active[3];                              /* allocations now, by enum turn_transport */
 };
 
 struct turn_server;

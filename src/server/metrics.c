@@ -1,0 +1,272 @@
+/*
+ * metrics — counters gathered from the server, their text rendering and
+ * access control for GET /metrics (see metrics.h).
+ */
+#include "metrics.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../base/clock.h"
+#include "../http/http.h"
+#include "../http/response.h"
+#include "../net/tls.h"
+#include "../version.h"
+#include "client.h"
+
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* --- collecting --- */
+
+static enum server_kind kind_of(const struct client *c)
+{
+    switch (c->state) {
+    case CLIENT_WS:
+        return SERVER_KIND_WS;
+    case CLIENT_TURN:
+        return c->conn.ssl ? SERVER_KIND_TURN_TLS : SERVER_KIND_TURN_TCP;
+    default:
+        return SERVER_KIND_HTTP; /* also while the first bytes or the TLS handshake are awaited */
+    }
+}
+
+void metrics_collect(const struct server *s, struct metrics_snapshot *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->version = TINCAN_VERSION;
+    uint64_t up_ms = loop_now(s->loop) - s->started_ms;
+    m->start_time_s = clock_unix_s() - (int64_t)(up_ms / 1000);
+    m->cert_not_after_s = s->tls ? tls_ctx_not_after(s->tls) : -1;
+    for (const struct client *c = s->clients; c; c = c->next)
+        m->open[kind_of(c)]++;
+    memcpy(m->opened, s->became, sizeof(m->opened));
+    m->tcp_accepted = s->accepted;
+    m->per_ip_refused = s->per_ip_refused;
+    if (s->hub)
+        hub_stats(s->hub, &m->hub);
+    if (s->turn) {
+        m->turn_on = 1;
+        m->turn = turn_server_stats(s->turn);
+    }
+}
+
+/* --- rendering --- */
+
+struct writer {
+    char *p;
+    size_t cap, len;
+    int full;
+};
+
+static void put(struct writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct writer *w, const char *fmt, ...)
+{
+    if (w->full)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(w->p + w->len, w->cap - w->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= w->cap - w->len)
+        w->full = 1;
+    else
+        w->len += (size_t)n;
+}
+
+/* The # HELP and # TYPE lines of one metric family. */
+static void family(struct writer *w, const char *name, const char *type, const char *help)
+{
+    put(w, "# HELP tincan_%s %s\n# TYPE tincan_%s %s\n", name, help, name, type);
+}
+
+/* One sample; label is "" or 'key="value"'. */
+static void sample(struct writer *w, const char *name, const char *label, unsigned long long v)
+{
+    put(w, "tincan_%s%s%s%s %llu\n", name, *label ? "{" : "", label, *label ? "}" : "", v);
+}
+
+static const char *const kind_label[SERVER_KINDS] = {
+    "kind=\"http\"", "kind=\"ws\"", "kind=\"turn_tcp\"", "kind=\"turn_tls\"",
+};
+
+static void render_process(struct writer *w, const struct metrics_snapshot *m)
+{
+    family(w, "build_info", "gauge", "Always 1; the version of this tincan.");
+    put(w, "tincan_build_info{version=\"%s\"} 1\n", m->version);
+    family(w, "process_start_time_seconds", "gauge", "When the process started, seconds since the epoch.");
+    put(w, "tincan_process_start_time_seconds %lld\n", (long long)m->start_time_s);
+    if (m->cert_not_after_s >= 0) {
+        family(w, "tls_cert_expiry_timestamp_seconds", "gauge",
+               "When the certificate being served expires, seconds since the epoch.");
+        put(w, "tincan_tls_cert_expiry_timestamp_seconds %lld\n", (long long)m->cert_not_after_s);
+    }
+}
+
+static void render_connections(struct writer *w, const struct metrics_snapshot *m)
+{
+    family(w, "connections", "gauge", "TCP connections open now, by what they carry (http includes TLS handshakes).");
+    for (int k = 0; k < SERVER_KINDS; k++)
+        sample(w, "connections", kind_label[k], m->open[k]);
+    family(w, "connections_opened_total", "counter", "TCP connections that became each kind (ws: upgrades).");
+    for (int k = 0; k < SERVER_KINDS; k++)
+        sample(w, "connections_opened_total", kind_label[k], m->opened[k]);
+    family(w, "tcp_connections_accepted_total", "counter", "TCP connections accepted on the main port.");
+    sample(w, "tcp_connections_accepted_total", "", m->tcp_accepted);
+}
+
+static void render_signal(struct writer *w, const struct metrics_snapshot *m)
+{
+    const struct hub_stats *h = &m->hub;
+    family(w, "signal_peers", "gauge", "Signaling identities: connected, or dropped and still resumable.");
+    sample(w, "signal_peers", "state=\"connected\"", h->peers - h->detached);
+    sample(w, "signal_peers", "state=\"resumable\"", h->detached);
+    family(w, "rooms", "gauge", "Rooms with at least one participant, by kind.");
+    sample(w, "rooms", "kind=\"room\"", h->rooms[0]);
+    sample(w, "rooms", "kind=\"pin\"", h->rooms[1]);
+    sample(w, "rooms", "kind=\"call\"", h->rooms[2]);
+    family(w, "room_participants", "gauge", "Peers in any room (named, PIN or lobby call).");
+    sample(w, "room_participants", "", h->participants);
+    family(w, "lobby_users", "gauge", "Peers in the lobby (said hello with a name).");
+    sample(w, "lobby_users", "", h->lobby);
+    family(w, "calls", "gauge", "Lobby calls, ringing or accepted.");
+    sample(w, "calls", "state=\"ringing\"", h->calls_ringing);
+    sample(w, "calls", "state=\"active\"", h->calls_active);
+}
+
+static void render_turn(struct writer *w, const struct metrics_snapshot *m)
+{
+    const struct turn_stats *t = &m->turn;
+    family(w, "turn_allocations", "gauge", "TURN allocations now, by the client's transport.");
+    sample(w, "turn_allocations", "transport=\"udp\"", t->active[TURN_UDP]);
+    sample(w, "turn_allocations", "transport=\"tcp\"", t->active[TURN_TCP]);
+    sample(w, "turn_allocations", "transport=\"tls\"", t->active[TURN_TLS]);
+    family(w, "turn_allocations_total", "counter", "TURN allocations created.");
+    sample(w, "turn_allocations_total", "", t->allocations);
+    family(w, "turn_relayed_packets_total", "counter", "Datagrams relayed, from clients to peers and from peers to clients.");
+    sample(w, "turn_relayed_packets_total", "direction=\"to_peer\"", t->to_peer_packets);
+    sample(w, "turn_relayed_packets_total", "direction=\"to_client\"", t->to_client_packets);
+    family(w, "turn_relayed_bytes_total", "counter", "Payload bytes relayed, by direction.");
+    sample(w, "turn_relayed_bytes_total", "direction=\"to_peer\"", t->to_peer_bytes);
+    sample(w, "turn_relayed_bytes_total", "direction=\"to_client\"", t->to_client_bytes);
+    family(w, "turn_auth_failures_total", "counter", "TURN requests refused for wrong credentials (401) or a stale nonce (438).");
+    sample(w, "turn_auth_failures_total", "reason=\"bad_credentials\"", t->bad_credentials);
+    sample(w, "turn_auth_failures_total", "reason=\"stale_nonce\"", t->stale_nonces);
+}
+
+static void render_limits(struct writer *w, const struct metrics_snapshot *m)
+{
+    family(w, "rate_limited_total", "counter", "Requests, messages or packets refused by a limit.");
+    sample(w, "rate_limited_total", "limit=\"signal_message\"", m->hub.limited[HUB_LIMIT_MESSAGE]);
+    sample(w, "rate_limited_total", "limit=\"pin\"", m->hub.limited[HUB_LIMIT_PIN]);
+    sample(w, "rate_limited_total", "limit=\"chat\"", m->hub.limited[HUB_LIMIT_CHAT]);
+    sample(w, "rate_limited_total", "limit=\"connections_per_ip\"", m->per_ip_refused);
+    sample(w, "rate_limited_total", "limit=\"turn_unauthenticated\"", m->turn.unauth_limited);
+    sample(w, "rate_limited_total", "limit=\"turn_quota\"", m->turn.quota_refused);
+    sample(w, "rate_limited_total", "limit=\"turn_bandwidth\"", m->turn.bandwidth_dropped);
+}
+
+int metrics_render(const struct metrics_snapshot *m, char *out, size_t cap)
+{
+    struct writer w = { out, cap, 0, cap == 0 };
+    render_process(&w, m);
+    render_connections(&w, m);
+    render_signal(&w, m);
+    if (m->turn_on)
+        render_turn(&w, m);
+    render_limits(&w, m);
+    return w.full ? -1 : (int)w.len;
+}
+
+/* --- access --- */
+
+static int is_loopback(const struct sock_ip *ip)
+{
+    static const uint8_t v6_loopback[16] = { [15] = 1 };
+    static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+    if (memcmp(ip->b, v6_loopback, 16) == 0)
+        return 1;
+    return memcmp(ip->b, mapped, 12) == 0 && ip->b[12] == 127;
+}
+
+/* Compares the header with "Bearer <token>" in constant time (both sides
+ * hashed first, so the length leaks nothing either). */
+static int token_matches(const char *token, const char *auth, size_t auth_len)
+{
+    static const char scheme[] = "Bearer ";
+    size_t sl = sizeof(scheme) - 1;
+    if (auth_len < sl || strncasecmp(auth, scheme, sl) != 0)
+        return 0;
+    unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)token, strlen(token), want);
+    SHA256((const unsigned char *)auth + sl, auth_len - sl, got);
+    return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
+}
+
+int metrics_access(const struct conf *conf, const struct sock_ip *peer, const char *authorization, size_t auth_len,
+                   int proxied)
+{
+    const char *token = conf->metrics_token && *conf->metrics_token ? conf->metrics_token : NULL;
+    if (!conf->metrics)
+        return 404;
+    if (token && authorization)
+        return token_matches(token, authorization, auth_len) ? 200 : 401;
+    if (conf->metrics_loopback && !proxied && is_loopback(peer))
+        return 200;
+    return token ? 401 : 403;
+}
+
+/* --- the route --- */
+
+static void send_refusal(struct client *c, int status, const char *host, int head_only)
+{
+    char body[64], head[2048];
+    int blen = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
+    struct http_response r = {
+        .status = status, .content_type = "text/plain; charset=utf-8", .content_length = (uint64_t)blen,
+        .cache_control = "no-store", .host = host,
+        .extra = status == 401 ? "WWW-Authenticate: Bearer realm=\"tincan metrics\"\r\n" : NULL,
+    };
+    size_t n = http_response_head(head, sizeof(head), &r);
+    if (n > 0)
+        client_send(c, head, n);
+    if (!head_only)
+        client_send(c, body, (size_t)blen);
+    client_finish(c);
+}
+
+static int proxied(const struct http_request *req)
+{
+    return http_header_get(req, "forwarded") || http_header_get(req, "x-forwarded-for") ||
+           http_header_get(req, "x-real-ip");
+}
+
+void metrics_serve(struct client *c, const struct http_request *req, int head_only, const char *host, int keep_alive)
+{
+    const struct http_str *auth = http_header_get(req, "authorization");
+    int status = metrics_access(c->srv->conf, &c->ip, auth ? auth->p : NULL, auth ? auth->len : 0, proxied(req));
+    if (status != 200) {
+        send_refusal(c, status, host, head_only);
+        return;
+    }
+    static char body[METRICS_MAX_BYTES];
+    struct metrics_snapshot m;
+    metrics_collect(c->srv, &m);
+    int n = metrics_render(&m, body, sizeof(body));
+    if (n < 0) {
+        http_send_error(c, 500, host);
+        return;
+    }
+    char head[2048];
+    struct http_response r = {
+        .status = 200, .content_type = CONTENT_TYPE, .content_length = (uint64_t)n,
+        .cache_control = "no-store", .keep_alive = keep_alive, .host = host,
+    };
+    size_t hn = http_response_head(head, sizeof(head), &r);
+    if (hn > 0 && client_send(c, head, hn) == 0 && !head_only)
+        client_send(c, body, (size_t)n);
+}
