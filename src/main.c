@@ -12,49 +12,17 @@
 
 #include "base/alloc.h"
 #include "base/conf.h"
+#include "base/confload.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "server/check_config.h"
 #include "server/server.h"
 #include "version.h"
-
-#define MAX_CONFIG_FILE (1u << 20)
-
-/* Reads a whole small text file; NULL if it cannot be read. */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char *text = xmalloc(MAX_CONFIG_FILE + 1);
-    size_t n = fread(text, 1, MAX_CONFIG_FILE, f);
-    fclose(f);
-    text[n] = '\0';
-    return text;
-}
 
 static int load_conf(struct conf *c, int argc, char **argv)
 {
     char err[512];
-    const char *path = conf_find_config_path(argc, argv);
-    if (path) {
-        char *text = read_text(path);
-        if (!text) {
-            fprintf(stderr, "tincan: invalid value for config: cannot read '%s'\n", path);
-            return -1;
-        }
-        int rc = conf_parse_file_text(c, text, path, err, sizeof(err));
-        xfree(text);
-        if (rc < 0)
-            goto fail;
-    }
-    char *dotenv = read_text(".env");
-    if (dotenv) {
-        int rc = conf_parse_dotenv_text(c, dotenv, err, sizeof(err));
-        xfree(dotenv);
-        if (rc < 0)
-            goto fail;
-    }
-    if (conf_apply_env(c, err, sizeof(err)) < 0 || conf_parse_args(c, argc, argv, err, sizeof(err)) < 0)
+    if (confload(c, argc, argv, NULL, NULL, err, sizeof(err)) < 0)
         goto fail;
     if (c->help || c->version)
         return 0;
@@ -68,6 +36,8 @@ fail:
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "check-config") == 0)
+        return check_config_main(argc - 1, argv + 1);
     struct conf conf;
     conf_init(&conf);
     int rc = 2;

@@ -418,7 +418,8 @@ void conf_help(char *buf, size_t len)
 {
     size_t o = 0;
     o += (size_t)snprintf(buf + o, len - o,
-                          "usage: tincan [options]\n\n"
+                          "usage: tincan [options]\n"
+                          "       tincan check-config [options]   check the settings, print them, exit\n\n"
                           "Every option can also be set as TINCAN_<NAME> in the environment or a .env\n"
                           "file, or as 'name = value' in a --config file. Command line wins.\n\n");
     for (size_t i = 0; i < NOPTS && o < len; i++) {
@@ -431,4 +432,46 @@ void conf_help(char *buf, size_t len)
                               opts[i].type == T_FLAG ? "" : " [", opts[i].type == T_FLAG ? "" : env,
                               opts[i].type == T_FLAG ? "" : "]");
     }
+}
+
+size_t conf_count(void)
+{
+    return NOPTS;
+}
+
+const char *conf_name(size_t i)
+{
+    return i < NOPTS ? opts[i].name : NULL;
+}
+
+size_t conf_value(const struct conf *c, size_t i, char *out, size_t len)
+{
+    static const char *const levels[] = { "debug", "info", "warn", "error" };
+    const void *field = (const char *)c + opts[i].offset;
+    int n = 0;
+    out[0] = '\0';
+    switch (opts[i].type) {
+    case T_INT:
+        n = snprintf(out, len, "%d", *(const int *)field);
+        break;
+    case T_FLAG:
+        n = snprintf(out, len, "%s", *(const int *)field ? "true" : "false");
+        break;
+    case T_LEVEL: {
+        int l = *(const int *)field;
+        n = snprintf(out, len, "%s", l >= 0 && l < 4 ? levels[l] : "?");
+        break;
+    }
+    case T_STR:
+    case T_ADDR:
+        n = snprintf(out, len, "%s", *(char *const *)field ? *(char *const *)field : "");
+        break;
+    case T_LIST: {
+        const struct conf_list *l = field;
+        for (int k = 0; k < l->count && n >= 0 && (size_t)n < len; k++)
+            n += snprintf(out + n, len - (size_t)n, "%s%s", k ? ", " : "", l->items[k]);
+        break;
+    }
+    }
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }

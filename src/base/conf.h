@@ -69,6 +69,13 @@ int conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t err
 int conf_check(struct conf *c, char *err, size_t errlen);
 /* Writes the --help text to buf. */
 void conf_help(char *buf, size_t len);
+/* The option table, for listing settings (check-config): the number of
+ * options, the name of option i, and its value in c as text (lists joined
+ * with ", ", flags true/false, log level by name, "" when a string is
+ * unset). conf_value returns the text's length (truncated to len - 1). */
+size_t conf_count(void);
+const char *conf_name(size_t i);
+size_t conf_value(const struct conf *c, size_t i, char *out, size_t len);
 /* Finds the value given to --config on the command line or in TINCAN_CONFIG
  * (NULL if none), so the file can be applied before the stronger sources. */
 const char *conf_find_config_path(int argc, char **argv);

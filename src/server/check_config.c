@@ -1,0 +1,216 @@
+/*
+ * check_config — validate and print the effective settings (see
+ * check_config.h).
+ */
+#include "check_config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../base/alloc.h"
+#include "../base/conf.h"
+#include "../base/confload.h"
+#include "../net/tls.h"
+
+#define VALUE_MAX 4096
+#define MASK "********"
+
+/* Options whose values are never printed. */
+static const char *const secrets[] = { "turn-secret", "metrics-token", "acme-eab-key" };
+
+struct tracker {
+    size_t n;
+    char **last;                   /* each option's value after the previous source */
+    enum confload_source *src;     /* the last source that changed it */
+};
+
+static const char *const source_names[] = {
+    [CONFLOAD_DEFAULT] = "default", [CONFLOAD_FILE] = "config file", [CONFLOAD_DOTENV] = ".env",
+    [CONFLOAD_ENV] = "environment", [CONFLOAD_ARGS] = "command line",
+};
+
+static void track(void *arg, const struct conf *c, enum confload_source src, const char *path)
+{
+    (void)path;
+    struct tracker *t = arg;
+    char v[VALUE_MAX];
+    for (size_t i = 0; i < t->n; i++) {
+        conf_value(c, i, v, sizeof(v));
+        if (t->last[i] && strcmp(t->last[i], v) == 0)
+            continue;
+        xfree(t->last[i]);
+        t->last[i] = xstrdup(v);
+        t->src[i] = src;
+    }
+}
+
+static int is_secret(const char *name)
+{
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+        if (strcmp(name, secrets[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* "name:pass, other:pass" → "name:********, other:********". */
+static void mask_users(const struct conf_list *l, char *out, size_t len)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int k = 0; k < l->count && o < len; k++) {
+        const char *colon = strchr(l->items[k], ':');
+        int nlen = colon ? (int)(colon - l->items[k]) : (int)strlen(l->items[k]);
+        int n = snprintf(out + o, len - o, "%s%.*s:%s", k ? ", " : "", nlen, l->items[k], MASK);
+        if (n < 0)
+            break;
+        o += (size_t)n;
+    }
+}
+
+static void print_settings(const struct conf *c, const struct tracker *t)
+{
+    char v[VALUE_MAX];
+    for (size_t i = 0; i < t->n; i++) {
+        const char *name = conf_name(i);
+        if (strcmp(name, "help") == 0 || strcmp(name, "version") == 0)
+            continue;
+        conf_value(c, i, v, sizeof(v));
+        if (strcmp(name, "turn-user") == 0)
+            mask_users(&c->turn_user, v, sizeof(v));
+        else if (v[0] && is_secret(name))
+            snprintf(v, sizeof(v), "%s", MASK);
+        printf("%s = %s (%s)\n", name, v[0] ? v : "(unset)", source_names[t->src[i]]);
+    }
+}
+
+/* --- checks; each prints its problem and returns -1, or 0 --- */
+
+static int problem(const char *option, const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "tincan: invalid value for %s: ", option);
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+    return -1;
+}
+
+static void print_expiry(SSL_CTX *ctx, const char *what)
+{
+    time_t end = (time_t)tls_ctx_not_after(ctx);
+    struct tm tm;
+    char when[64] = "?";
+    if (gmtime_r(&end, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    printf("# %s certificate expires %s (in %lld days)\n", what, when, (long long)(end - time(NULL)) / 86400);
+}
+
+static int check_tls(const struct conf *c)
+{
+    char err[512], cert[4096], key[4096];
+    const char *what = c->cert ? "the" : "the self-signed";
+    snprintf(cert, sizeof(cert), "%s", c->cert ? c->cert : "");
+    snprintf(key, sizeof(key), "%s", c->key ? c->key : "");
+    if (!c->cert) {
+        snprintf(cert, sizeof(cert), "%s/cert.pem", c->data_dir);
+        snprintf(key, sizeof(key), "%s/key.pem", c->data_dir);
+        if (access(cert, F_OK) != 0) {
+            printf("# a self-signed certificate will be created in %s\n", c->data_dir);
+            return 0;
+        }
+    }
+    SSL_CTX *ctx = tls_ctx_load(cert, key, err, sizeof(err));
+    if (!ctx) {
+        if (c->cert)
+            return problem("cert", "%s%s", err, "");
+        printf("# %s (it will be replaced by a new self-signed one)\n", err);
+        return 0;
+    }
+    int rc = 0;
+    if (tls_ctx_not_after(ctx) < (long long)time(NULL))
+        rc = c->cert ? problem("cert", "%s has expired%s", cert, "") : 0;
+    print_expiry(ctx, what);
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+static int check_data_dir(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return problem("data-dir", "'%s' is not a directory%s", dir, "");
+        if (access(dir, W_OK | X_OK) != 0)
+            return problem("data-dir", "'%s' is not writable: %s", dir, strerror(errno));
+        return 0;
+    }
+    char *copy = xstrdup(dir);
+    const char *parent = dirname(copy);
+    int rc = 0;
+    if (access(parent, W_OK | X_OK) != 0)
+        rc = problem("data-dir", "'%s' does not exist and cannot be created in its parent: %s", dir,
+                     strerror(errno));
+    else
+        printf("# data-dir %s will be created\n", dir);
+    xfree(copy);
+    return rc;
+}
+
+static int check_web_root(const char *root)
+{
+    struct stat st;
+    if (!root)
+        return 0;
+    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode) || access(root, R_OK | X_OK) != 0)
+        return problem("web-root", "'%s' is not a readable directory%s", root, "");
+    return 0;
+}
+
+static int check_ports(const struct conf *c)
+{
+    if (c->port >= c->relay_port_lo && c->port <= c->relay_port_hi)
+        return problem("relay-ports", "'%s' includes the main port (UDP)%s", c->relay_ports, "");
+    return 0;
+}
+
+int check_config_main(int argc, char **argv)
+{
+    struct conf c;
+    conf_init(&c);
+    struct tracker t = { conf_count(), NULL, NULL };
+    t.last = xcalloc(t.n, sizeof(*t.last));
+    t.src = xcalloc(t.n, sizeof(*t.src));
+    char err[512];
+    int rc = 2;
+    if (confload(&c, argc, argv, track, &t, err, sizeof(err)) < 0) {
+        fprintf(stderr, "tincan: %s\n", err);
+        goto out;
+    }
+    int check = conf_check(&c, err, sizeof(err));
+    print_settings(&c, &t);
+    if (check < 0) {
+        fprintf(stderr, "tincan: %s\n", err);
+        goto out;
+    }
+    int bad = 0;
+    bad |= check_ports(&c);
+    bad |= check_data_dir(c.data_dir);
+    bad |= check_web_root(c.web_root);
+    bad |= check_tls(&c);
+    if (bad)
+        goto out;
+    printf("# configuration ok\n");
+    rc = 0;
+out:
+    fflush(stdout);
+    for (size_t i = 0; i < t.n; i++)
+        xfree(t.last[i]);
+    xfree(t.last);
+    xfree(t.src);
+    conf_cleanup(&c);
+    return rc;
+}
