@@ -15,6 +15,13 @@ CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-protot
 LDLIBS  += $(shell pkg-config --libs $(PKGS))
 ASAN    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 PREFIX  ?= /usr/local
+# make install: the binary, the systemd unit (in a directory systemd searches
+# for PREFIX=/usr/local and /usr; use SYSTEMDDIR=/etc/systemd/system for
+# other prefixes), the docs, and /etc/tincan/tincan.conf unless it exists.
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR     ?= $(PREFIX)/share/doc/tincan
 
 # Every module but main.c; tests and fuzz targets link against these.
 LIB_SRC := $(sort $(wildcard src/*/*.c))
@@ -27,7 +34,7 @@ FUZZ_SECONDS ?= 60
 REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 
-.PHONY: all run test unit fuzz fuzz-build bench asan deps clean install
+.PHONY: all run test unit fuzz fuzz-build bench asan deps clean install uninstall
 all: tincan
 
 $(GEN_SRC): $(WEB) scripts/embed.py
@@ -93,6 +100,21 @@ bench: tincan
 	bench/ws_idle/run.sh
 	bench/signal/run.sh
 	bench/turn/run.sh
+
+install: tincan
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/tincan
+	install -m 0755 tincan $(DESTDIR)$(BINDIR)/tincan
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+	  deploy/tincan.service >$(DESTDIR)$(SYSTEMDDIR)/tincan.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/tincan.service
+	install -m 0644 README.md docs/*.md deploy/tincan.conf.example $(DESTDIR)$(DOCDIR)/
+	test -e $(DESTDIR)$(SYSCONFDIR)/tincan/tincan.conf || \
+	  install -m 0644 deploy/tincan.conf.example $(DESTDIR)$(SYSCONFDIR)/tincan/tincan.conf
+
+# Leaves /etc/tincan and /var/lib/tincan (settings and data) alone.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tincan $(DESTDIR)$(SYSTEMDDIR)/tincan.service
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build tincan test-output
