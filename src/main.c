@@ -22,7 +22,7 @@
 static int load_conf(struct conf *c, int argc, char **argv)
 {
     char err[512];
-    if (confload(c, argc, argv, NULL, NULL, err, sizeof(err)) < 0)
+    if (confload(c, argc, argv, err, sizeof(err)) < 0)
         goto fail;
     if (c->help || c->version)
         return 0;

@@ -69,6 +69,7 @@ static const struct conf_opt opts[] = {
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
+_Static_assert(NOPTS <= CONF_MAX_OPTS, "raise CONF_MAX_OPTS");
 
 static const struct conf_opt *find_opt(const char *name, size_t len)
 {
@@ -194,6 +195,7 @@ static int set_flag(const struct conf_opt *o, int *field, const char *v, char *e
 static int apply(struct conf *c, const struct conf_opt *o, const char *v, char *err, size_t errlen)
 {
     void *field = (char *)c + o->offset;
+    c->set_by[o - opts] = c->source;
     if (o->type != T_FLAG && (!v || !*v)) {
         snprintf(err, errlen, "option %s needs a value", o->name);
         return -1;
@@ -474,4 +476,9 @@ size_t conf_value(const struct conf *c, size_t i, char *out, size_t len)
     }
     }
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+int conf_set_by(const struct conf *c, size_t i)
+{
+    return i < NOPTS ? c->set_by[i] : 0;
 }

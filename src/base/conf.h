@@ -17,6 +17,7 @@
 #include "log.h"
 
 #define CONF_LIST_MAX 32
+#define CONF_MAX_OPTS 128   /* rows the option table may grow to */
 
 struct conf_list {
     char *items[CONF_LIST_MAX];
@@ -46,6 +47,10 @@ struct conf {
     int metrics, metrics_loopback;      /* on; loopback peers need no token */
     char *metrics_token;
     int help, version;
+    /* Which source set each option last (index as conf_name(); 0 = the
+     * built-in default); the loader sets `source` before applying one. */
+    unsigned char set_by[CONF_MAX_OPTS];
+    unsigned char source;
 };
 
 /* Fills c with the built-in defaults. */
@@ -76,6 +81,8 @@ void conf_help(char *buf, size_t len);
 size_t conf_count(void);
 const char *conf_name(size_t i);
 size_t conf_value(const struct conf *c, size_t i, char *out, size_t len);
+/* The value of c->source when option i was last set (0: never set). */
+int conf_set_by(const struct conf *c, size_t i);
 /* Finds the value given to --config on the command line or in TINCAN_CONFIG
  * (NULL if none), so the file can be applied before the stronger sources. */
 const char *conf_find_config_path(int argc, char **argv);

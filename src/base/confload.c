@@ -21,18 +21,12 @@ static char *read_text(const char *path)
     return text;
 }
 
-static void stage(confload_fn fn, void *arg, const struct conf *c, enum confload_source src, const char *path)
-{
-    if (fn)
-        fn(arg, c, src, path);
-}
-
-int confload(struct conf *c, int argc, char **argv, confload_fn fn, void *arg, char *err, size_t errlen)
+int confload(struct conf *c, int argc, char **argv, char *err, size_t errlen)
 {
     int rc = -1;
-    stage(fn, arg, c, CONFLOAD_DEFAULT, NULL);
     const char *path = conf_find_config_path(argc, argv);
     if (path) {
+        c->source = CONFLOAD_FILE;
         char *text = read_text(path);
         if (!text) {
             snprintf(err, errlen, "invalid value for config: cannot read '%s'", path);
@@ -42,23 +36,21 @@ int confload(struct conf *c, int argc, char **argv, confload_fn fn, void *arg, c
         xfree(text);
         if (rc < 0)
             goto out;
-        stage(fn, arg, c, CONFLOAD_FILE, path);
     }
     char *dotenv = read_text(".env");
     if (dotenv) {
+        c->source = CONFLOAD_DOTENV;
         rc = conf_parse_dotenv_text(c, dotenv, err, errlen);
         xfree(dotenv);
         if (rc < 0)
             goto out;
-        stage(fn, arg, c, CONFLOAD_DOTENV, NULL);
     }
+    c->source = CONFLOAD_ENV;
     rc = conf_apply_env(c, err, errlen);
     if (rc < 0)
         goto out;
-    stage(fn, arg, c, CONFLOAD_ENV, NULL);
+    c->source = CONFLOAD_ARGS;
     rc = conf_parse_args(c, argc, argv, err, errlen);
-    if (rc == 0)
-        stage(fn, arg, c, CONFLOAD_ARGS, NULL);
 out:
     return rc < 0 ? -1 : 0;
 }

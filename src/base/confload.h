@@ -14,16 +14,12 @@
 
 #define CONFLOAD_MAX_FILE (1u << 20) /* a config or .env file larger than this is cut */
 
-/* Where a value came from. */
+/* Where a value came from: what conf_set_by() returns. */
 enum confload_source { CONFLOAD_DEFAULT, CONFLOAD_FILE, CONFLOAD_DOTENV, CONFLOAD_ENV, CONFLOAD_ARGS };
 
-/* Called after each source has been applied (and once for the defaults);
- * path is the config file for CONFLOAD_FILE, else NULL. */
-typedef void (*confload_fn)(void *arg, const struct conf *c, enum confload_source src, const char *path);
-
-/* Applies every source to c (which conf_init() prepared), calling fn (may
- * be NULL) after each. Returns 0, or -1 with a message naming the option or
- * file in err. Does not run conf_check(). */
-int confload(struct conf *c, int argc, char **argv, confload_fn fn, void *arg, char *err, size_t errlen);
+/* Applies every source to c (which conf_init() prepared), recording in c
+ * which source set each option. Returns 0, or -1 with a message naming the
+ * option or file in err. Does not run conf_check(). */
+int confload(struct conf *c, int argc, char **argv, char *err, size_t errlen);
 
 #endif

@@ -23,31 +23,10 @@
 /* Options whose values are never printed. */
 static const char *const secrets[] = { "turn-secret", "metrics-token", "acme-eab-key" };
 
-struct tracker {
-    size_t n;
-    char **last;                   /* each option's value after the previous source */
-    enum confload_source *src;     /* the last source that changed it */
-};
-
 static const char *const source_names[] = {
     [CONFLOAD_DEFAULT] = "default", [CONFLOAD_FILE] = "config file", [CONFLOAD_DOTENV] = ".env",
     [CONFLOAD_ENV] = "environment", [CONFLOAD_ARGS] = "command line",
 };
-
-static void track(void *arg, const struct conf *c, enum confload_source src, const char *path)
-{
-    (void)path;
-    struct tracker *t = arg;
-    char v[VALUE_MAX];
-    for (size_t i = 0; i < t->n; i++) {
-        conf_value(c, i, v, sizeof(v));
-        if (t->last[i] && strcmp(t->last[i], v) == 0)
-            continue;
-        xfree(t->last[i]);
-        t->last[i] = xstrdup(v);
-        t->src[i] = src;
-    }
-}
 
 static int is_secret(const char *name)
 {
@@ -73,10 +52,10 @@ static void mask_users(const struct conf_list *l, char *out, size_t len)
     }
 }
 
-static void print_settings(const struct conf *c, const struct tracker *t)
+static void print_settings(const struct conf *c)
 {
     char v[VALUE_MAX];
-    for (size_t i = 0; i < t->n; i++) {
+    for (size_t i = 0; i < conf_count(); i++) {
         const char *name = conf_name(i);
         if (strcmp(name, "help") == 0 || strcmp(name, "version") == 0)
             continue;
@@ -85,7 +64,7 @@ static void print_settings(const struct conf *c, const struct tracker *t)
             mask_users(&c->turn_user, v, sizeof(v));
         else if (v[0] && is_secret(name))
             snprintf(v, sizeof(v), "%s", MASK);
-        printf("%s = %s (%s)\n", name, v[0] ? v : "(unset)", source_names[t->src[i]]);
+        printf("%s = %s (%s)\n", name, v[0] ? v : "(unset)", source_names[conf_set_by(c, i)]);
     }
 }
 
@@ -181,17 +160,14 @@ int check_config_main(int argc, char **argv)
 {
     struct conf c;
     conf_init(&c);
-    struct tracker t = { conf_count(), NULL, NULL };
-    t.last = xcalloc(t.n, sizeof(*t.last));
-    t.src = xcalloc(t.n, sizeof(*t.src));
     char err[512];
     int rc = 2;
-    if (confload(&c, argc, argv, track, &t, err, sizeof(err)) < 0) {
+    if (confload(&c, argc, argv, err, sizeof(err)) < 0) {
         fprintf(stderr, "tincan: %s\n", err);
         goto out;
     }
     int check = conf_check(&c, err, sizeof(err));
-    print_settings(&c, &t);
+    print_settings(&c);
     if (check < 0) {
         fprintf(stderr, "tincan: %s\n", err);
         goto out;
@@ -207,10 +183,6 @@ int check_config_main(int argc, char **argv)
     rc = 0;
 out:
     fflush(stdout);
-    for (size_t i = 0; i < t.n; i++)
-        xfree(t.last[i]);
-    xfree(t.last);
-    xfree(t.src);
     conf_cleanup(&c);
     return rc;
 }
