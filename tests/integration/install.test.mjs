@@ -181,7 +181,10 @@ describe('the systemd unit', { skip: spawnSync('systemd-analyze', ['--version'])
     }
     await exited;
     const used = new Set();
+    const families = new Set();
     for (const line of readFileSync(trace, 'utf8').split('\n')) {
+      const f = /\bsocket\((AF_[A-Z0-9]+),/.exec(line);
+      if (f) families.add(f[1]);
       const m = /^\d+\s+(?:<\.\.\. )?([a-z0-9_]+)[( ]/.exec(line);
       if (m && m[1] !== 'exit' && !line.includes('resumed>')) used.add(m[1]);
     }
@@ -189,5 +192,10 @@ describe('the systemd unit', { skip: spawnSync('systemd-analyze', ['--version'])
     assert.ok(used.has('epoll_wait') || used.has('epoll_pwait'), `the trace was read: ${[...used].join(' ')}`);
     const refused = [...used].filter((n) => !allowed.has(n));
     assert.deepEqual(refused, [], `system calls the unit would refuse (EPERM): ${refused}`);
+    // And every socket family it opens is one RestrictAddressFamilies lets through.
+    const allowedFamilies = s.RestrictAddressFamilies[0].split(/\s+/);
+    assert.ok(families.has('AF_INET') && families.has('AF_NETLINK'), `socket families seen: ${[...families]}`);
+    const refusedFamilies = [...families].filter((f) => !allowedFamilies.includes(f));
+    assert.deepEqual(refusedFamilies, [], `socket families the unit would refuse: ${refusedFamilies}`);
   });
 });
