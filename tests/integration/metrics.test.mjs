@@ -7,7 +7,7 @@ import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { start, request, tlsConnect, rawExchange, tcpConnect, sleep } from './net.mjs';
 import { Peers, uniq, room } from './signal-client.mjs';
-import { TurnClient, UdpPeer, Bag, udpRange, turnArgs, expectSuccess, expectError } from './stun-client.mjs';
+import { TurnClient, UdpPeer, Bag, udpRange, turnArgs, expectSuccess, expectError, METHOD, ATTR, requestedTransport, encodeMessage } from './stun-client.mjs';
 import { parse, scrape, until } from './prom.mjs';
 
 const T = { timeout: 30000 };
@@ -222,6 +222,48 @@ describe('/metrics: PIN and per-address connection limits', () => {
     for (const s of held) s.destroy();
     const m = await until(srv.port, (x) => x.get('tincan_rate_limited_total', { limit: 'connections_per_ip' }) >= 1, 'refusal counted');
     assert.equal(m.get('tincan_rate_limited_total', { limit: 'connections_per_ip' }), 1);
+  });
+});
+
+describe('/metrics: TURN stale nonces, quota and unauthenticated floods', () => {
+  let srv;
+  const bag = new Bag();
+  before(async () => {
+    const range = await udpRange(25000, 10);
+    srv = await start({ args: turnArgs(range, '--turn-user', 'u:p', '--turn-nonce-ttl', '1', '--turn-quota', '1') });
+  });
+  afterEach(() => bag.closeAll());
+  after(async () => { await srv?.stop(); });
+
+  test('a request with an expired nonce (438) counts as stale_nonce', T, async () => {
+    const t = bag.add(await TurnClient.connect('udp', srv.port, { user: 'u', pass: 'p' }, { fresh: true }));
+    await t.learn();
+    await sleep(2500); // --turn-nonce-ttl 1
+    expectError(await t.allocate({ staleRetries: 0 }), 438, 'Allocate with a stale nonce');
+    const m = (await scrape(srv.port)).m;
+    assert.equal(m.get('tincan_turn_auth_failures_total', { reason: 'stale_nonce' }), 1);
+    assert.equal(m.get('tincan_turn_auth_failures_total', { reason: 'bad_credentials' }), 0);
+  });
+
+  test('a second allocation over the per-user quota (486) counts as turn_quota', T, async () => {
+    const a = bag.add(await TurnClient.connect('udp', srv.port, { user: 'u', pass: 'p' }));
+    const b = bag.add(await TurnClient.connect('udp', srv.port, { user: 'u', pass: 'p' }));
+    expectSuccess(await a.allocate(), 'first allocation');
+    expectError(await b.allocate(), 486, 'second allocation of the same user');
+    const m = (await scrape(srv.port)).m;
+    assert.equal(m.get('tincan_rate_limited_total', { limit: 'turn_quota' }), 1);
+  });
+
+  test('unanswered unauthenticated requests of a flood are counted as turn_unauthenticated', T, async () => {
+    const t = bag.add(await TurnClient.connect('udp', srv.port, null));
+    const N = 60;
+    // Sent raw, once each (the client's request() would retransmit unanswered ones).
+    for (let i = 0; i < N; i++) t.c.sendRaw(encodeMessage({ method: METHOD.ALLOCATE, attrs: [[ATTR.REQUESTED_TRANSPORT, requestedTransport(17)]] }).buf);
+    await sleep(1500);
+    const answered = t.c.inbox.filter((x) => x.kind === 'stun' && x.msg.error?.code === 401).length;
+    assert.ok(answered < N, `the flood was limited (${answered} of ${N} answered)`);
+    const m = (await scrape(srv.port)).m;
+    assert.equal(m.get('tincan_rate_limited_total', { limit: 'turn_unauthenticated' }), N - answered);
   });
 });
 
