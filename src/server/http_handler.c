@@ -216,6 +216,14 @@ static void serve_static(struct client *c, const struct http_request *req, int h
     send_file(c, req, f, head_only, host, keep_alive, 0);
 }
 
+/* "/" serves the web client, and upgrades for the join-code backend's
+ * clients, which connect there. */
+static int is_websocket_upgrade(const struct http_request *req)
+{
+    const struct http_str *upgrade = http_header_get(req, "upgrade");
+    return upgrade && http_list_has_token(*upgrade, "websocket");
+}
+
 void http_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len)
 {
     (void)body;
@@ -232,7 +240,7 @@ void http_handle(struct client *c, const struct http_request *req, const uint8_t
     int is_get = http_str_ieq(req->method, "GET");
     int is_head = http_str_ieq(req->method, "HEAD");
     int keep_alive = http_keep_alive(req);
-    if (http_str_ieq(req->path, "/ws")) {
+    if (http_str_ieq(req->path, "/ws") || (is_websocket_upgrade(req) && http_str_ieq(req->path, "/"))) {
         if (is_get)
             ws_session_upgrade(c, req);
         else
