@@ -87,7 +87,7 @@ struct pending {
 
 static void fail(struct store *st, const char *op)
 {
-    log_error("store_failed", "op=%s error=\"%s\"", op, sqlite3_errmsg(st->db));
+    log_error("store_failed", "op=\"%s\" error=\"%s\"", op, sqlite3_errmsg(st->db));
 }
 
 /* Binds up to three text parameters (NULL ones are left unbound). */
