@@ -337,6 +337,40 @@ describe('REST API options', () => {
     }
   });
 
+  test('--db adopts a database of the original backend: rows kept, migrated, expired codes swept at start', T, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tincan-rest-'));
+    const db = join(dir, 'chat.db');
+    try {
+      // The original's scripts/init-db.sql schema, filled by its clients.
+      await sh(`sqlite3 '${db}' "
+        CREATE TABLE pendings (joinid TEXT PRIMARY KEY NOT NULL, client1 TEXT NOT NULL, exp DATETIME NOT NULL, client2 TEXT NULL);
+        CREATE TABLE rooms (roomid TEXT PRIMARY KEY NOT NULL, client1 TEXT NOT NULL, client2 TEXT NOT NULL);
+        CREATE INDEX idx_pendings_client1 ON pendings(client1);
+        CREATE INDEX idx_pendings_exp ON pendings(exp);
+        CREATE INDEX idx_rooms_client1 ON rooms(client1);
+        CREATE INDEX idx_rooms_client2 ON rooms(client2);
+        INSERT INTO pendings VALUES ('OLDWAIT', 'a', '2030-01-01T00:00:00Z', NULL);
+        INSERT INTO pendings VALUES ('OLDDONE', 'c', '2030-01-01T00:00:00Z', 'd');
+        INSERT INTO pendings VALUES ('STALE', 'e', '2001-01-01T00:00:00Z', NULL);
+        INSERT INTO rooms VALUES ('legacy-room', 'c', 'd');"`, {});
+      const srv = await start({ dataDir: dir, args: ['--db', db] });
+      try {
+        assert.ok(srv.logs.some((l) => /msg=store_migrated version=2/.test(l)), 'migrated to version 2');
+        assert.equal((await check(srv.port, 'OLDWAIT', 'a')).status, 204);
+        assert.deepEqual((await check(srv.port, 'OLDDONE', 'c')).json, { roomid: 'legacy-room' });
+        assert.deepEqual((await api(srv.port, 'GET', '/api/rooms?roomid=legacy-room')).json,
+          { roomid: 'legacy-room', client1: 'c', client2: 'd' });
+        assert.ok(srv.logs.some((l) => /msg=pendings_expired deleted=1\b/.test(l)), srv.logs.join('\n'));
+        const left = await sh(`sqlite3 '${db}' 'SELECT joinid, exp FROM pendings ORDER BY joinid'`, {});
+        assert.equal(left.trim(), 'OLDWAIT|2030-01-01T00:00:00.000Z');
+      } finally {
+        await srv.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--db takes a path; a database that cannot be opened stops the start with a clear message', T, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tincan-rest-'));
     try {
