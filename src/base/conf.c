@@ -60,6 +60,9 @@ static const struct conf_opt opts[] = {
     { "turn-bandwidth", T_INT, F(turn_bandwidth), 0, 1000000000, "BYTES", "relay bytes per second per allocation, 0 = unlimited (default 0)" },
     { "turn-credential-ttl", T_INT, F(turn_credential_ttl), 60, 604800, "SEC", "lifetime of TURN credentials handed to browsers (default 3600)" },
     { "turn-nonce-ttl", T_INT, F(turn_nonce_ttl), 1, 600, "SEC", "TURN nonces go stale after this (default 600)" },
+    { "no-rest-api", T_FLAG, F(no_rest_api), 0, 0, NULL, "turn off the join-code REST API (/api/rooms, /api/user/purge) and its database" },
+    { "db", T_STR, F(db), 0, 0, "FILE", "SQLite database of the REST API (default <data-dir>/tincan.db; :memory: for tests)" },
+    { "rest-rate", T_INT, F(rest_rate), 0, 100000, "N", "REST API requests per second per source address, bursts of twice that; 0 = unlimited (default 30)" },
     { "software", T_STR, F(software), 0, 0, "TEXT", "SOFTWARE attribute in STUN answers (default none)" },
     { "help", T_FLAG, F(help), 0, 0, NULL, "show this help and exit" },
     { "version", T_FLAG, F(version), 0, 0, NULL, "show the version and exit" },
@@ -97,6 +100,7 @@ void conf_init(struct conf *c)
     c->turn_quota = 10;
     c->turn_credential_ttl = 3600;
     c->turn_nonce_ttl = 600;
+    c->rest_rate = 30;
 }
 
 static void list_clear(struct conf_list *l)

@@ -42,6 +42,9 @@ struct conf {
     struct conf_list turn_user, allow_peer, deny_peer;
     int allow_loopback_peers, turn_quota, turn_bandwidth, turn_credential_ttl, turn_nonce_ttl;
     int relay_port_lo, relay_port_hi;   /* parsed from relay_ports by conf_check */
+    /* REST API of seed 003 (join codes) */
+    char *db;                 /* NULL: <data_dir>/tincan.db */
+    int no_rest_api, rest_rate;
     int help, version;
 };
 

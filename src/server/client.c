@@ -15,6 +15,7 @@
 #include "../net/sniff.h"
 #include "../stun/stun.h"
 #include "ipcount.h"
+#include "rest_glue.h"
 #include "server.h"
 #include "turn_glue.h"
 
@@ -267,7 +268,7 @@ static void process_http(struct client *c)
             return;
         }
         if (body_len > HTTP_MAX_BODY) {
-            http_send_error(c, 413, NULL);
+            rest_glue_too_large(c, &req);
             return;
         }
         if (c->conn.in.len - (size_t)n < body_len)

@@ -1,6 +1,7 @@
 /*
  * http_handler — what tincan answers to an HTTP request: the redirect to
- * HTTPS, /health, the WebSocket upgrade on /ws, and the web client's files.
+ * HTTPS, /health, the WebSocket upgrade on /ws, the REST API (rest_glue.c)
+ * and the web client's files.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "../http/static.h"
 #include "../version.h"
 #include "client.h"
+#include "rest_glue.h"
 #include "server.h"
 #include "turn_glue.h"
 
@@ -226,8 +228,6 @@ static int is_websocket_upgrade(const struct http_request *req)
 
 void http_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len)
 {
-    (void)body;
-    (void)body_len;
     char host[256];
     if (request_host(req, host, sizeof(host)) < 0) {
         http_send_error(c, 400, NULL);
@@ -245,6 +245,10 @@ void http_handle(struct client *c, const struct http_request *req, const uint8_t
             ws_session_upgrade(c, req);
         else
             http_send_error(c, 405, host);
+        return;
+    }
+    if (rest_glue_owns(req)) {
+        rest_glue_handle(c, req, body, body_len, host);
         return;
     }
     if (!is_get && !is_head) {

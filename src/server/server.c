@@ -18,6 +18,7 @@
 #include "../version.h"
 #include "client.h"
 #include "ipcount.h"
+#include "rest_glue.h"
 #include "turn_glue.h"
 
 #define SHUTDOWN_GRACE_MS 4500
@@ -173,7 +174,7 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
         log_error("setup_failed", "error=\"%s\"", strerror(errno));
         return -1;
     }
-    if (turn_glue_init(s) < 0)
+    if (turn_glue_init(s) < 0 || rest_glue_init(s) < 0)
         return -1;
     long nofile = sock_raise_nofile();
     log_info("listening", "port=%d bind=%s max_files=%ld", conf->port, conf->bind ? conf->bind : "*", nofile);
@@ -202,6 +203,7 @@ void server_cleanup(struct server *s)
     SSL_CTX_free(s->tls);
     hub_free(s->hub);
     turn_glue_cleanup(s);
+    rest_glue_cleanup(s);
     ipcount_free(s->per_ip);
     s->tls = NULL;
     s->per_ip = NULL;

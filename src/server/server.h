@@ -19,6 +19,7 @@ struct client;
 struct hub;
 struct turn_server;
 struct ipcount;
+struct rest_glue;
 
 struct server {
     struct loop *loop;
@@ -36,6 +37,7 @@ struct server {
     struct turn_server *turn;   /* STUN/TURN */
     char *turn_secret;
     struct loop_io udp_io;      /* the UDP socket on the main port */
+    struct rest_glue *rest;     /* REST API and its store; NULL when off */
     uint64_t started_ms;
     uint64_t next_id;
     int shutting_down;
