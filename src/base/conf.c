@@ -61,6 +61,13 @@ static const struct conf_opt opts[] = {
     { "turn-credential-ttl", T_INT, F(turn_credential_ttl), 60, 604800, "SEC", "lifetime of TURN credentials handed to browsers (default 3600)" },
     { "turn-nonce-ttl", T_INT, F(turn_nonce_ttl), 1, 600, "SEC", "TURN nonces go stale after this (default 600)" },
     { "software", T_STR, F(software), 0, 0, "TEXT", "SOFTWARE attribute in STUN answers (default none)" },
+    { "domain", T_LIST, F(domain), 0, 0, "NAME", "get a certificate for NAME by ACME (repeatable; the first is the main name)" },
+    { "acme-email", T_STR, F(acme_email), 0, 0, "EMAIL", "contact address for the ACME account (expiry notices)" },
+    { "acme-directory", T_STR, F(acme_directory), 0, 0, "URL", "ACME directory (default Let's Encrypt)" },
+    { "acme-staging", T_FLAG, F(acme_staging), 0, 0, NULL, "use Let's Encrypt's staging directory (untrusted test certificates)" },
+    { "acme-ca-cert", T_STR, F(acme_ca_cert), 0, 0, "FILE", "extra CA certificates to trust for the ACME server (PEM)" },
+    { "acme-renew-days", T_INT, F(acme_renew_days), 1, 3650, "DAYS", "renew an ACME certificate this long before it expires (default 30)" },
+    { "http-port", T_INT, F(http_port), 0, 65535, "N", "plain HTTP port for ACME HTTP-01 and redirects to https, 0 = off (default 0)" },
     { "help", T_FLAG, F(help), 0, 0, NULL, "show this help and exit" },
     { "version", T_FLAG, F(version), 0, 0, NULL, "show the version and exit" },
 };
@@ -97,6 +104,7 @@ void conf_init(struct conf *c)
     c->turn_quota = 10;
     c->turn_credential_ttl = 3600;
     c->turn_nonce_ttl = 600;
+    c->acme_renew_days = 30;
 }
 
 static void list_clear(struct conf_list *l)

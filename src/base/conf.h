@@ -42,6 +42,10 @@ struct conf {
     struct conf_list turn_user, allow_peer, deny_peer;
     int allow_loopback_peers, turn_quota, turn_bandwidth, turn_credential_ttl, turn_nonce_ttl;
     int relay_port_lo, relay_port_hi;   /* parsed from relay_ports by conf_check */
+    /* ACME (on when domain is set and cert is not) */
+    struct conf_list domain;  /* first: the certificate's CN */
+    char *acme_email, *acme_directory, *acme_ca_cert;
+    int acme_staging, acme_renew_days, http_port;
     int help, version;
 };
 

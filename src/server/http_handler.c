@@ -11,6 +11,7 @@
 #include "../http/response.h"
 #include "../http/static.h"
 #include "../version.h"
+#include "acme_glue.h"
 #include "client.h"
 #include "server.h"
 #include "turn_glue.h"
@@ -226,6 +227,8 @@ void http_handle(struct client *c, const struct http_request *req, const uint8_t
         return;
     }
     if (c->plain) {
+        if (acme_glue_http(c, req, host))
+            return;
         redirect_to_https(c, req, host);
         return;
     }

@@ -19,6 +19,7 @@ struct client;
 struct hub;
 struct turn_server;
 struct ipcount;
+struct acme_glue;
 
 struct server {
     struct loop *loop;
@@ -36,6 +37,7 @@ struct server {
     struct turn_server *turn;   /* STUN/TURN */
     char *turn_secret;
     struct loop_io udp_io;      /* the UDP socket on the main port */
+    struct acme_glue *acme;     /* ACME and --http-port, or NULL */
     uint64_t started_ms;
     uint64_t next_id;
     int shutting_down;
