@@ -174,6 +174,7 @@ int acme_glue_init(struct server *s)
     g->srv = s;
     g->done_fd = -1;
     g->http_fd = -1;
+    g->http_io.fd = -1;
     g->enabled = acme_glue_enabled(s);
     if (!g->enabled)
         return 0;
@@ -227,6 +228,7 @@ static void on_http_accept(struct loop *loop, struct loop_io *io, unsigned event
     struct server *s = g->srv;
     if (s->shutting_down) {
         loop_io_del(s->loop, &g->http_io);
+        g->http_io.fd = -1;
         return;
     }
     for (int i = 0; i < 64; i++) {
@@ -346,10 +348,16 @@ void acme_glue_cleanup(struct server *s)
         https_cancel_all();
         pthread_join(g->thread, NULL);
     }
-    if (g->done_fd >= 0)
+    loop_timer_stop(s->loop, &g->timer);
+    if (g->done_fd >= 0) {
+        loop_io_del(s->loop, &g->done_io);
         close(g->done_fd);
-    if (g->http_fd >= 0)
+    }
+    if (g->http_fd >= 0) {
+        if (g->http_io.fd >= 0)
+            loop_io_del(s->loop, &g->http_io);
         close(g->http_fd);
+    }
     chall_clear();
     tls_set_challenge_hook(NULL);
     xfree(g);
