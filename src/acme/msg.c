@@ -46,11 +46,10 @@ static json_t *load_object(const uint8_t *buf, size_t len)
     return j;
 }
 
-/* Copies the string member key into out if present, printable, without
- * quotes or backslashes, and shorter than cap. Returns 0 or -1. */
-static int get_str(json_t *obj, const char *key, char *out, size_t cap)
+/* Copies the JSON string v into out if it is printable, without quotes or
+ * backslashes, and shorter than cap. Returns 0 or -1 (out is then ""). */
+static int copy_str(json_t *v, char *out, size_t cap)
 {
-    json_t *v = json_object_get(obj, key);
     const char *s = json_string_value(v);
     out[0] = '\0';
     if (!s || strlen(s) >= cap)
@@ -61,6 +60,11 @@ static int get_str(json_t *obj, const char *key, char *out, size_t cap)
     }
     strcpy(out, s);
     return 0;
+}
+
+static int get_str(json_t *obj, const char *key, char *out, size_t cap)
+{
+    return copy_str(json_object_get(obj, key), out, cap);
 }
 
 static enum acme_status get_status(json_t *obj)
@@ -96,10 +100,7 @@ int acme_parse_order(const uint8_t *buf, size_t len, struct acme_order *out)
     size_t i;
     json_t *v;
     json_array_foreach(authz, i, v) {
-        json_t *wrap = json_pack("{sO}", "u", v);
-        int bad = get_str(wrap, "u", out->authz[i], sizeof(out->authz[i]));
-        json_decref(wrap);
-        if (bad)
+        if (copy_str(v, out->authz[i], sizeof(out->authz[i])) < 0)
             goto out;
         out->nauthz++;
     }

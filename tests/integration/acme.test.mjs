@@ -80,6 +80,18 @@ describe('ACME against pebble', () => {
     for (const f of ['account.key', `${DOMAIN}.crt`, `${DOMAIN}.key`]) assert.equal(mode(join(dataDir, 'acme', f)), '600', f);
   });
 
+  test('acme-tls/1 without a pending challenge gets the ordinary certificate', T, async () => {
+    const { cert } = await served(port, root);
+    const sock = await new Promise((ok, fail) => {
+      const s = tls.connect({ host: '127.0.0.1', port, servername: DOMAIN, ALPNProtocols: ['acme-tls/1'], ca: [root] },
+        () => ok(s));
+      s.on('error', fail);
+    });
+    assert.equal(sock.alpnProtocol, false, 'acme-tls/1 is not agreed');
+    assert.equal(sock.getPeerX509Certificate().serialNumber, cert.serialNumber);
+    sock.destroy();
+  });
+
   test('SIGUSR1 renews: a new certificate is served, no restart, an open WebSocket stays up', T, async () => {
     const before = (await served(port, root)).cert;
     const ws = await wsClient(port);

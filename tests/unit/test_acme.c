@@ -22,6 +22,7 @@
 #include "acme/https.h"
 #include "acme/jws.h"
 #include "acme/msg.h"
+#include "base/conf.h"
 
 #define P(s) (const uint8_t *)(s), strlen(s)
 
@@ -419,6 +420,38 @@ static void test_chall_table(void **state)
     SSL_CTX_free(ctx);
 }
 
+/* The ACME options (src/base/conf.c rows): lists, defaults, ranges. */
+static void test_conf_options(void **state)
+{
+    (void)state;
+    struct conf c;
+    char err[256];
+    conf_init(&c);
+    assert_int_equal(c.acme_renew_days, 30);
+    assert_int_equal(c.http_port, 0);
+    assert_null(c.acme_directory);
+    char *argv[] = { "tincan", "--domain", "call.example.com", "--domain=www.example.com", "--acme-email",
+                     "me@example.com", "--acme-staging", "--http-port", "80", "--acme-renew-days", "60",
+                     "--acme-ca-cert", "/tmp/ca.pem", "--acme-directory", "https://ca.test/dir" };
+    assert_int_equal(conf_parse_args(&c, sizeof(argv) / sizeof(argv[0]), argv, err, sizeof(err)), 0);
+    assert_int_equal(c.domain.count, 2);
+    assert_string_equal(c.domain.items[0], "call.example.com");
+    assert_string_equal(c.domain.items[1], "www.example.com");
+    assert_string_equal(c.acme_email, "me@example.com");
+    assert_int_equal(c.acme_staging, 1);
+    assert_int_equal(c.http_port, 80);
+    assert_int_equal(c.acme_renew_days, 60);
+    assert_string_equal(c.acme_ca_cert, "/tmp/ca.pem");
+    assert_string_equal(c.acme_directory, "https://ca.test/dir");
+    assert_int_equal(conf_set(&c, "acme-renew-days", "0", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "acme-renew-days"));
+    assert_int_equal(conf_set(&c, "http-port", "65536", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "http-port"));
+    assert_int_equal(conf_parse_file_text(&c, "domain = a.example, b.example\n", "f", err, sizeof(err)), 0);
+    assert_int_equal(c.domain.count, 4);
+    conf_cleanup(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_retry_after),    cmocka_unit_test(test_builders),
         cmocka_unit_test(test_https_url),      cmocka_unit_test(test_https_response),
         cmocka_unit_test(test_alpn_cert),      cmocka_unit_test(test_chall_table),
+        cmocka_unit_test(test_conf_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
