@@ -346,10 +346,12 @@ int https_request(const char *method, const char *url, const char *ca_file, cons
     size_t blen = body ? strlen(body) : 0;
     size_t hcap = strlen(url) + 512;
     char *head = xmalloc(hcap);
+    int v6 = strchr(u.host, ':') != NULL;
     int hn = snprintf(head, hcap,
-                      "%s %s HTTP/1.1\r\nHost: %s%s%s\r\nUser-Agent: tincan-acme\r\nAccept: */*\r\n"
+                      "%s %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: tincan-acme\r\nAccept: */*\r\n"
                       "Connection: close\r\n%s%s%sContent-Length: %zu\r\n\r\n",
-                      method, u.path, u.host, strcmp(u.port, "443") ? ":" : "", strcmp(u.port, "443") ? u.port : "",
+                      method, u.path, v6 ? "[" : "", u.host, v6 ? "]" : "", strcmp(u.port, "443") ? ":" : "",
+                      strcmp(u.port, "443") ? u.port : "",
                       content_type ? "Content-Type: " : "", content_type ? content_type : "", content_type ? "\r\n" : "",
                       blen);
     int wr = write_all(ssl, head, (size_t)hn) < 0 || (blen && write_all(ssl, body, blen) < 0);
