@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential pkg-config clang python3 libssl-dev libjansson-dev libcmocka-dev
-  openssl ca-certificates curl chromium coturn libsqlite3-dev sqlite3"
+  openssl ca-certificates curl chromium coturn libsqlite3-dev sqlite3 pebble"
 # Node.js may come from elsewhere than Debian (with its own npm): only ask
 # Debian for it when there is no node at all.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"

@@ -64,6 +64,13 @@ static const struct conf_opt opts[] = {
     { "db", T_STR, F(db), 0, 0, "FILE", "SQLite database of the REST API (default <data-dir>/tincan.db; :memory: for tests)" },
     { "rest-rate", T_INT, F(rest_rate), 0, 100000, "N", "REST API requests per second per source address, bursts of twice that; 0 = unlimited (default 30)" },
     { "software", T_STR, F(software), 0, 0, "TEXT", "SOFTWARE attribute in STUN answers (default none)" },
+    { "domain", T_LIST, F(domain), 0, 0, "NAME", "get a certificate for NAME by ACME (repeatable; the first is the main name)" },
+    { "acme-email", T_STR, F(acme_email), 0, 0, "EMAIL", "contact address for the ACME account (expiry notices)" },
+    { "acme-directory", T_STR, F(acme_directory), 0, 0, "URL", "ACME directory (default Let's Encrypt)" },
+    { "acme-staging", T_FLAG, F(acme_staging), 0, 0, NULL, "use Let's Encrypt's staging directory (untrusted test certificates)" },
+    { "acme-ca-cert", T_STR, F(acme_ca_cert), 0, 0, "FILE", "extra CA certificates to trust for the ACME server (PEM)" },
+    { "acme-renew-days", T_INT, F(acme_renew_days), 1, 3650, "DAYS", "renew an ACME certificate this long before it expires (default 30)" },
+    { "http-port", T_INT, F(http_port), 0, 65535, "N", "plain HTTP port for ACME HTTP-01 and redirects to https, 0 = off (default 0)" },
     { "help", T_FLAG, F(help), 0, 0, NULL, "show this help and exit" },
     { "version", T_FLAG, F(version), 0, 0, NULL, "show the version and exit" },
 };
@@ -101,6 +108,7 @@ void conf_init(struct conf *c)
     c->turn_credential_ttl = 3600;
     c->turn_nonce_ttl = 600;
     c->rest_rate = 30;
+    c->acme_renew_days = 30;
 }
 
 static void list_clear(struct conf_list *l)

@@ -45,6 +45,10 @@ struct conf {
     /* REST API of seed 003 (join codes) */
     char *db;                 /* NULL: <data_dir>/tincan.db */
     int no_rest_api, rest_rate;
+    /* ACME (on when domain is set and cert is not) */
+    struct conf_list domain;  /* first: the certificate's CN */
+    char *acme_email, *acme_directory, *acme_ca_cert;
+    int acme_staging, acme_renew_days, http_port;
     int help, version;
 };
 

@@ -12,6 +12,7 @@
 #include "../http/response.h"
 #include "../http/static.h"
 #include "../version.h"
+#include "acme_glue.h"
 #include "client.h"
 #include "rest_glue.h"
 #include "server.h"
@@ -234,6 +235,8 @@ void http_handle(struct client *c, const struct http_request *req, const uint8_t
         return;
     }
     if (c->plain) {
+        if (acme_glue_http(c, req, host))
+            return;
         redirect_to_https(c, req, host);
         return;
     }

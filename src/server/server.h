@@ -20,6 +20,7 @@ struct hub;
 struct turn_server;
 struct ipcount;
 struct rest_glue;
+struct acme_glue;
 
 struct server {
     struct loop *loop;
@@ -38,6 +39,7 @@ struct server {
     char *turn_secret;
     struct loop_io udp_io;      /* the UDP socket on the main port */
     struct rest_glue *rest;     /* REST API and its store; NULL when off */
+    struct acme_glue *acme;     /* ACME and --http-port, or NULL */
     uint64_t started_ms;
     uint64_t next_id;
     int shutting_down;
