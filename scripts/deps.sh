@@ -6,12 +6,12 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential pkg-config clang python3 libssl-dev libjansson-dev libcmocka-dev
-  openssl ca-certificates curl chromium coturn"
+  openssl ca-certificates curl chromium coturn libsqlite3-dev sqlite3 pebble"
 # Packaging tests (tests/integration/{install,deploy,docs-deploy}.test.mjs):
 # systemd-analyze, strace for the unit's syscall filter, setcap/getcap, the
 # firewall tools run in dry-run/check mode, YAML for the compose file, and the
 # Dockerfile's build dependencies.
-PACKAGES="$PACKAGES systemd strace libcap2-bin nftables ufw python3-yaml libsqlite3-dev"
+PACKAGES="$PACKAGES systemd strace libcap2-bin nftables ufw python3-yaml"
 # Node.js may come from elsewhere than Debian (with its own npm): only ask
 # Debian for it when there is no node at all.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"

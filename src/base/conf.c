@@ -60,7 +60,17 @@ static const struct conf_opt opts[] = {
     { "turn-bandwidth", T_INT, F(turn_bandwidth), 0, 1000000000, "BYTES", "relay bytes per second per allocation, 0 = unlimited (default 0)" },
     { "turn-credential-ttl", T_INT, F(turn_credential_ttl), 60, 604800, "SEC", "lifetime of TURN credentials handed to browsers (default 3600)" },
     { "turn-nonce-ttl", T_INT, F(turn_nonce_ttl), 1, 600, "SEC", "TURN nonces go stale after this (default 600)" },
+    { "no-rest-api", T_FLAG, F(no_rest_api), 0, 0, NULL, "turn off the join-code REST API (/api/rooms, /api/user/purge) and its database" },
+    { "db", T_STR, F(db), 0, 0, "FILE", "SQLite database of the REST API (default <data-dir>/tincan.db; :memory: for tests)" },
+    { "rest-rate", T_INT, F(rest_rate), 0, 100000, "N", "REST API requests per second per source address, bursts of twice that; 0 = unlimited (default 30)" },
     { "software", T_STR, F(software), 0, 0, "TEXT", "SOFTWARE attribute in STUN answers (default none)" },
+    { "domain", T_LIST, F(domain), 0, 0, "NAME", "get a certificate for NAME by ACME (repeatable; the first is the main name)" },
+    { "acme-email", T_STR, F(acme_email), 0, 0, "EMAIL", "contact address for the ACME account (expiry notices)" },
+    { "acme-directory", T_STR, F(acme_directory), 0, 0, "URL", "ACME directory (default Let's Encrypt)" },
+    { "acme-staging", T_FLAG, F(acme_staging), 0, 0, NULL, "use Let's Encrypt's staging directory (untrusted test certificates)" },
+    { "acme-ca-cert", T_STR, F(acme_ca_cert), 0, 0, "FILE", "extra CA certificates to trust for the ACME server (PEM)" },
+    { "acme-renew-days", T_INT, F(acme_renew_days), 1, 3650, "DAYS", "renew an ACME certificate this long before it expires (default 30)" },
+    { "http-port", T_INT, F(http_port), 0, 65535, "N", "plain HTTP port for ACME HTTP-01 and redirects to https, 0 = off (default 0)" },
     { "metrics", T_FLAG, F(metrics), 0, 0, NULL, "serve GET /metrics (Prometheus; default true, --metrics=false turns it off)" },
     { "metrics-token", T_STR, F(metrics_token), 0, 0, "TOKEN", "bearer token that opens /metrics to any address (default: loopback only)" },
     { "metrics-loopback", T_FLAG, F(metrics_loopback), 0, 0, NULL, "loopback peers need no token for /metrics (default true)" },
@@ -101,6 +111,8 @@ void conf_init(struct conf *c)
     c->turn_quota = 10;
     c->turn_credential_ttl = 3600;
     c->turn_nonce_ttl = 600;
+    c->rest_rate = 30;
+    c->acme_renew_days = 30;
     c->metrics = 1;
     c->metrics_loopback = 1;
 }

@@ -43,6 +43,13 @@ struct conf {
     struct conf_list turn_user, allow_peer, deny_peer;
     int allow_loopback_peers, turn_quota, turn_bandwidth, turn_credential_ttl, turn_nonce_ttl;
     int relay_port_lo, relay_port_hi;   /* parsed from relay_ports by conf_check */
+    /* REST API of seed 003 (join codes) */
+    char *db;                 /* NULL: <data_dir>/tincan.db */
+    int no_rest_api, rest_rate;
+    /* ACME (on when domain is set and cert is not) */
+    struct conf_list domain;  /* first: the certificate's CN */
+    char *acme_email, *acme_directory, *acme_ca_cert;
+    int acme_staging, acme_renew_days, http_port;
     /* /metrics */
     int metrics, metrics_loopback;      /* on; loopback peers need no token */
     char *metrics_token;

@@ -31,11 +31,44 @@ static void ssl_error(char *err, size_t errlen, const char *what)
     ERR_clear_error();
 }
 
+static tls_challenge_fn challenge_hook;
+static long long served_not_after = -1;
+
+void tls_set_challenge_hook(tls_challenge_fn fn)
+{
+    challenge_hook = fn;
+}
+
+int tls_is_acme_challenge(SSL *ssl)
+{
+    const unsigned char *p = NULL;
+    unsigned int n = 0;
+    SSL_get0_alpn_selected(ssl, &p, &n);
+    return n == 10 && memcmp(p, "acme-tls/1", 10) == 0;
+}
+
+void tls_note_served(SSL_CTX *ctx)
+{
+    served_not_after = tls_ctx_not_after(ctx);
+}
+
+long long tls_cert_not_after(void)
+{
+    return served_not_after;
+}
+
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned int inlen, void *arg)
 {
-    (void)ssl;
     (void)arg;
+    /* RFC 8737 §3: the validation client offers "acme-tls/1" and nothing
+     * else; the certificate is switched before it is sent. */
+    if (challenge_hook && inlen == 11 && memcmp(in, "\x0a" "acme-tls/1", 11) == 0 &&
+        challenge_hook(ssl, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) == 0) {
+        *out = in + 1;
+        *outlen = 10;
+        return SSL_TLSEXT_ERR_OK;
+    }
     static const unsigned char http11[] = "\x08http/1.1";
     if (SSL_select_next_proto((unsigned char **)out, outlen, http11, sizeof(http11) - 1, in, inlen) ==
         OPENSSL_NPN_NEGOTIATED)

@@ -31,5 +31,21 @@ int tls_selfsigned_ensure(const char *data_dir, char *const *sans, int nsans,
 int tls_ctx_fingerprint(SSL_CTX *ctx, char out[TLS_FINGERPRINT_LEN]);
 /* Seconds since the epoch at which ctx's certificate expires, or -1. */
 long long tls_ctx_not_after(SSL_CTX *ctx);
+/* Records ctx as the context new connections get (the server calls it
+ * whenever it loads one), for tls_cert_not_after(). */
+void tls_note_served(SSL_CTX *ctx);
+/* notAfter (seconds since the epoch) of the certificate new connections are
+ * served, or -1 before one is loaded. For /metrics. */
+long long tls_cert_not_after(void);
+
+/* Answers ACME TLS-ALPN-01 (RFC 8737): when a client offers exactly the
+ * "acme-tls/1" protocol, fn(ssl, servername) may put a challenge certificate
+ * on ssl and return 0; the handshake then completes with that certificate
+ * and protocol. NULL (the default) turns this off. fn runs on the loop
+ * thread during the handshake and must not block. */
+typedef int (*tls_challenge_fn)(SSL *ssl, const char *servername);
+void tls_set_challenge_hook(tls_challenge_fn fn);
+/* True if ssl negotiated "acme-tls/1" (such a connection carries no data). */
+int tls_is_acme_challenge(SSL *ssl);
 
 #endif

@@ -21,7 +21,7 @@
 #define MASK "********"
 
 /* Options whose values are never printed. */
-static const char *const secrets[] = { "turn-secret", "metrics-token", "acme-eab-key" };
+static const char *const secrets[] = { "turn-secret", "metrics-token" };
 
 static const char *const source_names[] = {
     [CONFLOAD_DEFAULT] = "default", [CONFLOAD_FILE] = "config file", [CONFLOAD_DOTENV] = ".env",
@@ -94,7 +94,17 @@ static int check_tls(const struct conf *c)
     const char *what = c->cert ? "the" : "the self-signed";
     snprintf(cert, sizeof(cert), "%s", c->cert ? c->cert : "");
     snprintf(key, sizeof(key), "%s", c->key ? c->key : "");
-    if (!c->cert) {
+    if (!c->cert && c->domain.count > 0) {
+        /* ACME: the stored certificate if there is one (as acme_glue names it). */
+        what = "the ACME";
+        snprintf(cert, sizeof(cert), "%s/acme/%s.crt", c->data_dir, c->domain.items[0]);
+        snprintf(key, sizeof(key), "%s/acme/%s.key", c->data_dir, c->domain.items[0]);
+        if (access(cert, F_OK) != 0) {
+            printf("# no certificate for %s yet: a self-signed one is served until ACME has one\n",
+                   c->domain.items[0]);
+            return 0;
+        }
+    } else if (!c->cert) {
         snprintf(cert, sizeof(cert), "%s/cert.pem", c->data_dir);
         snprintf(key, sizeof(key), "%s/key.pem", c->data_dir);
         if (access(cert, F_OK) != 0) {
@@ -151,8 +161,34 @@ static int check_web_root(const char *root)
 
 static int check_ports(const struct conf *c)
 {
+    char port[16];
+    snprintf(port, sizeof(port), "%d", c->port);
     if (c->port >= c->relay_port_lo && c->port <= c->relay_port_hi)
         return problem("relay-ports", "'%s' includes the main port (UDP)%s", c->relay_ports, "");
+    if (c->http_port == c->port)
+        return problem("http-port", "'%s' is the main port%s", port, "");
+    return 0;
+}
+
+/* The REST API's database: its directory must be writable (SQLite adds a
+ * journal next to it). */
+static int check_db(const struct conf *c)
+{
+    if (c->no_rest_api || !c->db || strcmp(c->db, ":memory:") == 0)
+        return 0; /* the default lives in the data dir, checked already */
+    char *copy = xstrdup(c->db);
+    const char *dir = dirname(copy);
+    int rc = 0;
+    if (access(dir, W_OK | X_OK) != 0)
+        rc = problem("db", "cannot write in the directory of '%s': %s", c->db, strerror(errno));
+    xfree(copy);
+    return rc;
+}
+
+static int check_acme(const struct conf *c)
+{
+    if (c->acme_ca_cert && access(c->acme_ca_cert, R_OK) != 0)
+        return problem("acme-ca-cert", "cannot read '%s': %s", c->acme_ca_cert, strerror(errno));
     return 0;
 }
 
@@ -176,6 +212,8 @@ int check_config_main(int argc, char **argv)
     bad |= check_ports(&c);
     bad |= check_data_dir(c.data_dir);
     bad |= check_web_root(c.web_root);
+    bad |= check_acme(&c);
+    bad |= check_db(&c);
     bad |= check_tls(&c);
     if (bad)
         goto out;

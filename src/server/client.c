@@ -13,8 +13,10 @@
 #include "../http/http.h"
 #include "../http/ws.h"
 #include "../net/sniff.h"
+#include "../net/tls.h"
 #include "../stun/stun.h"
 #include "ipcount.h"
+#include "rest_glue.h"
 #include "server.h"
 #include "turn_glue.h"
 
@@ -34,7 +36,7 @@ static void release(struct loop *loop, struct loop_defer *d)
     xfree(c);
 }
 
-void client_accept(struct server *s, int fd, const struct sock_ip *ip)
+struct client *client_accept(struct server *s, int fd, const struct sock_ip *ip)
 {
     struct client *c = xcalloc(1, sizeof(*c));
     conn_init(&c->conn, fd, HTTP_IN_MAX, HTTP_OUT_MAX);
@@ -49,10 +51,11 @@ void client_accept(struct server *s, int fd, const struct sock_ip *ip)
     s->nclients++;
     if (loop_io_add(s->loop, &c->conn.io, fd, LOOP_READ, on_io) < 0) {
         client_close(c, "epoll_failed");
-        return;
+        return NULL;
     }
     client_set_timer(c, (uint64_t)s->conf->tls_timeout * 1000);
     log_debug("accept", "conn=%llu", (unsigned long long)c->id);
+    return c;
 }
 
 void client_close(struct client *c, const char *reason)
@@ -184,7 +187,10 @@ static void sniff_plain(struct client *c)
         p = buf_head(&c->conn.in);
         n = (ssize_t)c->conn.in.len;
     }
-    switch (sniff_classify(p, (size_t)n, 1)) {
+    enum sniff_result kind = sniff_classify(p, (size_t)n, 1);
+    if (c->http_port && kind != SNIFF_HTTP && kind != SNIFF_NEED_MORE)
+        kind = SNIFF_UNKNOWN; /* --http-port speaks plain HTTP only */
+    switch (kind) {
     case SNIFF_TLS:
         if (conn_start_tls(&c->conn, c->srv->tls) < 0) {
             client_close(c, "tls_failed");
@@ -218,6 +224,10 @@ static void do_handshake(struct client *c)
     enum conn_status st = conn_handshake(&c->conn);
     if (st == CONN_ERR) {
         client_close(c, "tls_handshake_failed");
+        return;
+    }
+    if (st == CONN_OK && tls_is_acme_challenge(c->conn.ssl)) {
+        client_close(c, "acme_challenge_done"); /* RFC 8737: handshake only */
         return;
     }
     if (st == CONN_OK) {
@@ -269,7 +279,7 @@ static void process_http(struct client *c)
             return;
         }
         if (body_len > HTTP_MAX_BODY) {
-            http_send_error(c, 413, NULL);
+            rest_glue_too_large(c, &req);
             return;
         }
         if (c->conn.in.len - (size_t)n < body_len)

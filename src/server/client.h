@@ -39,6 +39,7 @@ struct client {
     uint64_t id;
     enum client_state state;
     int plain;                 /* HTTP without TLS: only redirects */
+    int http_port;             /* accepted on --http-port: plain HTTP only */
     int close_after_flush;     /* then linger and close */
     int in_request;            /* bytes of a request head have arrived */
     struct loop_timer timer;
@@ -47,8 +48,9 @@ struct client {
     struct ws_session *ws;     /* set once upgraded */
 };
 
-/* Takes an accepted fd from ip and starts sniffing. */
-void client_accept(struct server *s, int fd, const struct sock_ip *ip);
+/* Takes an accepted fd from ip and starts sniffing. Returns the client, or
+ * NULL if it was closed at once. */
+struct client *client_accept(struct server *s, int fd, const struct sock_ip *ip);
 /* Closes the connection now; the memory goes at the end of the iteration. */
 void client_close(struct client *c, const char *reason);
 /* Queues bytes; on overflow the client is closed (it is too slow). Returns

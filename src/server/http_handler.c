@@ -1,6 +1,7 @@
 /*
  * http_handler — what tincan answers to an HTTP request: the redirect to
- * HTTPS, /health, the WebSocket upgrade on /ws, and the web client's files.
+ * HTTPS, /health, the WebSocket upgrade on /ws, the REST API (rest_glue.c)
+ * and the web client's files.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,10 @@
 #include "../http/response.h"
 #include "../http/static.h"
 #include "../version.h"
+#include "acme_glue.h"
 #include "client.h"
 #include "metrics.h"
+#include "rest_glue.h"
 #include "server.h"
 #include "turn_glue.h"
 
@@ -217,27 +220,39 @@ static void serve_static(struct client *c, const struct http_request *req, int h
     send_file(c, req, f, head_only, host, keep_alive, 0);
 }
 
+/* "/" serves the web client, and upgrades for the join-code backend's
+ * clients, which connect there. */
+static int is_websocket_upgrade(const struct http_request *req)
+{
+    const struct http_str *upgrade = http_header_get(req, "upgrade");
+    return upgrade && http_list_has_token(*upgrade, "websocket");
+}
+
 void http_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len)
 {
-    (void)body;
-    (void)body_len;
     char host[256];
     if (request_host(req, host, sizeof(host)) < 0) {
         http_send_error(c, 400, NULL);
         return;
     }
     if (c->plain) {
+        if (acme_glue_http(c, req, host))
+            return;
         redirect_to_https(c, req, host);
         return;
     }
     int is_get = http_str_ieq(req->method, "GET");
     int is_head = http_str_ieq(req->method, "HEAD");
     int keep_alive = http_keep_alive(req);
-    if (http_str_ieq(req->path, "/ws")) {
+    if (http_str_ieq(req->path, "/ws") || (is_websocket_upgrade(req) && http_str_ieq(req->path, "/"))) {
         if (is_get)
             ws_session_upgrade(c, req);
         else
             http_send_error(c, 405, host);
+        return;
+    }
+    if (rest_glue_owns(req)) {
+        rest_glue_handle(c, req, body, body_len, host);
         return;
     }
     if (!is_get && !is_head) {

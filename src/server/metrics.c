@@ -40,7 +40,7 @@ void metrics_collect(const struct server *s, struct metrics_snapshot *m)
     m->version = TINCAN_VERSION;
     uint64_t up_ms = loop_now(s->loop) - s->started_ms;
     m->start_time_s = clock_unix_s() - (int64_t)(up_ms / 1000);
-    m->cert_not_after_s = s->tls ? tls_ctx_not_after(s->tls) : -1;
+    m->cert_not_after_s = tls_cert_not_after(); /* the certificate new connections get */
     for (const struct client *c = s->clients; c; c = c->next)
         m->open[kind_of(c)]++;
     memcpy(m->opened, s->became, sizeof(m->opened));

@@ -16,8 +16,10 @@
 #include "../net/tls.h"
 #include "../signal/hub.h"
 #include "../version.h"
+#include "acme_glue.h"
 #include "client.h"
 #include "ipcount.h"
+#include "rest_glue.h"
 #include "turn_glue.h"
 
 #define SHUTDOWN_GRACE_MS 4500
@@ -26,9 +28,12 @@ int server_load_tls(struct server *s)
 {
     char err[512];
     const struct conf *conf = s->conf;
+    int acme = 0;
     if (conf->cert) {
         snprintf(s->cert_path, sizeof(s->cert_path), "%s", conf->cert);
         snprintf(s->key_path, sizeof(s->key_path), "%s", conf->key);
+    } else if (acme_glue_cert_paths(s, s->cert_path, s->key_path, sizeof(s->cert_path)) == 0) {
+        acme = 1;
     } else {
         int made = tls_selfsigned_ensure(conf->data_dir, conf->san.items, conf->san.count, s->cert_path,
                                          s->key_path, sizeof(s->cert_path), err, sizeof(err));
@@ -46,8 +51,9 @@ int server_load_tls(struct server *s)
     }
     char fp[TLS_FINGERPRINT_LEN];
     if (tls_ctx_fingerprint(ctx, fp) == 0)
-        log_info("certificate", "sha256=%s not_after=%lld self_signed=%s", fp, tls_ctx_not_after(ctx),
-                 conf->cert ? "false" : "true");
+        log_info("certificate", "sha256=%s not_after=%lld self_signed=%s%s", fp, tls_ctx_not_after(ctx),
+                 conf->cert || acme ? "false" : "true", acme ? " source=acme" : "");
+    tls_note_served(ctx);
     /* Live connections hold their own reference to the old context. */
     if (s->tls)
         SSL_CTX_free(s->tls);
@@ -126,6 +132,9 @@ static void on_signal(struct loop *loop, struct loop_io *io, unsigned events)
             log_info("reload", "what=certificate");
             if (server_load_tls(s) < 0)
                 log_warn("reload_failed", "keeping=previous_certificate");
+        } else if (si.ssi_signo == SIGUSR1) {
+            log_info("acme_renew_requested", "signal=SIGUSR1");
+            acme_glue_force_renew(s);
         } else {
             begin_shutdown(s);
         }
@@ -139,6 +148,7 @@ static int setup_signals(struct server *s)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
         return -1;
     signal(SIGPIPE, SIG_IGN);
@@ -163,7 +173,7 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
         .resume_grace_s = conf->resume_grace, .version = TINCAN_VERSION,
     };
     s->hub = hub_new(loop, &ho);
-    if (server_load_tls(s) < 0)
+    if (acme_glue_init(s) < 0 || server_load_tls(s) < 0)
         return -1;
     char err[512];
     s->listen_fd = sock_listen_tcp(conf->bind, conf->port, err, sizeof(err));
@@ -175,7 +185,7 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
         log_error("setup_failed", "error=\"%s\"", strerror(errno));
         return -1;
     }
-    if (turn_glue_init(s) < 0)
+    if (turn_glue_init(s) < 0 || rest_glue_init(s) < 0 || acme_glue_start(s) < 0)
         return -1;
     long nofile = sock_raise_nofile();
     log_info("listening", "port=%d bind=%s max_files=%ld", conf->port, conf->bind ? conf->bind : "*", nofile);
@@ -197,6 +207,7 @@ int server_run(struct server *s)
 
 void server_cleanup(struct server *s)
 {
+    acme_glue_cleanup(s);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     if (s->signal_io.fd >= 0)
@@ -204,6 +215,7 @@ void server_cleanup(struct server *s)
     SSL_CTX_free(s->tls);
     hub_free(s->hub);
     turn_glue_cleanup(s);
+    rest_glue_cleanup(s);
     ipcount_free(s->per_ip);
     s->tls = NULL;
     s->per_ip = NULL;

@@ -19,6 +19,8 @@ struct client;
 struct hub;
 struct turn_server;
 struct ipcount;
+struct rest_glue;
+struct acme_glue;
 
 /* What a connection turned out to be, for /metrics. */
 enum server_kind { SERVER_KIND_HTTP, SERVER_KIND_WS, SERVER_KIND_TURN_TCP, SERVER_KIND_TURN_TLS, SERVER_KINDS };
@@ -39,6 +41,8 @@ struct server {
     struct turn_server *turn;   /* STUN/TURN */
     char *turn_secret;
     struct loop_io udp_io;      /* the UDP socket on the main port */
+    struct rest_glue *rest;     /* REST API and its store; NULL when off */
+    struct acme_glue *acme;     /* ACME and --http-port, or NULL */
     uint64_t started_ms;
     uint64_t next_id;
     int shutting_down;

@@ -188,8 +188,10 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
         host[h->len] = '\0';
     }
     char *ice = turn_glue_ice_json(c->srv, host, NULL);
+    /* "/" is where the join-code backend's clients connect; /ws is ours. */
+    enum hub_greeting greeting = http_str_ieq(req->path, "/ws") ? HUB_GREET_WELCOME : HUB_GREET_CONNECTED;
     ws->peer = hub_connect(c->srv->hub, ws_send_text, ws_evict, c, resume_token(req, token, sizeof(token)), source,
-                           ice);
+                           ice, greeting);
     free(ice);
 }
 

@@ -33,8 +33,8 @@ void call_end(struct call *c, struct peer *by, const char *reason)
     if (c->active) {
         /* The one who ended leaves first, so the other sees peer-left. */
         struct peer *first = by == callee ? callee : caller;
-        room_leave(first);
-        room_leave(first == caller ? callee : caller);
+        room_leave(first, LEAVE_ASKED);
+        room_leave(first == caller ? callee : caller, LEAVE_ASKED);
     }
     xfree(c);
     lobby_broadcast(h);
@@ -116,7 +116,7 @@ void call_on_accept(struct peer *p, json_t *msg)
     peer_send_json(caller, json_pack("{s:s, s:s, s:s}", "type", "call-started", "callId", c->id, "with", p->name));
     peer_send_json(p, json_pack("{s:s, s:s, s:s}", "type", "call-started", "callId", c->id, "with", caller->name));
     c->room = room_new(c->hub, ROOM_CALL, "", 2);
-    room_leave(caller);
+    room_leave(caller, LEAVE_ASKED);
     c->room->members[c->room->count++] = caller;
     caller->room = c->room;
     room_enter(c->room, p);

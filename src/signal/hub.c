@@ -76,12 +76,7 @@ const char *msg_string(struct peer *p, json_t *msg, const char *field)
 
 /* --- dispatch --- */
 
-struct handler {
-    const char *type;
-    void (*fn)(struct peer *p, json_t *msg);
-};
-
-static const struct handler handlers[] = {
+static const struct handler tincan_handlers[] = {
     { "join", room_on_join },
     { "leave", room_on_leave },
     { "offer", room_on_relay },
@@ -97,6 +92,43 @@ static const struct handler handlers[] = {
     { "cancel", call_on_cancel },
     { "hangup", call_on_hangup },
 };
+
+const struct dialect dialect_tincan = {
+    .handlers = tincan_handlers,
+    .handler_count = sizeof(tincan_handlers) / sizeof(tincan_handlers[0]),
+    .entered = room_tell_entered,
+    .peer_entered = room_tell_peer_entered,
+    .left = room_tell_left,
+    .peer_left = room_tell_peer_left,
+    .full = room_tell_full,
+};
+
+static const struct handler *find_handler(const struct dialect *d, const char *type)
+{
+    for (size_t i = 0; i < d->handler_count; i++) {
+        if (strcmp(d->handlers[i].type, type) == 0)
+            return &d->handlers[i];
+    }
+    return NULL;
+}
+
+static void send_welcome(struct peer *p, int resumed, const char *ice_json);
+
+/* The first message fixes the dialect: a type only the join-code backend
+ * knows makes it that one, anything else the tincan protocol. A client of
+ * the tincan protocol that connected on "/" gets its welcome now. */
+static void choose_dialect(struct peer *p, const char *type)
+{
+    if (find_handler(&dialect_joincode, type)) {
+        p->dialect = &dialect_joincode;
+    } else {
+        p->dialect = &dialect_tincan;
+        if (!p->welcomed)
+            send_welcome(p, 0, p->ice_json);
+    }
+    xfree(p->ice_json);
+    p->ice_json = NULL;
+}
 
 void hub_on_message(struct peer *p, const char *text, size_t len)
 {
@@ -125,15 +157,16 @@ void hub_on_message(struct peer *p, const char *text, size_t len)
         json_decref(msg);
         return;
     }
-    for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
-        if (strcmp(handlers[i].type, type) == 0) {
-            p->hub->msg_text = text;
-            p->hub->msg_len = len;
-            handlers[i].fn(p, msg);
-            p->hub->msg_text = NULL;
-            json_decref(msg);
-            return;
-        }
+    if (!p->dialect)
+        choose_dialect(p, type);
+    const struct handler *hd = find_handler(p->dialect, type);
+    if (hd) {
+        p->hub->msg_text = text;
+        p->hub->msg_len = len;
+        hd->fn(p, msg);
+        p->hub->msg_text = NULL;
+        json_decref(msg);
+        return;
     }
     char reply[128];
     snprintf(reply, sizeof(reply), "unknown message type '%.64s'", type);
@@ -162,7 +195,17 @@ static void send_welcome(struct peer *p, int resumed, const char *ice_json)
         json_object_set_new(msg, "peers", peers);
         json_object_set_new(msg, "name", p->name[0] ? json_string(p->name) : json_null());
     }
+    p->welcomed = 1;
     peer_send_json(p, msg);
+}
+
+/* The greeting of the join-code backend, for clients that connect on "/". */
+static void send_connected(struct peer *p, const char *ice_json)
+{
+    json_error_t err;
+    json_t *ice = json_loads(ice_json ? ice_json : "[]", 0, &err);
+    peer_send_json(p, json_pack("{s:s, s:s, s:o}", "type", "connected", "clientId", p->id, "iceServers",
+                                ice ? ice : json_array()));
 }
 
 static void peer_free(struct peer *p)
@@ -171,6 +214,7 @@ static void peer_free(struct peer *p)
     loop_timer_stop(h->loop, &p->grace_timer);
     strmap_del(&h->by_id, &p->by_id);
     strmap_del(&h->by_token, &p->by_token);
+    xfree(p->ice_json);
     xfree(p);
 }
 
@@ -179,7 +223,7 @@ static void peer_depart(struct peer *p)
 {
     if (p->call)
         call_end(p->call, p, "offline");
-    room_leave(p);
+    room_leave(p, p->depart_why);
     lobby_leave(p);
     peer_free(p);
 }
@@ -220,9 +264,9 @@ static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, h
 }
 
 struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, void *ctx, const char *resume_token,
-                         const char *source, const char *ice_json)
+                         const char *source, const char *ice_json, enum hub_greeting greeting)
 {
-    struct peer *p = resume(h, resume_token, send, evict, ctx, ice_json);
+    struct peer *p = greeting == HUB_GREET_WELCOME ? resume(h, resume_token, send, evict, ctx, ice_json) : NULL;
     if (p)
         return p;
     p = xcalloc(1, sizeof(*p));
@@ -237,13 +281,25 @@ struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, vo
     random_hex(p->token, PEER_TOKEN_LEN / 2);
     strmap_put(&h->by_id, &p->by_id, p->id);
     strmap_put(&h->by_token, &p->by_token, p->token);
-    send_welcome(p, 0, ice_json);
+    p->depart_why = LEAVE_GONE;
+    if (greeting == HUB_GREET_WELCOME) {
+        send_welcome(p, 0, ice_json);
+    } else {
+        p->ice_json = ice_json ? xstrdup(ice_json) : NULL;
+        send_connected(p, ice_json);
+    }
     return p;
 }
 
 void hub_detach(struct peer *p)
 {
     struct hub *h = p->hub;
+    if (p->dialect == &dialect_joincode || !p->welcomed) {
+        /* Nothing to resume: no token was handed out, or the dialect has
+         * no resumption (its peers hear peer_disconnected at once). */
+        hub_leave(p);
+        return;
+    }
     p->send = NULL;
     p->ctx = NULL;
     /* Never freed here (a handler of p's own message may still be running
@@ -255,6 +311,9 @@ void hub_detach(struct peer *p)
 
 void hub_leave(struct peer *p)
 {
+    /* A goodbye in the tincan protocol; the join-code dialect only knows
+     * that the connection is gone. */
+    p->depart_why = p->dialect == &dialect_joincode ? LEAVE_GONE : LEAVE_ASKED;
     p->send = NULL;
     p->ctx = NULL;
     /* Freed on the next turn of the loop, for the same reason as above. */
@@ -280,6 +339,7 @@ struct hub *hub_new(struct loop *loop, const struct hub_options *opts)
     strmap_init(&h->by_name);
     strmap_init(&h->rooms);
     strmap_init(&h->pins);
+    strmap_init(&h->code_rooms);
     strmap_init(&h->pin_limits);
     loop_timer_start(loop, &h->sweep_timer, SWEEP_MS, on_sweep);
     return h;
@@ -304,6 +364,7 @@ static void free_peer_entry(struct strmap_entry *e, void *arg)
         xfree(c);
     }
     loop_timer_stop(p->hub->loop, &p->grace_timer);
+    xfree(p->ice_json);
     xfree(p);
 }
 
@@ -320,6 +381,7 @@ void hub_free(struct hub *h)
     strmap_cleanup(&h->by_name);
     strmap_cleanup(&h->rooms);
     strmap_cleanup(&h->pins);
+    strmap_cleanup(&h->code_rooms);
     strmap_cleanup(&h->pin_limits);
     xfree(h);
 }

@@ -35,20 +35,28 @@ struct hub_options {
     const char *version;
 };
 
+/* What a new connection hears first: the tincan protocol's welcome (on
+ * /ws), or the join-code backend's `connected` (on "/", where clients of
+ * either dialect may arrive; a tincan client gets its welcome with its
+ * first message). */
+enum hub_greeting { HUB_GREET_WELCOME, HUB_GREET_CONNECTED };
+
 /* Creates a hub on loop; opts is copied (strings must outlive the hub). */
 struct hub *hub_new(struct loop *loop, const struct hub_options *opts);
 /* Frees the hub and every peer in it; hub_free(NULL) is safe. */
 void hub_free(struct hub *h);
-/* Attaches a new connection. resume_token (may be NULL) resumes a detached
- * peer; source is the client address as text (for PIN limits, never logged);
- * ice_json is the JSON array of ICE servers for the welcome (NULL: []).
- * Sends the welcome through send and returns the peer. */
+/* Attaches a new connection. resume_token (may be NULL; only with
+ * HUB_GREET_WELCOME) resumes a detached peer; source is the client address
+ * as text (for PIN limits, never logged); ice_json is the JSON array of ICE
+ * servers for the greeting (NULL: []). Sends the greeting through send and
+ * returns the peer. */
 struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, void *ctx, const char *resume_token,
-                         const char *source, const char *ice_json);
+                         const char *source, const char *ice_json, enum hub_greeting greeting);
 /* Handles one text message from p's connection. */
 void hub_on_message(struct peer *p, const char *text, size_t len);
-/* The connection of p dropped: p stays resumable for the grace period.
- * After this call the hub never uses ctx again. */
+/* The connection of p dropped: a tincan-protocol peer stays resumable for
+ * the grace period; a join-code peer leaves at once. After this call the
+ * hub never uses ctx again. */
 void hub_detach(struct peer *p);
 /* The client said goodbye (a WebSocket close): p leaves at once, its name
  * and room are free for others. The hub never uses ctx again. */

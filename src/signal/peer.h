@@ -22,10 +22,13 @@
 #define ROOM_NAME_MAX 64
 #define CHAT_MAX_CHARS 500
 
-enum room_kind { ROOM_PUBLIC, ROOM_PIN, ROOM_CALL };
+enum room_kind { ROOM_PUBLIC, ROOM_PIN, ROOM_CALL, ROOM_CODE };
+
+/* Why a peer leaves its room: it asked to, or its connection is gone. */
+enum leave_reason { LEAVE_ASKED, LEAVE_GONE };
 
 struct room {
-    struct strmap_entry entry;      /* in hub->rooms or hub->pins */
+    struct strmap_entry entry;      /* in hub->rooms, hub->pins or hub->code_rooms */
     enum room_kind kind;
     char key[ROOM_NAME_MAX + 1];    /* room name or PIN; "" for call rooms */
     struct peer **members;
@@ -41,8 +44,41 @@ struct call {
     struct hub *hub;
 };
 
+struct peer;
+
+/* One row of a dialect's dispatch table. */
+struct handler {
+    const char *type;
+    void (*fn)(struct peer *p, json_t *msg);
+};
+
+/* A wire dialect: the messages a peer may send, and how the room events
+ * are told to it. Both dialects run on the same rooms (room.c); a peer's
+ * dialect is fixed by its first message. */
+struct dialect {
+    const struct handler *handlers;
+    size_t handler_count;
+    /* p is now in p->room (already counted in it). */
+    void (*entered)(struct peer *p);
+    /* p joined the room that to is in. */
+    void (*peer_entered)(struct peer *to, struct peer *p);
+    /* p left room r (no longer counted in it). */
+    void (*left)(struct peer *p, const struct room *r, enum leave_reason why);
+    /* p left the room that to is in. */
+    void (*peer_left)(struct peer *to, struct peer *p, enum leave_reason why);
+    /* p cannot join r: it is full. */
+    void (*full)(struct peer *p, const struct room *r);
+};
+
+extern const struct dialect dialect_tincan;   /* hub.c: the protocol of docs/protocol.md */
+extern const struct dialect dialect_joincode; /* joincode.c: the join-code backend's */
+
 struct peer {
     struct hub *hub;
+    const struct dialect *dialect;  /* NULL until the first message */
+    int welcomed;                   /* got the welcome (and so a resume token) */
+    enum leave_reason depart_why;   /* told to the room when the peer goes */
+    char *ice_json;                 /* kept for a late welcome while the dialect is open */
     struct strmap_entry by_id, by_token, by_name;
     char id[PEER_ID_LEN + 1];
     char token[PEER_TOKEN_LEN + 1];
@@ -68,7 +104,7 @@ struct pin_limit {
 struct hub {
     struct loop *loop;
     struct hub_options opt;
-    struct strmap by_id, by_token, by_name, rooms, pins, pin_limits;
+    struct strmap by_id, by_token, by_name, rooms, pins, code_rooms, pin_limits;
     struct peer *lobby;             /* list of peers that said hello */
     const char *msg_text;           /* the message being handled, as received */
     size_t msg_len;
@@ -90,11 +126,26 @@ void random_hex(char *out, size_t n);
 const char *msg_string(struct peer *p, json_t *msg, const char *field);
 
 /* --- room.c --- */
-/* Puts p in room r (after leaving its current room): p gets joined, the
- * others peer-joined. Returns 0, or -1 (room_full sent) when r is full. */
+/* Puts p in room r (after leaving its current room); p and the others are
+ * told in their dialects. Returns 0, or -1 (p told) when r is full. */
 int room_enter(struct room *r, struct peer *p);
-/* Takes p out of its room; the others get peer-left; an empty room is freed. */
-void room_leave(struct peer *p);
+/* Takes p out of its room; p and the others are told why in their
+ * dialects; an empty room is freed. */
+void room_leave(struct peer *p, enum leave_reason why);
+/* Finds the room of a kind by key, or NULL. */
+struct room *room_find(struct hub *h, enum room_kind kind, const char *key);
+/* Frees an empty room (one that room_enter refused to fill). */
+void room_free(struct hub *h, struct room *r);
+/* Sends the message being handled (hub->msg_text, or msg when the text
+ * cannot be spliced) to `to`, with `from` set to p's id and, if
+ * drop_target, without `target`. */
+void room_relay(struct peer *p, struct peer *to, json_t *msg, int drop_target);
+/* The tincan dialect's room events (room.c). */
+void room_tell_entered(struct peer *p);
+void room_tell_peer_entered(struct peer *to, struct peer *p);
+void room_tell_left(struct peer *p, const struct room *r, enum leave_reason why);
+void room_tell_peer_left(struct peer *to, struct peer *p, enum leave_reason why);
+void room_tell_full(struct peer *p, const struct room *r);
 /* Creates a room of a kind (key copied; linked into the hub's map for
  * public and PIN rooms). */
 struct room *room_new(struct hub *h, enum room_kind kind, const char *key, int max);

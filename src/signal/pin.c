@@ -65,7 +65,7 @@ void pin_on_join(struct peer *p, json_t *msg)
     if (r && r == p->room)
         return; /* already holding it */
     if (!r) {
-        room_leave(p);
+        room_leave(p, LEAVE_ASKED);
         r = room_new(p->hub, ROOM_PIN, pin, 2);
         r->members[r->count++] = p;
         p->room = r;

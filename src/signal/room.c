@@ -1,6 +1,8 @@
 /*
- * room — rooms of peers: the 004 protocol (join, relay, leave), PIN and
- * call rooms built on the same machinery, and chat inside any room.
+ * room — rooms of peers: entering, leaving and relaying, shared by both
+ * dialects (each tells its peers in its own words, see struct dialect);
+ * the tincan protocol's join/leave/relay/chat messages; PIN, call and
+ * join-code rooms are built on the same machinery.
  */
 #include <string.h>
 
@@ -12,6 +14,21 @@
 #define CHAT_RATE 20
 #define CHAT_PER_MS 2000
 
+static struct strmap *room_map(struct hub *h, enum room_kind kind)
+{
+    switch (kind) {
+    case ROOM_PUBLIC:
+        return &h->rooms;
+    case ROOM_PIN:
+        return &h->pins;
+    case ROOM_CODE:
+        return &h->code_rooms;
+    case ROOM_CALL:
+        break;
+    }
+    return NULL; /* call rooms belong to their call */
+}
+
 struct room *room_new(struct hub *h, enum room_kind kind, const char *key, int max)
 {
     struct room *r = xcalloc(1, sizeof(*r));
@@ -19,21 +36,26 @@ struct room *room_new(struct hub *h, enum room_kind kind, const char *key, int m
     r->max = max;
     r->members = xcalloc((size_t)max, sizeof(*r->members));
     strncpy(r->key, key, ROOM_NAME_MAX);
-    if (kind == ROOM_PUBLIC)
-        strmap_put(&h->rooms, &r->entry, r->key);
-    else if (kind == ROOM_PIN)
-        strmap_put(&h->pins, &r->entry, r->key);
+    struct strmap *map = room_map(h, kind);
+    if (map)
+        strmap_put(map, &r->entry, r->key);
     return r;
 }
 
-static void room_free(struct hub *h, struct room *r)
+void room_free(struct hub *h, struct room *r)
 {
-    if (r->kind == ROOM_PUBLIC)
-        strmap_del(&h->rooms, &r->entry);
-    else if (r->kind == ROOM_PIN)
-        strmap_del(&h->pins, &r->entry);
+    struct strmap *map = room_map(h, r->kind);
+    if (map)
+        strmap_del(map, &r->entry);
     xfree(r->members);
     xfree(r);
+}
+
+struct room *room_find(struct hub *h, enum room_kind kind, const char *key)
+{
+    struct strmap *map = room_map(h, kind);
+    struct strmap_entry *e = map ? strmap_get(map, key) : NULL;
+    return e ? container_of(e, struct room, entry) : NULL;
 }
 
 void room_broadcast(struct room *r, struct peer *except, json_t *msg)
@@ -60,7 +82,14 @@ static struct peer *room_member(const struct room *r, const char *id)
     return NULL;
 }
 
-void room_leave(struct peer *p)
+/* A peer is in a room only after its first message chose a dialect; the
+ * fallback keeps a stray call safe. */
+static const struct dialect *dialect_of(const struct peer *p)
+{
+    return p->dialect ? p->dialect : &dialect_tincan;
+}
+
+void room_leave(struct peer *p, enum leave_reason why)
 {
     struct room *r = p->room;
     if (!r)
@@ -73,32 +102,66 @@ void room_leave(struct peer *p)
         }
     }
     p->room = NULL;
+    dialect_of(p)->left(p, r, why);
     if (p->name[0])
         lobby_broadcast(p->hub); /* no longer busy */
     if (r->count == 0) {
         room_free(p->hub, r);
         return;
     }
-    room_broadcast(r, NULL, json_pack("{s:s, s:s}", "type", "peer-left", "peerId", p->id));
+    for (int i = 0; i < r->count; i++)
+        dialect_of(r->members[i])->peer_left(r->members[i], p, why);
 }
 
 int room_enter(struct room *r, struct peer *p)
 {
     if (r->count >= r->max) {
-        peer_error(p, "room_full", "the room is full");
+        dialect_of(p)->full(p, r);
         return -1;
     }
-    room_leave(p);
-    json_t *peers = json_array();
+    room_leave(p, LEAVE_ASKED);
     for (int i = 0; i < r->count; i++)
-        json_array_append_new(peers, json_string(r->members[i]->id));
-    room_broadcast(r, NULL, json_pack("{s:s, s:s}", "type", "peer-joined", "peerId", p->id));
+        dialect_of(r->members[i])->peer_entered(r->members[i], p);
     r->members[r->count++] = p;
     p->room = r;
-    peer_send_json(p, json_pack("{s:s, s:s, s:o}", "type", "joined", "peerId", p->id, "peers", peers));
+    dialect_of(p)->entered(p);
     if (p->name[0])
         lobby_broadcast(p->hub); /* now busy */
     return 0;
+}
+
+/* --- the tincan dialect's room events --- */
+
+void room_tell_entered(struct peer *p)
+{
+    json_t *peers = json_array();
+    for (int i = 0; i < p->room->count; i++) {
+        if (p->room->members[i] != p)
+            json_array_append_new(peers, json_string(p->room->members[i]->id));
+    }
+    peer_send_json(p, json_pack("{s:s, s:s, s:o}", "type", "joined", "peerId", p->id, "peers", peers));
+}
+
+void room_tell_peer_entered(struct peer *to, struct peer *p)
+{
+    peer_send_json(to, json_pack("{s:s, s:s}", "type", "peer-joined", "peerId", p->id));
+}
+
+void room_tell_left(struct peer *p, const struct room *r, enum leave_reason why)
+{
+    (void)p, (void)r, (void)why; /* leaving needs no answer in this protocol */
+}
+
+void room_tell_peer_left(struct peer *to, struct peer *p, enum leave_reason why)
+{
+    (void)why;
+    peer_send_json(to, json_pack("{s:s, s:s}", "type", "peer-left", "peerId", p->id));
+}
+
+void room_tell_full(struct peer *p, const struct room *r)
+{
+    (void)r;
+    peer_error(p, "room_full", "the room is full");
 }
 
 static int room_name_valid(const char *name)
@@ -128,12 +191,10 @@ void room_on_join(struct peer *p, json_t *msg)
         peer_error(p, "busy", "hang up the call first");
         return;
     }
-    struct strmap_entry *e = strmap_get(&p->hub->rooms, name);
-    struct room *r = e ? container_of(e, struct room, entry) : NULL;
+    struct room *r = room_find(p->hub, ROOM_PUBLIC, name);
     if (r && r == p->room) {
-        room_leave(p);
-        e = strmap_get(&p->hub->rooms, name);
-        r = e ? container_of(e, struct room, entry) : NULL;
+        room_leave(p, LEAVE_ASKED);
+        r = room_find(p->hub, ROOM_PUBLIC, name);
     }
     int created = !r;
     if (!r)
@@ -153,7 +214,7 @@ void room_on_leave(struct peer *p, json_t *msg)
         peer_error(p, "not_in_room", "you are not in a room");
         return;
     }
-    room_leave(p);
+    room_leave(p, LEAVE_ASKED);
 }
 
 /* Cuts [start, end) out of buf[0..*len). */
@@ -163,10 +224,11 @@ static void cut(char *buf, size_t *len, size_t start, size_t end)
     *len -= end - start;
 }
 
-/* Relays the message text as the sender wrote it, minus `target` and any
- * `from`, plus our `from` — no second parse, no re-serialising. Returns -1
- * when the text needs the careful path (escaped keys). */
-static int relay_as_sent(struct peer *p, struct peer *to)
+/* Relays the message text as the sender wrote it, minus `target` (if
+ * drop_target) and any `from`, plus our `from` — no second parse, no
+ * re-serialising. Returns -1 when the text needs the careful path (escaped
+ * keys). */
+static int relay_as_sent(struct peer *p, struct peer *to, int drop_target)
 {
     const char *text = p->hub->msg_text;
     size_t len = p->hub->msg_len, start, end;
@@ -175,9 +237,11 @@ static int relay_as_sent(struct peer *p, struct peer *to)
     char *out = xmalloc(len + PEER_ID_LEN + 16);
     memcpy(out, text, len);
     int rc = -1;
-    if (jsonscan_member(out, len, "target", &start, &end) != JSONSCAN_FOUND)
-        goto done;
-    cut(out, &len, start, end);
+    if (drop_target) {
+        if (jsonscan_member(out, len, "target", &start, &end) != JSONSCAN_FOUND)
+            goto done;
+        cut(out, &len, start, end);
+    }
     enum jsonscan_result from = jsonscan_member(out, len, "from", &start, &end);
     if (from == JSONSCAN_FOUND)
         cut(out, &len, start, end);
@@ -211,10 +275,16 @@ void room_on_relay(struct peer *p, json_t *msg)
         peer_error(p, "unknown_target", "no such peer in your room");
         return;
     }
-    if (relay_as_sent(p, to) == 0)
+    room_relay(p, to, msg, 1);
+}
+
+void room_relay(struct peer *p, struct peer *to, json_t *msg, int drop_target)
+{
+    if (relay_as_sent(p, to, drop_target) == 0)
         return;
     /* The sender's object passes through: only target goes, from comes. */
-    json_object_del(msg, "target");
+    if (drop_target)
+        json_object_del(msg, "target");
     json_object_set_new(msg, "from", json_string(p->id));
     json_incref(msg);
     peer_send_json(to, msg);
@@ -269,4 +339,5 @@ void room_free_all(struct hub *h)
 {
     strmap_each(&h->rooms, free_room_entry, NULL);
     strmap_each(&h->pins, free_room_entry, NULL);
+    strmap_each(&h->code_rooms, free_room_entry, NULL);
 }

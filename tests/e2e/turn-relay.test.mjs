@@ -107,9 +107,13 @@ async function waitForCall(pages, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const stats = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
-    if (stats.every((s) => s.framesDecoded > 0 && s.local && s.remote)) return stats;
+    // Both decode, and both sides name the same pair (right after
+    // nomination one side's stats may still show the pair it tried before).
+    const agreed = stats.every((s) => s.framesDecoded > 0 && s.local && s.remote)
+      && stats[0].remote.port === stats[1].local.port && stats[1].remote.port === stats[0].local.port;
+    if (agreed) return stats;
     if (Date.now() > deadline) {
-      assert.fail(`no relayed video on both sides within ${timeoutMs} ms: ${JSON.stringify(stats)}`);
+      assert.fail(`no relayed video over one agreed pair on both sides within ${timeoutMs} ms: ${JSON.stringify(stats)}`);
     }
     await new Promise((ok) => setTimeout(ok, 200));
   }

@@ -104,6 +104,9 @@ describe('tincan check-config', () => {
     ['a relay range with the main port in it', ['--port', '49170'], /invalid value for relay-ports: '49160-49200' includes the main port/],
     ['a cert without a key', ['--cert', '/etc/hostname'], /invalid value for key: --cert and --key must be given together/],
     ['a bad relay range', ['--relay-ports', '100-50'], /invalid value for relay-ports/],
+    ['--http-port on the main port', ['--port', '9443', '--http-port', '9443'], /invalid value for http-port: '9443' is the main port/],
+    ['an unreadable --acme-ca-cert', ['--domain', 'call.example.com', '--acme-ca-cert', '/nonexistent/ca.pem'], /invalid value for acme-ca-cert: cannot read/],
+    ['a database in a directory that is not there', ['--db', '/nonexistent/dir/tincan.db'], /invalid value for db: cannot write in the directory/],
   ];
   for (const [what, args, re] of bad) {
     test(`${what}: exit 2 and the option named`, () => {
@@ -114,6 +117,13 @@ describe('tincan check-config', () => {
       for (const s of Object.values(SECRETS)) assert.ok(!r.out.includes(s) && !r.err.includes(s), 'no secret printed');
     });
   }
+
+  test('--domain without a stored certificate: valid, and says a self-signed one is served until ACME has one', () => {
+    const r = check(['--config', conf, '--domain', 'call.example.com', '--acme-email', 'me@example.com'], { cwd: dir });
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(r.settings.domain, { value: 'call.example.com', source: 'command line' });
+    assert.match(r.out, /^# no certificate for call\.example\.com yet/m);
+  });
 
   test('a certificate and a key that do not belong together: exit 2 naming cert', () => {
     const d = mkdtempSync(join(dir, 'pem-'));

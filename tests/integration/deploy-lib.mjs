@@ -1,5 +1,5 @@
-// Helpers for the packaging tests: a Dockerfile reader, the option names
-// of the binary, and the ACME options another branch adds (pending here).
+// Helpers for the packaging tests: a Dockerfile reader and the option
+// names of the binary.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,10 +7,6 @@ import { BIN, ROOT_DIR } from './net.mjs';
 
 export const ROOT = ROOT_DIR;
 
-// Options the deploy files and docs name that come with the ACME work
-// (issue 6, another branch). Until it is merged they may be absent from
-// `tincan --help`; every other option named anywhere must exist.
-export const PENDING_OPTIONS = ['domain', 'acme-email', 'acme-directory', 'acme-staging', 'acme-ca-cert', 'http-port'];
 
 /**
  * Reads a Dockerfile into stages: [{ from, name, instructions: [{ op, args,

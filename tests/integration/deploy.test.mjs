@@ -15,7 +15,7 @@ import { dirname, join, posix } from 'node:path';
 import net from 'node:net';
 import { start, BIN } from './net.mjs';
 import {
-  ROOT, PENDING_OPTIONS, readDockerfile, ops, copyArgs, aptPackages, knownOptions, optionOfEnv, dockerfilePath,
+  ROOT, readDockerfile, ops, copyArgs, aptPackages, knownOptions, optionOfEnv, dockerfilePath,
 } from './deploy-lib.mjs';
 
 const stages = readDockerfile(dockerfilePath);
@@ -230,8 +230,8 @@ describe('deploy/docker-compose.yml and the example settings', () => {
     const usable = [];
     for (const [name, value] of vars) {
       const opt = optionOfEnv(name);
-      assert.ok(known.has(opt) || PENDING_OPTIONS.includes(opt), `${name}: --${opt} is an option`);
-      if (known.has(opt)) usable.push(`${name}=${value}`);
+      assert.ok(known.has(opt), `${name}: --${opt} is an option`);
+      usable.push(`${name}=${value}`);
     }
     const dir = mkdtempSync(join(tmpdir(), 'tincan-dotenv-'));
     writeFileSync(join(dir, '.env'), usable.join('\n') + '\n');
@@ -258,8 +258,8 @@ describe('deploy/docker-compose.yml and the example settings', () => {
     assert.ok(lines.length >= 4);
     const usable = [];
     for (const [, opt, value] of lines) {
-      assert.ok(known.has(opt) || PENDING_OPTIONS.includes(opt), `${opt} is an option`);
-      if (known.has(opt) && opt !== 'cert' && opt !== 'key') usable.push(`${opt} = ${value}`); // example paths do not exist here
+      assert.ok(known.has(opt), `${opt} is an option`);
+      if (opt !== 'cert' && opt !== 'key') usable.push(`${opt} = ${value}`); // the example paths do not exist here
     }
     writeFileSync(join(dir, 'all.conf'), text + usable.join('\n') + '\n');
     const all = check(join(dir, 'all.conf'));

@@ -17,7 +17,7 @@ import { start, request, sleep } from './net.mjs';
 import { freePort } from '../lib/server.mjs';
 import { wsClient } from './wsclient.mjs';
 import { parse } from './prom.mjs';
-import { ROOT, PENDING_OPTIONS, knownOptions, readDockerfile, ops, aptPackages, dockerfilePath } from './deploy-lib.mjs';
+import { ROOT, knownOptions, readDockerfile, ops, aptPackages, dockerfilePath } from './deploy-lib.mjs';
 
 const T = { timeout: 300000 };
 const doc = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
@@ -56,7 +56,7 @@ const COMMANDS = {
   'sudo tincan check-config --config /etc/tincan/tincan.conf': async () => {
     // The installed binary and config under DESTDIR, with the (a) settings block written into it.
     const conf = join(dest, 'etc/tincan/tincan.conf');
-    writeFileSync(conf, usableIni(blocks.filter((b) => b.lang === 'ini')[0].text));
+    writeFileSync(conf, blocks.filter((b) => b.lang === 'ini')[0].text);
     const r = spawnSync(join(dest, 'usr/local/bin/tincan'), ['check-config', '--config', conf, '--data-dir', join(work, 'data-a')],
       { encoding: 'utf8', env: clean(), cwd: work });
     assert.equal(r.status, 0, r.stderr);
@@ -129,14 +129,6 @@ function ufw(rule, want) {
   assert.match(r.stdout, want);
 }
 
-/** An ini block minus the options still pending in another branch (when this binary lacks them). */
-function usableIni(text) {
-  return text.split('\n').filter((l) => {
-    const opt = /^([a-z-]+) =/.exec(l)?.[1];
-    return !opt || known.has(opt);
-  }).join('\n');
-}
-
 /** Every shell line of the page, in order. */
 const shellLines = blocks.filter((b) => b.lang === 'sh').flatMap((b) => b.text.split('\n')).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 
@@ -175,9 +167,9 @@ describe('docs/deploy.md', () => {
     const inis = blocks.filter((b) => b.lang === 'ini');
     assert.ok(inis.length >= 3);
     for (const b of inis) {
-      for (const m of b.text.matchAll(/^([a-z-]+) =/gm)) assert.ok(known.has(m[1]) || PENDING_OPTIONS.includes(m[1]), `${m[1]} is an option`);
+      for (const m of b.text.matchAll(/^([a-z-]+) =/gm)) assert.ok(known.has(m[1]), `${m[1]} is an option`);
       const file = join(work, 'block.conf');
-      writeFileSync(file, usableIni(b.text));
+      writeFileSync(file, b.text);
       const r = spawnSync(process.env.TINCAN_BIN || join(ROOT, 'tincan'), ['check-config', '--config', file, '--data-dir', join(work, 'data-ini')],
         { encoding: 'utf8', env: clean(), cwd: work });
       assert.equal(r.status, 0, `${b.text}\n${r.stderr}`);

@@ -150,7 +150,14 @@ describe('the systemd unit', { skip: spawnSync('systemd-analyze', ['--version'])
     chmodSync(data, 0o700);
     const trace = join(data, 'trace');
     const bin = join(prefix, 'usr/bin/tincan');
-    const proc = spawn('strace', ['-f', '-qq', '-o', trace, bin, '--port', String(port), '--bind', '127.0.0.1', '--data-dir', join(data, 'd'),
+    // As the unit runs it: not as root (DynamicUser). As root, strace -u runs tincan as nobody;
+    // that matters, e.g. SQLite fchown()s its journal only when running as root.
+    const asUser = process.getuid() === 0 ? ['-u', 'nobody'] : [];
+    if (asUser.length) {
+      chmodSync(prefix, 0o755);
+      chmodSync(data, 0o777);
+    }
+    const proc = spawn('strace', ['-f', '-qq', ...asUser, '-o', trace, bin, '--port', String(port), '--bind', '127.0.0.1', '--data-dir', join(data, 'd'),
       '--relay-ip', '127.0.0.1', '--relay-ports', range.arg, '--turn-user', 'u:p', '--allow-loopback-peers'],
     { env: clean(), cwd: data, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -166,6 +173,10 @@ describe('the systemd unit', { skip: spawnSync('systemd-analyze', ['--version'])
       tincanPid = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
       assert.equal((await request(port, 'GET', '/')).status, 200);
       assert.equal((await request(port, 'GET', '/metrics')).status, 200);
+      // The REST API writes to its SQLite file.
+      const body = JSON.stringify({ joinid: uniq('J'), exp: '2030-01-01T00:00:00Z', client1: 'a' });
+      const rest = await request(port, 'POST', '/api/rooms', { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, { body });
+      assert.equal(rest.status, 201, rest.body.toString());
       const a = await connect(port);
       a.send({ type: 'join', room: uniq('sys') });
       await a.take('joined');

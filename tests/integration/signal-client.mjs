@@ -32,7 +32,7 @@ export class Peer {
   constructor(c, welcome, label) {
     this.c = c;
     this.welcome = welcome;
-    this.id = welcome.id;
+    this.id = welcome.id ?? welcome.clientId;
     this.token = welcome.token;
     this.label = label;
     this.inbox = [];
@@ -151,11 +151,13 @@ export class Peer {
 }
 
 /**
- * Opens a peer and waits for its welcome. opts: resume (token), localAddress
- * (source address, e.g. 127.0.0.5), label.
+ * Opens a peer and waits for its greeting: the welcome on /ws, the
+ * join-code dialect's `connected` on "/" (opts.path). opts: resume (token),
+ * localAddress (source address, e.g. 127.0.0.5), label, path.
  */
 export async function connect(port, opts = {}) {
-  const path = opts.resume !== undefined ? `/ws?resume=${encodeURIComponent(opts.resume)}` : '/ws';
+  const path = opts.path || (opts.resume !== undefined ? `/ws?resume=${encodeURIComponent(opts.resume)}` : '/ws');
+  const greeting = path.startsWith('/ws') ? 'welcome' : 'connected';
   const c = await wsClient(port, { path, ws: opts.localAddress ? { localAddress: opts.localAddress } : {} });
   let welcome;
   try {
@@ -164,9 +166,9 @@ export async function connect(port, opts = {}) {
     c.close();
     throw new Error(`no welcome: ${e.message}`);
   }
-  if (welcome.type !== 'welcome') {
+  if (welcome.type !== greeting) {
     c.close();
-    throw new Error(`first message is not a welcome: ${show(welcome)}`);
+    throw new Error(`first message is not a ${greeting}: ${show(welcome)}`);
   }
   return new Peer(c, welcome, opts.label || `peer ${welcome.id}`);
 }

@@ -1,0 +1,245 @@
+/*
+ * rest_glue — the REST API on the HTTPS port (see rest_glue.h).
+ *
+ * Rate limiting: one token bucket per source address (IPv6 per /64, since
+ * one host usually owns a whole /64), --rest-rate requests per second with
+ * bursts of twice that. The table holds at most LIMITS_MAX sources; when it
+ * is full of busy sources, new sources are refused with 429 until some go
+ * idle, so the table cannot be grown without bound.
+ */
+#include "rest_glue.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../base/alloc.h"
+#include "../base/isotime.h"
+#include "../base/log.h"
+#include "../base/ratelimit.h"
+#include "../base/strmap.h"
+#include "../http/http.h"
+#include "../http/response.h"
+#include "../http/rest.h"
+#include "../store/store.h"
+#include "client.h"
+#include "server.h"
+
+#define EXPIRE_EVERY_MS 60000
+#define LIMITS_MAX 16384
+#define RATE_WINDOW_MS 2000 /* burst = rate * 2 s */
+#define HEAD_MAX 2048
+
+struct rest_glue {
+    struct store *store;
+    struct loop_timer timer;
+    struct server *srv;
+    struct strmap limits;
+    unsigned burst;          /* tokens per RATE_WINDOW_MS; 0 = no limit */
+};
+
+struct limit {
+    struct strmap_entry entry;
+    char key[33];
+    struct ratelimit rl;
+};
+
+/* --- rate limit --- */
+
+static void limit_key(const struct sock_ip *ip, char key[33])
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    size_t n = memcmp(ip->b, mapped, 12) == 0 ? 16 : 8;
+    for (size_t i = 0; i < n; i++)
+        snprintf(key + 2 * i, 3, "%02x", ip->b[i]);
+}
+
+static void drop_idle(struct strmap_entry *e, void *arg)
+{
+    struct rest_glue *g = arg;
+    struct limit *l = container_of(e, struct limit, entry);
+    if (ratelimit_idle(&l->rl, loop_now(g->srv->loop), g->burst, RATE_WINDOW_MS)) {
+        strmap_del(&g->limits, e);
+        xfree(l);
+    }
+}
+
+/* Takes a token for ip: 0 if the request may go on, else ms to wait. */
+static uint64_t take_token(struct rest_glue *g, const struct sock_ip *ip)
+{
+    if (g->burst == 0)
+        return 0;
+    char key[33] = "";
+    limit_key(ip, key);
+    struct strmap_entry *e = strmap_get(&g->limits, key);
+    if (!e && g->limits.count >= LIMITS_MAX)
+        strmap_each(&g->limits, drop_idle, g);
+    if (!e && g->limits.count >= LIMITS_MAX)
+        return 1000;
+    struct limit *l;
+    if (e) {
+        l = container_of(e, struct limit, entry);
+    } else {
+        l = xcalloc(1, sizeof(*l));
+        memcpy(l->key, key, sizeof(key));
+        strmap_put(&g->limits, &l->entry, l->key);
+    }
+    return ratelimit_take(&l->rl, loop_now(g->srv->loop), g->burst, RATE_WINDOW_MS);
+}
+
+static void free_limit(struct strmap_entry *e, void *arg)
+{
+    (void)arg;
+    xfree(container_of(e, struct limit, entry));
+}
+
+/* --- life cycle --- */
+
+static void on_timer(struct loop *loop, struct loop_timer *t)
+{
+    struct rest_glue *g = container_of(t, struct rest_glue, timer);
+    char now[ISOTIME_LEN + 1];
+    long n = 0;
+    if (isotime_format(isotime_now_ms(), now) == 0 && store_purge_expired(g->store, now, &n) == STORE_OK && n > 0)
+        log_info("pendings_expired", "deleted=%ld", n);
+    strmap_each(&g->limits, drop_idle, g);
+    loop_timer_start(loop, t, EXPIRE_EVERY_MS, on_timer);
+}
+
+static int db_path(const struct conf *conf, char *out, size_t len)
+{
+    if (conf->db) {
+        snprintf(out, len, "%s", conf->db);
+        return 0;
+    }
+    if (mkdir(conf->data_dir, 0700) < 0 && errno != EEXIST) {
+        log_error("store_failed", "error=\"cannot create %s: %s\"", conf->data_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(out, len, "%s/tincan.db", conf->data_dir);
+    return 0;
+}
+
+int rest_glue_init(struct server *s)
+{
+    if (s->conf->no_rest_api) {
+        log_info("rest_api", "enabled=false");
+        return 0;
+    }
+    char path[4200], err[600];
+    if (db_path(s->conf, path, sizeof(path)) < 0)
+        return -1;
+    struct store *st = store_open(path, err, sizeof(err));
+    if (!st) {
+        log_error("store_failed", "error=\"%s\"", err);
+        return -1;
+    }
+    struct rest_glue *g = xcalloc(1, sizeof(*g));
+    g->store = st;
+    g->srv = s;
+    g->burst = (unsigned)s->conf->rest_rate * (RATE_WINDOW_MS / 1000);
+    strmap_init(&g->limits);
+    s->rest = g;
+    loop_timer_start(s->loop, &g->timer, 0, on_timer); /* the first sweep right away */
+    log_info("rest_api", "enabled=true db=\"%s\" schema=%d journal=wal rate=%d", path, store_schema_version(st),
+             s->conf->rest_rate);
+    return 0;
+}
+
+void rest_glue_cleanup(struct server *s)
+{
+    struct rest_glue *g = s->rest;
+    if (!g)
+        return;
+    loop_timer_stop(s->loop, &g->timer);
+    strmap_each(&g->limits, free_limit, NULL);
+    strmap_cleanup(&g->limits);
+    store_close(g->store);
+    xfree(g);
+    s->rest = NULL;
+}
+
+struct store *rest_glue_store(struct server *s)
+{
+    return s->rest ? s->rest->store : NULL;
+}
+
+/* --- answers --- */
+
+int rest_glue_owns(const struct http_request *req)
+{
+    return rest_is_api_path(req->path.p, req->path.len);
+}
+
+/* Writes out as an HTTP response with the CORS headers (the join code is
+ * the capability and no cookies are used, so any origin may call). */
+static void send_answer(struct client *c, const struct rest_response *out, int head_only, const char *host,
+                 int keep_alive, uint64_t retry_ms)
+{
+    char extra[512];
+    int n = snprintf(extra, sizeof(extra), "Access-Control-Allow-Origin: *\r\n");
+    if (out->allow && (out->status == 405 || out->preflight))
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Allow: %s\r\n", out->allow);
+    if (out->preflight)
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n,
+                      "Access-Control-Allow-Methods: %s\r\nAccess-Control-Allow-Headers: Content-Type\r\n"
+                      "Access-Control-Max-Age: 86400\r\n", out->allow);
+    if (retry_ms)
+        snprintf(extra + n, sizeof(extra) - (size_t)n, "Retry-After: %llu\r\n",
+                 (unsigned long long)((retry_ms + 999) / 1000));
+    struct http_response r = {
+        .status = out->status, .content_type = out->body_len ? "application/json" : NULL,
+        .content_length = out->body_len, .cache_control = "no-store", .keep_alive = keep_alive,
+        .host = host, .extra = extra,
+    };
+    char head[HEAD_MAX];
+    size_t hl = http_response_head(head, sizeof(head), &r);
+    if (hl == 0) {
+        http_send_error(c, 500, NULL);
+        return;
+    }
+    client_send2(c, head, hl, out->body, head_only ? 0 : out->body_len);
+    if (!keep_alive)
+        client_finish(c);
+}
+
+void rest_glue_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len,
+                      const char *host)
+{
+    struct rest_glue *g = c->srv->rest;
+    int head_only = http_str_ieq(req->method, "HEAD");
+    int keep_alive = http_keep_alive(req);
+    struct rest_response *out = xmalloc(sizeof(*out));
+    uint64_t wait = 0;
+    if (!g) {
+        memset(out, 0, sizeof(*out));
+        rest_error(out, 404, "not_found");
+    } else if ((wait = take_token(g, &c->ip)) > 0) {
+        memset(out, 0, sizeof(*out));
+        rest_error(out, 429, "rate_limited");
+    } else {
+        struct rest_request rq = {
+            .method = req->method.p, .method_len = req->method.len, .path = req->path.p,
+            .path_len = req->path.len, .query = req->query.p, .query_len = req->query.len,
+            .body = body, .body_len = body_len, .now_ms = isotime_now_ms(),
+        };
+        rest_handle(g->store, &rq, out);
+    }
+    log_debug("rest", "conn=%llu method=%.*s path=%.*s status=%d", (unsigned long long)c->id,
+              (int)req->method.len, req->method.p, (int)req->path.len, req->path.p, out->status);
+    send_answer(c, out, head_only, host, keep_alive, wait);
+    xfree(out);
+}
+
+void rest_glue_too_large(struct client *c, const struct http_request *req)
+{
+    if (!rest_glue_owns(req) || !c->srv->rest) {
+        http_send_error(c, 413, NULL);
+        return;
+    }
+    struct rest_response out;
+    memset(&out, 0, offsetof(struct rest_response, body));
+    rest_error(&out, 413, "payload_too_large");
+    send_answer(c, &out, 0, NULL, 0, 0);
+}
