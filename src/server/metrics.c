@@ -46,6 +46,7 @@ void metrics_collect(const struct server *s, struct metrics_snapshot *m)
     memcpy(m->opened, s->became, sizeof(m->opened));
     m->tcp_accepted = s->accepted;
     m->per_ip_refused = s->per_ip_refused;
+    m->rest_limited = s->rest_limited;
     if (s->hub)
         hub_stats(s->hub, &m->hub);
     if (s->turn) {
@@ -165,6 +166,7 @@ static void render_limits(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "rate_limited_total", "limit=\"pin\"", m->hub.limited[HUB_LIMIT_PIN]);
     sample(w, "rate_limited_total", "limit=\"chat\"", m->hub.limited[HUB_LIMIT_CHAT]);
     sample(w, "rate_limited_total", "limit=\"connections_per_ip\"", m->per_ip_refused);
+    sample(w, "rate_limited_total", "limit=\"rest\"", m->rest_limited);
     sample(w, "rate_limited_total", "limit=\"turn_unauthenticated\"", m->turn.unauth_limited);
     sample(w, "rate_limited_total", "limit=\"turn_quota\"", m->turn.quota_refused);
     sample(w, "rate_limited_total", "limit=\"turn_bandwidth\"", m->turn.bandwidth_dropped);

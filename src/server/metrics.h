@@ -34,7 +34,7 @@ struct metrics_snapshot {
     int64_t cert_not_after_s;          /* -1: unknown */
     size_t open[SERVER_KINDS];         /* connections open now, by kind */
     uint64_t opened[SERVER_KINDS];     /* connections that became each kind */
-    uint64_t tcp_accepted, per_ip_refused;
+    uint64_t tcp_accepted, per_ip_refused, rest_limited;
     struct hub_stats hub;
     int turn_on;
     struct turn_stats turn;

@@ -217,6 +217,7 @@ void rest_glue_handle(struct client *c, const struct http_request *req, const ui
         rest_error(out, 404, "not_found");
     } else if ((wait = take_token(g, &c->ip)) > 0) {
         memset(out, 0, sizeof(*out));
+        c->srv->rest_limited++;
         rest_error(out, 429, "rate_limited");
     } else {
         struct rest_request rq = {

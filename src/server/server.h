@@ -47,6 +47,7 @@ struct server {
     uint64_t next_id;
     int shutting_down;
     uint64_t accepted, per_ip_refused;  /* TCP connections taken / refused by --max-conns-per-ip */
+    uint64_t rest_limited;              /* REST API requests answered 429 */
     uint64_t became[SERVER_KINDS];      /* connections that became each kind (ws: upgrades) */
 };
 

@@ -20,7 +20,7 @@ const LABEL_VALUES = {
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
   reason: ['bad_credentials', 'stale_nonce'],
-  limit: ['signal_message', 'pin', 'chat', 'connections_per_ip', 'turn_unauthenticated', 'turn_quota', 'turn_bandwidth'],
+  limit: ['signal_message', 'pin', 'chat', 'connections_per_ip', 'rest', 'turn_unauthenticated', 'turn_quota', 'turn_bandwidth'],
 };
 
 describe('/metrics: format and values that follow traffic', () => {
@@ -264,6 +264,24 @@ describe('/metrics: TURN stale nonces, quota and unauthenticated floods', () => 
     assert.ok(answered < N, `the flood was limited (${answered} of ${N} answered)`);
     const m = (await scrape(srv.port)).m;
     assert.equal(m.get('tincan_rate_limited_total', { limit: 'turn_unauthenticated' }), N - answered);
+  });
+});
+
+describe('/metrics: the REST API rate limit', () => {
+  let srv;
+  before(async () => { srv = await start({ args: ['--rest-rate', '1'] }); });
+  after(async () => { await srv?.stop(); });
+
+  test('429 answers of the join-code API are counted as limit="rest"', T, async () => {
+    const statuses = [];
+    for (let i = 0; i < 6; i++) {
+      const body = JSON.stringify({ joinid: `metrics-${i}-${Date.now()}`, exp: '2030-01-01T00:00:00Z', client1: 'a' });
+      statuses.push((await request(srv.port, 'POST', '/api/rooms', { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, { body })).status);
+    }
+    const limited = statuses.filter((x) => x === 429).length;
+    assert.ok(limited > 0 && statuses.includes(201), `some created, some limited: ${statuses}`);
+    const m = (await scrape(srv.port)).m;
+    assert.equal(m.get('tincan_rate_limited_total', { limit: 'rest' }), limited);
   });
 });
 
