@@ -5,6 +5,7 @@
 // may read it (loopback, --metrics-token, --metrics-loopback=false, proxies).
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { start, request, tlsConnect, rawExchange, tcpConnect, sleep } from './net.mjs';
 import { Peers, uniq, room } from './signal-client.mjs';
 import { TurnClient, UdpPeer, Bag, udpRange, turnArgs, expectSuccess, expectError, METHOD, ATTR, requestedTransport, encodeMessage } from './stun-client.mjs';
@@ -66,6 +67,13 @@ describe('/metrics: format and values that follow traffic', () => {
     const head = await request(srv.port, 'HEAD', '/metrics');
     assert.equal(head.status, 200);
     assert.equal(head.body.length, 0);
+  });
+
+  test('docs/deploy.md lists exactly the metric families the server serves', T, async () => {
+    const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+    const documented = new Set([...doc.matchAll(/^\| `(tincan_[a-z_]+)`(?:, `(tincan_[a-z_]+)`)?/gm)].flatMap((m) => [m[1], m[2]]).filter(Boolean));
+    const { m } = await scrape(srv.port);
+    assert.deepEqual([...m.families.keys()].sort(), [...documented].sort());
   });
 
   test('certificate expiry is the notAfter of the certificate being served', T, async () => {
