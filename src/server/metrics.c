@@ -130,7 +130,8 @@ static void render_signal(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "rooms", "kind=\"room\"", h->rooms[0]);
     sample(w, "rooms", "kind=\"pin\"", h->rooms[1]);
     sample(w, "rooms", "kind=\"call\"", h->rooms[2]);
-    family(w, "room_participants", "gauge", "Peers in any room (named, PIN or lobby call).");
+    sample(w, "rooms", "kind=\"joincode\"", h->rooms[3]);
+    family(w, "room_participants", "gauge", "Peers in any room (named, PIN, lobby call or join-code).");
     sample(w, "room_participants", "", h->participants);
     family(w, "lobby_users", "gauge", "Peers in the lobby (said hello with a name).");
     sample(w, "lobby_users", "", h->lobby);

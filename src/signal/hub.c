@@ -408,6 +408,8 @@ static void count_peer(struct strmap_entry *e, void *arg)
     }
 }
 
+_Static_assert(ROOM_CODE + 1 == HUB_ROOM_KINDS, "hub_stats counts every kind of room");
+
 void hub_stats(const struct hub *h, struct hub_stats *out)
 {
     memset(out, 0, sizeof(*out));

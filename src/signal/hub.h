@@ -66,10 +66,12 @@ void hub_leave(struct peer *p);
 enum hub_limit { HUB_LIMIT_MESSAGE, HUB_LIMIT_PIN, HUB_LIMIT_CHAT, HUB_LIMIT_COUNT };
 
 /* A snapshot of the hub's state: counts only, nothing about who. */
+#define HUB_ROOM_KINDS 4
+
 struct hub_stats {
     size_t peers;                   /* identities, attached or within their resume grace */
     size_t detached;                /* of those, waiting to be resumed */
-    size_t rooms[3];                /* by kind: named rooms, PIN rooms, lobby call rooms */
+    size_t rooms[HUB_ROOM_KINDS];   /* by kind: named, PIN, lobby call, join-code rooms */
     size_t participants;            /* peers in any room */
     size_t lobby;                   /* peers who said hello */
     size_t calls_ringing, calls_active;

@@ -16,7 +16,7 @@ const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const ALICE = { user: 'alice', pass: 'wonderland' };
 // Label names and the words their values may take: nothing personal.
 const LABEL_VALUES = {
-  kind: ['http', 'ws', 'turn_tcp', 'turn_tls', 'room', 'pin', 'call'],
+  kind: ['http', 'ws', 'turn_tcp', 'turn_tls', 'room', 'pin', 'call', 'joincode'],
   state: ['connected', 'resumable', 'ringing', 'active'],
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
@@ -121,14 +121,24 @@ describe('/metrics: format and values that follow traffic', () => {
     await e.take('pin-waiting');
     m = await until(srv.port, (x) => x.get('tincan_rooms', { kind: 'pin' }) === 1, 'a PIN room');
 
+    // Two clients of the join-code dialect share a room of their own kind.
+    const [f, g] = await Promise.all([peers.connect('f', { path: '/' }), peers.connect('g', { path: '/' })]);
+    const roomId = uniq('code');
+    for (const p of [f, g]) {
+      p.send({ type: 'join_room', roomId });
+      await p.take('room_joined');
+    }
+    m = await until(srv.port, (x) => x.get('tincan_rooms', { kind: 'joincode' }) === 1, 'a join-code room');
+    assert.equal(m.get('tincan_room_participants'), 7, 'named 2 + call 2 + PIN 1 + join-code 2');
+
     // Everyone says goodbye (close frames): all back to nothing.
     peers.closeAll();
     m = await until(srv.port, (x) => x.get('tincan_room_participants') === 0 && x.get('tincan_signal_peers', { state: 'connected' }) === 0
       && x.get('tincan_connections', { kind: 'ws' }) === ws0, 'everything back down');
-    for (const kind of ['room', 'pin', 'call']) assert.equal(m.get('tincan_rooms', { kind }), 0, `no ${kind} rooms left`);
+    for (const kind of ['room', 'pin', 'call', 'joincode']) assert.equal(m.get('tincan_rooms', { kind }), 0, `no ${kind} rooms left`);
     assert.equal(m.get('tincan_lobby_users'), 0);
     assert.equal(m.get('tincan_calls', { state: 'active' }), 0);
-    assert.equal(m.get('tincan_connections_opened_total', { kind: 'ws' }), opened0 + 5, 'counters do not go down');
+    assert.equal(m.get('tincan_connections_opened_total', { kind: 'ws' }), opened0 + 7, 'counters do not go down');
   });
 
   test('a TURN allocation over UDP and relayed datagrams in both directions', T, async () => {
