@@ -11,32 +11,21 @@
 //   audio-only participant.
 //
 // Run: node --test tests/e2e/   (TINCAN_BIN picks another binary)
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import {
-  PHONE, assertClean, joinCall, launch, person, shot, stats, tileIds, waitDecoding,
+  PHONE, assertClean, joinCall, person, shot, stats, tileIds, useServerAndBrowser, waitDecoding,
 } from './helpers.mjs';
 
 const STEP = { timeout: 90_000 };
 
 describe('calls', { timeout: 300_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launch();
-  }, STEP);
-
-  after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
-  }, STEP);
+  const env = useServerAndBrowser({}, STEP);
 
   /** A new person (own context) on `path`; closed again by done(). */
   async function join(name, path = '/', opts) {
-    return person(browser, server.url + path, name, opts);
+    return person(env.browser, env.server.url + path, name, opts);
   }
 
   async function done(...ps) {
@@ -181,7 +170,7 @@ describe('calls', { timeout: 300_000 }, () => {
 
   test('PIN attempts past the server\'s limit are refused with the time to wait', STEP, async () => {
     const limited = await startServer({ args: ['--pin-rate', '2'] });
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+    const ctx = await env.browser.newContext({ ignoreHTTPSErrors: true });
     try {
       const page = await ctx.newPage();
       await page.goto(limited.url + '/');

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
-import { ROOT } from '../lib/server.mjs';
+import { ROOT, startServer } from '../lib/server.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -25,6 +26,24 @@ export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor:
 export async function launch() {
   mkdirSync(OUT, { recursive: true });
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+/**
+ * For a describe block: starts tincan (opts for startServer) and one
+ * Chromium before its tests and stops both after them. Returns an object
+ * whose server and browser are set once started.
+ */
+export function useServerAndBrowser(opts = {}, step = { timeout: 90_000 }) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await startServer(opts);
+    env.browser = await launch();
+  }, step);
+  after(async () => {
+    await env.browser?.close().catch(() => {});
+    await env.server?.stop();
+  }, step);
+  return env;
 }
 
 /** Runs in every page before its own scripts: collects CSP violations. */

@@ -12,10 +12,9 @@
 // `connected`, so the call works the way a real deployment's would.
 //
 // Run: node --test tests/e2e/joincode.test.mjs   (TINCAN_BIN picks another binary)
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../lib/server.mjs';
-import { launch, shot } from './helpers.mjs';
+import { shot, useServerAndBrowser } from './helpers.mjs';
 
 const STEP = { timeout: 60_000 };
 
@@ -100,26 +99,15 @@ async function pageState() {
 // ---- the test -------------------------------------------------------------
 
 describe('a join-code client: REST pairing, the WebSocket dialect, a real call', { timeout: 120_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer({});
-    browser = await launch();
-  }, STEP);
-
-  after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
-  }, STEP);
+  const env = useServerAndBrowser({}, STEP);
 
   test('two pages pair with a join code and decode each other\'s video', STEP, async () => {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const context = await env.browser.newContext({ ignoreHTTPSErrors: true });
     try {
       const [one, two] = [await context.newPage(), await context.newPage()];
       for (const page of [one, two]) {
         page.setDefaultTimeout(30_000);
-        await page.goto(`${server.url}/health`);
+        await page.goto(`${env.server.url}/health`);
       }
       const joinid = String(100000 + Math.floor(Math.random() * 900000));
       const exp = new Date(Date.now() + 5 * 60_000).toISOString();
@@ -173,7 +161,7 @@ describe('a join-code client: REST pairing, the WebSocket dialect, a real call',
   });
 
   test('the server logged no errors', () => {
-    const bad = server.logs.filter((l) => /level=(error|fatal)/.test(l));
+    const bad = env.server.logs.filter((l) => /level=(error|fatal)/.test(l));
     assert.deepEqual(bad, []);
   });
 });

@@ -3,10 +3,9 @@
 // told). Also: a taken name, busy people, hang up and cancel.
 //
 // Run: node --test tests/e2e/   (TINCAN_BIN picks another binary)
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../lib/server.mjs';
-import { PHONE, assertClean, launch, person, shot, waitDecoding } from './helpers.mjs';
+import { PHONE, assertClean, person, shot, useServerAndBrowser, waitDecoding } from './helpers.mjs';
 
 const STEP = { timeout: 90_000 };
 
@@ -20,21 +19,13 @@ const lobbyMsg = (page, re) => page.waitForFunction(
   (src) => new RegExp(src, 'i').test(document.getElementById('lobby-msg').textContent), re.source);
 
 describe('lobby', { timeout: 300_000 }, () => {
-  let server;
-  let browser;
+  const env = useServerAndBrowser({}, STEP);
   let ada;
   let bob;
 
   before(async () => {
-    server = await startServer();
-    browser = await launch();
-    ada = await person(browser, server.url + '/', 'Ada');
-    bob = await person(browser, server.url + '/', 'Bob', PHONE);
-  }, STEP);
-
-  after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
+    ada = await person(env.browser, env.server.url + '/', 'Ada');
+    bob = await person(env.browser, env.server.url + '/', 'Bob', PHONE);
   }, STEP);
 
   test('A and B pick names and see each other', STEP, async () => {
@@ -57,7 +48,7 @@ describe('lobby', { timeout: 300_000 }, () => {
   });
 
   test('a name that is online already is refused (case-insensitively)', STEP, async () => {
-    const cy = await person(browser, server.url + '/', 'Cy');
+    const cy = await person(env.browser, env.server.url + '/', 'Cy');
     try {
       await enterLobby(cy.page, 'ADA');
       await cy.page.waitForFunction(() => /already online/i.test(document.getElementById('lobby-note').textContent));
@@ -82,7 +73,7 @@ describe('lobby', { timeout: 300_000 }, () => {
     await shot(ada.page, 'lobby-calling');
 
     // Others see both as busy.
-    const cy = await person(browser, server.url + '/', 'Cy');
+    const cy = await person(env.browser, env.server.url + '/', 'Cy');
     await enterLobby(cy.page, 'Cy');
     await cy.page.waitForSelector('#lobby-users li[data-name="Ada"][data-busy="true"]');
     await cy.page.waitForSelector('#lobby-users li[data-name="Bob"][data-busy="true"]');

@@ -26,18 +26,10 @@
 // --ignore-certificate-errors-spki-list is needed.
 //
 // Run: node --test tests/e2e/turn-relay.test.mjs   (TINCAN_BIN picks another binary)
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { startServer } from '../lib/server.mjs';
+import { useServerAndBrowser } from './helpers.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--ignore-certificate-errors',
-];
 const USER = 'test';
 const PASSWORD = 'secret';
 const STEP = { timeout: 30_000 };
@@ -120,21 +112,8 @@ async function waitForCall(pages, timeoutMs = 20_000) {
 }
 
 describe('a call relayed by tincan\'s TURN server', { timeout: 90_000 }, () => {
-  let server;
-  let browser;
-  let port;
-
-  before(async () => {
-    server = await startServer({
-      args: ['--relay-ip', '127.0.0.1', '--turn-user', `${USER}:${PASSWORD}`],
-    });
-    port = server.port;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-  }, STEP);
-
-  after(async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop();
+  const env = useServerAndBrowser({
+    args: ['--relay-ip', '127.0.0.1', '--turn-user', `${USER}:${PASSWORD}`],
   }, STEP);
 
   /**
@@ -142,7 +121,7 @@ describe('a call relayed by tincan\'s TURN server', { timeout: 90_000 }, () => {
    * stats once both decode video.
    */
   async function relayedCall(url) {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const context = await env.browser.newContext({ ignoreHTTPSErrors: true });
     try {
       const pages = [await context.newPage(), await context.newPage()];
       const config = {
@@ -151,7 +130,7 @@ describe('a call relayed by tincan\'s TURN server', { timeout: 90_000 }, () => {
       };
       for (const page of pages) {
         page.setDefaultTimeout(20_000);
-        await page.goto(`${server.url}/health`);
+        await page.goto(`${env.server.url}/health`);
         await page.evaluate(pageSetup, config);
       }
       const [a, b] = pages;
@@ -184,19 +163,19 @@ describe('a call relayed by tincan\'s TURN server', { timeout: 90_000 }, () => {
   }
 
   test('turn: over UDP', STEP, async () => {
-    assertRelayed(await relayedCall(`turn:127.0.0.1:${port}?transport=udp`), 'udp');
+    assertRelayed(await relayedCall(`turn:127.0.0.1:${env.server.port}?transport=udp`), 'udp');
   });
 
   test('turn: over TCP', STEP, async () => {
-    assertRelayed(await relayedCall(`turn:127.0.0.1:${port}?transport=tcp`), 'tcp');
+    assertRelayed(await relayedCall(`turn:127.0.0.1:${env.server.port}?transport=tcp`), 'tcp');
   });
 
   test('turns: over TLS', STEP, async () => {
-    assertRelayed(await relayedCall(`turns:localhost:${port}?transport=tcp`), 'tls');
+    assertRelayed(await relayedCall(`turns:localhost:${env.server.port}?transport=tcp`), 'tls');
   });
 
   test('the server logged no errors', () => {
-    const bad = server.logs.filter((l) => /level=(error|fatal)/.test(l));
+    const bad = env.server.logs.filter((l) => /level=(error|fatal)/.test(l));
     assert.deepEqual(bad, []);
   });
 });
