@@ -111,8 +111,11 @@ static int origin_allowed(const struct client *c, const struct http_request *req
     return 0;
 }
 
-/* Returns 0 if the request is a valid upgrade, else the status to answer. */
-static int check_upgrade(const struct client *c, const struct http_request *req, char accept[WS_ACCEPT_LEN + 1])
+/* Returns 0 if the request is a valid upgrade, else the status to answer.
+ * On "/" an origin that is not allowed is no refusal: *foreign is set and
+ * the connection may speak only the join-code dialect (see hub.h). */
+static int check_upgrade(const struct client *c, const struct http_request *req, char accept[WS_ACCEPT_LEN + 1],
+                         int *foreign)
 {
     const struct http_str *upgrade = http_header_get(req, "upgrade");
     const struct http_str *connection = http_header_get(req, "connection");
@@ -125,7 +128,8 @@ static int check_upgrade(const struct client *c, const struct http_request *req,
         return 426;
     if (!key || ws_accept_key(key->p, key->len, accept) < 0)
         return 400;
-    if (!origin_allowed(c, req))
+    *foreign = !origin_allowed(c, req);
+    if (*foreign && http_str_ieq(req->path, "/ws"))
         return 403;
     return 0;
 }
@@ -152,7 +156,8 @@ static const char *resume_token(const struct http_request *req, char *out, size_
 void ws_session_upgrade(struct client *c, const struct http_request *req)
 {
     char accept[WS_ACCEPT_LEN + 1];
-    int status = check_upgrade(c, req, accept);
+    int foreign = 0;
+    int status = check_upgrade(c, req, accept, &foreign);
     if (status) {
         http_send_error(c, status, NULL);
         if (status == 426)
@@ -189,7 +194,9 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
     }
     char *ice = turn_glue_ice_json(c->srv, host, NULL);
     /* "/" is where the join-code backend's clients connect; /ws is ours. */
-    enum hub_greeting greeting = http_str_ieq(req->path, "/ws") ? HUB_GREET_WELCOME : HUB_GREET_CONNECTED;
+    enum hub_greeting greeting = http_str_ieq(req->path, "/ws") ? HUB_GREET_WELCOME
+                                 : foreign                        ? HUB_GREET_CONNECTED_FOREIGN
+                                                                  : HUB_GREET_CONNECTED;
     ws->peer = hub_connect(c->srv->hub, ws_send_text, ws_evict, c, resume_token(req, token, sizeof(token)), source,
                            ice, greeting);
     free(ice);

@@ -114,20 +114,37 @@ static const struct handler *find_handler(const struct dialect *d, const char *t
 
 static void send_welcome(struct peer *p, int resumed, const char *ice_json);
 
-/* The first message fixes the dialect: a type only the join-code backend
- * knows makes it that one, anything else the tincan protocol. A client of
- * the tincan protocol that connected on "/" gets its welcome now. */
-static void choose_dialect(struct peer *p, const char *type)
+static void send_unknown_type(struct peer *p, const char *type)
+{
+    char reply[128];
+    snprintf(reply, sizeof(reply), "unknown message type '%.64s'", type);
+    peer_error(p, "unknown_type", reply);
+}
+
+/* The first message fixes the dialect: a type of the join-code backend
+ * makes it that one, a type of the tincan protocol this one (and a tincan
+ * client that connected on "/" gets its welcome now). A type of neither
+ * leaves it open. Returns 0 once chosen, -1 (p told why) if not. */
+static int choose_dialect(struct peer *p, const char *type)
 {
     if (find_handler(&dialect_joincode, type)) {
         p->dialect = &dialect_joincode;
-    } else {
+    } else if (find_handler(&dialect_tincan, type)) {
+        if (p->joincode_only) {
+            peer_error(p, "origin_not_allowed",
+                       "a page of another origin may only use the join-code messages (see --allow-origin)");
+            return -1;
+        }
         p->dialect = &dialect_tincan;
         if (!p->welcomed)
             send_welcome(p, 0, p->ice_json);
+    } else {
+        send_unknown_type(p, type);
+        return -1;
     }
     xfree(p->ice_json);
     p->ice_json = NULL;
+    return 0;
 }
 
 void hub_on_message(struct peer *p, const char *text, size_t len)
@@ -157,8 +174,10 @@ void hub_on_message(struct peer *p, const char *text, size_t len)
         json_decref(msg);
         return;
     }
-    if (!p->dialect)
-        choose_dialect(p, type);
+    if (!p->dialect && choose_dialect(p, type) < 0) {
+        json_decref(msg);
+        return;
+    }
     const struct handler *hd = find_handler(p->dialect, type);
     if (hd) {
         p->hub->msg_text = text;
@@ -168,9 +187,7 @@ void hub_on_message(struct peer *p, const char *text, size_t len)
         json_decref(msg);
         return;
     }
-    char reply[128];
-    snprintf(reply, sizeof(reply), "unknown message type '%.64s'", type);
-    peer_error(p, "unknown_type", reply);
+    send_unknown_type(p, type);
     json_decref(msg);
 }
 
@@ -282,6 +299,7 @@ struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, vo
     strmap_put(&h->by_id, &p->by_id, p->id);
     strmap_put(&h->by_token, &p->by_token, p->token);
     p->depart_why = LEAVE_GONE;
+    p->joincode_only = greeting == HUB_GREET_CONNECTED_FOREIGN;
     if (greeting == HUB_GREET_WELCOME) {
         send_welcome(p, 0, ice_json);
     } else {

@@ -38,8 +38,11 @@ struct hub_options {
 /* What a new connection hears first: the tincan protocol's welcome (on
  * /ws), or the join-code backend's `connected` (on "/", where clients of
  * either dialect may arrive; a tincan client gets its welcome with its
- * first message). */
-enum hub_greeting { HUB_GREET_WELCOME, HUB_GREET_CONNECTED };
+ * first message). A page of an origin that is not allowed may connect on
+ * "/" for the join-code dialect only (HUB_GREET_CONNECTED_FOREIGN): that
+ * dialect carries no identity worth stealing, like the REST API it goes
+ * with, while the tincan protocol stays same-origin. */
+enum hub_greeting { HUB_GREET_WELCOME, HUB_GREET_CONNECTED, HUB_GREET_CONNECTED_FOREIGN };
 
 /* Creates a hub on loop; opts is copied (strings must outlive the hub). */
 struct hub *hub_new(struct loop *loop, const struct hub_options *opts);

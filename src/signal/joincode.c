@@ -9,6 +9,7 @@
  * seats, their own namespace); only the words differ, and they are here.
  * Wire format: docs/protocol.md, "The join-code dialect".
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "peer.h"
@@ -73,8 +74,17 @@ static struct peer *other_member(struct peer *p)
     return NULL;
 }
 
-static void relay(struct peer *p, json_t *msg)
+/* Relays when the message has `field` at all: clients differ in what they
+ * put there (an SDP string or a {type, sdp} object; a candidate object or
+ * null for the end of candidates), and the other client knows its own. */
+static void relay_with(struct peer *p, json_t *msg, const char *field)
 {
+    if (!json_object_get(msg, field)) {
+        char text[64];
+        snprintf(text, sizeof(text), "the message needs \"%s\"", field);
+        peer_error_field(p, "missing_field", text, field);
+        return;
+    }
     struct peer *to = other_member(p);
     if (to)
         room_relay(p, to, msg, 0);
@@ -82,18 +92,12 @@ static void relay(struct peer *p, json_t *msg)
 
 static void on_description(struct peer *p, json_t *msg)
 {
-    if (msg_string(p, msg, "sdp"))
-        relay(p, msg);
+    relay_with(p, msg, "sdp");
 }
 
 static void on_ice_candidate(struct peer *p, json_t *msg)
 {
-    json_t *c = json_object_get(msg, "candidate");
-    if (!json_is_object(c)) {
-        peer_error_field(p, "missing_field", "the message needs an object \"candidate\"", "candidate");
-        return;
-    }
-    relay(p, msg);
+    relay_with(p, msg, "candidate");
 }
 
 static void on_ping(struct peer *p, json_t *msg)

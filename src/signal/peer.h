@@ -77,6 +77,7 @@ struct peer {
     struct hub *hub;
     const struct dialect *dialect;  /* NULL until the first message */
     int welcomed;                   /* got the welcome (and so a resume token) */
+    int joincode_only;              /* a page of another origin: no tincan protocol */
     enum leave_reason depart_why;   /* told to the room when the peer goes */
     char *ice_json;                 /* kept for a late welcome while the dialect is open */
     struct strmap_entry by_id, by_token, by_name;

@@ -153,12 +153,16 @@ export class Peer {
 /**
  * Opens a peer and waits for its greeting: the welcome on /ws, the
  * join-code dialect's `connected` on "/" (opts.path). opts: resume (token),
- * localAddress (source address, e.g. 127.0.0.5), label, path.
+ * localAddress (source address, e.g. 127.0.0.5), label, path, origin (the
+ * Origin header a browser page would send).
  */
 export async function connect(port, opts = {}) {
   const path = opts.path || (opts.resume !== undefined ? `/ws?resume=${encodeURIComponent(opts.resume)}` : '/ws');
   const greeting = path.startsWith('/ws') ? 'welcome' : 'connected';
-  const c = await wsClient(port, { path, ws: opts.localAddress ? { localAddress: opts.localAddress } : {} });
+  const ws = {};
+  if (opts.localAddress) ws.localAddress = opts.localAddress;
+  if (opts.origin) ws.origin = opts.origin;
+  const c = await wsClient(port, { path, ws });
   let welcome;
   try {
     welcome = await c.next(WAIT);

@@ -142,9 +142,40 @@ describe('signaling: the join-code dialect', () => {
     await a.take('room_ready');
     a.send({ type: 'webrtc_offer' });
     assert.equal((await a.error('missing_field')).field, 'sdp');
-    a.send({ type: 'ice_candidate', candidate: 'candidate:1 1 udp 1 1.2.3.4 1 typ host' });
+    a.send({ type: 'ice_candidate' });
     assert.equal((await a.error('missing_field')).field, 'candidate');
     await relays(a, b, OFFER);
+  });
+
+  test('what clients put in sdp and candidate is theirs: an object sdp and a null candidate are relayed', T, async () => {
+    const [a, b] = await Promise.all([code('a'), code('b')]);
+    await pair(a, b);
+    await relays(a, b, { type: 'webrtc_offer', sdp: { type: 'offer', sdp: SDP_OFFER.sdp } });
+    await relays(b, a, { type: 'ice_candidate', candidate: null });
+    await relays(b, a, { type: 'ice_candidate', candidate: CANDIDATE.candidate });
+  });
+
+  test('a first message of neither dialect leaves the choice open', T, async () => {
+    const a = await code('a');
+    a.send({ type: 'hello_world' });
+    await a.error('unknown_type');
+    a.send({ type: 'join_room', roomId: randomUUID() });
+    assert.equal((await a.next()).type, 'room_joined');
+  });
+
+  test('a page of another origin may use this dialect on "/", not the tincan protocol, and not /ws', T, async () => {
+    const origin = 'https://app.example.com';
+    const [a, b] = await Promise.all([peers.connect('a', { path: '/', origin }), peers.connect('b', { path: '/', origin })]);
+    await pair(a, b);
+    await relays(a, b, OFFER);
+    const t = await peers.connect('t', { path: '/', origin });
+    t.send({ type: 'join', room: 'foreign' });
+    await t.error('origin_not_allowed');
+    t.send({ type: 'hello', name: 'Eve' });
+    await t.error('origin_not_allowed');
+    t.send({ type: 'ping' });
+    await t.take('pong');
+    await assert.rejects(peers.connect('w', { origin }), /403/, '/ws refuses the foreign origin');
   });
 
   test('the first message picks the dialect: a tincan client on "/" gets its welcome, a join-code client on /ws works', T, async () => {
