@@ -99,6 +99,15 @@ static enum field_result check_text(const char *s, size_t len)
 static enum field_result body_field(json_t *obj, const char *name, const char **out)
 {
     json_t *v = json_object_get(obj, name);
+    if (json_is_integer(v) && json_integer_value(v) != 0) {
+        /* A numeric join code or id: the original kept what the client sent
+         * and stored it as text, so 123456 is "123456" (0 is missing, as in
+         * JavaScript). */
+        char text[24];
+        snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        json_object_set_new(obj, name, json_string(text));
+        v = json_object_get(obj, name);
+    }
     if (!json_is_string(v))
         return FIELD_MISSING;
     *out = json_string_value(v);

@@ -142,7 +142,7 @@ int rest_glue_init(struct server *s)
     strmap_init(&g->limits);
     s->rest = g;
     loop_timer_start(s->loop, &g->timer, 0, on_timer); /* the first sweep right away */
-    log_info("rest_api", "enabled=true db=\"%s\" schema=%d journal=wal rate=%d", path, store_schema_version(st),
+    log_info("rest_api", "enabled=true db=\"%s\" schema=%d rate=%d", path, store_schema_version(st),
              s->conf->rest_rate);
     return 0;
 }
@@ -172,19 +172,38 @@ int rest_glue_owns(const struct http_request *req)
     return rest_is_api_path(req->path.p, req->path.len);
 }
 
-/* Writes out as an HTTP response with the CORS headers (the join code is
- * the capability and no cookies are used, so any origin may call). */
-static void send_answer(struct client *c, const struct rest_response *out, int head_only, const char *host,
-                 int keep_alive, uint64_t retry_ms)
+/* The request headers a preflight may allow: what the page asked for (as
+ * the usual CORS middleware does) when it is a plain list of header names,
+ * else Content-Type. */
+static struct http_str allowed_headers(const struct http_request *req)
 {
-    char extra[512];
+    static const char fallback[] = "Content-Type";
+    const struct http_str *asked = req ? http_header_get(req, "access-control-request-headers") : NULL;
+    int ok = asked && asked->len > 0 && asked->len <= 256;
+    for (size_t i = 0; ok && i < asked->len; i++) {
+        char ch = asked->p[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+             ch == '_' || ch == ',' || ch == ' ';
+    }
+    return ok ? *asked : (struct http_str){ fallback, sizeof(fallback) - 1 };
+}
+
+/* Writes out as an HTTP response with the CORS headers (the join code is
+ * the capability and no cookies are used, so any origin may call). req
+ * may be NULL when the request was refused before it was read whole. */
+static void send_answer(struct client *c, const struct http_request *req, const struct rest_response *out,
+                        int head_only, const char *host, int keep_alive, uint64_t retry_ms)
+{
+    char extra[768];
     int n = snprintf(extra, sizeof(extra), "Access-Control-Allow-Origin: *\r\n");
     if (out->allow && (out->status == 405 || out->preflight))
         n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Allow: %s\r\n", out->allow);
-    if (out->preflight)
+    if (out->preflight) {
+        struct http_str headers = allowed_headers(req);
         n += snprintf(extra + n, sizeof(extra) - (size_t)n,
-                      "Access-Control-Allow-Methods: %s\r\nAccess-Control-Allow-Headers: Content-Type\r\n"
-                      "Access-Control-Max-Age: 86400\r\n", out->allow);
+                      "Access-Control-Allow-Methods: %s\r\nAccess-Control-Allow-Headers: %.*s\r\n"
+                      "Access-Control-Max-Age: 86400\r\n", out->allow, (int)headers.len, headers.p);
+    }
     if (retry_ms)
         snprintf(extra + n, sizeof(extra) - (size_t)n, "Retry-After: %llu\r\n",
                  (unsigned long long)((retry_ms + 999) / 1000));
@@ -229,7 +248,7 @@ void rest_glue_handle(struct client *c, const struct http_request *req, const ui
     }
     log_debug("rest", "conn=%llu method=%.*s path=%.*s status=%d", (unsigned long long)c->id,
               (int)req->method.len, req->method.p, (int)req->path.len, req->path.p, out->status);
-    send_answer(c, out, head_only, host, keep_alive, wait);
+    send_answer(c, req, out, head_only, host, keep_alive, wait);
     xfree(out);
 }
 
@@ -242,5 +261,5 @@ void rest_glue_too_large(struct client *c, const struct http_request *req)
     struct rest_response out;
     memset(&out, 0, offsetof(struct rest_response, body));
     rest_error(&out, 413, "payload_too_large");
-    send_answer(c, &out, 0, NULL, 0, 0);
+    send_answer(c, req, &out, 0, NULL, 0, 0);
 }

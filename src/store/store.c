@@ -63,7 +63,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_ROLLBACK] = "ROLLBACK",
     [S_PENDING_INSERT] = "INSERT INTO pendings(joinid, client1, exp) VALUES(?1, ?2, ?3)",
     [S_PENDING_GET] = "SELECT client1, client2, exp > ?2, roomid FROM pendings WHERE joinid = ?1",
-    [S_PENDING_ACCEPT] = "UPDATE pendings SET client2 = ?2, roomid = ?3 WHERE joinid = ?1 AND client2 IS NULL",
+    [S_PENDING_ACCEPT] = "UPDATE pendings SET client2 = ?2, roomid = ?3 WHERE joinid = ?1 AND (client2 IS NULL OR client2 = '')",
     [S_PENDING_DELETE] = "DELETE FROM pendings WHERE joinid = ?1",
     [S_ROOM_INSERT] = "INSERT INTO rooms(roomid, client1, client2) VALUES(?1, ?2, ?3)",
     [S_ROOM_BY_CLIENTS] = "SELECT roomid FROM rooms WHERE client1 = ?1 AND client2 = ?2 LIMIT 1",
@@ -224,16 +224,33 @@ static int migrate(struct store *st, char *err, size_t errlen)
     return 0;
 }
 
+/* Receives the journal mode SQLite answers to PRAGMA journal_mode=...:
+ * the mode in effect, which is not WAL where WAL cannot work. */
+static int note_journal_mode(void *arg, int ncols, char **vals, char **names)
+{
+    (void)names;
+    if (ncols > 0 && vals[0])
+        snprintf(arg, 16, "%s", vals[0]);
+    return 0;
+}
+
 static int configure(struct store *st, int memory, char *err, size_t errlen)
 {
     char *msg = NULL;
+    char mode[16] = "";
     sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-    if (sqlite3_exec(st->db, memory ? "PRAGMA journal_mode=MEMORY" : "PRAGMA journal_mode=WAL", NULL, NULL,
-                     &msg) != SQLITE_OK ||
+    if (sqlite3_exec(st->db, memory ? "PRAGMA journal_mode=MEMORY" : "PRAGMA journal_mode=WAL", note_journal_mode,
+                     mode, &msg) != SQLITE_OK ||
         sqlite3_exec(st->db, STORE_SYNC_PRAGMA, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(st->db));
         sqlite3_free(msg);
         return -1;
+    }
+    if (!memory && strcmp(mode, "wal") != 0) {
+        /* Some file systems (network mounts) cannot share memory for WAL.
+         * Writes still reach the file at each commit, but slower and with
+         * readers blocking writers: say so rather than claim WAL. */
+        log_warn("store_journal", "mode=%s wanted=wal", mode[0] ? mode : "unknown");
     }
     return 0;
 }

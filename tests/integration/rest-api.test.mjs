@@ -134,7 +134,10 @@ describe('REST API on one server', () => {
   test('error statuses and strings: 400 missing_field / invalid_json / invalid_field, 404, 409', T, async () => {
     expectError(await api(srv.port, 'POST', '/api/rooms', { joinid: 'X', client1: 'a' }), 400, 'missing_field');
     expectError(await api(srv.port, 'POST', '/api/rooms', { joinid: '', exp: FUTURE, client1: 'a' }), 400, 'missing_field');
-    expectError(await api(srv.port, 'POST', '/api/rooms', { joinid: 5, exp: FUTURE, client1: 'a' }), 400, 'missing_field');
+    expectError(await api(srv.port, 'POST', '/api/rooms', { joinid: 0, exp: FUTURE, client1: 'a' }), 400, 'missing_field');
+    // A numeric code is its decimal text, as the original stored it.
+    assert.equal((await api(srv.port, 'POST', '/api/rooms', { joinid: 730418, exp: FUTURE, client1: 'n1' })).status, 201);
+    assert.equal((await api(srv.port, 'POST', '/api/rooms/accept', { joinid: '730418', client2: 'n2' })).status, 200);
     expectError(await api(srv.port, 'POST', '/api/rooms'), 400, 'missing_field');
     expectError(await api(srv.port, 'POST', '/api/rooms/accept', { joinid: 'X' }), 400, 'missing_field');
     expectError(await api(srv.port, 'POST', '/api/rooms/check', { client1: 'a' }), 400, 'missing_field');
@@ -163,12 +166,15 @@ describe('REST API on one server', () => {
     assert.equal(get.headers.allow, 'POST, OPTIONS');
     const pre = await api(srv.port, 'OPTIONS', '/api/rooms/check', undefined, {
       Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'POST',
-      'Access-Control-Request-Headers': 'content-type',
+      'Access-Control-Request-Headers': 'content-type, authorization, x-requested-with',
     });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers['access-control-allow-origin'], '*');
     assert.match(pre.headers['access-control-allow-methods'], /\bPOST\b/);
-    assert.match(pre.headers['access-control-allow-headers'], /content-type/i);
+    assert.equal(pre.headers['access-control-allow-headers'], 'content-type, authorization, x-requested-with',
+      'the headers the page asked for are allowed');
+    const odd = await api(srv.port, 'OPTIONS', '/api/rooms', undefined, { 'Access-Control-Request-Headers': 'x;y=1' });
+    assert.equal(odd.headers['access-control-allow-headers'], 'Content-Type', 'anything but a list of names: Content-Type');
     assert.equal((await create(srv.port, 'HEAD01', 'a')).status, 201);
     const room = await accept(srv.port, 'HEAD01', 'b');
     const head = await api(srv.port, 'HEAD', `/api/rooms?roomid=${room.json.roomid}`);
@@ -350,6 +356,7 @@ describe('REST API options', () => {
         CREATE INDEX idx_rooms_client1 ON rooms(client1);
         CREATE INDEX idx_rooms_client2 ON rooms(client2);
         INSERT INTO pendings VALUES ('OLDWAIT', 'a', '2030-01-01T00:00:00Z', NULL);
+        INSERT INTO pendings VALUES ('EMPTYC2', 'f', '2030-01-01T00:00:00Z', '');
         INSERT INTO pendings VALUES ('OLDDONE', 'c', '2030-01-01T00:00:00Z', 'd');
         INSERT INTO pendings VALUES ('STALE', 'e', '2001-01-01T00:00:00Z', NULL);
         INSERT INTO rooms VALUES ('legacy-room', 'c', 'd');"`, {});
@@ -360,6 +367,11 @@ describe('REST API options', () => {
         assert.deepEqual((await check(srv.port, 'OLDDONE', 'c')).json, { roomid: 'legacy-room' });
         assert.deepEqual((await api(srv.port, 'GET', '/api/rooms?roomid=legacy-room')).json,
           { roomid: 'legacy-room', client1: 'c', client2: 'd' });
+        // "client2 is empty until accepted": an empty text counts as not accepted.
+        assert.equal((await check(srv.port, 'EMPTYC2', 'f')).status, 204);
+        const acc = await accept(srv.port, 'EMPTYC2', 'g');
+        assert.equal(acc.status, 200, JSON.stringify(acc.json));
+        assert.deepEqual((await check(srv.port, 'EMPTYC2', 'f')).json, { roomid: acc.json.roomid });
         assert.ok(srv.logs.some((l) => /msg=pendings_expired deleted=1\b/.test(l)), srv.logs.join('\n'));
         const left = await sh(`sqlite3 '${db}' 'SELECT joinid, exp FROM pendings ORDER BY joinid'`, {});
         assert.equal(left.trim(), 'OLDWAIT|2030-01-01T00:00:00.000Z');

@@ -140,7 +140,8 @@ static void test_expired(void **state)
     now_ms += 1;
 }
 
-/* Absent, empty, null, non-string: all missing_field, on every endpoint. */
+/* Absent, empty, null, 0, false, non-string: all missing_field, on every
+ * endpoint (a non-zero integer is an id, see test_numeric_ids). */
 static void test_missing_fields(void **state)
 {
     struct store *st = *state;
@@ -149,7 +150,8 @@ static void test_missing_fields(void **state)
         { "/api/rooms", "{\"joinid\":\"\",\"exp\":\"2030-01-01T00:00:00Z\",\"client1\":\"a\"}" },
         { "/api/rooms", "{\"joinid\":\"J\",\"exp\":null,\"client1\":\"a\"}" },
         { "/api/rooms", "{\"joinid\":\"J\",\"exp\":\"2030-01-01T00:00:00Z\",\"client1\":0}" },
-        { "/api/rooms", "{\"joinid\":12,\"exp\":\"2030-01-01T00:00:00Z\",\"client1\":\"a\"}" },
+        { "/api/rooms", "{\"joinid\":0,\"exp\":\"2030-01-01T00:00:00Z\",\"client1\":\"a\"}" },
+        { "/api/rooms", "{\"joinid\":1.5,\"exp\":\"2030-01-01T00:00:00Z\",\"client1\":\"a\"}" },
         { "/api/rooms", "{}" },
         { "/api/rooms", "" },
         { "/api/rooms/accept", "{\"joinid\":\"J\"}" },
@@ -167,6 +169,20 @@ static void test_missing_fields(void **state)
     EXPECT(st, "GET", "/api/rooms", NULL, 400, "{\"error\":\"missing_field\"}");
     EXPECT(st, "GET", "/api/rooms?roomid=", NULL, 400, "{\"error\":\"missing_field\"}");
     EXPECT(st, "GET", "/api/rooms?room=x", NULL, 400, "{\"error\":\"missing_field\"}");
+}
+
+/* A numeric join code works as its decimal text, end to end. */
+static void test_numeric_ids(void **state)
+{
+    struct store *st = *state;
+    EXPECT(st, "POST", "/api/rooms", "{\"joinid\":482913,\"exp\":\"2030-01-01T00:00:00Z\",\"client1\":\"a\"}", 201,
+           "{\"ok\":true}");
+    EXPECT(st, "POST", "/api/rooms", "{\"joinid\":\"482913\",\"exp\":\"2030-01-01T00:00:00Z\",\"client1\":\"a\"}",
+           409, "{\"error\":\"conflict\"}");
+    assert_int_equal(call(st, "POST", "/api/rooms/accept", "{\"joinid\":\"482913\",\"client2\":77}", 0), 200);
+    EXPECT(st, "POST", "/api/rooms/check", "{\"joinid\":482913,\"client1\":\"b\"}", 404,
+           "{\"error\":\"not_found_or_expired\"}");
+    assert_int_equal(call(st, "POST", "/api/rooms/check", "{\"joinid\":482913,\"client1\":\"a\"}", 0), 200);
 }
 
 static void test_invalid_json(void **state)
@@ -304,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_create, setup_memory, teardown_store),
         cmocka_unit_test_setup_teardown(test_expired, setup_memory, teardown_store),
         cmocka_unit_test_setup_teardown(test_missing_fields, setup_memory, teardown_store),
+        cmocka_unit_test_setup_teardown(test_numeric_ids, setup_memory, teardown_store),
         cmocka_unit_test_setup_teardown(test_invalid_json, setup_memory, teardown_store),
         cmocka_unit_test_setup_teardown(test_invalid_fields, setup_memory, teardown_store),
         cmocka_unit_test_setup_teardown(test_query_decoding, setup_memory, teardown_store),
