@@ -12,6 +12,10 @@
  *  - the verdict does not depend on how the bytes were split into reads:
  *    when the whole input parses (or needs more), each shorter prefix needs
  *    more bytes; bytes after a complete head do not change it.
+ * The same input is also read as a chunked request body: a complete body
+ * lies inside the input, decodes to no more than the limit and no more
+ * bytes than it took, decoding in place gives the same bytes as decoding
+ * into a separate buffer, and every shorter prefix needs more bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -103,8 +107,32 @@ static int parse_copy(const uint8_t *data, size_t n, struct http_request *req)
     return rc;
 }
 
+#define CHUNKED_MAX 4096
+
+static void check_chunked(const uint8_t *data, size_t size)
+{
+    uint8_t *copy = malloc(size ? size : 1);
+    uint8_t *out = malloc(size ? size : 1);
+    memcpy(copy, data, size);
+    size_t n1 = 0, n2 = 0;
+    long measured = http_chunked_body(copy, size, CHUNKED_MAX, NULL, &n1);
+    CHECK(measured == 0 || measured == -400 || measured == -413 || (measured > 0 && (size_t)measured <= size));
+    if (measured > 0) {
+        CHECK(n1 <= CHUNKED_MAX && n1 <= (size_t)measured);
+        CHECK(http_chunked_body(copy, size, CHUNKED_MAX, out, &n2) == measured && n2 == n1);
+        CHECK(http_chunked_body(copy, size, CHUNKED_MAX, copy, &n2) == measured && n2 == n1);
+        CHECK(memcmp(copy, out, n1) == 0);
+        memcpy(copy, data, size);
+        for (size_t cut = 0; cut < (size_t)measured; cut += 1 + cut / 8)
+            CHECK(http_chunked_body(copy, cut, CHUNKED_MAX, NULL, &n2) == 0);
+    }
+    free(copy);
+    free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_chunked(data, size);
     static struct http_request req;
     int whole = parse_copy(data, size, &req);
     CHECK(whole == 0 || whole > 0 || whole == -400 || whole == -414 || whole == -431 || whole == -505);

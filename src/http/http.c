@@ -236,3 +236,78 @@ int http_keep_alive(const struct http_request *req)
         return c && http_list_has_token(*c, "keep-alive");
     return !(c && http_list_has_token(*c, "close"));
 }
+
+/* --- chunked bodies --- */
+
+#define CHUNK_LINE_MAX 256 /* a size line with extensions, or a trailer line */
+
+/* Finds the CRLF that ends the line at buf[i..len): returns the index after
+ * it, 0 if the line is not complete yet, or -1 if it is too long or holds a
+ * bare CR or LF. */
+static long line_end(const uint8_t *buf, size_t len, size_t i)
+{
+    for (size_t j = i; j < len; j++) {
+        if (j - i > CHUNK_LINE_MAX)
+            return -1;
+        if (buf[j] == '\n')
+            return -1;
+        if (buf[j] == '\r')
+            return j + 1 >= len ? 0 : buf[j + 1] == '\n' ? (long)(j + 2) : -1;
+    }
+    return len - i > CHUNK_LINE_MAX ? -1 : 0;
+}
+
+static int hex_digit(uint8_t ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch |= 0x20;
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+long http_chunked_body(const uint8_t *buf, size_t len, size_t max, uint8_t *out, size_t *body_len)
+{
+    size_t i = 0, o = 0;
+    for (;;) {
+        /* chunk-size [ ";" extensions ] CRLF */
+        uint64_t size = 0;
+        size_t digits = 0;
+        int d;
+        while (i + digits < len && (d = hex_digit(buf[i + digits])) >= 0) {
+            if (++digits > 8)
+                return -400;
+            size = size * 16 + (uint64_t)d;
+        }
+        if (i + digits == len)
+            return 0;
+        if (digits == 0 || (buf[i + digits] != ';' && buf[i + digits] != '\r'))
+            return -400;
+        long next = line_end(buf, len, i + digits);
+        if (next <= 0)
+            return next < 0 ? -400 : 0;
+        i = (size_t)next;
+        if (size > max - o)
+            return -413;
+        if (size == 0)
+            break;
+        if (len - i < size + 2)
+            return 0;
+        if (buf[i + size] != '\r' || buf[i + size + 1] != '\n')
+            return -400;
+        if (out)
+            memmove(out + o, buf + i, size);
+        o += size;
+        i += size + 2;
+    }
+    /* trailer lines, ignored, up to the empty line */
+    for (;;) {
+        long next = line_end(buf, len, i);
+        if (next <= 0)
+            return next < 0 ? -400 : 0;
+        if ((size_t)next == i + 2) {
+            *body_len = o;
+            return next;
+        }
+        i = (size_t)next;
+    }
+}

@@ -56,4 +56,15 @@ int http_content_length(const struct http_request *req, uint64_t *out);
 /* True when the connection may stay open after the response. */
 int http_keep_alive(const struct http_request *req);
 
+/* Reads a chunked body (RFC 9112 §7.1) at the start of buf[0..len): chunk
+ * sizes in hex with optional extensions, each line ending in CRLF, then
+ * the last chunk "0" and optional trailer lines up to an empty line.
+ * With out == NULL it only measures; with out set it also writes the
+ * decoded bytes there (out may be buf itself: the decoded bytes never
+ * overtake the encoded ones). Returns the bytes of buf the body takes when
+ * complete, with the decoded length in *body_len; 0 when more bytes are
+ * needed; -400 when malformed; -413 when the decoded body would exceed
+ * max. */
+long http_chunked_body(const uint8_t *buf, size_t len, size_t max, uint8_t *out, size_t *body_len);
+
 #endif

@@ -255,6 +255,50 @@ static void sniff_tls(struct client *c)
 
 /* --- HTTP requests --- */
 
+/* Finds the body of the request whose head takes the first head_len input
+ * bytes: Content-Length bytes, or a chunked body decoded in place. Returns
+ * the input bytes it takes (> 0 or, for no body, 0 with *body_len 0),
+ * -1 when more bytes are needed, or -2 when the client was answered with
+ * an error. */
+static long request_body(struct client *c, const struct http_request *req, size_t head_len, size_t *body_len)
+{
+    uint8_t *body = buf_head_mut(&c->conn.in) + head_len;
+    size_t avail = c->conn.in.len - head_len;
+    uint64_t clen = 0;
+    int cl = http_content_length(req, &clen);
+    size_t codings = 0;
+    for (size_t i = 0; i < req->nheaders; i++)
+        codings += http_str_ieq(req->headers[i].name, "transfer-encoding");
+    if (cl < 0 || (codings && (cl > 0 || req->minor == 0 || codings > 1))) {
+        /* Both lengths at once is how requests get smuggled: refuse. */
+        http_send_error(c, 400, NULL);
+        return -2;
+    }
+    if (codings && !http_str_ieq(*http_header_get(req, "transfer-encoding"), "chunked")) {
+        http_send_error(c, 501, NULL);
+        return -2;
+    }
+    if (!codings) {
+        if (clen > HTTP_MAX_BODY) {
+            rest_glue_too_large(c, req);
+            return -2;
+        }
+        *body_len = (size_t)clen;
+        return avail < clen ? -1 : (long)clen;
+    }
+    long used = http_chunked_body(body, avail, HTTP_MAX_BODY, NULL, body_len);
+    if (used == 0)
+        return -1;
+    if (used == -413)
+        rest_glue_too_large(c, req);
+    else if (used < 0)
+        http_send_error(c, 400, NULL);
+    if (used < 0)
+        return -2;
+    http_chunked_body(body, (size_t)used, HTTP_MAX_BODY, body, body_len); /* now decode, in place */
+    return used;
+}
+
 /* Handles complete requests in the input; stops at a partial one. */
 static void process_http(struct client *c)
 {
@@ -272,22 +316,14 @@ static void process_http(struct client *c)
             http_send_error(c, -n, NULL);
             return;
         }
-        uint64_t body_len = 0;
-        int cl = http_content_length(&req, &body_len);
-        if (cl < 0 || http_header_get(&req, "transfer-encoding")) {
-            http_send_error(c, cl < 0 ? 400 : 411, NULL);
-            return;
-        }
-        if (body_len > HTTP_MAX_BODY) {
-            rest_glue_too_large(c, &req);
-            return;
-        }
-        if (c->conn.in.len - (size_t)n < body_len)
-            return; /* the body is still on its way */
-        http_handle(c, &req, head + n, (size_t)body_len);
+        size_t body_len = 0;
+        long body_used = request_body(c, &req, (size_t)n, &body_len);
+        if (body_used < 0)
+            return; /* the body is still on its way, or the client was answered */
+        http_handle(c, &req, head + n, body_len);
         if (c->state == CLIENT_CLOSED)
             return;
-        buf_consume(&c->conn.in, (size_t)n + (size_t)body_len);
+        buf_consume(&c->conn.in, (size_t)n + (size_t)body_used);
         c->in_request = 0;
         if (c->state == CLIENT_WS) {
             if (c->conn.in.len > 0)

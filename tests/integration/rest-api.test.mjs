@@ -183,6 +183,49 @@ describe('REST API on one server', () => {
     assert.ok(Number(head.headers['content-length']) > 0);
   });
 
+  test('a chunked body (Node\'s https.request without Content-Length) is read; bad framings are refused', T, async () => {
+    // Node sends Transfer-Encoding: chunked, one chunk per write.
+    const chunkedApi = (path, pieces) => new Promise((ok, fail) => {
+      const req = https.request({
+        host: '127.0.0.1', port: srv.port, method: 'POST', path, agent: false, rejectUnauthorized: false,
+        headers: { 'Content-Type': 'application/json' },
+      }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => ok({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', fail);
+      assert.equal(req.getHeader('content-length'), undefined);
+      for (const p of pieces) req.write(p);
+      req.end();
+    });
+    const body = JSON.stringify({ joinid: 'CHUNK1', exp: FUTURE, client1: 'a' });
+    assert.deepEqual(await chunkedApi('/api/rooms', [body.slice(0, 10), body.slice(10, 25), body.slice(25)]),
+      { status: 201, text: '{"ok":true}' });
+    assert.equal((await accept(srv.port, 'CHUNK1', 'b')).status, 200, 'the chunked create was stored');
+    const big = JSON.stringify({ joinid: 'CHUNK2', exp: FUTURE, client1: 'x'.repeat(17000) });
+    const tooBig = await chunkedApi('/api/rooms', [big.slice(0, 9000), big.slice(9000)]);
+    assert.equal(tooBig.status, 413);
+    assert.deepEqual(JSON.parse(tooBig.text), { error: 'payload_too_large' });
+
+    const raw = async (headers, rawBody) => {
+      const sock = await tlsConnect(srv.port);
+      const reader = new Reader(sock);
+      sock.write(buildRequest(srv.port, 'POST', '/api/rooms', headers, rawBody));
+      const res = await readResponse(reader);
+      sock.destroy();
+      return res.status;
+    };
+    const json = '{"joinid":"CHUNK3","exp":"2030-01-01T00:00:00Z","client1":"a"}';
+    const framed = `${json.length.toString(16)}\r\n${json}\r\n0\r\n\r\n`;
+    assert.equal(await raw({ 'Transfer-Encoding': 'chunked', 'Content-Length': framed.length }, framed), 400,
+      'both Transfer-Encoding and Content-Length: refused (request smuggling)');
+    assert.equal(await raw({ 'Transfer-Encoding': 'gzip, chunked' }, framed), 501, 'codings other than chunked');
+    assert.equal(await raw({ 'Transfer-Encoding': 'chunked' }, `${json.length.toString(16)}\n${json}\n0\n\n`), 400,
+      'bare LF line ends');
+    assert.equal(await raw({ 'Transfer-Encoding': 'chunked' }, framed), 201, 'a well-framed one by hand');
+  });
+
   test('413 payload_too_large as JSON for a body over 16 KiB; keep-alive requests before it are answered', T, async () => {
     const sock = await tlsConnect(srv.port);
     const reader = new Reader(sock);

@@ -510,6 +510,95 @@ static void test_no_overread(void **state)
     munmap(m, 2 * page_size);
 }
 
+
+/* --- chunked bodies (RFC 9112 §7.1) --- */
+
+/* Runs http_chunked_body over the C string in; returns its result and, when
+ * complete, the decoded body (NUL-terminated) in out. */
+static long chunked(const char *in, size_t max, char *out, size_t *out_len)
+{
+    size_t len = strlen(in);
+    uint8_t *copy = malloc(len + 1);
+    memcpy(copy, in, len);
+    long rc = http_chunked_body(copy, len, max, copy, out_len);
+    if (rc > 0) {
+        memcpy(out, copy, *out_len);
+        out[*out_len] = '\0';
+    }
+    free(copy);
+    return rc;
+}
+
+static void test_chunked_body(void **state)
+{
+    (void)state;
+    char out[256];
+    size_t n = 0;
+    const char *simple = "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    assert_int_equal(chunked(simple, 1024, out, &n), strlen(simple));
+    assert_string_equal(out, "hello world");
+    /* extensions and trailers are read and dropped; what follows is not ours */
+    const char *ext = "5;name=value\r\nhello\r\n0;last\r\nX-Trailer: 1\r\n\r\nGET / HTTP/1.1\r\n";
+    assert_int_equal(chunked(ext, 1024, out, &n), strlen(ext) - strlen("GET / HTTP/1.1\r\n"));
+    assert_string_equal(out, "hello");
+    /* upper-case hex, an empty body */
+    assert_int_equal(chunked("A\r\n0123456789\r\n0\r\n\r\n", 1024, out, &n), 20);
+    assert_string_equal(out, "0123456789");
+    assert_int_equal(chunked("0\r\n\r\n", 1024, out, &n), 5);
+    assert_int_equal(n, 0);
+}
+
+static void test_chunked_partial(void **state)
+{
+    (void)state;
+    const char *full = "5;x=1\r\nhello\r\n3\r\nabc\r\n0\r\nT: v\r\n\r\n";
+    size_t len = strlen(full), n;
+    /* Every prefix needs more bytes; measuring never writes. */
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(http_chunked_body((const uint8_t *)full, cut, 1024, NULL, &n), 0);
+    assert_int_equal(http_chunked_body((const uint8_t *)full, len, 1024, NULL, &n), len);
+    assert_int_equal(n, 8);
+}
+
+static void test_chunked_malformed(void **state)
+{
+    (void)state;
+    char out[256];
+    size_t n;
+    const char *bad[] = {
+        "5\nhello\n0\n\n",              /* bare LF */
+        "5\r\nhelloX\r\n0\r\n\r\n",      /* data longer than its size */
+        "g\r\nhello\r\n",                /* not hex */
+        "\r\nhello\r\n",                 /* no size */
+        "123456789\r\n",                 /* more than 8 hex digits */
+        " 5\r\nhello\r\n0\r\n\r\n",      /* space before the size */
+        "5 \r\nhello\r\n0\r\n\r\n",      /* space after the size */
+        "5\r\nhello\r\n0\r\nT: v\rx\r\n\r\n", /* bare CR in a trailer */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(chunked(bad[i], 1024, out, &n), -400);
+    /* a line that never ends is refused once it is too long to be one */
+    char longline[400];
+    memset(longline, 'a', sizeof(longline) - 1);
+    longline[0] = '1';
+    longline[1] = ';';
+    longline[sizeof(longline) - 1] = '\0';
+    assert_int_equal(chunked(longline, 1024, out, &n), -400);
+}
+
+static void test_chunked_limit(void **state)
+{
+    (void)state;
+    char out[256];
+    size_t n;
+    /* The limit is on the decoded size, checked before the data arrives. */
+    assert_int_equal(chunked("b\r\n", 10, out, &n), -413);
+    assert_int_equal(chunked("5\r\nhello\r\n6\r\n", 10, out, &n), -413);
+    assert_int_equal(chunked("5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", 10, out, &n), 25);
+    assert_string_equal(out, "helloworld");
+    assert_int_equal(chunked("FFFFFFFF\r\n", (size_t)-1 / 2, out, &n), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +621,10 @@ int main(void)
         cmocka_unit_test(test_path_query),
         cmocka_unit_test(test_result_independent_of_segmentation),
         cmocka_unit_test(test_no_overread),
+        cmocka_unit_test(test_chunked_body),
+        cmocka_unit_test(test_chunked_partial),
+        cmocka_unit_test(test_chunked_malformed),
+        cmocka_unit_test(test_chunked_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
