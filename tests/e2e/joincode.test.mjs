@@ -32,11 +32,13 @@ async function pageRest({ method, path, body }) {
 }
 
 /**
- * In the page: connects on "/", joins roomId and runs the call: the
- * initiator of room_ready offers, candidates trickle both ways. Keeps its
- * state in window.jc for the test to read.
+ * In the page: connects on "/", joins roomId and runs the call; candidates
+ * trickle both ways. Who offers: rule "initiator" follows room_ready's
+ * hint; rule "lowerId" ignores it, as a client written for another server
+ * would, and the one with the smaller clientId offers. Keeps its state in
+ * window.jc for the test to read.
  */
-async function pageJoin({ roomId }) {
+async function pageJoin({ roomId, rule }) {
   const jc = { log: [], errors: [] };
   window.jc = jc;
   const ws = new WebSocket(`wss://${location.host}/`);
@@ -61,7 +63,8 @@ async function pageJoin({ roomId }) {
     const m = JSON.parse(ev.data);
     jc.log.push(m.type);
     try {
-      if (m.type === 'room_ready' && m.initiator) {
+      const offerer = rule === 'initiator' ? m.initiator : jc.clientId < m.peerId;
+      if (m.type === 'room_ready' && offerer) {
         await pc.setLocalDescription(await pc.createOffer());
         send({ type: 'webrtc_offer', sdp: pc.localDescription.sdp });
       } else if (m.type === 'webrtc_offer') {
@@ -101,7 +104,8 @@ async function pageState() {
 describe('a join-code client: REST pairing, the WebSocket dialect, a real call', { timeout: 120_000 }, () => {
   const env = useServerAndBrowser({}, STEP);
 
-  test('two pages pair with a join code and decode each other\'s video', STEP, async () => {
+  /** Pairs two pages over REST, joins them with `rule`, checks video both ways. */
+  async function pairAndCall(rule) {
     const context = await env.browser.newContext({ ignoreHTTPSErrors: true });
     try {
       const [one, two] = [await context.newPage(), await context.newPage()];
@@ -127,8 +131,8 @@ describe('a join-code client: REST pairing, the WebSocket dialect, a real call',
       assert.deepEqual(await rest(two, 'GET', `/api/rooms?roomid=${roomid}`),
         { status: 200, body: { roomid, client1: 'device-one', client2: 'device-two' } });
 
-      await one.evaluate(pageJoin, { roomId: roomid });
-      await two.evaluate(pageJoin, { roomId: roomid });
+      await one.evaluate(pageJoin, { roomId: roomid, rule });
+      await two.evaluate(pageJoin, { roomId: roomid, rule });
 
       const deadline = Date.now() + 30_000;
       let states;
@@ -142,9 +146,13 @@ describe('a join-code client: REST pairing, the WebSocket dialect, a real call',
         assert.deepEqual(s.errors, [], `page ${i + 1}: no errors`);
         assert.ok(s.log.includes('room_joined') && s.log.includes('room_ready'), `page ${i + 1} log: ${s.log}`);
       }
-      assert.ok(states[1].log.includes('webrtc_offer'), 'the second page got the offer');
-      assert.ok(states[0].log.includes('webrtc_answer'), 'the first page got the answer');
-      await shot(two, 'joincode-call');
+      // The first page joined first, so room_ready names it the initiator.
+      const ids = await Promise.all([one, two].map((p) => p.evaluate(() => window.jc.clientId)));
+      const offerer = rule === 'initiator' || ids[0] < ids[1] ? 0 : 1;
+      const answerer = 1 - offerer;
+      assert.ok(states[answerer].log.includes('webrtc_offer'), `page ${answerer + 1} got the offer`);
+      assert.ok(states[offerer].log.includes('webrtc_answer'), `page ${offerer + 1} got the answer`);
+      await shot(two, `joincode-call-${rule}`);
 
       // Hanging up: the other side hears peer_disconnected.
       await one.close();
@@ -158,7 +166,13 @@ describe('a join-code client: REST pairing, the WebSocket dialect, a real call',
     } finally {
       await context.close();
     }
-  });
+  }
+
+  test('two pages pair with a join code and decode each other\'s video (offerer from room_ready)', STEP,
+    () => pairAndCall('initiator'));
+
+  test('the same with a client that ignores tincan\'s initiator hint (the lower clientId offers)', STEP,
+    () => pairAndCall('lowerId'));
 
   test('the server logged no errors', () => {
     const bad = env.server.logs.filter((l) => /level=(error|fatal)/.test(l));
