@@ -4,8 +4,9 @@
  *
  * acme_obtain() runs a whole order with blocking I/O, so it belongs on a
  * thread of its own: directory, nonce, account (created or found again by
- * its key), order, one challenge per authorization (TLS-ALPN-01, or HTTP-01
- * when the caller serves it), finalize with a CSR for a fresh P-256 key,
+ * its key), order, one challenge per authorization (TLS-ALPN-01 when the
+ * CA offers it, else HTTP-01 when the caller serves it, or as the caller
+ * prefers), finalize with a CSR for a fresh P-256 key,
  * polling with Retry-After, download. Challenges are published through
  * chall.h for the event loop to answer. Files are written atomically, keys
  * with mode 0600.
