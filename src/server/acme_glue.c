@@ -35,6 +35,7 @@
 #define REQUEST_TIMEOUT_S 30
 #define POLL_MAX_S 120
 #define WORKER_EXIT_WAIT_MS 3000
+#define RENEW_MIN_S 60               /* a fresh certificate due sooner is a failure */
 #define CHALLENGE_PREFIX "/.well-known/acme-challenge/"
 
 struct acme_glue {
@@ -170,11 +171,12 @@ static void on_done(struct loop *loop, struct loop_io *io, unsigned events)
         failed(g, "cannot load the new certificate");
         return;
     }
-    if (need != NEED_NOTHING) {
-        /* A fresh certificate already due (a clock far off, or a lifetime of
-         * minutes): ordering again at once would loop. */
-        failed(g, need == NEED_RENEWAL_DUE ? "the new certificate is already due for renewal"
-                                            : "the new certificate does not cover every --domain");
+    if (need != NEED_NOTHING || in < RENEW_MIN_S) {
+        /* A fresh certificate due (almost) at once (a clock far off, or a
+         * lifetime of minutes): ordering again right away would loop. It
+         * is served all the same. */
+        failed(g, need == NEED_DOMAINS_CHANGED ? "the new certificate does not cover every --domain"
+                                                : "the new certificate is due for renewal at once");
         return;
     }
     g->backoff_s = 0;

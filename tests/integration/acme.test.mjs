@@ -294,6 +294,28 @@ describe('ACME against pebble', () => {
   });
 });
 
+describe('ACME with a CA issuing 30-second certificates', () => {
+  test('a certificate due for renewal on arrival is served but counts as a failure: one order, then backoff', T, async () => {
+    const port = await freePort();
+    const ca = await startPebble({ tlsPort: port, httpPort: await freePort(), validitySeconds: 30 });
+    let srv;
+    try {
+      srv = await start({ port, args: ['--domain', DOMAIN, '--acme-directory', ca.directory, '--acme-ca-cert', ca.caFile] });
+      const failed = await waitLog(srv, 0, (r) => r.msg === 'acme_failed');
+      assert.match(failed.error, /due for renewal at once/);
+      assert.equal(failed.retry_in, '60');
+      assert.ok(srv.logs.some((l) => /msg=certificate .*source=acme/.test(l)), 'the new certificate is served anyway');
+      await sleep(3000);
+      assert.equal(srv.logs.filter((l) => l.includes('msg=acme_order')).length, 1, 'no second order before the backoff');
+      const { m } = await scrape(port);
+      assert.equal(m.get('tincan_acme_failures_total'), 1);
+    } finally {
+      await srv?.stop();
+      await ca.stop();
+    }
+  });
+});
+
 describe('ACME shutdown', () => {
   test('SIGTERM while connecting to a CA that never answers: the worker gives up and exits within 2.5 s', T, async () => {
     // A listener whose accept queue is full: the kernel drops further SYNs,
