@@ -266,14 +266,18 @@ describe('ACME against pebble', () => {
     assert.ok(existsSync(join(caDir(dataDir, pebble2.directory), `${DOMAIN}.pem`)));
   });
 
-  test('adding a --domain keeps serving the stored certificate while one for every name is ordered', T, async () => {
+  test('adding a --domain keeps serving the stored certificate while one for every name is ordered (TLS-ALPN-01 despite --http-port)', T, async () => {
     const before = (await served(port, await pebble2.root())).cert;
     await srv.stop();
-    srv = await start({ port, dataDir, args: [...acmeArgs(pebble2), '--domain', `www.${DOMAIN}`] });
+    // --http-port too: with --acme-challenge auto, TLS-ALPN-01 is still preferred.
+    srv = await start({ port, dataDir, args: [...acmeArgs(pebble2), '--domain', `www.${DOMAIN}`, '--http-port', String(httpPort)] });
     const first = srv.logs.map(parseLogfmt).find((r) => r.msg === 'certificate');
     assert.equal(first.source, 'acme', 'the stored certificate for the first name is served from the start');
     const order = await waitLog(srv, 0, (r) => r.msg === 'acme_order');
     assert.equal(order.reason, 'domains_changed');
+    for (const d of [DOMAIN, `www.${DOMAIN}`]) {
+      assert.equal((await waitLog(srv, 0, (r) => r.msg === 'acme_challenge' && r.domain === d)).type, 'tls-alpn-01', d);
+    }
     const firstAt = srv.logs.findIndex((l) => l.includes('msg=certificate '));
     await waitLog(srv, firstAt + 1, (r) => r.msg === 'certificate' && r.source === 'acme');
     const { cert } = await served(port, await pebble2.root(), `www.${DOMAIN}`);
