@@ -414,34 +414,36 @@ void acme_glue_cleanup(struct server *s)
     struct acme_glue *g = s->acme;
     if (!g)
         return;
+    int abandoned = 0;
     if (g->running) {
         /* The worker notices the cancel within CANCEL_CHECK_MS, except
          * inside getaddrinfo(), which cannot be interrupted: then it is
-         * left behind (with g, which it uses) and exit ends it. */
+         * left behind with g and done_fd (which it uses), and exit ends it. */
         https_cancel_all();
         struct pollfd p = { .fd = g->done_fd, .events = POLLIN };
-        if (poll(&p, 1, WORKER_EXIT_WAIT_MS) <= 0) {
-            log_warn("acme_worker_abandoned", "reason=\"still resolving the CA's name\"");
+        abandoned = poll(&p, 1, WORKER_EXIT_WAIT_MS) <= 0;
+        if (abandoned) {
+            log_warn("acme_worker_abandoned", "reason=\"busy: a DNS lookup cannot be interrupted\"");
             pthread_detach(g->thread);
-            loop_timer_stop(s->loop, &g->timer);
-            tls_set_challenge_hook(NULL);
-            s->acme = NULL;
-            return;
+        } else {
+            pthread_join(g->thread, NULL);
         }
-        pthread_join(g->thread, NULL);
     }
     loop_timer_stop(s->loop, &g->timer);
     if (g->done_fd >= 0) {
         loop_io_del(s->loop, &g->done_io);
-        close(g->done_fd);
+        if (!abandoned)
+            close(g->done_fd);
     }
     if (g->http_fd >= 0) {
         if (g->http_io.fd >= 0)
             loop_io_del(s->loop, &g->http_io);
         close(g->http_fd);
     }
-    chall_clear();
     tls_set_challenge_hook(NULL);
-    xfree(g);
     s->acme = NULL;
+    if (abandoned)
+        return;
+    chall_clear();
+    xfree(g);
 }
