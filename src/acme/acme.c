@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -38,6 +39,23 @@ struct session {
 
 /* --- files --- */
 
+/* fsyncs the directory holding path, so a rename in it survives a crash. */
+static void sync_dir(const char *path)
+{
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 static int write_file(const char *path, const void *data, size_t len, int mode)
 {
     char tmp[4200];
@@ -54,6 +72,8 @@ static int write_file(const char *path, const void *data, size_t len, int mode)
         rc = -1;
     if (rc < 0)
         unlink(tmp);
+    else
+        sync_dir(path);
     return rc;
 }
 
@@ -232,17 +252,21 @@ static enum acme_status order_status(void *o)
     return ((struct acme_order *)o)->status;
 }
 
-/* The challenge to answer: HTTP-01 when it is served, else TLS-ALPN-01. */
+/* The challenge to answer: TLS-ALPN-01 (it needs only the main port) when
+ * the CA offers it, else HTTP-01 when it is served; the caller may prefer
+ * HTTP-01 or rule TLS-ALPN-01 out. */
 static const struct acme_challenge *pick(const struct session *s, const struct acme_authz *a)
 {
-    const struct acme_challenge *alpn = NULL;
+    const struct acme_challenge *alpn = NULL, *http = NULL;
     for (int i = 0; i < a->nch; i++) {
         if (a->ch[i].type == ACME_CH_HTTP01 && s->p->http01)
-            return &a->ch[i];
-        if (a->ch[i].type == ACME_CH_TLSALPN01)
+            http = &a->ch[i];
+        if (a->ch[i].type == ACME_CH_TLSALPN01 && !s->p->no_tlsalpn01)
             alpn = &a->ch[i];
     }
-    return alpn;
+    if (s->p->prefer_http01 && http)
+        return http;
+    return alpn ? alpn : http;
 }
 
 static int publish(const struct acme_authz *a, const struct acme_challenge *ch, const char *keyauth)
@@ -349,7 +373,7 @@ static int finalize(struct session *s, const char *order_url, struct acme_order 
 }
 
 /* Checks the chain's first certificate against key and domains, then
- * writes key and chain. */
+ * writes key and chain as one file (one rename replaces both). */
 static int store(struct session *s, const struct https_response *r, EVP_PKEY *cert_key)
 {
     BIO *b = BIO_new_mem_buf(r->body, (int)r->body_len);
@@ -368,11 +392,16 @@ static int store(struct session *s, const struct https_response *r, EVP_PKEY *ce
     }
     size_t klen = 0;
     char *pem = key_pem(cert_key, &klen);
-    if (!pem || write_file(s->p->key_path, pem, klen, 0600) < 0 ||
-        write_file(s->p->cert_path, r->body, r->body_len, 0600) < 0)
-        fail(s, "cannot write %s: %s", s->p->cert_path, strerror(errno));
+    char *both = pem ? xmalloc(klen + r->body_len + 1) : NULL;
+    if (both) {
+        memcpy(both, pem, klen);
+        memcpy(both + klen, r->body, r->body_len);
+    }
+    if (!both || write_file(s->p->pem_path, both, klen + r->body_len, 0600) < 0)
+        fail(s, "cannot write %s: %s", s->p->pem_path, strerror(errno));
     else
         rc = 0;
+    xfree(both);
     xfree(pem);
 out:
     X509_free(leaf);
@@ -433,28 +462,69 @@ out:
     return rc;
 }
 
-int acme_cert_check(const char *cert_path, const char *key_path, char *const *domains, int ndomains,
-                    long long *not_after)
+static long long asn1_unix(const ASN1_TIME *t, int *ok)
 {
-    FILE *f = fopen(cert_path, "r");
+    struct tm tm;
+    if (ASN1_TIME_to_tm(t, &tm) != 1) {
+        *ok = 0;
+        return 0;
+    }
+    return (long long)timegm(&tm);
+}
+
+enum acme_cert_fit acme_cert_check(const char *pem_path, char *const *domains, int ndomains, long long *not_before,
+                                   long long *not_after)
+{
+    FILE *f = fopen(pem_path, "r");
     X509 *cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
     if (f)
+        rewind(f);
+    EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
         fclose(f);
-    EVP_PKEY *key = read_key(key_path);
-    int rc = -1;
-    struct tm tm;
-    if (!cert || !key || X509_check_private_key(cert, key) != 1 ||
-        ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
+    enum acme_cert_fit fit = ACME_CERT_NONE;
+    int ok = 1;
+    if (!cert || !key || X509_check_private_key(cert, key) != 1 || ndomains < 1)
         goto out;
-    for (int i = 0; i < ndomains; i++) {
+    *not_before = asn1_unix(X509_get0_notBefore(cert), &ok);
+    *not_after = asn1_unix(X509_get0_notAfter(cert), &ok);
+    if (!ok || X509_check_host(cert, domains[0], 0, 0, NULL) != 1)
+        goto out;
+    fit = ACME_CERT_ALL;
+    for (int i = 1; i < ndomains; i++) {
         if (X509_check_host(cert, domains[i], 0, 0, NULL) != 1)
-            goto out;
+            fit = ACME_CERT_FIRST;
     }
-    *not_after = (long long)timegm(&tm);
-    rc = 0;
 out:
     X509_free(cert);
     EVP_PKEY_free(key);
     ERR_clear_error();
-    return rc;
+    return fit;
+}
+
+const char *acme_directory_url(const char *custom, int staging)
+{
+    return custom ? custom : staging ? ACME_LE_STAGING : ACME_LE_PRODUCTION;
+}
+
+int acme_ca_dir(const char *data_dir, const char *directory, char *out, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    char hex[ACME_HASH_HEX + 1];
+    if (EVP_Digest(directory, strlen(directory), md, &mdlen, EVP_sha256(), NULL) != 1)
+        return -1;
+    for (int i = 0; i < ACME_HASH_HEX / 2; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    int n = snprintf(out, len, "%s/acme/%s", data_dir, hex);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+long long acme_renew_in(long long now, long long not_before, long long not_after, int renew_days)
+{
+    long long before = (long long)renew_days * 86400;
+    long long life = not_after - not_before;
+    if (life > 0 && life / 3 < before)
+        before = life / 3;
+    return not_after - before - now;
 }

@@ -5,9 +5,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +216,36 @@ int https_cancelled(void)
     return c;
 }
 
+/* connect() that gives up after timeout_s or once https_cancel_all() was
+ * called (checked every CANCEL_CHECK_MS), so shutdown never waits for a CA
+ * that does not answer. Returns 0 or an errno value. */
+#define CANCEL_CHECK_MS 200
+static int connect_cancellable(int fd, const struct sockaddr *addr, socklen_t len, int timeout_s)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return errno;
+    int rc = connect(fd, addr, len) == 0 ? 0 : errno;
+    for (long waited = 0; rc == EINPROGRESS; waited += CANCEL_CHECK_MS) {
+        if (https_cancelled())
+            return ECANCELED;
+        if (waited >= (long)timeout_s * 1000)
+            return ETIMEDOUT;
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        int n = poll(&p, 1, CANCEL_CHECK_MS);
+        if (n < 0 && errno != EINTR)
+            return errno;
+        if (n > 0) {
+            socklen_t sl = sizeof(rc);
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &sl) < 0)
+                rc = errno;
+        }
+    }
+    if (rc == 0 && fcntl(fd, F_SETFL, flags) < 0)
+        rc = errno;
+    return rc;
+}
+
 /* Connects to host:port with a timeout on every later read and write. */
 static int dial(const struct https_url *u, int timeout_s, char *err, size_t errlen)
 {
@@ -224,15 +256,15 @@ static int dial(const struct https_url *u, int timeout_s, char *err, size_t errl
         return -1;
     }
     int fd = -1, saved = 0;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+    for (struct addrinfo *a = res; a && fd < 0 && saved != ECANCELED; a = a->ai_next) {
         fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0)
             continue;
         struct timeval tv = { .tv_sec = timeout_s };
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
-            saved = errno;
+        saved = connect_cancellable(fd, a->ai_addr, a->ai_addrlen, timeout_s);
+        if (saved != 0) {
             close(fd);
             fd = -1;
         }

@@ -69,6 +69,7 @@ static const struct conf_opt opts[] = {
     { "acme-directory", T_STR, F(acme_directory), 0, 0, "URL", "ACME directory (default Let's Encrypt)" },
     { "acme-staging", T_FLAG, F(acme_staging), 0, 0, NULL, "use Let's Encrypt's staging directory (untrusted test certificates)" },
     { "acme-ca-cert", T_STR, F(acme_ca_cert), 0, 0, "FILE", "extra CA certificates to trust for the ACME server (PEM)" },
+    { "acme-challenge", T_STR, F(acme_challenge), 0, 0, "TYPE", "auto (TLS-ALPN-01 if offered, else HTTP-01), tls-alpn-01 or http-01" },
     { "acme-renew-days", T_INT, F(acme_renew_days), 1, 3650, "DAYS", "renew an ACME certificate this long before it expires (default 30)" },
     { "http-port", T_INT, F(http_port), 0, 65535, "N", "plain HTTP port for ACME HTTP-01 and redirects to https, 0 = off (default 0)" },
     { "metrics", T_FLAG, F(metrics), 0, 0, NULL, "serve GET /metrics (Prometheus; default true, --metrics=false turns it off)" },
@@ -423,6 +424,19 @@ int conf_check(struct conf *c, char *err, size_t errlen)
     c->relay_port_hi = (int)hi;
     if (!c->data_dir || !*c->data_dir) {
         snprintf(err, errlen, "invalid value for data-dir: empty");
+        return -1;
+    }
+    for (int i = 0; i < c->turn_user.count; i++) {
+        const char *u = c->turn_user.items[i], *colon = strchr(u, ':');
+        if (!colon || colon == u || !colon[1]) {
+            /* The value is not repeated: it may be a password. */
+            snprintf(err, errlen, "invalid value for turn-user: expected NAME:PASSWORD");
+            return -1;
+        }
+    }
+    const char *ch = c->acme_challenge;
+    if (ch && strcmp(ch, "auto") != 0 && strcmp(ch, "tls-alpn-01") != 0 && strcmp(ch, "http-01") != 0) {
+        snprintf(err, errlen, "invalid value for acme-challenge: '%.100s' (expected auto, tls-alpn-01 or http-01)", ch);
         return -1;
     }
     return 0;

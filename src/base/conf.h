@@ -48,7 +48,7 @@ struct conf {
     int no_rest_api, rest_rate;
     /* ACME (on when domain is set and cert is not) */
     struct conf_list domain;  /* first: the certificate's CN */
-    char *acme_email, *acme_directory, *acme_ca_cert;
+    char *acme_email, *acme_directory, *acme_ca_cert, *acme_challenge;
     int acme_staging, acme_renew_days, http_port;
     /* /metrics */
     int metrics, metrics_loopback;      /* on; loopback peers need no token */

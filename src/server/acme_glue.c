@@ -5,8 +5,10 @@
 #include "acme_glue.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -32,20 +34,26 @@
 #define CHECK_MAX_S (12 * 3600)      /* look at the expiry at least this often */
 #define REQUEST_TIMEOUT_S 30
 #define POLL_MAX_S 120
+#define WORKER_EXIT_WAIT_MS 3000
+#define RENEW_MIN_S 60               /* a fresh certificate due sooner is a failure */
 #define CHALLENGE_PREFIX "/.well-known/acme-challenge/"
 
 struct acme_glue {
     struct server *srv;
     int enabled;                     /* ACME on (else only the HTTP port) */
-    char dir[4096], account[4200], cert[4200], key[4200];
+    char dir[4200], account[4300], pem[4300];
     struct acme_params params;
-    const char *directory;
+    char directory[2048];
     pthread_t thread;
     int running;                     /* a worker exists and is not joined */
     int done_fd;                     /* eventfd: the worker has finished */
     struct loop_io done_io;
     struct loop_timer timer;
     long backoff_s;
+    /* for /metrics (loop thread only) */
+    long long not_after;             /* of the stored certificate, 0 if none */
+    long long last_success_s;
+    uint64_t failures;
     /* written by the worker before it signals done_fd */
     int result;
     char error[512];
@@ -81,15 +89,29 @@ static void start_worker(struct acme_glue *g, const char *why)
     g->running = 1;
 }
 
-/* Seconds until the stored certificate should be renewed (<= 0: now), or
- * -1 if there is no usable one. */
-static long long renew_in(struct acme_glue *g)
+/* What the stored certificate needs now. */
+enum need { NEED_NOTHING, NEED_NO_CERTIFICATE, NEED_DOMAINS_CHANGED, NEED_RENEWAL_DUE };
+
+static const char *const need_name[] = {
+    [NEED_NOTHING] = "none", [NEED_NO_CERTIFICATE] = "no_certificate",
+    [NEED_DOMAINS_CHANGED] = "domains_changed", [NEED_RENEWAL_DUE] = "renewal_due",
+};
+
+/* Looks at the stored certificate: what it needs, and in how many seconds
+ * it is due for renewal (in_s, when there is one). */
+static enum need assess(struct acme_glue *g, long long *in_s)
 {
-    long long not_after;
+    long long nb = 0, na = 0;
     const struct conf *conf = g->srv->conf;
-    if (acme_cert_check(g->cert, g->key, conf->domain.items, conf->domain.count, &not_after) < 0)
-        return -1;
-    return not_after - (long long)conf->acme_renew_days * 86400 - (long long)clock_unix_s();
+    enum acme_cert_fit fit = acme_cert_check(g->pem, conf->domain.items, conf->domain.count, &nb, &na);
+    g->not_after = fit == ACME_CERT_NONE ? 0 : na;
+    *in_s = 0;
+    if (fit == ACME_CERT_NONE)
+        return NEED_NO_CERTIFICATE;
+    if (fit == ACME_CERT_FIRST)
+        return NEED_DOMAINS_CHANGED;
+    *in_s = acme_renew_in((long long)clock_unix_s(), nb, na, conf->acme_renew_days);
+    return *in_s > 0 ? NEED_NOTHING : NEED_RENEWAL_DUE;
 }
 
 static void on_check(struct loop *loop, struct loop_timer *t);
@@ -107,11 +129,23 @@ static void on_check(struct loop *loop, struct loop_timer *t)
 {
     (void)loop;
     struct acme_glue *g = container_of(t, struct acme_glue, timer);
-    long long in = renew_in(g);
-    if (g->backoff_s > 0 || in <= 0)
-        start_worker(g, g->backoff_s > 0 ? "retry" : in < 0 ? "no_certificate" : "renewal_due");
+    long long in;
+    enum need need = assess(g, &in);
+    if (g->backoff_s > 0 || need != NEED_NOTHING)
+        start_worker(g, g->backoff_s > 0 ? "retry" : need_name[need]);
     else
         arm(g, in);
+}
+
+static void failed(struct acme_glue *g, const char *error)
+{
+    g->failures++;
+    g->backoff_s = g->backoff_s ? g->backoff_s * 2 : BACKOFF_FIRST_S;
+    if (g->backoff_s > BACKOFF_MAX_S)
+        g->backoff_s = BACKOFF_MAX_S;
+    log_warn("acme_failed", "domain=%s error=\"%s\" retry_in=%ld keeping=current_certificate",
+             g->params.domains[0], error, g->backoff_s);
+    arm(g, g->backoff_s);
 }
 
 static void on_done(struct loop *loop, struct loop_io *io, unsigned events)
@@ -125,21 +159,29 @@ static void on_done(struct loop *loop, struct loop_io *io, unsigned events)
     pthread_join(g->thread, NULL);
     g->running = 0;
     if (g->result < 0) {
-        g->backoff_s = g->backoff_s ? g->backoff_s * 2 : BACKOFF_FIRST_S;
-        if (g->backoff_s > BACKOFF_MAX_S)
-            g->backoff_s = BACKOFF_MAX_S;
-        log_warn("acme_failed", "domain=%s error=\"%s\" retry_in=%ld keeping=current_certificate",
-                 g->params.domains[0], g->error, g->backoff_s);
-        arm(g, g->backoff_s);
+        failed(g, g->error);
+        return;
+    }
+    long long in;
+    enum need need = assess(g, &in);
+    log_info("acme_certificate", "domain=%s stored=%s renew_in=%lld", g->params.domains[0], g->pem, in);
+    /* The SIGHUP path: new connections get the new certificate, live ones
+     * keep the context they started with. */
+    if (server_load_tls(g->srv) < 0) {
+        failed(g, "cannot load the new certificate");
+        return;
+    }
+    if (need != NEED_NOTHING || in < RENEW_MIN_S) {
+        /* A fresh certificate due (almost) at once (a clock far off, or a
+         * lifetime of minutes): ordering again right away would loop. It
+         * is served all the same. */
+        failed(g, need == NEED_DOMAINS_CHANGED ? "the new certificate does not cover every --domain"
+                                                : "the new certificate is due for renewal at once");
         return;
     }
     g->backoff_s = 0;
-    log_info("acme_certificate", "domain=%s stored=%s", g->params.domains[0], g->cert);
-    /* The SIGHUP path: new connections get the new certificate, live ones
-     * keep the context they started with. */
-    if (server_load_tls(g->srv) < 0)
-        log_warn("acme_failed", "domain=%s error=\"cannot load the new certificate\"", g->params.domains[0]);
-    arm(g, renew_in(g));
+    g->last_success_s = (long long)clock_unix_s();
+    arm(g, in);
 }
 
 static int make_dir(const char *path)
@@ -164,6 +206,18 @@ static int check_domains(const struct conf *conf)
     return 0;
 }
 
+/* directory.url beside the files says which CA the hashed directory is for. */
+static void note_directory(struct acme_glue *g)
+{
+    char path[4300];
+    snprintf(path, sizeof(path), "%s/directory.url", g->dir);
+    FILE *f = fopen(path, "wx");
+    if (f) {
+        fprintf(f, "%s\n", g->directory);
+        fclose(f);
+    }
+}
+
 int acme_glue_init(struct server *s)
 {
     const struct conf *conf = s->conf;
@@ -180,19 +234,20 @@ int acme_glue_init(struct server *s)
         return 0;
     if (check_domains(conf) < 0 || make_dir(conf->data_dir) < 0)
         return -1;
+    snprintf(g->directory, sizeof(g->directory), "%s", acme_directory_url(conf->acme_directory, conf->acme_staging));
     snprintf(g->dir, sizeof(g->dir), "%s/acme", conf->data_dir);
-    if (make_dir(g->dir) < 0)
+    if (make_dir(g->dir) < 0 || acme_ca_dir(conf->data_dir, g->directory, g->dir, sizeof(g->dir)) < 0 ||
+        make_dir(g->dir) < 0)
         return -1;
+    note_directory(g);
     snprintf(g->account, sizeof(g->account), "%s/account.key", g->dir);
-    snprintf(g->cert, sizeof(g->cert), "%s/%s.crt", g->dir, conf->domain.items[0]);
-    snprintf(g->key, sizeof(g->key), "%s/%s.key", g->dir, conf->domain.items[0]);
-    g->directory = conf->acme_directory ? conf->acme_directory
-                   : conf->acme_staging ? ACME_LE_STAGING : ACME_LE_PRODUCTION;
+    snprintf(g->pem, sizeof(g->pem), "%s/%s.pem", g->dir, conf->domain.items[0]);
+    const char *ch = conf->acme_challenge ? conf->acme_challenge : "auto";
     g->params = (struct acme_params){
         .directory = g->directory, .ca_file = conf->acme_ca_cert, .email = conf->acme_email,
         .domains = conf->domain.items, .ndomains = conf->domain.count, .account_key_path = g->account,
-        .cert_path = g->cert, .key_path = g->key, .http01 = conf->http_port > 0,
-        .timeout_s = REQUEST_TIMEOUT_S, .poll_max_s = POLL_MAX_S,
+        .pem_path = g->pem, .http01 = conf->http_port > 0 && strcmp(ch, "tls-alpn-01") != 0, .prefer_http01 = strcmp(ch, "http-01") == 0,
+        .no_tlsalpn01 = strcmp(ch, "http-01") == 0, .timeout_s = REQUEST_TIMEOUT_S, .poll_max_s = POLL_MAX_S,
     };
     tls_set_challenge_hook(chall_alpn_use);
     return 0;
@@ -201,14 +256,28 @@ int acme_glue_init(struct server *s)
 int acme_glue_cert_paths(struct server *s, char *cert, char *key, size_t len)
 {
     struct acme_glue *g = s->acme;
-    long long not_after;
+    long long not_before, not_after;
+    /* Covering the first name is enough to serve it while an order for
+     * every name runs. */
     if (!g || !g->enabled ||
-        acme_cert_check(g->cert, g->key, s->conf->domain.items, s->conf->domain.count, &not_after) < 0 ||
+        acme_cert_check(g->pem, s->conf->domain.items, s->conf->domain.count, &not_before, &not_after) ==
+            ACME_CERT_NONE ||
         not_after <= (long long)clock_unix_s())
         return -1;
-    snprintf(cert, len, "%s", g->cert);
-    snprintf(key, len, "%s", g->key);
+    snprintf(cert, len, "%s", g->pem);
+    snprintf(key, len, "%s", g->pem);
     return 0;
+}
+
+void acme_glue_stats(const struct server *s, struct acme_glue_stats *out)
+{
+    const struct acme_glue *g = s->acme;
+    memset(out, 0, sizeof(*out));
+    if (!g || !g->enabled)
+        return;
+    out->cert_not_after_s = g->not_after;
+    out->last_success_s = g->last_success_s;
+    out->failures = g->failures;
 }
 
 void acme_glue_force_renew(struct server *s)
@@ -277,8 +346,9 @@ int acme_glue_start(struct server *s)
         log_error("acme_failed", "error=\"cannot create eventfd: %s\"", strerror(errno));
         return -1;
     }
-    long long in = renew_in(g);
-    if (in > 0)
+    long long in;
+    enum need need = assess(g, &in);
+    if (need == NEED_NOTHING)
         log_info("acme_certificate", "domain=%s reused=true renew_in=%lld", g->params.domains[0], in);
     arm(g, in);
     return 0;
@@ -344,22 +414,36 @@ void acme_glue_cleanup(struct server *s)
     struct acme_glue *g = s->acme;
     if (!g)
         return;
+    int abandoned = 0;
     if (g->running) {
+        /* The worker notices the cancel within CANCEL_CHECK_MS, except
+         * inside getaddrinfo(), which cannot be interrupted: then it is
+         * left behind with g and done_fd (which it uses), and exit ends it. */
         https_cancel_all();
-        pthread_join(g->thread, NULL);
+        struct pollfd p = { .fd = g->done_fd, .events = POLLIN };
+        abandoned = poll(&p, 1, WORKER_EXIT_WAIT_MS) <= 0;
+        if (abandoned) {
+            log_warn("acme_worker_abandoned", "reason=\"busy: a DNS lookup cannot be interrupted\"");
+            pthread_detach(g->thread);
+        } else {
+            pthread_join(g->thread, NULL);
+        }
     }
     loop_timer_stop(s->loop, &g->timer);
     if (g->done_fd >= 0) {
         loop_io_del(s->loop, &g->done_io);
-        close(g->done_fd);
+        if (!abandoned)
+            close(g->done_fd);
     }
     if (g->http_fd >= 0) {
         if (g->http_io.fd >= 0)
             loop_io_del(s->loop, &g->http_io);
         close(g->http_fd);
     }
-    chall_clear();
     tls_set_challenge_hook(NULL);
-    xfree(g);
     s->acme = NULL;
+    if (abandoned)
+        return;
+    chall_clear();
+    xfree(g);
 }

@@ -26,9 +26,16 @@ int acme_glue_init(struct server *s);
 /* Starts the renewal timer and the --http-port listener. Call once the main
  * listener is up. Returns 0, or -1 after logging why. */
 int acme_glue_start(struct server *s);
-/* Writes the stored ACME certificate's paths if it is usable now (names
- * match, not expired). Returns 0, or -1 (serve the self-signed one). */
+/* Writes the stored ACME certificate's paths (one file: key and chain) if
+ * it is usable now (covers the first --domain, not expired). Returns 0, or -1 (serve the self-signed one). */
 int acme_glue_cert_paths(struct server *s, char *cert, char *key, size_t len);
+struct acme_glue_stats {
+    long long cert_not_after_s;   /* the stored ACME certificate's notAfter, 0 if none */
+    long long last_success_s;     /* when an order last succeeded, 0 if never (since start) */
+    unsigned long long failures;  /* orders that failed since start */
+};
+/* For /metrics: all zero when ACME is off. */
+void acme_glue_stats(const struct server *s, struct acme_glue_stats *out);
 /* Starts a renewal now, whatever the expiry (SIGUSR1). */
 void acme_glue_force_renew(struct server *s);
 /* Answers a plain-HTTP request if it is an HTTP-01 challenge, or came in on

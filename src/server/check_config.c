@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../acme/acme.h"
 #include "../base/alloc.h"
 #include "../base/conf.h"
 #include "../base/confload.h"
@@ -37,15 +38,16 @@ static int is_secret(const char *name)
     return 0;
 }
 
-/* "name:pass, other:pass" → "name:********, other:********". */
+/* "name:pass, other:pass" → "name:********, other:********"; a value
+ * without a colon may be a bare password and is masked whole. */
 static void mask_users(const struct conf_list *l, char *out, size_t len)
 {
     size_t o = 0;
     out[0] = '\0';
     for (int k = 0; k < l->count && o < len; k++) {
         const char *colon = strchr(l->items[k], ':');
-        int nlen = colon ? (int)(colon - l->items[k]) : (int)strlen(l->items[k]);
-        int n = snprintf(out + o, len - o, "%s%.*s:%s", k ? ", " : "", nlen, l->items[k], MASK);
+        int nlen = colon ? (int)(colon - l->items[k]) : 0;
+        int n = snprintf(out + o, len - o, "%s%.*s%s%s", k ? ", " : "", nlen, l->items[k], colon ? ":" : "", MASK);
         if (n < 0)
             break;
         o += (size_t)n;
@@ -97,8 +99,10 @@ static int check_tls(const struct conf *c)
     if (!c->cert && c->domain.count > 0) {
         /* ACME: the stored certificate if there is one (as acme_glue names it). */
         what = "the ACME";
-        snprintf(cert, sizeof(cert), "%s/acme/%s.crt", c->data_dir, c->domain.items[0]);
-        snprintf(key, sizeof(key), "%s/acme/%s.key", c->data_dir, c->domain.items[0]);
+        char dir[4000] = "";
+        acme_ca_dir(c->data_dir, acme_directory_url(c->acme_directory, c->acme_staging), dir, sizeof(dir));
+        snprintf(cert, sizeof(cert), "%s/%s.pem", dir, c->domain.items[0]);
+        snprintf(key, sizeof(key), "%s", cert);
         if (access(cert, F_OK) != 0) {
             printf("# no certificate for %s yet: a self-signed one is served until ACME has one\n",
                    c->domain.items[0]);

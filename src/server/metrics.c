@@ -16,6 +16,7 @@
 #include "../http/response.h"
 #include "../net/tls.h"
 #include "../version.h"
+#include "acme_glue.h"
 #include "client.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -41,6 +42,11 @@ void metrics_collect(const struct server *s, struct metrics_snapshot *m)
     uint64_t up_ms = loop_now(s->loop) - s->started_ms;
     m->start_time_s = clock_unix_s() - (int64_t)(up_ms / 1000);
     m->cert_not_after_s = tls_cert_not_after(); /* the certificate new connections get */
+    struct acme_glue_stats acme;
+    acme_glue_stats(s, &acme);
+    m->acme_not_after_s = acme.cert_not_after_s;
+    m->acme_last_success_s = acme.last_success_s;
+    m->acme_failures = acme.failures;
     for (const struct client *c = s->clients; c; c = c->next)
         m->open[kind_of(c)]++;
     memcpy(m->opened, s->became, sizeof(m->opened));
@@ -106,6 +112,14 @@ static void render_process(struct writer *w, const struct metrics_snapshot *m)
                "When the certificate being served expires, seconds since the epoch.");
         put(w, "tincan_tls_cert_expiry_timestamp_seconds %lld\n", (long long)m->cert_not_after_s);
     }
+    family(w, "acme_certificate_expiry_timestamp_seconds", "gauge",
+           "When the stored ACME certificate expires, seconds since the epoch (0: none, or ACME off).");
+    put(w, "tincan_acme_certificate_expiry_timestamp_seconds %lld\n", (long long)m->acme_not_after_s);
+    family(w, "acme_last_success_timestamp_seconds", "gauge",
+           "When an ACME order last succeeded, seconds since the epoch (0: not since start).");
+    put(w, "tincan_acme_last_success_timestamp_seconds %lld\n", (long long)m->acme_last_success_s);
+    family(w, "acme_failures_total", "counter", "ACME orders that failed since start.");
+    put(w, "tincan_acme_failures_total %llu\n", (unsigned long long)m->acme_failures);
 }
 
 static void render_connections(struct writer *w, const struct metrics_snapshot *m)

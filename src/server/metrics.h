@@ -32,6 +32,9 @@ struct metrics_snapshot {
     const char *version;
     int64_t start_time_s;              /* process start, seconds since the epoch */
     int64_t cert_not_after_s;          /* -1: unknown */
+    int64_t acme_not_after_s;          /* the ACME certificate's notAfter; 0: none or ACME off */
+    int64_t acme_last_success_s;       /* last successful ACME order; 0: none since start */
+    uint64_t acme_failures;            /* failed ACME orders since start */
     size_t open[SERVER_KINDS];         /* connections open now, by kind */
     uint64_t opened[SERVER_KINDS];     /* connections that became each kind */
     uint64_t tcp_accepted, per_ip_refused, rest_limited;

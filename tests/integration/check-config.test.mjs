@@ -106,6 +106,7 @@ describe('tincan check-config', () => {
     ['a bad relay range', ['--relay-ports', '100-50'], /invalid value for relay-ports/],
     ['--http-port on the main port', ['--port', '9443', '--http-port', '9443'], /invalid value for http-port: '9443' is the main port/],
     ['an unreadable --acme-ca-cert', ['--domain', 'call.example.com', '--acme-ca-cert', '/nonexistent/ca.pem'], /invalid value for acme-ca-cert: cannot read/],
+    ['an unknown --acme-challenge', ['--acme-challenge', 'dns-01'], /invalid value for acme-challenge: 'dns-01'/],
     ['a database in a directory that is not there', ['--db', '/nonexistent/dir/tincan.db'], /invalid value for db: cannot write in the directory/],
   ];
   for (const [what, args, re] of bad) {
@@ -117,6 +118,17 @@ describe('tincan check-config', () => {
       for (const s of Object.values(SECRETS)) assert.ok(!r.out.includes(s) && !r.err.includes(s), 'no secret printed');
     });
   }
+
+  test('a turn-user without NAME:PASSWORD: exit 2, and the value (maybe a bare password) is never printed', () => {
+    const bare = 'SUPERSECRET3-do-not-print';
+    for (const [value, shown] of [[bare, '********'], [`${bare}:`, `${bare}:********`], [`:${bare}`, ':********']]) {
+      const r = check(['--config', conf, '--turn-user', value], { cwd: dir });
+      assert.equal(r.code, 2, `exit 2 for '${value}'; stdout: ${r.out}`);
+      assert.match(r.err, /invalid value for turn-user: expected NAME:PASSWORD/);
+      assert.ok(r.settings['turn-user'].value.endsWith(shown), r.settings['turn-user'].value);
+      if (!value.endsWith(':')) assert.ok(!r.out.includes(bare) && !r.err.includes(bare), 'the value is not printed');
+    }
+  });
 
   test('--domain without a stored certificate: valid, and says a self-signed one is served until ACME has one', () => {
     const r = check(['--config', conf, '--domain', 'call.example.com', '--acme-email', 'me@example.com'], { cwd: dir });

@@ -44,6 +44,7 @@ describe('/metrics: format and values that follow traffic', () => {
     assert.equal(res.headers['cache-control'], 'no-store');
     const m = parse(res.body.toString('utf8'));
     for (const name of ['tincan_build_info', 'tincan_process_start_time_seconds', 'tincan_tls_cert_expiry_timestamp_seconds',
+      'tincan_acme_certificate_expiry_timestamp_seconds', 'tincan_acme_last_success_timestamp_seconds', 'tincan_acme_failures_total',
       'tincan_connections', 'tincan_connections_opened_total', 'tincan_tcp_connections_accepted_total', 'tincan_signal_peers',
       'tincan_rooms', 'tincan_room_participants', 'tincan_lobby_users', 'tincan_calls', 'tincan_turn_allocations',
       'tincan_turn_allocations_total', 'tincan_turn_relayed_packets_total', 'tincan_turn_relayed_bytes_total',
@@ -82,6 +83,8 @@ describe('/metrics: format and values that follow traffic', () => {
     sock.destroy();
     const { m } = await scrape(srv.port);
     assert.equal(m.get('tincan_tls_cert_expiry_timestamp_seconds'), notAfter);
+    assert.equal(m.get('tincan_acme_certificate_expiry_timestamp_seconds'), 0, 'ACME is off: 0');
+    assert.equal(m.get('tincan_acme_failures_total'), 0);
   });
 
   test('WebSocket peers, a room, the lobby and a call move the gauges up and back down', T, async () => {

@@ -51,7 +51,8 @@ function stopProc(proc) {
 
 /**
  * Starts challtestsrv and pebble. opts.tlsPort / opts.httpPort: where pebble
- * validates challenges. Returns { directory, caFile, logs, root(), intermediate(),
+ * validates challenges; opts.validitySeconds: lifetime of the certificates
+ * it issues (pebble's default is 5 years). Returns { directory, caFile, logs, root(), intermediate(),
  * stop() }.
  */
 export async function startPebble(opts) {
@@ -63,6 +64,7 @@ export async function startPebble(opts) {
       listenAddress: `127.0.0.1:${acmePort}`, managementListenAddress: `127.0.0.1:${mgmtPort}`,
       certificate: join(dir, 'pebble.pem'), privateKey: join(dir, 'pebble.key'),
       httpPort: opts.httpPort, tlsPort: opts.tlsPort, ocspResponderURL: '', externalAccountBindingRequired: false,
+      ...(opts.validitySeconds ? { certificateValidityPeriod: opts.validitySeconds } : {}),
     },
   }));
   const logs = [];

@@ -18,6 +18,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "acme/acme.h"
 #include "acme/chall.h"
 #include "acme/https.h"
 #include "acme/jws.h"
@@ -452,6 +453,41 @@ static void test_conf_options(void **state)
     conf_cleanup(&c);
 }
 
+static void test_renew_schedule(void **state)
+{
+    (void)state;
+    const long long day = 86400, t0 = 1700000000;
+    /* Let's Encrypt's 90 days, --acme-renew-days 30: renew 30 days before. */
+    assert_int_equal(acme_renew_in(t0, t0, t0 + 90 * day, 30), 60 * day);
+    /* 10-day certificate: one third of the lifetime before expiry, not at once. */
+    assert_true(acme_renew_in(t0, t0, t0 + 10 * day, 30) > 6 * day);
+    assert_int_equal(acme_renew_in(t0, t0, t0 + 9 * day, 30), 6 * day);
+    /* LE's 6-day profile, a day in. */
+    assert_int_equal(acme_renew_in(t0 + day, t0, t0 + 6 * day, 30), 3 * day);
+    /* Overdue and expired are <= 0. */
+    assert_true(acme_renew_in(t0 + 70 * day, t0, t0 + 90 * day, 30) <= 0);
+    assert_true(acme_renew_in(t0 + 91 * day, t0, t0 + 90 * day, 30) < 0);
+    /* A short --acme-renew-days wins over one third. */
+    assert_int_equal(acme_renew_in(t0, t0, t0 + 90 * day, 7), 83 * day);
+    /* Broken validity (notBefore after notAfter): renew-days only. */
+    assert_int_equal(acme_renew_in(t0, t0 + 90 * day, t0 + 60 * day, 30), 30 * day);
+}
+
+static void test_ca_dir(void **state)
+{
+    (void)state;
+    char a[256], b[256], c[256];
+    assert_int_equal(acme_ca_dir("/d", acme_directory_url(NULL, 0), a, sizeof(a)), 0);
+    assert_int_equal(acme_ca_dir("/d", acme_directory_url(NULL, 1), b, sizeof(b)), 0);
+    assert_int_equal(acme_ca_dir("/d", "https://127.0.0.1:14000/dir", c, sizeof(c)), 0);
+    assert_int_equal(strlen(a), strlen("/d/acme/") + ACME_HASH_HEX);
+    assert_memory_equal(a, "/d/acme/", 8);
+    assert_string_not_equal(a, b);
+    assert_string_not_equal(a, c);
+    assert_string_equal(acme_directory_url("https://x/dir", 1), "https://x/dir");
+    assert_int_equal(acme_ca_dir("/d", "https://x/dir", a, 10), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,7 +499,8 @@ int main(void)
         cmocka_unit_test(test_retry_after),    cmocka_unit_test(test_builders),
         cmocka_unit_test(test_https_url),      cmocka_unit_test(test_https_response),
         cmocka_unit_test(test_alpn_cert),      cmocka_unit_test(test_chall_table),
-        cmocka_unit_test(test_conf_options),
+        cmocka_unit_test(test_conf_options),   cmocka_unit_test(test_renew_schedule),
+        cmocka_unit_test(test_ca_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
