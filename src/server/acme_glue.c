@@ -42,8 +42,10 @@ struct acme_glue {
     struct server *srv;
     int enabled;                     /* ACME on (else only the HTTP port) */
     char dir[4200], account[4300], pem[4300];
-    struct acme_params params;
+    struct acme_params params;      /* its strings are the glue's own copies (below) */
     char directory[2048];
+    char **domains;                 /* copies: an abandoned worker outlives the settings */
+    char *email, *ca_file;
     pthread_t thread;
     int running;                     /* a worker exists and is not joined */
     int done_fd;                     /* eventfd: the worker has finished */
@@ -243,9 +245,14 @@ int acme_glue_init(struct server *s)
     snprintf(g->account, sizeof(g->account), "%s/account.key", g->dir);
     snprintf(g->pem, sizeof(g->pem), "%s/%s.pem", g->dir, conf->domain.items[0]);
     const char *ch = conf->acme_challenge ? conf->acme_challenge : "auto";
+    g->domains = xcalloc((size_t)conf->domain.count, sizeof(*g->domains));
+    for (int i = 0; i < conf->domain.count; i++)
+        g->domains[i] = xstrdup(conf->domain.items[i]);
+    g->email = xstrdup(conf->acme_email);
+    g->ca_file = xstrdup(conf->acme_ca_cert);
     g->params = (struct acme_params){
-        .directory = g->directory, .ca_file = conf->acme_ca_cert, .email = conf->acme_email,
-        .domains = conf->domain.items, .ndomains = conf->domain.count, .account_key_path = g->account,
+        .directory = g->directory, .ca_file = g->ca_file, .email = g->email,
+        .domains = g->domains, .ndomains = conf->domain.count, .account_key_path = g->account,
         .pem_path = g->pem, .http01 = conf->http_port > 0 && strcmp(ch, "tls-alpn-01") != 0, .prefer_http01 = strcmp(ch, "http-01") == 0,
         .no_tlsalpn01 = strcmp(ch, "http-01") == 0, .timeout_s = REQUEST_TIMEOUT_S, .poll_max_s = POLL_MAX_S,
     };
@@ -418,7 +425,8 @@ void acme_glue_cleanup(struct server *s)
     if (g->running) {
         /* The worker notices the cancel within CANCEL_CHECK_MS, except
          * inside getaddrinfo(), which cannot be interrupted: then it is
-         * left behind with g and done_fd (which it uses), and exit ends it. */
+         * left behind with g, its own copies of the settings it reads and
+         * done_fd, and exit ends it. */
         https_cancel_all();
         struct pollfd p = { .fd = g->done_fd, .events = POLLIN };
         abandoned = poll(&p, 1, WORKER_EXIT_WAIT_MS) <= 0;
@@ -443,7 +451,12 @@ void acme_glue_cleanup(struct server *s)
     tls_set_challenge_hook(NULL);
     s->acme = NULL;
     if (abandoned)
-        return;
+        return; /* g and its copies stay for the worker until exit */
     chall_clear();
+    for (int i = 0; g->domains && i < g->params.ndomains; i++)
+        xfree(g->domains[i]);
+    xfree(g->domains);
+    xfree(g->email);
+    xfree(g->ca_file);
     xfree(g);
 }
