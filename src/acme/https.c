@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../base/alloc.h"
+#include "../http/http.h"
 
 static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
 static int cancel_fd = -1;
@@ -80,36 +81,6 @@ static void keep_header(const char *v, size_t n, char *out, size_t cap)
     if (n < cap) {
         memcpy(out, v, n);
         out[n] = '\0';
-    }
-}
-
-/* Decodes a chunked body into out (capacity at least len). Returns the
- * decoded length or -1. */
-static long dechunk(const uint8_t *p, size_t len, uint8_t *out)
-{
-    size_t i = 0, o = 0;
-    for (;;) {
-        size_t size = 0, digits = 0;
-        while (i < len && isxdigit(p[i])) {
-            if (size > (HTTPS_MAX_RESPONSE >> 4))
-                return -1;
-            size = size * 16 + (size_t)(isdigit(p[i]) ? p[i] - '0' : (tolower(p[i]) - 'a' + 10));
-            i++, digits++;
-        }
-        const uint8_t *nl = digits ? memchr(p + i, '\n', len - i) : NULL;
-        if (!nl)
-            return -1;
-        i = (size_t)(nl - p) + 1;
-        if (size == 0)
-            return (long)o; /* trailers are ignored */
-        if (len - i < size + 2 && !(len - i >= size + 1 && p[i + size] == '\n'))
-            return -1;
-        memcpy(out + o, p + i, size);
-        o += size;
-        i += size;
-        i += p[i] == '\r' ? 2 : 1;
-        if (i > len)
-            return -1;
     }
 }
 
@@ -174,9 +145,10 @@ int https_parse_response(const uint8_t *buf, size_t len, struct https_response *
     size_t blen = len - (size_t)off;
     out->body = xmalloc(blen + 1);
     long n = (long)blen;
-    if (chunked)
-        n = dechunk(b, blen, out->body);
-    else if (clen >= 0 && (size_t)clen > blen)
+    if (chunked) {
+        size_t decoded = 0;
+        n = http_chunked_body(b, blen, HTTPS_MAX_RESPONSE, out->body, &decoded) > 0 ? (long)decoded : -1;
+    } else if (clen >= 0 && (size_t)clen > blen)
         n = -1; /* cut short */
     else {
         if (clen >= 0)
