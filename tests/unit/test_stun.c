@@ -26,6 +26,7 @@
 #include "stun/auth.h"
 #include "stun/crc32.h"
 #include "stun/stun.h"
+#include "unhex.h"
 
 /* RFC 5769 §2.1: a Binding request, short-term password below. */
 static const char rfc_request[] =
@@ -64,25 +65,6 @@ static const char rfc_request_lt[] =
 static const char short_pw[] = "VOkJxbRl1RmTxUk/WvJxBt";
 static const char lt_user[] = "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9";
 static const uint8_t txid0[STUN_TXID_LEN] = { 0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae };
-
-/* Turns hex digits (spaces ignored) into bytes; returns the count. */
-static size_t unhex(const char *s, uint8_t *out)
-{
-    size_t n = 0;
-    int half = -1;
-    for (; *s; s++) {
-        if (*s == ' ')
-            continue;
-        int d = (*s >= '0' && *s <= '9') ? *s - '0' : *s - 'a' + 10;
-        if (half < 0) {
-            half = d;
-        } else {
-            out[n++] = (uint8_t)(half << 4 | d);
-            half = -1;
-        }
-    }
-    return n;
-}
 
 static uint8_t *guard;
 static size_t page;

@@ -20,6 +20,7 @@
 
 #include "stun/auth.h"
 #include "stun/stun.h"
+#include "unhex.h"
 
 static const uint8_t txid[STUN_TXID_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
 static const char lt_user[] = "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9";
@@ -34,24 +35,6 @@ static const char rfc_request_sha256[] =
     "0014000b 6578616d 706c652e 6f726700"
     "001d0004 00020000"
     "001c0020 b5c7bf00 5b6c52a2 1c51c5e8 92f81924 136296cb 927c4314 9309278c c6518e65";
-
-static size_t unhex(const char *s, uint8_t *out)
-{
-    size_t n = 0;
-    int half = -1;
-    for (; *s; s++) {
-        if (*s == ' ')
-            continue;
-        int d = (*s >= '0' && *s <= '9') ? *s - '0' : *s - 'a' + 10;
-        if (half < 0) {
-            half = d;
-        } else {
-            out[n++] = (uint8_t)(half << 4 | d);
-            half = -1;
-        }
-    }
-    return n;
-}
 
 static void assert_hex(const uint8_t *p, size_t n, const char *hex)
 {
