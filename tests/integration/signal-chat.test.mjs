@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep } from './net.mjs';
-import { useServer, uniq, join, room, hello } from './signal-client.mjs';
+import { useServer, uniq, join, room, hello, lobbyCall } from './signal-client.mjs';
 
 const T = { timeout: 20000 };
 
@@ -44,13 +44,7 @@ describe('signaling: chat', () => {
 
   test('in a lobby call the chat carries the sender name', T, async () => {
     const [a, b] = await peers.many('a', 'b');
-    await hello(a, uniq('Ada'));
-    await hello(b, uniq('Bob'));
-    a.send({ type: 'call', name: b.name });
-    const { callId } = await b.take('incoming');
-    b.send({ type: 'accept', callId });
-    await b.take('joined');
-    await a.take('peer-joined');
+    await lobbyCall(a, b);
     a.send({ type: 'chat', text: 'hi Bob' });
     isChat(await b.take('chat'), a, 'hi Bob', a.name);
     b.send({ type: 'chat', text: 'hi Ada' });

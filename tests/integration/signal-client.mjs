@@ -258,6 +258,21 @@ export async function hello(p, name) {
   return m;
 }
 
+/**
+ * a and b say hello with fresh names, a calls b and b accepts; returns
+ * the callId once b has joined the call's room and a has seen it.
+ */
+export async function lobbyCall(a, b) {
+  await hello(a, uniq('Ada'));
+  await hello(b, uniq('Bob'));
+  a.send({ type: 'call', name: b.name });
+  const { callId } = await b.take('incoming');
+  b.send({ type: 'accept', callId });
+  await b.take('joined');
+  await a.take('peer-joined');
+  return callId;
+}
+
 /** A realistic SDP description object, as a browser's RTCSessionDescription.toJSON() gives. */
 export const SDP_OFFER = {
   type: 'offer',

@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep } from './net.mjs';
 import {
-  useServer, uniq, join, room, relays, hello, lobbyWhere, userIn, SDP_OFFER, CANDIDATE,
+  useServer, uniq, join, room, relays, hello, lobbyCall, lobbyWhere, userIn, SDP_OFFER, CANDIDATE,
 } from './signal-client.mjs';
 
 const T = { timeout: 25000 };
@@ -106,13 +106,7 @@ describe('signaling: resume within the grace (--resume-grace 3)', () => {
 
   test('lobby call: resume → room null, peers [other], name; the call goes on; hangup works', T, async () => {
     const [a, b] = await peers.many('a', 'b');
-    await hello(a, uniq('Ada'));
-    await hello(b, uniq('Bob'));
-    a.send({ type: 'call', name: b.name });
-    const { callId } = await b.take('incoming');
-    b.send({ type: 'accept', callId });
-    await b.take('joined');
-    await a.take('peer-joined');
+    const callId = await lobbyCall(a, b);
     await dropSeen(a, [b]);
     const a2 = await resume(peers, a);
     resumedWelcome(a2.welcome, a, { room: null, peers: [b], name: a.name });
@@ -196,13 +190,7 @@ describe('signaling: after the grace (--resume-grace 1)', () => {
 
   test('lobby call: a peer gone for good ends the call with offline, then peer-left; busy clears', T, async () => {
     const [a, b] = await peers.many('a', 'b');
-    await hello(a, uniq('Ada'));
-    await hello(b, uniq('Bob'));
-    a.send({ type: 'call', name: b.name });
-    const { callId } = await b.take('incoming');
-    b.send({ type: 'accept', callId });
-    await b.take('joined');
-    await a.take('peer-joined');
+    const callId = await lobbyCall(a, b);
     await dropSeen(a, [b]);
     assert.deepEqual(await b.take('call-ended', 5000), { type: 'call-ended', callId, reason: 'offline' });
     assert.deepEqual(await b.take('peer-left', 5000), { type: 'peer-left', peerId: a.id });
