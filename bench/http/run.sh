@@ -62,9 +62,6 @@ need_pkg curl curl
 
 case "$DURATION" in *[!0-9]* | '') die "WRK_DURATION must be whole seconds, got '$DURATION'" ;; esac
 
-free_port() {
-	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 
 # CPU placement. With 2+ CPUs the single-threaded server gets CPU 0 to
 # itself and wrk the others, so the two do not steal time from each other.
@@ -94,21 +91,9 @@ cpu_ticks() {
 	echo "$total"
 }
 
-wait_https() { # wait_https PORT PID NAME LOGFILE
-	local i
-	for i in $(seq 1 150); do
-		kill -0 "$2" 2>/dev/null || { cat "$4" >&2; die "$3 exited during start"; }
-		curl -sk --max-time 1 -o /dev/null "https://127.0.0.1:$1/" && return 0
-		sleep 0.1
-	done
-	cat "$4" >&2
-	die "$3 did not answer on port $1 within 15 s"
-}
 
 # --- shared material: certificate, web root copy with .gz siblings ---------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+bench_cert
 chmod 755 "$TMP"
 chmod 644 "$TMP"/*.pem
 # nginx serves a copy with precompressed .gz files (gzip_static), which is

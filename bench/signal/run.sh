@@ -84,25 +84,10 @@ if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((CLIENTS + 1024))
 fi
 ulimit -Sn "$(ulimit -Hn)"
 
-free_port() {
-	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 
-wait_https() { # wait_https PORT PID NAME LOGFILE
-	local i
-	for _ in $(seq 1 150); do
-		kill -0 "$2" 2>/dev/null || { cat "$4" >&2; die "$3 exited during start"; }
-		curl -sk --max-time 1 -o /dev/null "https://127.0.0.1:$1/health" && return 0
-		sleep 0.1
-	done
-	cat "$4" >&2
-	die "$3 did not answer on port $1 within 15 s"
-}
 
 # One certificate for both servers, so both negotiate the same TLS 1.3 suite.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+bench_cert
 
 declare -A PORT PID
 RUN_SERVERS=()
@@ -128,7 +113,7 @@ for s in $SERVERS; do
 	PID[$s]=$!
 	PORT[$s]=$port
 	PIDS+=("$!")
-	wait_https "$port" "${PID[$s]}" "$s" "$TMP/$s.log"
+	wait_https "$port" "${PID[$s]}" "$s" "$TMP/$s.log" health
 	RUN_SERVERS+=("$s")
 done
 [ ${#RUN_SERVERS[@]} -gt 0 ] || die "no server to run"

@@ -98,19 +98,6 @@ fi
 # A port free on 127.0.0.1 for both TCP and UDP. coturn binds with
 # SO_REUSEPORT, so a port another coturn holds would be shared silently
 # rather than refused: the UDP check here is what keeps them apart.
-free_port() {
-	node -e '
-const net = require("net"), dgram = require("dgram");
-(function attempt(left) {
-  const s = net.createServer();
-  s.listen(0, "127.0.0.1", () => {
-    const port = s.address().port;
-    const u = dgram.createSocket("udp4");
-    u.once("error", () => { s.close(); if (left > 0) attempt(left - 1); else process.exit(1); });
-    u.bind(port, "127.0.0.1", () => { u.close(); s.close(); console.log(port); });
-  });
-})(20);'
-}
 
 wait_ready() { # wait_ready NAME PID PORT LOGFILE: the UDP port is bound by PID
 	local _

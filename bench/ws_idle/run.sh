@@ -42,9 +42,6 @@ ulimit -Sn "$(ulimit -Hn)"
 HARD=$(ulimit -Hn)
 [ "$HARD" = unlimited ] && HARD=1048576
 
-free_port() {
-	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 
 # forget_pid PID: drop a process that has been waited for from the cleanup list.
 forget_pid() {
