@@ -62,7 +62,6 @@ need_pkg curl curl
 
 case "$DURATION" in *[!0-9]* | '') die "WRK_DURATION must be whole seconds, got '$DURATION'" ;; esac
 
-
 # CPU placement. With 2+ CPUs the single-threaded server gets CPU 0 to
 # itself and wrk the others, so the two do not steal time from each other.
 NCPU=$(nproc)
@@ -90,7 +89,6 @@ cpu_ticks() {
 	done
 	echo "$total"
 }
-
 
 # --- shared material: certificate, web root copy with .gz siblings ---------
 bench_cert

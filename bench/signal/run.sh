@@ -84,8 +84,6 @@ if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((CLIENTS + 1024))
 fi
 ulimit -Sn "$(ulimit -Hn)"
 
-
-
 # One certificate for both servers, so both negotiate the same TLS 1.3 suite.
 bench_cert
 

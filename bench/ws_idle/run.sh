@@ -42,7 +42,6 @@ ulimit -Sn "$(ulimit -Hn)"
 HARD=$(ulimit -Hn)
 [ "$HARD" = unlimited ] && HARD=1048576
 
-
 # forget_pid PID: drop a process that has been waited for from the cleanup list.
 forget_pid() {
 	local keep=() p
