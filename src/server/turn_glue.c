@@ -103,10 +103,10 @@ static int load_policy(const struct conf *conf, struct turn_policy *p)
 
 /* --- UDP on the main port --- */
 
-static void udp_send(void *ctx, const struct sockaddr_storage *to, socklen_t tolen, const uint8_t *buf, size_t len)
+static void udp_send(const struct turn_source *src, const uint8_t *buf, size_t len)
 {
-    struct server *s = ctx;
-    sendto(s->udp_io.fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)to, tolen);
+    struct server *s = src->ctx;
+    sendto(s->udp_io.fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&src->addr, src->addrlen);
 }
 
 static void on_udp(struct loop *loop, struct loop_io *io, unsigned events)
@@ -207,12 +207,9 @@ void turn_glue_cleanup(struct server *s)
 
 /* --- TCP and TLS streams --- */
 
-static void stream_send(void *ctx, const struct sockaddr_storage *to, socklen_t tolen, const uint8_t *buf,
-                        size_t len)
+static void stream_send(const struct turn_source *src, const uint8_t *buf, size_t len)
 {
-    (void)to;
-    (void)tolen;
-    client_send(ctx, buf, len);
+    client_send(src->ctx, buf, len);
 }
 
 void turn_glue_stream_input(struct client *c)

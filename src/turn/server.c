@@ -64,7 +64,7 @@ struct turn_alloc *turn_find_alloc(struct turn_server *ts, const struct turn_sou
 
 void turn_send_client(struct turn_alloc *a, const uint8_t *buf, size_t len)
 {
-    a->src.send(a->src.ctx, &a->src.addr, a->src.addrlen, buf, len);
+    a->src.send(&a->src, buf, len);
 }
 
 /* --- replies --- */
@@ -92,7 +92,7 @@ static void reply_send(struct turn_server *ts, const struct turn_source *src, st
     stun_builder_add_fingerprint(&r->b);
     int n = stun_builder_finish(&r->b);
     if (n > 0)
-        src->send(src->ctx, &src->addr, src->addrlen, r->buf, (size_t)n);
+        src->send(src, r->buf, (size_t)n);
 }
 
 static void add_nonce(struct turn_server *ts, const struct turn_source *src, struct reply *r)

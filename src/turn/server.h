@@ -21,14 +21,18 @@
 
 enum turn_transport { TURN_UDP, TURN_TCP, TURN_TLS };
 
-/* Sends bytes to a client: to/tolen matter for UDP, ctx for streams. */
-typedef void (*turn_send_fn)(void *ctx, const struct sockaddr_storage *to, socklen_t tolen, const uint8_t *buf,
-                             size_t len);
+struct turn_source;
+/* Sends bytes to the client of src (the glue's own way: a datagram from
+ * src->local to src->addr, or the connection src->ctx). */
+typedef void (*turn_send_fn)(const struct turn_source *src, const uint8_t *buf, size_t len);
 
+/* Where a message came from and how to answer it. The server copies it
+ * into the allocation, so it must not point at per-packet memory. */
 struct turn_source {
     enum turn_transport transport;
-    struct sockaddr_storage addr;
+    struct sockaddr_storage addr;   /* the client's address */
     socklen_t addrlen;
+    struct sockaddr_storage local;  /* UDP: the address the client sent to (answers leave from it) */
     turn_send_fn send;
     void *ctx;                 /* UDP: the socket's owner; streams: the connection (its 5-tuple) */
 };

@@ -85,11 +85,11 @@ static int stop(void **state)
     return 0;
 }
 
-static void on_send(void *ctx, const struct sockaddr_storage *to, socklen_t tolen, const uint8_t *buf, size_t len)
+static void on_send(const struct turn_source *src, const uint8_t *buf, size_t len)
 {
-    struct client *c = ctx;
+    struct client *c = src->ctx;
     if (c->src.transport == TURN_UDP) /* answers go back where the request came from */
-        assert_true(tolen == c->src.addrlen && memcmp(to, &c->src.addr, tolen) == 0);
+        assert_true(src->addrlen == c->src.addrlen && memcmp(&src->addr, &c->src.addr, src->addrlen) == 0);
     assert_true(c->n < MAXMSG && len <= sizeof(c->msg[0]));
     memcpy(c->msg[c->n], buf, len);
     c->len[c->n++] = len;
