@@ -184,6 +184,21 @@ void loop_defer(struct loop *loop, struct loop_defer *d, loop_defer_fn fn)
     loop->defer_tail = &d->next;
 }
 
+void loop_defer_cancel(struct loop *loop, struct loop_defer *d)
+{
+    if (!d->queued)
+        return;
+    for (struct loop_defer **pp = &loop->defer_head; *pp; pp = &(*pp)->next) {
+        if (*pp != d)
+            continue;
+        *pp = d->next;
+        if (loop->defer_tail == &d->next)
+            loop->defer_tail = pp;
+        break;
+    }
+    d->queued = 0;
+}
+
 static void run_deferred(struct loop *loop)
 {
     while (loop->defer_head) {

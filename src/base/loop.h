@@ -64,6 +64,8 @@ void loop_timer_stop(struct loop *loop, struct loop_timer *t);
 
 /* Queues d->fn to run once the current iteration's events are handled. */
 void loop_defer(struct loop *loop, struct loop_defer *d, loop_defer_fn fn);
+/* Takes d off the queue if it is on it (before its owner is freed). */
+void loop_defer_cancel(struct loop *loop, struct loop_defer *d);
 
 /* Sets the iteration's time to now; the backend calls it when the wait ends. */
 void loop_touch(struct loop *loop);

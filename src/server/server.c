@@ -21,6 +21,7 @@
 #include "ipcount.h"
 #include "rest_glue.h"
 #include "turn_glue.h"
+#include "udp_port.h"
 
 #define SHUTDOWN_GRACE_MS 4500
 
@@ -165,7 +166,6 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
     s->conf = conf;
     s->listen_fd = -1;
     s->signal_io.fd = -1;
-    s->udp_io.fd = -1;
     s->per_ip = ipcount_new();
     s->started_ms = loop_now(loop);
     struct hub_options ho = {
@@ -183,6 +183,11 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
     }
     if (loop_io_add(loop, &s->listen_io, s->listen_fd, LOOP_READ, on_accept) < 0 || setup_signals(s) < 0) {
         log_error("setup_failed", "error=\"%s\"", strerror(errno));
+        return -1;
+    }
+    s->udp = udp_port_new(loop, conf->bind, conf->port, err, sizeof(err));
+    if (!s->udp) {
+        log_error("listen_failed", "proto=udp port=%d error=\"%s\"", conf->port, err);
         return -1;
     }
     if (turn_glue_init(s) < 0 || rest_glue_init(s) < 0 || acme_glue_start(s) < 0)
@@ -215,6 +220,8 @@ void server_cleanup(struct server *s)
     SSL_CTX_free(s->tls);
     hub_free(s->hub);
     turn_glue_cleanup(s);
+    udp_port_free(s->udp);
+    s->udp = NULL;
     rest_glue_cleanup(s);
     ipcount_free(s->per_ip);
     s->tls = NULL;

@@ -21,6 +21,7 @@ struct turn_server;
 struct ipcount;
 struct rest_glue;
 struct acme_glue;
+struct udp_port;
 
 /* What a connection turned out to be, for /metrics. */
 enum server_kind { SERVER_KIND_HTTP, SERVER_KIND_WS, SERVER_KIND_TURN_TCP, SERVER_KIND_TURN_TLS, SERVER_KINDS };
@@ -40,7 +41,7 @@ struct server {
     struct hub *hub;            /* signaling */
     struct turn_server *turn;   /* STUN/TURN */
     char *turn_secret;
-    struct loop_io udp_io;      /* the UDP socket on the main port */
+    struct udp_port *udp;       /* the main port's UDP socket and its demultiplexer */
     struct rest_glue *rest;     /* REST API and its store; NULL when off */
     struct acme_glue *acme;     /* ACME and --http-port, or NULL */
     uint64_t started_ms;

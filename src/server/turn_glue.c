@@ -22,6 +22,7 @@
 #include "../turn/server.h"
 #include "client.h"
 #include "server.h"
+#include "udp_port.h"
 
 #define SECRET_FILE "turn-secret"
 #define STREAM_IDLE_MS (700u * 1000) /* past the longest refresh interval */
@@ -103,67 +104,27 @@ static int load_policy(const struct conf *conf, struct turn_policy *p)
 
 /* --- UDP on the main port --- */
 
+/* Answers leave from the address the request came to (see udp_port.h). */
 static void udp_send(const struct turn_source *src, const uint8_t *buf, size_t len)
 {
     struct server *s = src->ctx;
-    sendto(s->udp_io.fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&src->addr, src->addrlen);
+    udp_port_send(s->udp, &src->local, &src->addr, src->addrlen, buf, len);
 }
 
-static void on_udp(struct loop *loop, struct loop_io *io, unsigned events)
+/* STUN and ChannelData from the main port. */
+static void on_udp(void *ctx, struct udp_port *port, const struct udp_packet *p)
 {
-    (void)loop;
-    (void)events;
-    struct server *s = container_of(io, struct server, udp_io);
-    static struct sock_batch batch;
-    int n = sock_recv_batch(io->fd, &batch);
-    for (int i = 0; i < n; i++) {
-        enum stun_demux kind = stun_demux_udp(batch.buf[i], batch.len[i]);
-        if (kind != STUN_DEMUX_STUN && kind != STUN_DEMUX_CHANNELDATA)
-            continue; /* later: DTLS and RTP for the SFU */
-        struct turn_source src = { .transport = TURN_UDP, .addrlen = batch.fromlen[i], .send = udp_send, .ctx = s };
-        memcpy(&src.addr, &batch.from[i], sizeof(src.addr));
-        turn_server_input(s->turn, &src, batch.buf[i], batch.len[i]);
-    }
-}
-
-static int open_udp(struct server *s)
-{
-    const struct conf *conf = s->conf;
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    socklen_t len;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    if (conf->bind && inet_pton(AF_INET, conf->bind, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)conf->port);
-        len = sizeof(*s4);
-    } else {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)conf->port);
-        if (conf->bind)
-            inet_pton(AF_INET6, conf->bind, &s6->sin6_addr);
-        len = sizeof(*s6);
-    }
-    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    int zero = 0;
-    if (ss.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-    sock_udp_buffers(fd);
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || loop_io_add(s->loop, &s->udp_io, fd, LOOP_READ, on_udp) < 0) {
-        log_error("listen_failed", "proto=udp port=%d error=\"%s\"", conf->port, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return 0;
+    (void)port;
+    struct server *s = ctx;
+    struct turn_source src = { .transport = TURN_UDP, .addrlen = p->fromlen, .send = udp_send, .ctx = s };
+    memcpy(&src.addr, p->from, p->fromlen);
+    memcpy(&src.local, p->local, sizeof(src.local));
+    turn_server_input(s->turn, &src, p->buf, p->len);
 }
 
 int turn_glue_init(struct server *s)
 {
     const struct conf *conf = s->conf;
-    s->udp_io.fd = -1;
     s->turn_secret = conf->turn_secret ? xstrdup(conf->turn_secret) : load_or_create_secret(conf->data_dir);
     char relay_ip[64];
     if (conf->relay_ip)
@@ -186,18 +147,17 @@ int turn_glue_init(struct server *s)
         log_error("turn_failed", "error=\"%s\"", err);
         return -1;
     }
-    if (open_udp(s) < 0)
-        return -1;
+    udp_port_route(s->udp, UDP_KIND_STUN, on_udp, s);
+    udp_port_route(s->udp, UDP_KIND_CHANNELDATA, on_udp, s);
     log_info("turn", "relay_ports=%d-%d users=%d", conf->relay_port_lo, conf->relay_port_hi, conf->turn_user.count);
     return 0;
 }
 
 void turn_glue_cleanup(struct server *s)
 {
-    if (s->udp_io.fd >= 0) {
-        loop_io_del(s->loop, &s->udp_io);
-        close(s->udp_io.fd);
-        s->udp_io.fd = -1;
+    if (s->udp) {
+        udp_port_route(s->udp, UDP_KIND_STUN, NULL, NULL);
+        udp_port_route(s->udp, UDP_KIND_CHANNELDATA, NULL, NULL);
     }
     turn_server_free(s->turn);
     s->turn = NULL;

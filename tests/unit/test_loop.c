@@ -238,6 +238,39 @@ static void test_defer(void **state)
     loop_free(loop);
 }
 
+/* A cancelled callback does not run; the others queued around it do. */
+static struct dd cancel_a, cancel_c;
+static void on_timer_cancel(struct loop *loop, struct loop_timer *t)
+{
+    (void)t;
+    struct dd *a = &cancel_a, *c = &cancel_c;
+    loop_defer(loop, &a->defer, on_defer);
+    loop_defer(loop, &deferred.defer, on_defer);
+    loop_defer(loop, &c->defer, on_defer);
+    loop_defer_cancel(loop, &c->defer);     /* the tail */
+    loop_defer_cancel(loop, &deferred.defer); /* the middle */
+    loop_defer_cancel(loop, &deferred.defer); /* twice is harmless */
+    loop_defer(loop, &c->defer, on_defer);  /* the queue still takes more */
+}
+
+static void test_defer_cancel(void **state)
+{
+    (void)state;
+    struct loop *loop = loop_new();
+    memset(&deferred, 0, sizeof(deferred));
+    memset(&cancel_a, 0, sizeof(cancel_a));
+    memset(&cancel_c, 0, sizeof(cancel_c));
+    struct loop_timer t = { 0 }, stop = { 0 };
+    loop_timer_start(loop, &t, 1, on_timer_cancel);
+    loop_timer_start(loop, &stop, 4, on_stop);
+    assert_int_equal(loop_run(loop), 0);
+    assert_int_equal(deferred.runs, 0);
+    assert_int_equal(deferred.defer.queued, 0);
+    assert_int_equal(cancel_a.runs, 1);
+    assert_int_equal(cancel_c.runs, 1);
+    loop_free(loop);
+}
+
 /* A readable pipe calls its handler with LOOP_READ. */
 static unsigned io_events;
 static void on_io(struct loop *loop, struct loop_io *io, unsigned events)
@@ -287,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_rearm_from_callback),
         cmocka_unit_test(test_many_random),
         cmocka_unit_test(test_defer),
+        cmocka_unit_test(test_defer_cancel),
         cmocka_unit_test(test_io),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
