@@ -59,6 +59,10 @@ void metrics_collect(const struct server *s, struct metrics_snapshot *m)
         m->turn_on = 1;
         m->turn = turn_server_stats(s->turn);
     }
+    if (s->udp) {
+        m->udp_on = 1;
+        m->udp = udp_port_stats(s->udp);
+    }
 }
 
 /* --- rendering --- */
@@ -174,6 +178,25 @@ static void render_turn(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "turn_auth_failures_total", "reason=\"stale_nonce\"", t->stale_nonces);
 }
 
+static void render_udp(struct writer *w, const struct metrics_snapshot *m)
+{
+    const struct udp_port_stats *u = &m->udp;
+    family(w, "udp_packets_total", "counter", "Datagrams received on the main UDP port, by what the demultiplexer made of them.");
+    char label[40];
+    uint64_t unrouted = 0;
+    for (int k = 0; k < UDP_KINDS; k++) {
+        snprintf(label, sizeof(label), "kind=\"%s\"", udp_kind_name((enum udp_kind)k));
+        sample(w, "udp_packets_total", label, u->received[k]);
+        unrouted += u->unrouted[k];
+    }
+    family(w, "udp_sent_packets_total", "counter", "Datagrams sent from the main UDP port.");
+    sample(w, "udp_sent_packets_total", "", u->sent);
+    family(w, "udp_dropped_total", "counter", "Datagrams of the main UDP port dropped: no handler for their kind, too long, or refused by the kernel on send.");
+    sample(w, "udp_dropped_total", "reason=\"unrouted\"", unrouted);
+    sample(w, "udp_dropped_total", "reason=\"oversized\"", u->oversized);
+    sample(w, "udp_dropped_total", "reason=\"send_failed\"", u->send_dropped);
+}
+
 static void render_limits(struct writer *w, const struct metrics_snapshot *m)
 {
     family(w, "rate_limited_total", "counter", "Requests, messages or packets refused by a limit.");
@@ -195,6 +218,8 @@ int metrics_render(const struct metrics_snapshot *m, char *out, size_t cap)
     render_signal(&w, m);
     if (m->turn_on)
         render_turn(&w, m);
+    if (m->udp_on)
+        render_udp(&w, m);
     render_limits(&w, m);
     return w.full ? -1 : (int)w.len;
 }

@@ -24,6 +24,7 @@
 #include "../net/sock.h"
 #include "../signal/hub.h"
 #include "../turn/server.h"
+#include "udp_port.h"
 #include "server.h"
 
 #define METRICS_MAX_BYTES (32u << 10) /* ceiling of one rendered page */
@@ -41,6 +42,8 @@ struct metrics_snapshot {
     struct hub_stats hub;
     int turn_on;
     struct turn_stats turn;
+    int udp_on;
+    struct udp_port_stats udp;
 };
 
 struct http_request;

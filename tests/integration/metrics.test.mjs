@@ -6,6 +6,7 @@
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import dgram from 'node:dgram';
 import { start, request, tlsConnect, rawExchange, tcpConnect, sleep } from './net.mjs';
 import { Peers, uniq, room } from './signal-client.mjs';
 import { TurnClient, UdpPeer, Bag, udpRange, turnArgs, expectSuccess, expectError, METHOD, ATTR, requestedTransport, encodeMessage } from './stun-client.mjs';
@@ -16,11 +17,11 @@ const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const ALICE = { user: 'alice', pass: 'wonderland' };
 // Label names and the words their values may take: nothing personal.
 const LABEL_VALUES = {
-  kind: ['http', 'ws', 'turn_tcp', 'turn_tls', 'room', 'pin', 'call', 'joincode'],
+  kind: ['http', 'ws', 'turn_tcp', 'turn_tls', 'room', 'pin', 'call', 'joincode', 'stun', 'ice', 'dtls', 'channeldata', 'rtp', 'other'],
   state: ['connected', 'resumable', 'ringing', 'active'],
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
-  reason: ['bad_credentials', 'stale_nonce'],
+  reason: ['bad_credentials', 'stale_nonce', 'unrouted', 'oversized', 'send_failed'],
   limit: ['signal_message', 'pin', 'chat', 'connections_per_ip', 'rest', 'turn_unauthenticated', 'turn_quota', 'turn_bandwidth'],
 };
 
@@ -48,7 +49,8 @@ describe('/metrics: format and values that follow traffic', () => {
       'tincan_connections', 'tincan_connections_opened_total', 'tincan_tcp_connections_accepted_total', 'tincan_signal_peers',
       'tincan_rooms', 'tincan_room_participants', 'tincan_lobby_users', 'tincan_calls', 'tincan_turn_allocations',
       'tincan_turn_allocations_total', 'tincan_turn_relayed_packets_total', 'tincan_turn_relayed_bytes_total',
-      'tincan_turn_auth_failures_total', 'tincan_rate_limited_total']) {
+      'tincan_turn_auth_failures_total', 'tincan_rate_limited_total', 'tincan_udp_packets_total', 'tincan_udp_sent_packets_total',
+      'tincan_udp_dropped_total']) {
       assert.ok(m.families.has(name), `family ${name} present`);
     }
     for (const [name, f] of m.families) {
@@ -162,6 +164,35 @@ describe('/metrics: format and values that follow traffic', () => {
     assert.equal(m.get('tincan_turn_relayed_bytes_total', { direction: 'to_client' }), get0('tincan_turn_relayed_bytes_total', { direction: 'to_client' }) + payload.length);
     await t.release();
     await until(srv.port, (x) => x.get('tincan_turn_allocations', { transport: 'udp' }) === 0, 'the allocation is gone');
+  });
+
+  test('the main UDP port counts datagrams by kind; ICE checks, DTLS and RTP wait for the SFU and are not answered', T, async () => {
+    const base = (await scrape(srv.port)).m;
+    const get0 = (n, l) => base.get(n, l);
+    const sock = dgram.createSocket('udp4');
+    await new Promise((ok) => sock.bind({ address: '127.0.0.1', port: 0 }, ok));
+    const answers = [];
+    sock.on('message', (d) => answers.push(d));
+    // An ICE connectivity check (Binding with USERNAME): someone else's, not the STUN server's to answer.
+    const check = encodeMessage({ method: METHOD.BINDING, attrs: [[ATTR.USERNAME, 'sfuufrag:browserufrag'], [ATTR.PRIORITY, Buffer.from([0, 0, 0, 1])]] });
+    const send = (buf) => new Promise((ok) => sock.send(buf, srv.port, '127.0.0.1', ok));
+    await send(check.buf);
+    await send(Buffer.from([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])); // a DTLS record
+    await send(Buffer.from([0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]));         // an RTP header
+    await send(Buffer.from([0xc8]));                                            // nothing of ours
+    await send(encodeMessage({ method: METHOD.BINDING }).buf);                  // a plain Binding: answered
+    const m = await until(srv.port, (x) => x.get('tincan_udp_packets_total', { kind: 'stun' }) >= get0('tincan_udp_packets_total', { kind: 'stun' }) + 1
+      && x.get('tincan_udp_packets_total', { kind: 'other' }) >= get0('tincan_udp_packets_total', { kind: 'other' }) + 1, 'the datagrams counted');
+    for (const kind of ['ice', 'dtls', 'rtp', 'other']) {
+      assert.equal(m.get('tincan_udp_packets_total', { kind }), get0('tincan_udp_packets_total', { kind }) + 1, `one ${kind} datagram`);
+    }
+    assert.equal(m.get('tincan_udp_dropped_total', { reason: 'unrouted' }), get0('tincan_udp_dropped_total', { reason: 'unrouted' }) + 4,
+      'ICE, DTLS, RTP and the unknown datagram are dropped for want of a handler');
+    await sleep(200);
+    assert.equal(answers.length, 1, 'only the plain Binding is answered');
+    assert.ok(!answers[0].subarray(8, 20).equals(check.txid), 'the answer is not to the ICE check');
+    assert.ok(m.get('tincan_udp_sent_packets_total') >= get0('tincan_udp_sent_packets_total') + 1, 'the answer is counted as sent');
+    sock.close();
   });
 
   test('TURN over TCP and TLS: connections by kind and allocations by transport', T, async () => {
