@@ -12,7 +12,7 @@
 
 #include "sock.h"
 
-/* Fills ss from addr text (NULL: the IPv6 wildcard, which takes IPv4 too). */
+/* Fills ss from addr text (NULL: the IPv6 wildcard). */
 static int bind_addr(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
     memset(ss, 0, sizeof(*ss));
@@ -45,12 +45,13 @@ int udp_open(const char *addr, int port, char *err, size_t errlen)
         snprintf(err, errlen, "%s", strerror(errno));
         return -errno;
     }
-    int one = 1, zero = 0;
+    int one = 1, dual_stack = addr == NULL;
     /* IPv4 datagrams report their destination with IP_PKTINFO, on an
      * IPv6 socket too (v4-mapped); IPv6 ones with IPV6_PKTINFO. */
     setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
     if (ss.ss_family == AF_INET6) {
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        int v6only = !dual_stack; /* like the TCP listener: an explicit "::" is IPv6 only */
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
         setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
     }
     sock_udp_buffers(fd);

@@ -47,8 +47,8 @@ struct udp_tx_batch {
     uint64_t sent, dropped;        /* datagrams the kernel took / refused (EAGAIN, errors) */
 };
 
-/* Opens a non-blocking UDP socket on addr (NULL or "::": every IPv4 and
- * IPv6 address) and port, with destination addresses reported on receive
+/* Opens a non-blocking UDP socket on addr (NULL: every IPv4 and IPv6
+ * address; "::" every IPv6 one, as for the TCP listener) and port, with destination addresses reported on receive
  * and 4 MiB kernel buffers. Returns the fd, or -errno with a message in err. */
 int udp_open(const char *addr, int port, char *err, size_t errlen);
 /* Reads what fd has into b; returns the count (0 if none). */

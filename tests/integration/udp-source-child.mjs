@@ -45,7 +45,7 @@ async function turnThroughSecondAddress(port) {
 }
 
 const range = await udpRange(42000, 20);
-const srv = await start({ args: ['--bind', '::', ...turnArgs(range, '--turn-user', 'u:p', '--allow-loopback-peers')] });
+const srv = await start({ bind: null, args: [...turnArgs(range, '--turn-user', 'u:p', '--allow-loopback-peers')] });
 const out = {};
 try {
   out.v4 = await binding(4, '127.0.0.2', '127.0.0.3', srv.port);

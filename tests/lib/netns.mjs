@@ -13,14 +13,30 @@ export function canUseNetns() {
 
 /**
  * Creates a named namespace with loopback up and extra addresses on lo
- * (e.g. ['fd00::2/128']); returns { name, exec(args) → argv prefix, remove() }.
+ * (e.g. ['fd00::2/128']), and, with opts.iface, an interface "eth0"
+ * (one end of a veth pair whose other end stays inside too) with those addresses (e.g. ['192.0.2.10/32'], a documentation range that
+ * exists only inside the namespace): browsers gather candidates on no
+ * loopback interface, so a page needs one to make a call at all.
+ * Returns { name, prefix (argv that runs a command inside), remove() }.
  */
-export function makeNetns(tag, addrs = []) {
+export function makeNetns(tag, addrs = [], opts = {}) {
   const name = `tincan-${tag}-${process.pid}`;
   execFileSync('ip', ['netns', 'add', name]);
   const ip = (...a) => execFileSync('ip', ['-n', name, ...a]);
-  ip('link', 'set', 'lo', 'up');
-  for (const a of addrs) ip('addr', 'add', a, 'dev', 'lo', ...(a.includes(':') ? ['nodad'] : []));
+  try {
+    ip('link', 'set', 'lo', 'up');
+    for (const a of addrs) ip('addr', 'add', a, 'dev', 'lo', ...(a.includes(':') ? ['nodad'] : []));
+    if (opts.iface) {
+      // A veth pair with both ends inside: an interface with carrier.
+      ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+      for (const a of opts.iface) ip('addr', 'add', a, 'dev', 'eth0', ...(a.includes(':') ? ['nodad'] : []));
+      ip('link', 'set', 'eth1', 'up');
+      ip('link', 'set', 'eth0', 'up');
+    }
+  } catch (e) {
+    spawnSync('ip', ['netns', 'del', name]);
+    throw e;
+  }
   return {
     name,
     prefix: ['ip', 'netns', 'exec', name],

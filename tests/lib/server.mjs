@@ -43,9 +43,14 @@ export async function startServer(opts = {}) {
   const port = opts.port || await freePort();
   const dataDir = opts.dataDir || mkdtempSync(join(tmpdir(), 'tincan-test-'));
   const ownData = !opts.dataDir;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--data-dir', dataDir,
+  // opts.bind null: no --bind, every address (only inside a network namespace of the test's own).
+  const bind = opts.bind === null ? [] : ['--bind', opts.bind || '127.0.0.1'];
+  const args = ['--port', String(port), ...bind, '--data-dir', dataDir,
     '--log-level', opts.logLevel || 'info', ...(opts.args || [])];
-  const proc = spawn(BIN, args, {
+  // opts.wrap: an argv prefix that execs the binary (e.g. `ip netns exec NAME`,
+  // which keeps the PID, so stop() still signals tincan itself).
+  const wrap = opts.wrap || [];
+  const proc = spawn(wrap[0] || BIN, wrap.length ? [...wrap.slice(1), BIN, ...args] : args, {
     cwd: opts.cwd || dataDir,
     env: { ...process.env, ...(opts.env || {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
