@@ -36,7 +36,8 @@ export function parseLogfmt(line) {
 
 /**
  * Starts tincan. opts.args: extra command-line arguments; opts.env: extra
- * environment; opts.dataDir: reuse a data directory; opts.cwd.
+ * environment; opts.dataDir: reuse a data directory; opts.cwd; opts.prefix:
+ * a command and its arguments that run the binary (e.g. prlimit).
  * Returns { port, url, fingerprint, proc, dataDir, logs, stop(signal) }.
  */
 export async function startServer(opts = {}) {
@@ -45,7 +46,8 @@ export async function startServer(opts = {}) {
   const ownData = !opts.dataDir;
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--data-dir', dataDir,
     '--log-level', opts.logLevel || 'info', ...(opts.args || [])];
-  const proc = spawn(BIN, args, {
+  const prefix = opts.prefix || [];
+  const proc = spawn(prefix.length ? prefix[0] : BIN, prefix.length ? [...prefix.slice(1), BIN, ...args] : args, {
     cwd: opts.cwd || dataDir,
     env: { ...process.env, ...(opts.env || {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
