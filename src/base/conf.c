@@ -36,7 +36,9 @@ static const struct conf_opt opts[] = {
     { "log-level", T_LEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error (default info)" },
     { "san", T_LIST, F(san), 0, 0, "NAME", "extra name or address for the self-signed certificate (repeatable)" },
     { "allow-origin", T_LIST, F(allow_origin), 0, 0, "ORIGIN", "WebSocket Origin allowed besides the page's own (repeatable)" },
-    { "max-conns-per-ip", T_INT, F(max_conns_per_ip), 1, 1000000, "N", "concurrent connections per source address (default 64)" },
+    { "max-conns-per-ip", T_INT, F(max_conns_per_ip), 1, 1000000, "N", "concurrent connections other than WebSockets per source address (IPv6: per /64) (default 256)" },
+    { "max-ws-per-ip", T_INT, F(max_ws_per_ip), 1, 1000000, "N", "concurrent WebSockets per source address (IPv6: per /64) (default 1024)" },
+    { "max-connections", T_INT, F(max_connections), 0, 100000000, "N", "concurrent TCP connections in all, 0 = the open-file limit less a reserve (default 0)" },
     { "ws-max-message", T_INT, F(ws_max_message), 125, 16 << 20, "BYTES", "largest WebSocket message accepted (default 65536)" },
     { "header-timeout", T_INT, F(header_timeout), 1, 3600, "SEC", "time to send request headers (default 10)" },
     { "keepalive-timeout", T_INT, F(keepalive_timeout), 1, 86400, "SEC", "idle time of a keep-alive connection (default 75)" },
@@ -97,7 +99,8 @@ void conf_init(struct conf *c)
     c->port = 8443;
     c->data_dir = xstrdup("./data");
     c->log_level = LOG_INFO;
-    c->max_conns_per_ip = 64;
+    c->max_conns_per_ip = 256;
+    c->max_ws_per_ip = 1024;
     c->ws_max_message = 65536;
     c->header_timeout = 10;
     c->keepalive_timeout = 75;

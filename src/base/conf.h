@@ -34,7 +34,9 @@ struct conf {
     int log_level;            /* enum log_level */
     struct conf_list san;
     struct conf_list allow_origin;
-    int max_conns_per_ip;
+    int max_conns_per_ip;     /* connections other than WebSockets per source */
+    int max_ws_per_ip;        /* WebSockets per source */
+    int max_connections;      /* 0: from RLIMIT_NOFILE */
     int ws_max_message;
     int header_timeout, keepalive_timeout, tls_timeout, ws_ping_interval;
     int max_room, pin_rate, ring_timeout, resume_grace;

@@ -3,10 +3,13 @@
  */
 #include "static.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../base/alloc.h"
@@ -59,7 +62,7 @@ const char *static_mime(const char *name, size_t len)
 
 int static_path_safe(const char *path, size_t len)
 {
-    if (len == 0 || path[0] != '/' || len > 1024)
+    if (len == 0 || path[0] != '/' || len > STATIC_MAX_PATH)
         return 0;
     for (size_t i = 0; i < len; i++) {
         char c = path[i];
@@ -88,14 +91,72 @@ static uint8_t *read_file(int fd, size_t size)
     return data;
 }
 
+static int bad_component(const char *p, size_t n)
+{
+    return n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.');
+}
+
+/* Opens rel below dirfd one component at a time, refusing every symlink
+ * (O_NOFOLLOW on each step) and every "." or "..": the fallback for kernels
+ * without openat2. */
+static int open_walk(int dirfd, const char *rel)
+{
+    char part[STATIC_MAX_PATH + 1];
+    int cur = dirfd;
+    for (;;) {
+        const char *slash = strchr(rel, '/');
+        size_t n = slash ? (size_t)(slash - rel) : strlen(rel);
+        if (bad_component(rel, n)) {
+            if (cur != dirfd)
+                close(cur);
+            return -1;
+        }
+        if (!slash) {
+            int fd = openat(cur, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+            if (cur != dirfd)
+                close(cur);
+            return fd;
+        }
+        memcpy(part, rel, n);
+        part[n] = '\0';
+        int next = openat(cur, part, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (cur != dirfd)
+            close(cur);
+        if (next < 0)
+            return -1;
+        cur = next;
+        rel = slash + 1;
+    }
+}
+
+int static_open_beneath(int dirfd, const char *rel, int use_openat2)
+{
+    if (strlen(rel) > STATIC_MAX_PATH || rel[0] == '/' || rel[0] == '\0')
+        return -1;
+    if (use_openat2) {
+        struct open_how how = {
+            .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+        if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+            return (int)fd;
+    }
+    return open_walk(dirfd, rel);
+}
+
 struct static_file *static_load_disk(const char *root, const char *path, size_t len)
 {
     if (!static_path_safe(path, len))
         return NULL;
-    char full[4096];
-    if ((size_t)snprintf(full, sizeof(full), "%s%.*s", root, (int)len, path) >= sizeof(full))
+    char rel[STATIC_MAX_PATH + 1];
+    memcpy(rel, path + 1, len - 1);
+    rel[len - 1] = '\0';
+    int dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
         return NULL;
-    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = static_open_beneath(dirfd, rel, 1);
+    close(dirfd);
     if (fd < 0)
         return NULL;
     struct stat st;

@@ -102,6 +102,19 @@ void sock_ip_from(const struct sockaddr_storage *peer, struct sock_ip *ip)
     }
 }
 
+void sock_ip_to_source(struct sock_ip *ip)
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (memcmp(ip->b, mapped, 12) != 0)
+        memset(ip->b + 8, 0, 8);
+}
+
+void sock_ip_source(const struct sockaddr_storage *peer, struct sock_ip *ip)
+{
+    sock_ip_from(peer, ip);
+    sock_ip_to_source(ip);
+}
+
 const char *sock_ip_str(const struct sock_ip *ip, char *out, size_t len)
 {
     static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

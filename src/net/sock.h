@@ -21,6 +21,13 @@ int sock_listen_tcp(const char *addr, int port, char *err, size_t errlen);
 int sock_accept(int lfd, struct sockaddr_storage *peer);
 /* Extracts the source address of peer. */
 void sock_ip_from(const struct sockaddr_storage *peer, struct sock_ip *ip);
+/* Extracts the source that per-source limits count: like sock_ip_from(),
+ * except that a native IPv6 address keeps only its /64 prefix (the low 64
+ * bits are zero), since one host or one subscriber usually owns a whole /64.
+ * IPv4 and IPv4-mapped addresses are the address itself. */
+void sock_ip_source(const struct sockaddr_storage *peer, struct sock_ip *ip);
+/* The same reduction applied to an address already extracted. */
+void sock_ip_to_source(struct sock_ip *ip);
 /* Formats ip as text ("127.0.0.1", "::1"). */
 const char *sock_ip_str(const struct sock_ip *ip, char *out, size_t len);
 #define SOCK_BATCH 32

@@ -19,6 +19,15 @@
 #include <unistd.h>
 
 #define SELF_SIGNED_DAYS 397
+
+/* TLS 1.2 suites: forward secrecy (ECDHE) and an AEAD only, for ECDSA and
+ * RSA certificates. TLS 1.3 suites are OpenSSL's (all of them are AEADs with
+ * (EC)DHE). Anything else (RSA key exchange, DHE, CBC, CCM, SHA-1 MACs) is
+ * refused with a handshake failure. */
+#define TLS12_CIPHERS                                                                    \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define RENEW_BEFORE_S (30L * 86400)
 
 static void ssl_error(char *err, size_t errlen, const char *what)
@@ -84,6 +93,11 @@ SSL_CTX *tls_ctx_load(const char *cert_path, const char *key_path, char *err, si
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+        ssl_error(err, errlen, "cannot set the TLS 1.2 cipher list");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Idle connections give their 16 KiB record buffers back. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |

@@ -26,7 +26,7 @@
 #include "../net/sock.h"
 #include "../net/tls.h"
 #include "client.h"
-#include "ipcount.h"
+#include "admit.h"
 #include "server.h"
 
 #define BACKOFF_FIRST_S 60
@@ -62,6 +62,7 @@ struct acme_glue {
     /* the plain HTTP port */
     int http_fd;
     struct loop_io http_io;
+    struct admit_pause http_pause; /* the --http-port listener, out of descriptors */
 };
 
 int acme_glue_enabled(const struct server *s)
@@ -310,11 +311,14 @@ static void on_http_accept(struct loop *loop, struct loop_io *io, unsigned event
     for (int i = 0; i < 64; i++) {
         struct sockaddr_storage peer;
         int fd = sock_accept(g->http_fd, &peer);
-        if (fd < 0)
+        if (fd < 0) {
+            admit_accept_failed(&g->http_pause, -fd);
             return;
-        struct sock_ip ip;
+        }
+        struct sock_ip ip, source;
         sock_ip_from(&peer, &ip);
-        if (ipcount_acquire(s->per_ip, &ip, s->conf->max_conns_per_ip) < 0) {
+        sock_ip_source(&peer, &source);
+        if (admit_connection(s, &source) < 0) {
             close(fd);
             continue;
         }
@@ -335,6 +339,7 @@ static int listen_http(struct acme_glue *g)
     }
     if (loop_io_add(g->srv->loop, &g->http_io, g->http_fd, LOOP_READ, on_http_accept) < 0)
         return -1;
+    admit_pause_init(&g->http_pause, g->srv, &g->http_io);
     log_info("listening", "port=%d what=http", conf->http_port);
     return 0;
 }
@@ -438,6 +443,7 @@ void acme_glue_cleanup(struct server *s)
         }
     }
     loop_timer_stop(s->loop, &g->timer);
+    loop_timer_stop(s->loop, &g->http_pause.timer);
     if (g->done_fd >= 0) {
         loop_io_del(s->loop, &g->done_io);
         if (!abandoned)

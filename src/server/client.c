@@ -15,7 +15,7 @@
 #include "../net/sniff.h"
 #include "../net/tls.h"
 #include "../stun/stun.h"
-#include "ipcount.h"
+#include "admit.h"
 #include "rest_glue.h"
 #include "server.h"
 #include "turn_glue.h"
@@ -42,6 +42,8 @@ struct client *client_accept(struct server *s, int fd, const struct sock_ip *ip)
     conn_init(&c->conn, fd, HTTP_IN_MAX, HTTP_OUT_MAX);
     c->srv = s;
     c->ip = *ip;
+    c->source = *ip;
+    sock_ip_to_source(&c->source);
     c->id = ++s->next_id;
     c->state = CLIENT_SNIFF;
     c->next = s->clients;
@@ -75,7 +77,7 @@ void client_close(struct client *c, const char *reason)
     if (c->next)
         c->next->prev = c->prev;
     s->nclients--;
-    ipcount_release(s->per_ip, &c->ip);
+    admit_release(s, &c->source, c->counted_ws);
     if (was == CLIENT_TURN)
         turn_glue_stream_closed(c);
     ws_session_free(c->ws);

@@ -36,6 +36,8 @@ struct client {
     struct server *srv;
     struct client *prev, *next;
     struct sock_ip ip;
+    struct sock_ip source;     /* ip as per-source limits count it (IPv6: the /64) */
+    int counted_ws;            /* counted as a WebSocket by admit */
     uint64_t id;
     enum client_state state;
     int plain;                 /* HTTP without TLS: only redirects */

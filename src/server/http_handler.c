@@ -87,6 +87,9 @@ static void send_not_found(struct client *c, const struct http_request *req, con
     send_error(c, 404, host, NULL, http_str_ieq(req->method, "HEAD"), http_keep_alive(req));
 }
 
+/* 308 to the same Host and target over https. The head has room for the
+ * longest target the parser lets through (HTTP_MAX_TARGET) and the longest
+ * Host; should it still not fit, the answer is 414, never silence. */
 static void redirect_to_https(struct client *c, const struct http_request *req, const char *host)
 {
     if (!*host) {
@@ -96,7 +99,13 @@ static void redirect_to_https(struct client *c, const struct http_request *req, 
     char extra[HTTP_MAX_TARGET + 300];
     snprintf(extra, sizeof(extra), "Location: https://%s%.*s\r\n", host, (int)req->target.len, req->target.p);
     struct http_response r = { .status = 308, .content_length = 0, .extra = extra };
-    send_head(c, &r);
+    char head[HEAD_MAX + sizeof(extra)];
+    size_t n = http_response_head(head, sizeof(head), &r);
+    if (n == 0) {
+        http_send_error(c, 414, NULL);
+        return;
+    }
+    client_send(c, head, n);
     client_finish(c);
 }
 

@@ -51,7 +51,10 @@ void metrics_collect(const struct server *s, struct metrics_snapshot *m)
         m->open[kind_of(c)]++;
     memcpy(m->opened, s->became, sizeof(m->opened));
     m->tcp_accepted = s->accepted;
-    m->per_ip_refused = s->per_ip_refused;
+    m->per_ip_refused = s->admit.per_source_refused;
+    m->ws_per_ip_refused = s->admit.ws_refused;
+    m->total_refused = s->admit.total_refused;
+    m->accept_paused = s->admit.paused;
     m->rest_limited = s->rest_limited;
     if (s->hub)
         hub_stats(s->hub, &m->hub);
@@ -204,6 +207,9 @@ static void render_limits(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "rate_limited_total", "limit=\"pin\"", m->hub.limited[HUB_LIMIT_PIN]);
     sample(w, "rate_limited_total", "limit=\"chat\"", m->hub.limited[HUB_LIMIT_CHAT]);
     sample(w, "rate_limited_total", "limit=\"connections_per_ip\"", m->per_ip_refused);
+    sample(w, "rate_limited_total", "limit=\"ws_per_ip\"", m->ws_per_ip_refused);
+    sample(w, "rate_limited_total", "limit=\"max_connections\"", m->total_refused);
+    sample(w, "rate_limited_total", "limit=\"accept_paused\"", m->accept_paused);
     sample(w, "rate_limited_total", "limit=\"rest\"", m->rest_limited);
     sample(w, "rate_limited_total", "limit=\"turn_unauthenticated\"", m->turn.unauth_limited);
     sample(w, "rate_limited_total", "limit=\"turn_quota\"", m->turn.quota_refused);

@@ -47,12 +47,11 @@ struct limit {
 
 /* --- rate limit --- */
 
-static void limit_key(const struct sock_ip *ip, char key[33])
+/* source is already reduced by sock_ip_source(): IPv6 to its /64. */
+static void limit_key(const struct sock_ip *source, char key[33])
 {
-    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    size_t n = memcmp(ip->b, mapped, 12) == 0 ? 16 : 8;
-    for (size_t i = 0; i < n; i++)
-        snprintf(key + 2 * i, 3, "%02x", ip->b[i]);
+    for (size_t i = 0; i < 16; i++)
+        snprintf(key + 2 * i, 3, "%02x", source->b[i]);
 }
 
 static void drop_idle(struct strmap_entry *e, void *arg)
@@ -234,7 +233,7 @@ void rest_glue_handle(struct client *c, const struct http_request *req, const ui
     if (!g) {
         memset(out, 0, sizeof(*out));
         rest_error(out, 404, "not_found");
-    } else if ((wait = take_token(g, &c->ip)) > 0) {
+    } else if ((wait = take_token(g, &c->source)) > 0) {
         memset(out, 0, sizeof(*out));
         c->srv->rest_limited++;
         rest_error(out, 429, "rate_limited");

@@ -18,7 +18,6 @@
 #include "../version.h"
 #include "acme_glue.h"
 #include "client.h"
-#include "ipcount.h"
 #include "rest_glue.h"
 #include "turn_glue.h"
 #include "udp_port.h"
@@ -71,15 +70,13 @@ static void on_accept(struct loop *loop, struct loop_io *io, unsigned events)
         struct sockaddr_storage peer;
         int fd = sock_accept(s->listen_fd, &peer);
         if (fd < 0) {
-            if (fd != -EAGAIN && fd != -EWOULDBLOCK && fd != -EINTR && fd != -ECONNABORTED)
-                log_warn("accept_failed", "error=\"%s\"", strerror(-fd));
+            admit_accept_failed(&s->listen_pause, -fd);
             return;
         }
-        struct sock_ip ip;
+        struct sock_ip ip, source;
         sock_ip_from(&peer, &ip);
-        if (ipcount_acquire(s->per_ip, &ip, s->conf->max_conns_per_ip) < 0) {
-            s->per_ip_refused++;
-            log_debug("refused", "reason=per_ip_limit");
+        sock_ip_source(&peer, &source);
+        if (admit_connection(s, &source) < 0) {
             close(fd);
             continue;
         }
@@ -166,8 +163,9 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
     s->conf = conf;
     s->listen_fd = -1;
     s->signal_io.fd = -1;
-    s->per_ip = ipcount_new();
     s->started_ms = loop_now(loop);
+    admit_init(&s->admit, 16);
+    admit_pause_init(&s->listen_pause, s, &s->listen_io);
     struct hub_options ho = {
         .max_room = conf->max_room, .pin_rate = conf->pin_rate, .ring_timeout_s = conf->ring_timeout,
         .resume_grace_s = conf->resume_grace, .version = TINCAN_VERSION,
@@ -193,7 +191,10 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
     if (turn_glue_init(s) < 0 || rest_glue_init(s) < 0 || acme_glue_start(s) < 0)
         return -1;
     long nofile = sock_raise_nofile();
-    log_info("listening", "port=%d bind=%s max_files=%ld", conf->port, conf->bind ? conf->bind : "*", nofile);
+    long relays = conf->relay_port_hi >= conf->relay_port_lo ? conf->relay_port_hi - conf->relay_port_lo + 1 : 0;
+    s->admit.max_connections = admit_max_connections(conf->max_connections, nofile, relays);
+    log_info("listening", "port=%d bind=%s max_files=%ld max_connections=%ld", conf->port,
+             conf->bind ? conf->bind : "*", nofile, s->admit.max_connections);
     return 0;
 }
 
@@ -223,7 +224,6 @@ void server_cleanup(struct server *s)
     udp_port_free(s->udp);
     s->udp = NULL;
     rest_glue_cleanup(s);
-    ipcount_free(s->per_ip);
+    admit_cleanup(&s->admit);
     s->tls = NULL;
-    s->per_ip = NULL;
 }

@@ -14,11 +14,11 @@
 
 #include "../base/conf.h"
 #include "../base/loop.h"
+#include "admit.h"
 
 struct client;
 struct hub;
 struct turn_server;
-struct ipcount;
 struct rest_glue;
 struct acme_glue;
 struct udp_port;
@@ -37,7 +37,8 @@ struct server {
     struct loop_timer shutdown_timer;
     struct client *clients;     /* doubly linked list of live clients */
     size_t nclients;
-    struct ipcount *per_ip;
+    struct admit admit;         /* connection caps, per-source counts */
+    struct admit_pause listen_pause;
     struct hub *hub;            /* signaling */
     struct turn_server *turn;   /* STUN/TURN */
     char *turn_secret;
@@ -47,7 +48,7 @@ struct server {
     uint64_t started_ms;
     uint64_t next_id;
     int shutting_down;
-    uint64_t accepted, per_ip_refused;  /* TCP connections taken / refused by --max-conns-per-ip */
+    uint64_t accepted;                  /* TCP connections admitted */
     uint64_t rest_limited;              /* REST API requests answered 429 */
     uint64_t became[SERVER_KINDS];      /* connections that became each kind (ws: upgrades) */
 };

@@ -164,6 +164,11 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
             log_debug("ws_refused", "conn=%llu status=426", (unsigned long long)c->id);
         return;
     }
+    if (admit_websocket(c->srv, &c->source) < 0) {
+        http_send_error(c, 503, NULL);
+        return;
+    }
+    c->counted_ws = 1;
     char head[256];
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 101 Switching Protocols\r\n"
@@ -185,7 +190,7 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
     client_set_timer(c, (uint64_t)c->srv->conf->ws_ping_interval * 1000);
     log_debug("ws_open", "conn=%llu", (unsigned long long)c->id);
     char token[80], source[64];
-    sock_ip_str(&c->ip, source, sizeof(source));
+    sock_ip_str(&c->source, source, sizeof(source)); /* PIN attempts count per source */
     char host[256] = "";
     const struct http_str *h = http_header_get(req, "host");
     if (h && h->len < sizeof(host) && http_host_safe(h->p, h->len)) {

@@ -2,7 +2,7 @@
 // headers, /health, and the plain-HTTP redirect on the same port.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, extname } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -406,6 +406,20 @@ describe('plain HTTP on the TLS port', () => {
     }
   });
 
+  test('a long target (up to the 4 KiB limit) still gets its 308 with the whole Location; longer gets 414', T, async () => {
+    for (const len of [1400, 2000, 4000]) {
+      const path = '/' + 'a'.repeat(len - 1);
+      const host = 'call.example.test';
+      const { res, sock } = await rawExchange(srv.port, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, { plain: true });
+      sock.destroy();
+      assert.equal(res.status, 308, `target of ${len} bytes`);
+      assert.equal(res.headers.location, `https://${host}${path}`);
+    }
+    const { res, sock } = await rawExchange(srv.port, `GET /${'b'.repeat(5000)} HTTP/1.1\r\nHost: h.test\r\n\r\n`, { plain: true });
+    sock.destroy();
+    assert.equal(res.status, 414);
+  });
+
   test('308 for HEAD and POST too, and the server still serves TLS afterwards', T, async () => {
     const { res, sock } = await rawExchange(srv.port, `HEAD /x HTTP/1.1\r\nHost: h.test\r\n\r\n`, { plain: true, head: true });
     sock.destroy();
@@ -431,6 +445,11 @@ describe('--web-root serves files from disk', () => {
     writeFileSync(join(dir, 'www', 'app.js'), js);
     writeFileSync(join(dir, 'www', 'sub', 'style.css'), 'body{color:red}\n');
     writeFileSync(join(dir, 'secret.txt'), 'TOP-SECRET-OUTSIDE-WEB-ROOT\n');
+    mkdirSync(join(dir, 'outside'));
+    writeFileSync(join(dir, 'outside', 'secret.txt'), 'TOP-SECRET-OUTSIDE-WEB-ROOT\n');
+    symlinkSync(join(dir, 'outside'), join(dir, 'www', 'abs'));    // a directory outside, by absolute path
+    symlinkSync('../outside', join(dir, 'www', 'up'));              // the same, relative
+    symlinkSync('sub', join(dir, 'www', 'inside'));                 // a directory inside the root
     srv = await start({ args: ['--web-root', join(dir, 'www')] });
   });
   after(async () => {
@@ -458,5 +477,16 @@ describe('--web-root serves files from disk', () => {
       assert.doesNotMatch(res.body.toString(), /TOP-SECRET/, `${p} leaked a file outside the web root (status ${res.status})`);
       assert.notEqual(res.status, 200, `${p} → 200`);
     }
+  });
+
+  test('a symlinked directory never leads out of the web root; one that stays inside is followed', T, async () => {
+    for (const p of ['/abs/secret.txt', '/up/secret.txt']) {
+      const res = await request(srv.port, 'GET', p);
+      assert.equal(res.status, 404, `${p} → ${res.status}`);
+      assert.doesNotMatch(res.body.toString(), /TOP-SECRET/);
+    }
+    const ok = await request(srv.port, 'GET', '/inside/style.css');
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.toString(), 'body{color:red}\n');
   });
 });

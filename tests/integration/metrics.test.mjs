@@ -22,8 +22,16 @@ const LABEL_VALUES = {
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
   reason: ['bad_credentials', 'stale_nonce', 'unrouted', 'oversized', 'send_failed'],
-  limit: ['signal_message', 'pin', 'chat', 'connections_per_ip', 'rest', 'turn_unauthenticated', 'turn_quota', 'turn_bandwidth'],
+  // The limits are the ones docs/deploy.md lists (and every one of them is served: see below).
+  limit: documentedLimits(),
 };
+
+/** The words docs/deploy.md gives for the limit label of tincan_rate_limited_total. */
+function documentedLimits() {
+  const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+  const row = /^\| `tincan_rate_limited_total` \| `limit`: ([a-z_, ]+) \|/m.exec(doc);
+  return row ? row[1].split(/,\s*/) : [];
+}
 
 describe('/metrics: format and values that follow traffic', () => {
   let srv;
@@ -77,6 +85,8 @@ describe('/metrics: format and values that follow traffic', () => {
     const documented = new Set([...doc.matchAll(/^\| `(tincan_[a-z_]+)`(?:, `(tincan_[a-z_]+)`)?/gm)].flatMap((m) => [m[1], m[2]]).filter(Boolean));
     const { m } = await scrape(srv.port);
     assert.deepEqual([...m.families.keys()].sort(), [...documented].sort());
+    const served = m.families.get('tincan_rate_limited_total').samples.map((x) => x.labels.limit);
+    assert.deepEqual(served.sort(), documentedLimits().sort(), 'the limit label takes exactly the documented words');
   });
 
   test('certificate expiry is the notAfter of the certificate being served', T, async () => {

@@ -283,7 +283,7 @@ export function readResponse(reader, opts = {}) {
  * request() which does).
  */
 export async function rawExchange(port, raw, opts = {}) {
-  const sock = opts.plain ? await tcpConnect(port) : await tlsConnect(port);
+  const sock = opts.plain ? await tcpConnect(port) : await tlsConnect(port, opts.connect || {});
   const reader = new Reader(sock);
   sock.write(raw);
   const res = await readResponse(reader, opts);

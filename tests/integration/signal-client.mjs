@@ -153,7 +153,7 @@ export class Peer {
 /**
  * Opens a peer and waits for its greeting: the welcome on /ws, the
  * join-code dialect's `connected` on "/" (opts.path). opts: resume (token),
- * localAddress (source address, e.g. 127.0.0.5), label, path, origin (the
+ * localAddress (source address, e.g. 127.0.0.5), host (server address), label, path, origin (the
  * Origin header a browser page would send).
  */
 export async function connect(port, opts = {}) {
@@ -162,7 +162,7 @@ export async function connect(port, opts = {}) {
   const ws = {};
   if (opts.localAddress) ws.localAddress = opts.localAddress;
   if (opts.origin) ws.origin = opts.origin;
-  const c = await wsClient(port, { path, ws });
+  const c = await wsClient(port, { path, ws, host: opts.host });
   let welcome;
   try {
     welcome = await c.next(WAIT);

@@ -4,7 +4,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, statSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { start, tlsConnect, request } from './net.mjs';
@@ -127,5 +127,50 @@ describe('--cert/--key', () => {
     assert.ok(sameFp(srv.fingerprint, own.fingerprint256), 'logged fingerprint is the one of --cert');
     const h = await request(srv.port, 'GET', '/health');
     assert.equal(h.status, 200);
+  });
+});
+
+/** Runs `openssl s_client` offering TLS 1.2 and only the given cipher;
+ * returns the cipher the server chose, or null if the handshake failed. */
+function handshakeWith(port, cipher) {
+  const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-cipher', cipher,
+    '-servername', 'localhost'], { input: '', encoding: 'utf8', timeout: 10000 });
+  const m = /Cipher is (\S+)/.exec(r.stdout);
+  return m && m[1] !== '(NONE)' ? m[1] : null;
+}
+
+describe('TLS 1.2 cipher suites: ECDHE with AES-GCM or ChaCha20-Poly1305 only', () => {
+  const good = { ecdsa: ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305'],
+    rsa: ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305'] };
+  const bad = { ecdsa: ['ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA384', 'ECDHE-ECDSA-AES128-CCM'],
+    rsa: ['AES128-GCM-SHA256', 'AES256-SHA', 'DHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-SHA256', 'DHE-RSA-CHACHA20-POLY1305'] };
+  let dir;
+  const servers = {};
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tincan-ciphers-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'),
+      '-out', join(dir, 'c.pem'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+    servers.ecdsa = await start();
+    servers.rsa = await start({ args: ['--cert', join(dir, 'c.pem'), '--key', join(dir, 'k.pem')] });
+  });
+  after(async () => {
+    await servers.ecdsa?.stop();
+    await servers.rsa?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const key of ['ecdsa', 'rsa']) {
+    test(`${key} certificate: the allowed suites are negotiated`, T, () => {
+      for (const c of good[key]) assert.equal(handshakeWith(servers[key].port, c), c, `${c} is accepted`);
+    });
+    test(`${key} certificate: RSA key exchange, DHE, CBC, CCM and SHA-1 suites are refused`, T, () => {
+      for (const c of bad[key]) assert.equal(handshakeWith(servers[key].port, c), null, `${c} is refused`);
+    });
+  }
+
+  test('TLS 1.3 still works', T, async () => {
+    const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${servers.ecdsa.port}`, '-tls1_3'],
+      { input: '', encoding: 'utf8', timeout: 10000 });
+    assert.match(r.stdout, /TLSv1\.3, Cipher is TLS_(AES_(128|256)_GCM_SHA(256|384)|CHACHA20_POLY1305_SHA256)/);
   });
 });

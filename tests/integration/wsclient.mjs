@@ -4,12 +4,14 @@
 import WebSocket from 'ws';
 
 /**
- * Connects to wss://127.0.0.1:port/ws. Resolves once open with
+ * Connects to wss://127.0.0.1:port/ws (opts.host: another address; an IPv6
+ * one without brackets). Resolves once open with
  * { ws, next(ms), closed (promise of {code, reason}), send(obj|string) }.
  */
 export function wsClient(port, opts = {}) {
   return new Promise((ok, fail) => {
-    const ws = new WebSocket(`wss://127.0.0.1:${port}${opts.path || '/ws'}`, {
+    const host = opts.host ? (opts.host.includes(':') ? `[${opts.host}]` : opts.host) : '127.0.0.1';
+    const ws = new WebSocket(`wss://${host}:${port}${opts.path || '/ws'}`, {
       rejectUnauthorized: false,
       servername: 'localhost',
       handshakeTimeout: opts.handshakeTimeout || 10000,

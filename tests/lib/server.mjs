@@ -36,7 +36,8 @@ export function parseLogfmt(line) {
 
 /**
  * Starts tincan. opts.args: extra command-line arguments; opts.env: extra
- * environment; opts.dataDir: reuse a data directory; opts.cwd.
+ * environment; opts.dataDir: reuse a data directory; opts.cwd; opts.wrap:
+ * a command and its arguments that run the binary (e.g. prlimit).
  * Returns { port, url, fingerprint, proc, dataDir, logs, stop(signal) }.
  */
 export async function startServer(opts = {}) {

@@ -19,7 +19,7 @@
 
 static const char *const names[] = {
     "port", "bind", "cert", "key", "data-dir", "web-root", "config", "log-level", "san",
-    "allow-origin", "max-conns-per-ip", "ws-max-message", "header-timeout",
+    "allow-origin", "max-conns-per-ip", "max-ws-per-ip", "max-connections", "ws-max-message", "header-timeout",
     "keepalive-timeout", "tls-timeout", "ws-ping-interval", "help", "version",
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
@@ -61,7 +61,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.log_level, LOG_INFO);
     assert_int_equal(c.san.count, 0);
     assert_int_equal(c.allow_origin.count, 0);
-    assert_int_equal(c.max_conns_per_ip, 64);
+    assert_int_equal(c.max_conns_per_ip, 256);
+    assert_int_equal(c.max_ws_per_ip, 1024);
+    assert_int_equal(c.max_connections, 0);
     assert_int_equal(c.ws_max_message, 65536);
     assert_int_equal(c.header_timeout, 10);
     assert_int_equal(c.keepalive_timeout, 75);

@@ -176,6 +176,67 @@ static void test_load_disk(void **state)
     assert_int_equal(rmdir(tmpdir), 0);
 }
 
+/* A directory symlink out of the root is refused by both ways of opening;
+ * a relative symlink that stays inside is followed by openat2 only. */
+static void test_open_beneath(void **state)
+{
+    (void)state;
+    char root[64] = "/tmp/tincan-beneath-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char p[256], q[256];
+    snprintf(p, sizeof(p), "%s/www", root);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/www/sub", root);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/out", root);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/out/secret", root);
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    snprintf(p, sizeof(p), "%s/www/sub/a.js", root);
+    fp = fopen(p, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    snprintf(q, sizeof(q), "%s/out", root);
+    snprintf(p, sizeof(p), "%s/www/abs", root);
+    assert_int_equal(symlink(q, p), 0);
+    snprintf(p, sizeof(p), "%s/www/up", root);
+    assert_int_equal(symlink("../out", p), 0);
+    snprintf(p, sizeof(p), "%s/www/in", root);
+    assert_int_equal(symlink("sub", p), 0);
+    snprintf(p, sizeof(p), "%s/www", root);
+    int dirfd = open(p, O_PATH | O_DIRECTORY);
+    assert_true(dirfd >= 0);
+
+    for (int use = 0; use <= 1; use++) {
+        int fd = static_open_beneath(dirfd, "sub/a.js", use);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(static_open_beneath(dirfd, "abs/secret", use), -1);
+        assert_int_equal(static_open_beneath(dirfd, "up/secret", use), -1);
+        assert_int_equal(static_open_beneath(dirfd, "../out/secret", use), -1);
+        assert_int_equal(static_open_beneath(dirfd, "/etc/passwd", use), -1);
+        assert_int_equal(static_open_beneath(dirfd, "", use), -1);
+    }
+    int fd = static_open_beneath(dirfd, "in/a.js", 1);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(static_open_beneath(dirfd, "in/a.js", 0), -1);
+    close(dirfd);
+
+    const char *rm[] = { "www/abs", "www/up", "www/in", "www/sub/a.js", "out/secret" };
+    for (size_t i = 0; i < sizeof(rm) / sizeof(rm[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", root, rm[i]);
+        assert_int_equal(unlink(p), 0);
+    }
+    const char *dirs[] = { "www/sub", "www", "out", "" };
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", root, dirs[i]);
+        assert_int_equal(rmdir(p), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_find_embedded),
         cmocka_unit_test(test_embedded_table),
         cmocka_unit_test(test_load_disk),
+        cmocka_unit_test(test_open_beneath),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
