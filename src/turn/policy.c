@@ -17,8 +17,17 @@ static const char *const denied_ranges[] = {
     "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
     "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
     "::/96", /* unspecified, loopback and the deprecated IPv4-compatible form */
-    "64:ff9b::/96", "100::/64", "2001:db8::/32", "2002::/16",
-    "fc00::/7", "fe80::/10", "ff00::/8",
+    "::ffff:0:0:0/96",  /* SIIT IPv4-translated addresses (RFC 2765) */
+    "64:ff9b::/96", "64:ff9b:1::/48", /* NAT64, well-known and local-use */
+    "100::/64",         /* discard-only */
+    "2001::/32",        /* Teredo: reaches IPv4 hosts through a relay */
+    "2001:2::/48",      /* benchmarking */
+    "2001:db8::/32", "3fff::/20", /* documentation */
+    "2002::/16",        /* 6to4 */
+    "5f00::/16",        /* SRv6 SIDs */
+    "fc00::/7", "fe80::/10",
+    "fec0::/10",        /* deprecated site-local */
+    "ff00::/8",
 };
 
 int policy_parse_cidr(const char *text, struct cidr *out)
