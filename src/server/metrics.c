@@ -172,6 +172,9 @@ static void render_turn(struct writer *w, const struct metrics_snapshot *m)
     family(w, "turn_auth_failures_total", "counter", "TURN requests refused for wrong credentials (401) or a stale nonce (438).");
     sample(w, "turn_auth_failures_total", "reason=\"bad_credentials\"", t->bad_credentials);
     sample(w, "turn_auth_failures_total", "reason=\"stale_nonce\"", t->stale_nonces);
+    family(w, "turn_refused_total", "counter", "TURN peers and packets refused: own addresses of this host, the peer policy.");
+    sample(w, "turn_refused_total", "reason=\"own_address\"", t->own_refused);
+    sample(w, "turn_refused_total", "reason=\"peer_policy\"", t->policy_refused);
 }
 
 static void render_limits(struct writer *w, const struct metrics_snapshot *m)

@@ -351,11 +351,16 @@ static void on_refresh(struct turn_server *ts, const struct turn_source *src, co
 }
 
 /* Checks one peer address: 0, or the error code to answer. */
-static int peer_check(const struct turn_server *ts, const struct turn_alloc *a, const struct stun_addr *peer)
+static int peer_check(struct turn_server *ts, const struct turn_alloc *a, const struct stun_addr *peer)
 {
     /* The policy comes first: a refused address is 403 in any family. */
-    if (!relay_is_own(ts, peer) && !policy_peer_allowed(&ts->opt.policy, peer))
+    if (policy_peer(&ts->opt.policy, peer) == POLICY_REFUSED) {
+        if (policy_is_local(&ts->opt.policy, peer))
+            ts->stats.own_refused++;
+        else
+            ts->stats.policy_refused++;
         return 403;
+    }
     return peer->family != a->relayed.family ? 443 : 0;
 }
 
@@ -625,6 +630,13 @@ struct turn_server *turn_server_new(struct loop *loop, const struct turn_options
     }
     if (load_static_users(ts, err, errlen) < 0)
         goto fail;
+    ts->opt.policy.relay_lo = (uint16_t)o->port_lo;
+    ts->opt.policy.relay_hi = (uint16_t)o->port_hi;
+    if (policy_add_local(&ts->opt.policy, &ts->relay_local) < 0 ||
+        policy_add_local(&ts->opt.policy, &ts->relay_public) < 0) {
+        snprintf(err, errlen, "too many local addresses");
+        goto fail;
+    }
     ts->by_port = xcalloc((size_t)(o->port_hi - o->port_lo + 1), sizeof(*ts->by_port));
     loop_timer_start(loop, &ts->sweep, SWEEP_MS, on_sweep);
     return ts;
