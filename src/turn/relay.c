@@ -154,6 +154,7 @@ static void on_relay_readable(struct loop *loop, struct loop_io *io, unsigned ev
     struct turn_alloc *a = container_of(io, struct turn_alloc, io);
     struct turn_server *ts = a->ts;
     static struct sock_batch batch;
+    uint16_t port = a->port; /* a may be freed by a delivery: read nothing of it after one */
     int n = sock_recv_batch(a->fd, &batch);
     for (int i = 0; i < n; i++) {
         struct stun_addr peer;
@@ -162,7 +163,7 @@ static void on_relay_readable(struct loop *loop, struct loop_io *io, unsigned ev
         if (stun_addr_from_sockaddr(&peer, (struct sockaddr *)&batch.from[i]) < 0)
             continue;
         deliver(ts, a, &peer, batch.buf[i], batch.len[i], 0);
-        if (ts->by_port[a->port - ts->opt.port_lo] != a)
+        if (ts->by_port[port - ts->opt.port_lo] != a)
             return; /* the allocation went away while delivering */
     }
 }
