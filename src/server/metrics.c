@@ -175,6 +175,7 @@ static void render_turn(struct writer *w, const struct metrics_snapshot *m)
     family(w, "turn_refused_total", "counter", "TURN peers and packets refused: own addresses of this host, the peer policy.");
     sample(w, "turn_refused_total", "reason=\"own_address\"", t->own_refused);
     sample(w, "turn_refused_total", "reason=\"peer_policy\"", t->policy_refused);
+    sample(w, "turn_refused_total", "reason=\"unknown_method\"", t->unknown_method);
 }
 
 static void render_limits(struct writer *w, const struct metrics_snapshot *m)
@@ -186,6 +187,7 @@ static void render_limits(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "rate_limited_total", "limit=\"connections_per_ip\"", m->per_ip_refused);
     sample(w, "rate_limited_total", "limit=\"rest\"", m->rest_limited);
     sample(w, "rate_limited_total", "limit=\"turn_unauthenticated\"", m->turn.unauth_limited);
+    sample(w, "rate_limited_total", "limit=\"turn_binding\"", m->turn.binding_limited);
     sample(w, "rate_limited_total", "limit=\"turn_quota\"", m->turn.quota_refused);
     sample(w, "rate_limited_total", "limit=\"turn_bandwidth\"", m->turn.bandwidth_dropped);
 }

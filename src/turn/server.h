@@ -61,6 +61,8 @@ struct turn_stats {
     uint64_t unauth_limited, quota_refused, bandwidth_dropped; /* limits hit */
     uint64_t own_refused;     /* peers on this host's own addresses refused (403 or dropped) */
     uint64_t policy_refused;  /* other peers refused by the policy (403) */
+    uint64_t binding_limited; /* Binding requests not answered: the source's rate was spent */
+    uint64_t unknown_method;  /* requests of methods TURN does not know, dropped unanswered */
     size_t active[3];                              /* allocations now, by enum turn_transport */
 };
 

@@ -10,6 +10,7 @@
 #include "../base/strmap.h"
 #include "../stun/auth.h"
 #include "alloc.h"
+#include "keymap.h"
 #include "server.h"
 
 #define TURN_MAX_DATAGRAM 1500
@@ -47,7 +48,8 @@ struct static_user {
 struct turn_server {
     struct loop *loop;
     struct turn_options opt;
-    struct strmap allocs, users, unauth;
+    struct strmap allocs, users;
+    struct keymap unauth;            /* source key → struct unauth_limit */
     struct turn_alloc **by_port;      /* port - port_lo → allocation */
     struct static_user *static_users;
     int nstatic;

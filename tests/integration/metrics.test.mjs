@@ -20,8 +20,8 @@ const LABEL_VALUES = {
   state: ['connected', 'resumable', 'ringing', 'active'],
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
-  reason: ['bad_credentials', 'stale_nonce', 'own_address', 'peer_policy'],
-  limit: ['signal_message', 'pin', 'chat', 'connections_per_ip', 'rest', 'turn_unauthenticated', 'turn_quota', 'turn_bandwidth'],
+  reason: ['bad_credentials', 'stale_nonce', 'own_address', 'peer_policy', 'unknown_method'],
+  limit: ['signal_message', 'pin', 'chat', 'connections_per_ip', 'rest', 'turn_unauthenticated', 'turn_binding', 'turn_quota', 'turn_bandwidth'],
 };
 
 describe('/metrics: format and values that follow traffic', () => {

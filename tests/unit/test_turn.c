@@ -504,7 +504,8 @@ static void test_allocate_errors(void **state)
     expect_signed_error(refresh(c, -1), 441);
     expect_signed_error(permit(c, &pub), 441);
     login(c, "alice", "wonderland");
-    expect_error(req_send(req(c, STUN_DATA, STUN_REQUEST), AUTH), 400); /* not a TURN request */
+    assert_int_equal(req_send(req(c, STUN_DATA, STUN_REQUEST), AUTH)->n, 0); /* not a TURN request: no answer */
+    assert_int_equal(turn_server_stats(ts).unknown_method, 1);
     /* Quota: two allocations per user. */
     struct client *b = cl("127.0.0.1", 40001, TURN_UDP, "alice", "wonderland");
     struct client *d = cl("127.0.0.1", 40002, TURN_UDP, "alice", "wonderland");
@@ -568,6 +569,42 @@ static void test_odd_input(void **state)
     ok(req_send(u, AUTH)); /* optional attributes alone change nothing */
     stun_builder_add(&req(c, STUN_BINDING, STUN_REQUEST)->b, 0x7ffe, "abcd", 4);
     expect_error(req_send(c, 0), 420); /* RFC 8489 §6.3.1: for every request, Binding too */
+}
+
+/* Every answer to a request that is not authenticated may go to a spoofed
+ * address: Binding (20 bytes in, 40+ out), 420 and 400 count against the
+ * source's rate; unknown methods get no answer at all. IPv6 sources are
+ * one source per /64. */
+static void test_unauthenticated_answers_limited(void **state)
+{
+    start(state, opts());
+    struct client *c = cl("192.0.2.1", 40000, TURN_UDP, NULL, NULL);
+    int answered = 0;
+    for (int i = 0; i < 400; i++)
+        answered += req_send(req(c, STUN_BINDING, STUN_REQUEST), NOFP)->n;
+    assert_in_range(answered, 100, 110); /* generous for ICE, but a limit */
+    assert_int_equal(turn_server_stats(ts).binding_limited, (uint64_t)(400 - answered));
+    answered = 0;
+    for (int i = 0; i < 100; i++) {
+        stun_builder_add(&req(c, STUN_ALLOCATE, STUN_REQUEST)->b, 0x7ffe, "abcd", 4);
+        answered += req_send(c, 0)->n; /* 420 */
+    }
+    for (int i = 0; i < 100; i++)
+        answered += req_send(req(c, 0x00b, STUN_REQUEST), 0)->n; /* an unknown method: silent */
+    for (int i = 0; i < 100; i++)
+        answered += req_send(req(c, STUN_ALLOCATE, STUN_REQUEST), 0)->n; /* 401 */
+    assert_in_range(answered, 20, 22);
+    assert_int_equal(turn_server_stats(ts).unknown_method, 100);
+    assert_int_equal(turn_server_stats(ts).unauth_limited, (uint64_t)(200 - answered));
+    /* Two addresses of one /64 share a budget; another /64 has its own. */
+    answered = 0;
+    for (int i = 0; i < 30; i++) {
+        answered += req_send(req(cl("2001:db8:1:2::1", 1, TURN_UDP, NULL, NULL), STUN_ALLOCATE, STUN_REQUEST), 0)->n;
+        answered += req_send(req(cl("2001:db8:1:2:ffff::9", 1, TURN_UDP, NULL, NULL), STUN_ALLOCATE, STUN_REQUEST), 0)->n;
+        npool -= 2;
+    }
+    assert_in_range(answered, 20, 22);
+    assert_int_equal(req_send(req(cl("2001:db8:1:3::1", 1, TURN_UDP, NULL, NULL), STUN_ALLOCATE, STUN_REQUEST), 0)->n, 1);
 }
 
 static void test_permission_and_channel_rules(void **state)
@@ -690,6 +727,7 @@ int main(void)
         cmocka_unit_test_teardown(test_rest_credentials, stop),
         cmocka_unit_test_teardown(test_allocate_errors, stop),
         cmocka_unit_test_teardown(test_odd_input, stop),
+        cmocka_unit_test_teardown(test_unauthenticated_answers_limited, stop),
         cmocka_unit_test_teardown(test_permission_and_channel_rules, stop),
         cmocka_unit_test_teardown(test_relay_in_process, stop),
         cmocka_unit_test_teardown(test_relay_network_peer, stop),
