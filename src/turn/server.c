@@ -22,12 +22,10 @@
 #define UNAUTH_TABLE_MAX 4096     /* sources tracked at once (spoofing cannot grow it) */
 #define SWEEP_MS 60000
 
-/* The answers a source gets before it authenticates: every one could go to
- * a spoofed address, so each is counted against the source. */
-struct unauth_limit {
-    struct keymap_entry entry;
-    struct ratelimit errors, bindings;
-};
+/* The answers a source gets before it authenticates (struct unauth_limit):
+ * every one could go to a spoofed address, so each is counted against the
+ * source. */
+#define OVERFLOW_SCALE 10 /* the shared bucket of untracked sources: ten sources' worth */
 
 /* --- addresses --- */
 
@@ -141,22 +139,70 @@ static size_t source_key(const struct turn_source *src, uint8_t out[17])
     return a.family == STUN_IPV4 ? 5 : 17;
 }
 
-static int unauth_allowed(struct turn_server *ts, const struct turn_source *src, int binding)
+static void lru_unlink(struct turn_server *ts, struct unauth_limit *l)
+{
+    *(l->prev ? &l->prev->next : &ts->lru_head) = l->next;
+    *(l->next ? &l->next->prev : &ts->lru_tail) = l->prev;
+    l->prev = l->next = NULL;
+}
+
+static void lru_append(struct turn_server *ts, struct unauth_limit *l)
+{
+    l->prev = ts->lru_tail;
+    l->next = NULL;
+    *(ts->lru_tail ? &ts->lru_tail->next : &ts->lru_head) = l;
+    ts->lru_tail = l;
+}
+
+static int limit_idle(const struct turn_server *ts, const struct unauth_limit *l)
+{
+    uint64_t now = loop_now(ts->loop);
+    return ratelimit_idle(&l->errors, now, UNAUTH_RATE, 1000) && ratelimit_idle(&l->bindings, now, BINDING_RATE, 1000);
+}
+
+static void limit_free(struct turn_server *ts, struct unauth_limit *l)
+{
+    lru_unlink(ts, l);
+    keymap_del(&ts->unauth, &l->entry);
+    xfree(l);
+}
+
+/* The limiter of src. When the table is full, the least recently used
+ * entry makes room if it is idle (its bucket is full again: forgetting it
+ * gives nothing away); else src shares the overflow bucket with every
+ * other untracked source, so a flood of spoofed sources slows new logins
+ * down instead of silencing them. */
+static struct unauth_limit *unauth_entry(struct turn_server *ts, const struct turn_source *src)
 {
     uint8_t key[17];
     size_t klen = source_key(src, key);
     struct keymap_entry *e = keymap_get(&ts->unauth, key, klen);
-    struct unauth_limit *l;
     if (e) {
-        l = container_of(e, struct unauth_limit, entry);
-    } else {
-        if (ts->unauth.count >= UNAUTH_TABLE_MAX)
-            return 0;
-        l = xcalloc(1, sizeof(*l));
-        keymap_put(&ts->unauth, &l->entry, key, klen);
+        struct unauth_limit *l = container_of(e, struct unauth_limit, entry);
+        lru_unlink(ts, l);
+        lru_append(ts, l);
+        return l;
     }
+    if (ts->unauth.count >= UNAUTH_TABLE_MAX) {
+        if (!limit_idle(ts, ts->lru_head)) {
+            ts->stats.unauth_shared++;
+            return &ts->unauth_overflow;
+        }
+        limit_free(ts, ts->lru_head);
+    }
+    struct unauth_limit *l = xcalloc(1, sizeof(*l));
+    keymap_put(&ts->unauth, &l->entry, key, klen);
+    lru_append(ts, l);
+    return l;
+}
+
+static int unauth_allowed(struct turn_server *ts, const struct turn_source *src, int binding)
+{
+    struct unauth_limit *l = unauth_entry(ts, src);
+    unsigned scale = l == &ts->unauth_overflow ? OVERFLOW_SCALE : 1;
     uint64_t now = loop_now(ts->loop);
-    if (ratelimit_take(binding ? &l->bindings : &l->errors, now, binding ? BINDING_RATE : UNAUTH_RATE, 1000) == 0)
+    if (ratelimit_take(binding ? &l->bindings : &l->errors, now, (binding ? BINDING_RATE : UNAUTH_RATE) * scale,
+                       1000) == 0)
         return 1;
     if (binding)
         ts->stats.binding_limited++;
@@ -583,20 +629,12 @@ struct turn_stats turn_server_stats(const struct turn_server *ts)
 
 /* --- setup --- */
 
-static int limit_idle(const struct turn_server *ts, const struct unauth_limit *l)
-{
-    uint64_t now = loop_now(ts->loop);
-    return ratelimit_idle(&l->errors, now, UNAUTH_RATE, 1000) && ratelimit_idle(&l->bindings, now, BINDING_RATE, 1000);
-}
-
 static void drop_idle_limit(struct keymap_entry *e, void *arg)
 {
     struct turn_server *ts = arg;
     struct unauth_limit *l = container_of(e, struct unauth_limit, entry);
-    if (limit_idle(ts, l)) {
-        keymap_del(&ts->unauth, e);
-        xfree(l);
-    }
+    if (limit_idle(ts, l))
+        limit_free(ts, l);
 }
 
 static void on_sweep(struct loop *loop, struct loop_timer *t)
@@ -685,8 +723,7 @@ static void free_alloc_entry(struct strmap_entry *e, void *arg)
 
 static void free_limit_entry(struct keymap_entry *e, void *arg)
 {
-    (void)arg;
-    xfree(container_of(e, struct unauth_limit, entry));
+    limit_free(arg, container_of(e, struct unauth_limit, entry));
 }
 
 void turn_server_free(struct turn_server *ts)
@@ -696,7 +733,7 @@ void turn_server_free(struct turn_server *ts)
     loop_timer_stop(ts->loop, &ts->sweep);
     if (ts->by_port)
         strmap_each(&ts->allocs, free_alloc_entry, ts);
-    keymap_each(&ts->unauth, free_limit_entry, NULL);
+    keymap_each(&ts->unauth, free_limit_entry, ts);
     strmap_cleanup(&ts->allocs);
     strmap_cleanup(&ts->users);
     keymap_cleanup(&ts->unauth);

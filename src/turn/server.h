@@ -63,6 +63,7 @@ struct turn_stats {
     uint64_t policy_refused;  /* other peers refused by the policy (403) */
     uint64_t binding_limited; /* Binding requests not answered: the source's rate was spent */
     uint64_t unknown_method;  /* requests of methods TURN does not know, dropped unanswered */
+    uint64_t unauth_shared;   /* unauthenticated requests of sources the full table had no room for */
     size_t active[3];                              /* allocations now, by enum turn_transport */
 };
 

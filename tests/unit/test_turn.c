@@ -607,6 +607,41 @@ static void test_unauthenticated_answers_limited(void **state)
     assert_int_equal(req_send(req(cl("2001:db8:1:3::1", 1, TURN_UDP, NULL, NULL), STUN_ALLOCATE, STUN_REQUEST), 0)->n, 1);
 }
 
+/* A flood of spoofed sources fills the table of unauthenticated sources:
+ * a newcomer is still answered (from a shared bucket), and once the oldest
+ * entries are idle they make room. */
+static void test_unauth_table_full(void **state)
+{
+    start(state, opts());
+    pump(1); /* the loop's clock starts */
+    struct client *c = cl("198.51.100.1", 1, TURN_UDP, NULL, NULL);
+    for (int i = 0; i < 4096; i++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.%d.%d.1", i >> 8, i & 255);
+        struct stun_addr a = addr(ip, 5000);
+        c->src.addrlen = stun_addr_to_sockaddr(&a, &c->src.addr);
+        assert_int_equal(allocate_req(c, -1, 0)->n, 1);
+    }
+    assert_int_equal(turn_server_stats(ts).unauth_shared, 0);
+    /* Full, and nobody is idle: newcomers share one bucket of ten sources' worth. */
+    int answered = 0;
+    for (int i = 0; i < 300; i++) {
+        struct stun_addr a = addr("203.0.113.5", (uint16_t)(1000 + i));
+        a.ip[3] = (uint8_t)i;
+        c->src.addrlen = stun_addr_to_sockaddr(&a, &c->src.addr);
+        answered += allocate_req(c, -1, 0)->n;
+    }
+    assert_int_equal(answered, 200);
+    assert_int_equal(turn_server_stats(ts).unauth_shared, 300);
+    /* A moment later the flood's entries are idle: a newcomer gets its own. */
+    pump(100);
+    struct client *d = cl("192.0.2.77", 1, TURN_UDP, NULL, NULL);
+    for (int i = 0; i < 25; i++)
+        answered += allocate_req(d, -1, 0)->n;
+    assert_int_equal(answered, 220);
+    assert_int_equal(turn_server_stats(ts).unauth_shared, 300);
+}
+
 static void test_permission_and_channel_rules(void **state)
 {
     start(state, opts());
@@ -728,6 +763,7 @@ int main(void)
         cmocka_unit_test_teardown(test_allocate_errors, stop),
         cmocka_unit_test_teardown(test_odd_input, stop),
         cmocka_unit_test_teardown(test_unauthenticated_answers_limited, stop),
+        cmocka_unit_test_teardown(test_unauth_table_full, stop),
         cmocka_unit_test_teardown(test_permission_and_channel_rules, stop),
         cmocka_unit_test_teardown(test_relay_in_process, stop),
         cmocka_unit_test_teardown(test_relay_network_peer, stop),
