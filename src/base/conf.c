@@ -55,7 +55,7 @@ static const struct conf_opt opts[] = {
     { "relay-ip", T_ADDR, F(relay_ip), 0, 0, "ADDR", "address relay sockets bind to (default: --bind, else the first non-loopback IPv4)" },
     { "external-ip", T_ADDR, F(external_ip), 0, 0, "ADDR", "public address advertised for relays (behind NAT)" },
     { "public-host", T_STR, F(public_host), 0, 0, "NAME", "host name browsers use in ICE URLs (default: the request's Host)" },
-    { "allow-peer", T_LIST, F(allow_peer), 0, 0, "CIDR", "TURN peers allowed despite the default deny list (repeatable)" },
+    { "allow-peer", T_LIST, F(allow_peer), 0, 0, "CIDR[@LO-HI]", "TURN peers allowed despite the default deny list; with ports, also on own addresses (repeatable)" },
     { "deny-peer", T_LIST, F(deny_peer), 0, 0, "CIDR", "TURN peers refused (repeatable)" },
     { "allow-loopback-peers", T_FLAG, F(allow_loopback_peers), 0, 0, NULL, "let TURN relay to 127.0.0.0/8 and ::1 (tests only)" },
     { "turn-quota", T_INT, F(turn_quota), 1, 100000, "N", "TURN allocations per user (default 10)" },

@@ -105,11 +105,15 @@ int client_send(struct client *c, const void *p, size_t n)
 
 int client_send2(struct client *c, const void *p, size_t n, const void *p2, size_t n2)
 {
-    if (c->state == CLIENT_CLOSED)
+    if (c->state == CLIENT_CLOSED || c->overflowed)
         return -1;
     int was_idle = conn_pending(&c->conn) == 0;
     if (conn_queue(&c->conn, p, n) < 0 || conn_queue(&c->conn, p2, n2) < 0) {
-        client_close(c, "slow_client");
+        /* Never closed from here: the caller (a relay read loop, the hub
+         * walking its peers) may hold pointers that the close would free.
+         * The deferred update closes it. */
+        c->overflowed = 1;
+        loop_defer(c->srv->loop, &c->flush, flush_later);
         return -1;
     }
     /* A WebSocket or TURN stream gets its bytes on the wire at once (a
@@ -130,6 +134,10 @@ void client_update(struct client *c)
 {
     if (c->state == CLIENT_CLOSED)
         return;
+    if (c->overflowed) {
+        client_close(c, "slow_client");
+        return;
+    }
     if (c->conn.handshake_done || !c->conn.ssl) {
         if (conn_flush(&c->conn) == CONN_ERR) {
             client_close(c, "write_failed");
@@ -366,7 +374,7 @@ static void dispatch_input(struct client *c)
 
 static void read_input(struct client *c)
 {
-    while (c->state >= CLIENT_TLS_SNIFF && c->state <= CLIENT_LINGER) {
+    while (c->state >= CLIENT_TLS_SNIFF && c->state <= CLIENT_LINGER && !c->overflowed) {
         if (c->state == CLIENT_HTTP && (c->close_after_flush || conn_pending(&c->conn) >= HTTP_BACKLOG))
             return;
         enum conn_status st = conn_read(&c->conn);

@@ -43,6 +43,7 @@ struct client {
     int plain;                 /* HTTP without TLS: only redirects */
     int http_port;             /* accepted on --http-port: plain HTTP only */
     int close_after_flush;     /* then linger and close */
+    int overflowed;            /* output queue full: closed by the deferred update */
     int in_request;            /* bytes of a request head have arrived */
     struct loop_timer timer;
     struct loop_defer release;
@@ -55,8 +56,10 @@ struct client {
 struct client *client_accept(struct server *s, int fd, const struct sock_ip *ip);
 /* Closes the connection now; the memory goes at the end of the iteration. */
 void client_close(struct client *c, const char *reason);
-/* Queues bytes; on overflow the client is closed (it is too slow). Returns
- * 0 or -1 if the client was closed. */
+/* Queues bytes. On overflow the client (too slow) is marked and closed
+ * once the current events are handled, never inside this call, so callers
+ * may go on using their pointers. Returns 0, or -1 when the bytes were not
+ * queued (overflow now or before, or closed). */
 int client_send(struct client *c, const void *p, size_t n);
 /* Queues two pieces as one send (a frame header and its payload). */
 int client_send2(struct client *c, const void *p, size_t n, const void *p2, size_t n2);

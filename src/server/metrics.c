@@ -179,6 +179,10 @@ static void render_turn(struct writer *w, const struct metrics_snapshot *m)
     family(w, "turn_auth_failures_total", "counter", "TURN requests refused for wrong credentials (401) or a stale nonce (438).");
     sample(w, "turn_auth_failures_total", "reason=\"bad_credentials\"", t->bad_credentials);
     sample(w, "turn_auth_failures_total", "reason=\"stale_nonce\"", t->stale_nonces);
+    family(w, "turn_refused_total", "counter", "TURN peers and packets refused: own addresses of this host, the peer policy.");
+    sample(w, "turn_refused_total", "reason=\"own_address\"", t->own_refused);
+    sample(w, "turn_refused_total", "reason=\"peer_policy\"", t->policy_refused);
+    sample(w, "turn_refused_total", "reason=\"unknown_method\"", t->unknown_method);
 }
 
 static void render_udp(struct writer *w, const struct metrics_snapshot *m)
@@ -212,6 +216,7 @@ static void render_limits(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "rate_limited_total", "limit=\"accept_paused\"", m->accept_paused);
     sample(w, "rate_limited_total", "limit=\"rest\"", m->rest_limited);
     sample(w, "rate_limited_total", "limit=\"turn_unauthenticated\"", m->turn.unauth_limited);
+    sample(w, "rate_limited_total", "limit=\"turn_binding\"", m->turn.binding_limited);
     sample(w, "rate_limited_total", "limit=\"turn_quota\"", m->turn.quota_refused);
     sample(w, "rate_limited_total", "limit=\"turn_bandwidth\"", m->turn.bandwidth_dropped);
 }

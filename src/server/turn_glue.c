@@ -21,6 +21,7 @@
 #include "../stun/stun.h"
 #include "../turn/server.h"
 #include "client.h"
+#include "relay_io.h"
 #include "server.h"
 #include "udp_port.h"
 
@@ -137,7 +138,7 @@ int turn_glue_init(struct server *s)
         .port_lo = conf->relay_port_lo, .port_hi = conf->relay_port_hi, .quota = conf->turn_quota,
         .bandwidth = (uint64_t)conf->turn_bandwidth, .nonce_ttl = conf->turn_nonce_ttl, .software = conf->software,
     };
-    if (load_policy(conf, &o.policy) < 0)
+    if (load_policy(conf, &o.policy) < 0 || relay_io_local_addrs(&o.policy, conf) < 0)
         return -1;
     if (conf->allow_loopback_peers)
         log_warn("allow_loopback_peers", "note=\"TURN may relay to this machine's loopback: for tests only\"");

@@ -20,26 +20,24 @@
 #include "turn.h"
 
 
-static int ip_equal(const struct stun_addr *a, const struct stun_addr *b)
+/* May data go between a relay and peer? Own addresses are checked again on
+ * every packet (permissions are by IP, and an own IP is a peer only on
+ * some ports); other peers passed the policy when the permission was made.
+ * in_process: the data comes from, or goes to, an allocation here. */
+static int peer_reachable(struct turn_server *ts, const struct stun_addr *peer, int in_process)
 {
-    return a->family == b->family && memcmp(a->ip, b->ip, a->family == STUN_IPV4 ? 4 : 16) == 0;
+    if (!policy_is_local(&ts->opt.policy, peer))
+        return 1;
+    enum policy_verdict v = policy_peer(&ts->opt.policy, peer);
+    if (v == (in_process ? POLICY_RELAY : POLICY_NETWORK))
+        return 1;
+    ts->stats.own_refused++;
+    return 0;
 }
 
 int relay_is_own(const struct turn_server *ts, const struct stun_addr *peer)
 {
-    if (peer->port < ts->opt.port_lo || peer->port > ts->opt.port_hi)
-        return 0;
-    return ip_equal(peer, &ts->relay_public) || ip_equal(peer, &ts->relay_local);
-}
-
-/* A permission for one of our relay addresses is granted by IP, like every
- * permission, but only relay ports are exempt from the peer policy: any
- * other port on that IP (another service on this host) must pass it. */
-static int peer_reachable(const struct turn_server *ts, const struct stun_addr *peer)
-{
-    if (!ip_equal(peer, &ts->relay_public) && !ip_equal(peer, &ts->relay_local))
-        return 1; /* the policy was asked when the permission was made */
-    return relay_is_own(ts, peer) || policy_peer_allowed(&ts->opt.policy, peer);
+    return policy_is_local(&ts->opt.policy, peer) && policy_peer(&ts->opt.policy, peer) == POLICY_RELAY;
 }
 
 /* Bytes allowed now by a's bandwidth limit; takes them if allowed. */
@@ -79,10 +77,10 @@ static void next_txid(uint8_t out[STUN_TXID_LEN])
 
 /* Data from peer arrived at a's relayed address: to the client, if allowed. */
 static void deliver(struct turn_server *ts, struct turn_alloc *a, const struct stun_addr *peer, const uint8_t *data,
-                    size_t len)
+                    size_t len, int in_process)
 {
     uint64_t now = loop_now(ts->loop);
-    if (!alloc_permitted(&a->st, peer, now) || !peer_reachable(ts, peer) || !bandwidth_ok(ts, a, len))
+    if (!alloc_permitted(&a->st, peer, now) || !peer_reachable(ts, peer, in_process) || !bandwidth_ok(ts, a, len))
         return;
     uint8_t out[TURN_MAX_DATAGRAM + 64];
     int stream = a->src.transport != TURN_UDP;
@@ -114,15 +112,18 @@ static void deliver(struct turn_server *ts, struct turn_alloc *a, const struct s
 void relay_to_peer(struct turn_server *ts, struct turn_alloc *a, const struct stun_addr *peer, const uint8_t *data,
                    size_t len)
 {
-    if (!alloc_permitted(&a->st, peer, loop_now(ts->loop)) || !peer_reachable(ts, peer) || !bandwidth_ok(ts, a, len))
+    if (!alloc_permitted(&a->st, peer, loop_now(ts->loop)))
         return;
-    if (relay_is_own(ts, peer)) {
+    int own = relay_is_own(ts, peer);
+    if (!peer_reachable(ts, peer, own) || !bandwidth_ok(ts, a, len))
+        return;
+    if (own) {
         /* Both ends relay through us: no trip through the kernel. */
         struct turn_alloc *to = ts->by_port[peer->port - ts->opt.port_lo];
         if (to && to != a) {
             ts->stats.to_peer_packets++;
             ts->stats.to_peer_bytes += len;
-            deliver(ts, to, &a->relayed, data, len);
+            deliver(ts, to, &a->relayed, data, len, 1);
         }
         return;
     }
@@ -153,6 +154,7 @@ static void on_relay_readable(struct loop *loop, struct loop_io *io, unsigned ev
     struct turn_alloc *a = container_of(io, struct turn_alloc, io);
     struct turn_server *ts = a->ts;
     static struct sock_batch batch;
+    uint16_t port = a->port; /* a may be freed by a delivery: read nothing of it after one */
     int n = sock_recv_batch(a->fd, &batch);
     for (int i = 0; i < n; i++) {
         struct stun_addr peer;
@@ -160,8 +162,8 @@ static void on_relay_readable(struct loop *loop, struct loop_io *io, unsigned ev
             continue; /* oversized: dropped */
         if (stun_addr_from_sockaddr(&peer, (struct sockaddr *)&batch.from[i]) < 0)
             continue;
-        deliver(ts, a, &peer, batch.buf[i], batch.len[i]);
-        if (ts->by_port[a->port - ts->opt.port_lo] != a)
+        deliver(ts, a, &peer, batch.buf[i], batch.len[i], 0);
+        if (ts->by_port[port - ts->opt.port_lo] != a)
             return; /* the allocation went away while delivering */
     }
 }

@@ -17,15 +17,15 @@
 #include "../base/log.h"
 #include "turn.h"
 
-#define UNAUTH_RATE 20            /* 401 answers per second per source address */
+#define UNAUTH_RATE 20            /* error answers per second per source (IPv6: per /64) */
+#define BINDING_RATE 100          /* Binding answers per second per source: ICE sends a few */
 #define UNAUTH_TABLE_MAX 4096     /* sources tracked at once (spoofing cannot grow it) */
 #define SWEEP_MS 60000
 
-struct unauth_limit {
-    struct strmap_entry entry;
-    char key[48];
-    struct ratelimit rl;
-};
+/* The answers a source gets before it authenticates (struct unauth_limit):
+ * every one could go to a spoofed address, so each is counted against the
+ * source. */
+#define OVERFLOW_SCALE 10 /* the shared bucket of untracked sources: ten sources' worth */
 
 /* --- addresses --- */
 
@@ -106,10 +106,15 @@ static void add_nonce(struct turn_server *ts, const struct turn_source *src, str
     stun_builder_add(&r->b, STUN_ATTR_REALM, ts->opt.realm, strlen(ts->opt.realm));
 }
 
-/* An error answer; key NULL for 401/438 (they carry REALM and NONCE). */
+static int unauth_allowed(struct turn_server *ts, const struct turn_source *src, int binding);
+
+/* An error answer. key NULL: to a request not authenticated (401 and 438
+ * carry REALM and NONCE), rate-limited per source. */
 static void send_error(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req, int code,
                        const uint8_t *key)
 {
+    if (!key && !unauth_allowed(ts, src, 0))
+        return;
     struct reply r;
     reply_start(&r, req, STUN_ERROR);
     stun_builder_add_error(&r.b, code, NULL);
@@ -120,34 +125,96 @@ static void send_error(struct turn_server *ts, const struct turn_source *src, co
 
 /* --- authentication --- */
 
-static int unauth_allowed(struct turn_server *ts, const struct turn_source *src)
+/* The limiter key of a source: its family and IP; IPv6 by its /64, which
+ * one host holds whole. (The same rule as the rest of tincan's per-source
+ * limits.) Returns the key length. */
+static size_t source_key(const struct turn_source *src, uint8_t out[17])
 {
     struct stun_addr a;
     source_addr(src, &a);
-    char key[48];
-    inet_ntop(a.family == STUN_IPV4 ? AF_INET : AF_INET6, a.ip, key, sizeof(key));
-    struct strmap_entry *e = strmap_get(&ts->unauth, key);
-    struct unauth_limit *l;
+    out[0] = a.family;
+    memcpy(out + 1, a.ip, 16);
+    if (a.family == STUN_IPV6)
+        memset(out + 9, 0, 8);
+    return a.family == STUN_IPV4 ? 5 : 17;
+}
+
+static void lru_unlink(struct turn_server *ts, struct unauth_limit *l)
+{
+    *(l->prev ? &l->prev->next : &ts->lru_head) = l->next;
+    *(l->next ? &l->next->prev : &ts->lru_tail) = l->prev;
+    l->prev = l->next = NULL;
+}
+
+static void lru_append(struct turn_server *ts, struct unauth_limit *l)
+{
+    l->prev = ts->lru_tail;
+    l->next = NULL;
+    *(ts->lru_tail ? &ts->lru_tail->next : &ts->lru_head) = l;
+    ts->lru_tail = l;
+}
+
+static int limit_idle(const struct turn_server *ts, const struct unauth_limit *l)
+{
+    uint64_t now = loop_now(ts->loop);
+    return ratelimit_idle(&l->errors, now, UNAUTH_RATE, 1000) && ratelimit_idle(&l->bindings, now, BINDING_RATE, 1000);
+}
+
+static void limit_free(struct turn_server *ts, struct unauth_limit *l)
+{
+    lru_unlink(ts, l);
+    keymap_del(&ts->unauth, &l->entry);
+    xfree(l);
+}
+
+/* The limiter of src. When the table is full, the least recently used
+ * entry makes room if it is idle (its bucket is full again: forgetting it
+ * gives nothing away); else src shares the overflow bucket with every
+ * other untracked source, so a flood of spoofed sources slows new logins
+ * down instead of silencing them. */
+static struct unauth_limit *unauth_entry(struct turn_server *ts, const struct turn_source *src)
+{
+    uint8_t key[17];
+    size_t klen = source_key(src, key);
+    struct keymap_entry *e = keymap_get(&ts->unauth, key, klen);
     if (e) {
-        l = container_of(e, struct unauth_limit, entry);
-    } else {
-        if (ts->unauth.count >= UNAUTH_TABLE_MAX)
-            return 0;
-        l = xcalloc(1, sizeof(*l));
-        memcpy(l->key, key, sizeof(l->key));
-        strmap_put(&ts->unauth, &l->entry, l->key);
+        struct unauth_limit *l = container_of(e, struct unauth_limit, entry);
+        lru_unlink(ts, l);
+        lru_append(ts, l);
+        return l;
     }
-    if (ratelimit_take(&l->rl, loop_now(ts->loop), UNAUTH_RATE, 1000) == 0)
+    if (ts->unauth.count >= UNAUTH_TABLE_MAX) {
+        if (!limit_idle(ts, ts->lru_head)) {
+            ts->stats.unauth_shared++;
+            return &ts->unauth_overflow;
+        }
+        limit_free(ts, ts->lru_head);
+    }
+    struct unauth_limit *l = xcalloc(1, sizeof(*l));
+    keymap_put(&ts->unauth, &l->entry, key, klen);
+    lru_append(ts, l);
+    return l;
+}
+
+static int unauth_allowed(struct turn_server *ts, const struct turn_source *src, int binding)
+{
+    struct unauth_limit *l = unauth_entry(ts, src);
+    unsigned scale = l == &ts->unauth_overflow ? OVERFLOW_SCALE : 1;
+    uint64_t now = loop_now(ts->loop);
+    if (ratelimit_take(binding ? &l->bindings : &l->errors, now, (binding ? BINDING_RATE : UNAUTH_RATE) * scale,
+                       1000) == 0)
         return 1;
-    ts->stats.unauth_limited++;
+    if (binding)
+        ts->stats.binding_limited++;
+    else
+        ts->stats.unauth_limited++;
     return 0;
 }
 
 static void challenge(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req)
 {
     ts->stats.auth_failures++;
-    if (unauth_allowed(ts, src))
-        send_error(ts, src, req, 401, NULL);
+    send_error(ts, src, req, 401, NULL);
 }
 
 /* Finds the long-term key of username; -1 if unknown or expired. */
@@ -351,11 +418,16 @@ static void on_refresh(struct turn_server *ts, const struct turn_source *src, co
 }
 
 /* Checks one peer address: 0, or the error code to answer. */
-static int peer_check(const struct turn_server *ts, const struct turn_alloc *a, const struct stun_addr *peer)
+static int peer_check(struct turn_server *ts, const struct turn_alloc *a, const struct stun_addr *peer)
 {
     /* The policy comes first: a refused address is 403 in any family. */
-    if (!relay_is_own(ts, peer) && !policy_peer_allowed(&ts->opt.policy, peer))
+    if (policy_peer(&ts->opt.policy, peer) == POLICY_REFUSED) {
+        if (policy_is_local(&ts->opt.policy, peer))
+            ts->stats.own_refused++;
+        else
+            ts->stats.policy_refused++;
         return 403;
+    }
     return peer->family != a->relayed.family ? 443 : 0;
 }
 
@@ -423,6 +495,8 @@ static void on_channel_bind(struct turn_server *ts, const struct turn_source *sr
 
 static void on_binding(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req)
 {
+    if (!unauth_allowed(ts, src, 1))
+        return;
     struct reply r;
     struct stun_addr mapped;
     source_addr(src, &mapped);
@@ -443,13 +517,15 @@ static void on_request(struct turn_server *ts, const struct turn_source *src, co
     unsigned method = stun_method_of(req->type);
     if (method != STUN_BINDING && method != STUN_ALLOCATE && method != STUN_REFRESH &&
         method != STUN_CREATE_PERMISSION && method != STUN_CHANNEL_BIND) {
-        send_error(ts, src, req, 400, NULL);
+        ts->stats.unknown_method++; /* no answer: it would go to an unverified address */
         return;
     }
     uint16_t unknown[8];
     size_t nunknown = stun_msg_unknown_required(req, known_attrs, sizeof(known_attrs) / sizeof(known_attrs[0]),
                                                 unknown, 8);
     if (nunknown) {
+        if (!unauth_allowed(ts, src, 0))
+            return;
         struct reply r;
         reply_start(&r, req, STUN_ERROR);
         stun_builder_add_error(&r.b, 420, NULL);
@@ -553,20 +629,18 @@ struct turn_stats turn_server_stats(const struct turn_server *ts)
 
 /* --- setup --- */
 
-static void drop_idle_limit(struct strmap_entry *e, void *arg)
+static void drop_idle_limit(struct keymap_entry *e, void *arg)
 {
     struct turn_server *ts = arg;
     struct unauth_limit *l = container_of(e, struct unauth_limit, entry);
-    if (ratelimit_idle(&l->rl, loop_now(ts->loop), UNAUTH_RATE, 1000)) {
-        strmap_del(&ts->unauth, e);
-        xfree(l);
-    }
+    if (limit_idle(ts, l))
+        limit_free(ts, l);
 }
 
 static void on_sweep(struct loop *loop, struct loop_timer *t)
 {
     struct turn_server *ts = container_of(t, struct turn_server, sweep);
-    strmap_each(&ts->unauth, drop_idle_limit, ts);
+    keymap_each(&ts->unauth, drop_idle_limit, ts);
     loop_timer_start(loop, t, SWEEP_MS, on_sweep);
 }
 
@@ -612,8 +686,10 @@ struct turn_server *turn_server_new(struct loop *loop, const struct turn_options
     ts->opt = *o;
     strmap_init(&ts->allocs);
     strmap_init(&ts->users);
-    strmap_init(&ts->unauth);
     RAND_bytes(ts->nonce_secret, sizeof(ts->nonce_secret));
+    uint8_t hash_secret[16];
+    RAND_bytes(hash_secret, sizeof(hash_secret));
+    keymap_init(&ts->unauth, hash_secret);
     if (parse_ip(o->relay_ip, &ts->relay_local) < 0) {
         snprintf(err, errlen, "invalid value for relay-ip: '%s'", o->relay_ip);
         goto fail;
@@ -625,6 +701,13 @@ struct turn_server *turn_server_new(struct loop *loop, const struct turn_options
     }
     if (load_static_users(ts, err, errlen) < 0)
         goto fail;
+    ts->opt.policy.relay_lo = (uint16_t)o->port_lo;
+    ts->opt.policy.relay_hi = (uint16_t)o->port_hi;
+    if (policy_add_local(&ts->opt.policy, &ts->relay_local) < 0 ||
+        policy_add_local(&ts->opt.policy, &ts->relay_public) < 0) {
+        snprintf(err, errlen, "too many local addresses");
+        goto fail;
+    }
     ts->by_port = xcalloc((size_t)(o->port_hi - o->port_lo + 1), sizeof(*ts->by_port));
     loop_timer_start(loop, &ts->sweep, SWEEP_MS, on_sweep);
     return ts;
@@ -638,10 +721,9 @@ static void free_alloc_entry(struct strmap_entry *e, void *arg)
     alloc_free(arg, container_of(e, struct turn_alloc, by_tuple));
 }
 
-static void free_limit_entry(struct strmap_entry *e, void *arg)
+static void free_limit_entry(struct keymap_entry *e, void *arg)
 {
-    (void)arg;
-    xfree(container_of(e, struct unauth_limit, entry));
+    limit_free(arg, container_of(e, struct unauth_limit, entry));
 }
 
 void turn_server_free(struct turn_server *ts)
@@ -651,10 +733,10 @@ void turn_server_free(struct turn_server *ts)
     loop_timer_stop(ts->loop, &ts->sweep);
     if (ts->by_port)
         strmap_each(&ts->allocs, free_alloc_entry, ts);
-    strmap_each(&ts->unauth, free_limit_entry, NULL);
+    keymap_each(&ts->unauth, free_limit_entry, ts);
     strmap_cleanup(&ts->allocs);
     strmap_cleanup(&ts->users);
-    strmap_cleanup(&ts->unauth);
+    keymap_cleanup(&ts->unauth);
     xfree(ts->by_port);
     xfree(ts->static_users);
     xfree(ts);

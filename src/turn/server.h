@@ -45,7 +45,8 @@ struct turn_options {
     const char *relay_ip;      /* where relay sockets are bound */
     const char *external_ip;   /* advertised in XOR-RELAYED-ADDRESS; NULL: relay_ip */
     int port_lo, port_hi;
-    struct turn_policy policy;
+    struct turn_policy policy; /* with this host's addresses and the main port; the relay
+                                  addresses and range are added by the server */
     int quota;                 /* allocations per user */
     uint64_t bandwidth;        /* bytes per second per allocation; 0: unlimited */
     int nonce_ttl;             /* seconds */
@@ -58,6 +59,11 @@ struct turn_stats {
     uint64_t to_peer_packets, to_peer_bytes, to_client_packets, to_client_bytes;
     uint64_t bad_credentials, stale_nonces;        /* of auth_failures: not the first 401 */
     uint64_t unauth_limited, quota_refused, bandwidth_dropped; /* limits hit */
+    uint64_t own_refused;     /* peers on this host's own addresses refused (403 or dropped) */
+    uint64_t policy_refused;  /* other peers refused by the policy (403) */
+    uint64_t binding_limited; /* Binding requests not answered: the source's rate was spent */
+    uint64_t unknown_method;  /* requests of methods TURN does not know, dropped unanswered */
+    uint64_t unauth_shared;   /* unauthenticated requests of sources the full table had no room for */
     size_t active[3];                              /* allocations now, by enum turn_transport */
 };
 

@@ -10,6 +10,7 @@
 #include "../base/strmap.h"
 #include "../stun/auth.h"
 #include "alloc.h"
+#include "keymap.h"
 #include "server.h"
 
 #define TURN_MAX_DATAGRAM 1500
@@ -33,6 +34,13 @@ struct turn_alloc {
     uint64_t bw_last;
 };
 
+/* The answer budget of one source before it authenticates (server.c). */
+struct unauth_limit {
+    struct keymap_entry entry;
+    struct unauth_limit *prev, *next; /* least recently used first */
+    struct ratelimit errors, bindings;
+};
+
 struct turn_user_count {
     struct strmap_entry entry;
     char name[TURN_USER_MAX];
@@ -47,7 +55,10 @@ struct static_user {
 struct turn_server {
     struct loop *loop;
     struct turn_options opt;
-    struct strmap allocs, users, unauth;
+    struct strmap allocs, users;
+    struct keymap unauth;            /* source key → struct unauth_limit */
+    struct unauth_limit *lru_head, *lru_tail;
+    struct unauth_limit unauth_overflow; /* shared by sources the table has no room for */
     struct turn_alloc **by_port;      /* port - port_lo → allocation */
     struct static_user *static_users;
     int nstatic;

@@ -21,7 +21,7 @@ const LABEL_VALUES = {
   state: ['connected', 'resumable', 'ringing', 'active'],
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
-  reason: ['bad_credentials', 'stale_nonce', 'unrouted', 'oversized', 'send_failed'],
+  reason: ['bad_credentials', 'stale_nonce', 'unrouted', 'oversized', 'send_failed', 'own_address', 'peer_policy', 'unknown_method'],
   // The limits are the ones docs/deploy.md lists (and every one of them is served: see below).
   limit: documentedLimits(),
 };
@@ -57,8 +57,8 @@ describe('/metrics: format and values that follow traffic', () => {
       'tincan_connections', 'tincan_connections_opened_total', 'tincan_tcp_connections_accepted_total', 'tincan_signal_peers',
       'tincan_rooms', 'tincan_room_participants', 'tincan_lobby_users', 'tincan_calls', 'tincan_turn_allocations',
       'tincan_turn_allocations_total', 'tincan_turn_relayed_packets_total', 'tincan_turn_relayed_bytes_total',
-      'tincan_turn_auth_failures_total', 'tincan_rate_limited_total', 'tincan_udp_packets_total', 'tincan_udp_sent_packets_total',
-      'tincan_udp_dropped_total']) {
+      'tincan_turn_auth_failures_total', 'tincan_turn_refused_total', 'tincan_rate_limited_total', 'tincan_udp_packets_total',
+      'tincan_udp_sent_packets_total', 'tincan_udp_dropped_total']) {
       assert.ok(m.families.has(name), `family ${name} present`);
     }
     for (const [name, f] of m.families) {

@@ -5,7 +5,8 @@
 // requests are dropped and the server keeps answering, HTTPS included.
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, request } from './net.mjs';
+import { start, request, sleep } from './net.mjs';
+import { scrape } from './prom.mjs';
 import {
   StunClient, METHOD, CLASS, ATTR, encodeMessage, expectSuccess, Bag, hostPort,
 } from './stun-client.mjs';
@@ -85,6 +86,28 @@ describe('STUN Binding on the main port', () => {
     assert.ok(await c.none((it) => it.kind === 'stun' && it.msg.txid.equals(txid) && it.msg.cls === CLASS.SUCCESS, 800),
       'a request with a bad FINGERPRINT must not be answered with success');
     checkBinding(await c.request(METHOD.BINDING), c, 'Binding after the bad one');
+  });
+
+  test('answers to unverified sources are limited: Binding flood, 420 flood; unknown methods are not answered', T, async () => {
+    const c = bag.add(await StunClient.connect('udp', srv.port));
+    const base = (await scrape(srv.port)).m;
+    // 20 bytes in, 40+ out: no amplifier for a spoofed source.
+    for (let i = 0; i < 300; i++) c.sendRaw(encodeMessage({ method: METHOD.BINDING, fingerprint: false }).buf);
+    for (let i = 0; i < 60; i++) c.sendRaw(encodeMessage({ method: METHOD.BINDING, attrs: [[0x7ffe, 'abcd']] }).buf);
+    for (let i = 0; i < 20; i++) c.sendRaw(encodeMessage({ method: 0x00b }).buf);
+    await sleep(1000);
+    const got = c.inbox.filter((x) => x.kind === 'stun');
+    const ok = got.filter((x) => x.msg.cls === CLASS.SUCCESS).length;
+    const e420 = got.filter((x) => x.msg.error?.code === 420).length;
+    const other = got.filter((x) => x.msg.cls === CLASS.ERROR && x.msg.error?.code !== 420).length;
+    assert.ok(ok >= 100 && ok < 300, `Binding answers limited, but generous (${ok} of 300)`);
+    assert.ok(e420 >= 20 && e420 < 60, `420 answers limited (${e420} of 60)`);
+    assert.equal(other, 0, 'no answer to an unknown method');
+    const m = (await scrape(srv.port)).m;
+    const d = (name, labels) => m.get(name, labels) - base.get(name, labels);
+    assert.equal(d('tincan_rate_limited_total', { limit: 'turn_binding' }), 300 - ok, 'limited Bindings counted');
+    assert.equal(d('tincan_rate_limited_total', { limit: 'turn_unauthenticated' }), 60 - e420, 'limited 420s counted');
+    assert.equal(d('tincan_turn_refused_total', { reason: 'unknown_method' }), 20, 'unknown methods counted');
   });
 
   test('garbage datagrams and a truncated request do not stop the UDP port', T, async () => {

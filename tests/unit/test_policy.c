@@ -161,6 +161,18 @@ static const struct range denied[] = {
       "2001:db9::" },
     { "2002::/16", "2002::", "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
       "2003::" },
+    { "::ffff:0:0:0/96 (SIIT)", "::ffff:0:0:0", "::ffff:0:ffff:ffff", "::fffe:ffff:ffff:ffff", "::ffff:1:0:0" },
+    { "64:ff9b:1::/48", "64:ff9b:1::", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff", "64:ff9b:0:ffff:ffff:ffff:ffff:ffff",
+      "64:ff9b:2::" },
+    { "2001::/32 (Teredo)", "2001::", "2001:0:ffff:ffff:ffff:ffff:ffff:ffff", "2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+      "2001:1::" },
+    { "2001:2::/48", "2001:2::", "2001:2:0:ffff:ffff:ffff:ffff:ffff", "2001:1:ffff:ffff:ffff:ffff:ffff:ffff",
+      "2001:2:1::" },
+    { "3fff::/20", "3fff::", "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff", "3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+      "3fff:1000::" },
+    { "5f00::/16", "5f00::", "5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+      "5f01::" },
+    { "fec0::/10", "fec0::", "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", NULL, NULL },
     { "fc00::/7", "fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
       NULL },
     { "fe80::/10", "fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
@@ -329,6 +341,93 @@ static void test_deny_wins(void **state)
     REFUSED(&p, "::1");
 }
 
+/* --- own addresses --- */
+
+static struct stun_addr AP(const char *text, uint16_t port)
+{
+    struct stun_addr a = A(text);
+    a.port = port;
+    return a;
+}
+
+static enum policy_verdict verdict(const struct turn_policy *p, const char *text, uint16_t port)
+{
+    struct stun_addr a = AP(text, port);
+    return policy_peer(p, &a);
+}
+
+static void test_parse_ports(void **state)
+{
+    (void)state;
+    struct cidr c;
+    assert_int_equal(policy_parse_cidr("203.0.113.7/32@5000-5100", &c), 0);
+    assert_true(c.bits == 128 && c.port_lo == 5000 && c.port_hi == 5100);
+    assert_int_equal(policy_parse_cidr("2001:db8::1@3478", &c), 0);
+    assert_true(c.bits == 128 && c.port_lo == 3478 && c.port_hi == 3478);
+    assert_int_equal(policy_parse_cidr("10.0.0.0/8", &c), 0);
+    assert_int_equal(c.port_hi, 0);
+    static const char *const bad[] = { "1.2.3.4@", "1.2.3.4@0", "1.2.3.4@65536", "1.2.3.4@9-8", "1.2.3.4@1-",
+                                       "1.2.3.4@x", "1.2.3.4/8@1@2", "@80", "1.2.3.4/@80" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (policy_parse_cidr(bad[i], &c) != -1)
+            fail_msg("accepted: '%s'", bad[i]);
+    }
+}
+
+/* 198.51.100.1 stands for the server's public address: --allow-peer opens
+ * its range, yet only relay ports and ports named by a rule are peers, and
+ * the main port never is. */
+static void test_own_addresses(void **state)
+{
+    (void)state;
+    struct turn_policy p;
+    memset(&p, 0, sizeof(p));
+    p.main_port = 443;
+    p.relay_lo = 49160;
+    p.relay_hi = 49200;
+    add_rule(p.allow, &p.nallow, "198.51.100.0/24");
+    struct stun_addr own = AP("198.51.100.1", 0), mapped = AP("::ffff:192.0.2.9", 0), v6 = AP("2001:db8::9", 0);
+    assert_int_equal(policy_add_local(&p, &own), 0);
+    assert_int_equal(policy_add_local(&p, &own), 0); /* no duplicate */
+    assert_int_equal(policy_add_local(&p, &mapped), 0); /* stored as IPv4 */
+    assert_int_equal(policy_add_local(&p, &v6), 0);
+    assert_int_equal(p.nlocal, 3);
+    assert_int_equal(verdict(&p, "198.51.100.1", 443), POLICY_REFUSED);
+    assert_int_equal(verdict(&p, "198.51.100.1", 53), POLICY_REFUSED);
+    assert_int_equal(verdict(&p, "198.51.100.1", 0), POLICY_REFUSED);
+    assert_int_equal(verdict(&p, "198.51.100.1", 49160), POLICY_RELAY);
+    assert_int_equal(verdict(&p, "198.51.100.1", 49200), POLICY_RELAY);
+    assert_int_equal(verdict(&p, "198.51.100.1", 49201), POLICY_REFUSED);
+    assert_int_equal(verdict(&p, "198.51.100.2", 53), POLICY_NETWORK); /* another host in the allowed range */
+    assert_int_equal(verdict(&p, "192.0.2.9", 49170), POLICY_RELAY);
+    assert_int_equal(verdict(&p, "2001:db8::9", 443), POLICY_REFUSED);
+    assert_int_equal(verdict(&p, "8.8.8.8", 443), POLICY_NETWORK);
+    assert_int_equal(verdict(&p, "10.0.0.1", 49170), POLICY_REFUSED);
+    /* All of loopback is this host, listed or not. */
+    assert_int_equal(verdict(&p, "127.0.0.2", 49170), POLICY_RELAY);
+    assert_int_equal(verdict(&p, "::1", 5000), POLICY_REFUSED);
+    p.allow_loopback = 1;
+    assert_int_equal(verdict(&p, "127.0.0.2", 5000), POLICY_NETWORK);
+    assert_int_equal(verdict(&p, "127.0.0.2", 443), POLICY_REFUSED);
+    assert_int_equal(verdict(&p, "198.51.100.1", 5000), POLICY_REFUSED);
+    /* A rule with ports opens them; the main port stays closed; deny wins. */
+    add_rule(p.allow, &p.nallow, "198.51.100.1@400-5000");
+    assert_int_equal(verdict(&p, "198.51.100.1", 5000), POLICY_NETWORK);
+    assert_int_equal(verdict(&p, "198.51.100.1", 5001), POLICY_REFUSED);
+    assert_int_equal(verdict(&p, "198.51.100.1", 443), POLICY_REFUSED);
+    add_rule(p.deny, &p.ndeny, "198.51.100.1");
+    assert_int_equal(verdict(&p, "198.51.100.1", 5000), POLICY_REFUSED);
+    /* The table has an end. */
+    for (int i = 0; p.nlocal < POLICY_MAX_LOCAL; i++) {
+        struct stun_addr x = AP("2001:db8::", 0);
+        x.ip[14] = (uint8_t)(i >> 8);
+        x.ip[15] = (uint8_t)(i + 100);
+        assert_int_equal(policy_add_local(&p, &x), 0);
+    }
+    struct stun_addr one_more = AP("2001:db8:1::1", 0);
+    assert_int_equal(policy_add_local(&p, &one_more), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +443,8 @@ int main(void)
         cmocka_unit_test(test_allow_peer_loopback_range),
         cmocka_unit_test(test_deny_peer),
         cmocka_unit_test(test_deny_wins),
+        cmocka_unit_test(test_parse_ports),
+        cmocka_unit_test(test_own_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

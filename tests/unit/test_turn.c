@@ -504,7 +504,8 @@ static void test_allocate_errors(void **state)
     expect_signed_error(refresh(c, -1), 441);
     expect_signed_error(permit(c, &pub), 441);
     login(c, "alice", "wonderland");
-    expect_error(req_send(req(c, STUN_DATA, STUN_REQUEST), AUTH), 400); /* not a TURN request */
+    assert_int_equal(req_send(req(c, STUN_DATA, STUN_REQUEST), AUTH)->n, 0); /* not a TURN request: no answer */
+    assert_int_equal(turn_server_stats(ts).unknown_method, 1);
     /* Quota: two allocations per user. */
     struct client *b = cl("127.0.0.1", 40001, TURN_UDP, "alice", "wonderland");
     struct client *d = cl("127.0.0.1", 40002, TURN_UDP, "alice", "wonderland");
@@ -568,6 +569,77 @@ static void test_odd_input(void **state)
     ok(req_send(u, AUTH)); /* optional attributes alone change nothing */
     stun_builder_add(&req(c, STUN_BINDING, STUN_REQUEST)->b, 0x7ffe, "abcd", 4);
     expect_error(req_send(c, 0), 420); /* RFC 8489 §6.3.1: for every request, Binding too */
+}
+
+/* Every answer to a request that is not authenticated may go to a spoofed
+ * address: Binding (20 bytes in, 40+ out), 420 and 400 count against the
+ * source's rate; unknown methods get no answer at all. IPv6 sources are
+ * one source per /64. */
+static void test_unauthenticated_answers_limited(void **state)
+{
+    start(state, opts());
+    struct client *c = cl("192.0.2.1", 40000, TURN_UDP, NULL, NULL);
+    int answered = 0;
+    for (int i = 0; i < 400; i++)
+        answered += req_send(req(c, STUN_BINDING, STUN_REQUEST), NOFP)->n;
+    assert_in_range(answered, 100, 110); /* generous for ICE, but a limit */
+    assert_int_equal(turn_server_stats(ts).binding_limited, (uint64_t)(400 - answered));
+    answered = 0;
+    for (int i = 0; i < 100; i++) {
+        stun_builder_add(&req(c, STUN_ALLOCATE, STUN_REQUEST)->b, 0x7ffe, "abcd", 4);
+        answered += req_send(c, 0)->n; /* 420 */
+    }
+    for (int i = 0; i < 100; i++)
+        answered += req_send(req(c, 0x00b, STUN_REQUEST), 0)->n; /* an unknown method: silent */
+    for (int i = 0; i < 100; i++)
+        answered += req_send(req(c, STUN_ALLOCATE, STUN_REQUEST), 0)->n; /* 401 */
+    assert_in_range(answered, 20, 22);
+    assert_int_equal(turn_server_stats(ts).unknown_method, 100);
+    assert_int_equal(turn_server_stats(ts).unauth_limited, (uint64_t)(200 - answered));
+    /* Two addresses of one /64 share a budget; another /64 has its own. */
+    answered = 0;
+    for (int i = 0; i < 30; i++) {
+        answered += req_send(req(cl("2001:db8:1:2::1", 1, TURN_UDP, NULL, NULL), STUN_ALLOCATE, STUN_REQUEST), 0)->n;
+        answered += req_send(req(cl("2001:db8:1:2:ffff::9", 1, TURN_UDP, NULL, NULL), STUN_ALLOCATE, STUN_REQUEST), 0)->n;
+        npool -= 2;
+    }
+    assert_in_range(answered, 20, 22);
+    assert_int_equal(req_send(req(cl("2001:db8:1:3::1", 1, TURN_UDP, NULL, NULL), STUN_ALLOCATE, STUN_REQUEST), 0)->n, 1);
+}
+
+/* A flood of spoofed sources fills the table of unauthenticated sources:
+ * a newcomer is still answered (from a shared bucket), and once the oldest
+ * entries are idle they make room. */
+static void test_unauth_table_full(void **state)
+{
+    start(state, opts());
+    pump(1); /* the loop's clock starts */
+    struct client *c = cl("198.51.100.1", 1, TURN_UDP, NULL, NULL);
+    for (int i = 0; i < 4096; i++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.%d.%d.1", i >> 8, i & 255);
+        struct stun_addr a = addr(ip, 5000);
+        c->src.addrlen = stun_addr_to_sockaddr(&a, &c->src.addr);
+        assert_int_equal(allocate_req(c, -1, 0)->n, 1);
+    }
+    assert_int_equal(turn_server_stats(ts).unauth_shared, 0);
+    /* Full, and nobody is idle: newcomers share one bucket of ten sources' worth. */
+    int answered = 0;
+    for (int i = 0; i < 300; i++) {
+        struct stun_addr a = addr("203.0.113.5", (uint16_t)(1000 + i));
+        a.ip[3] = (uint8_t)i;
+        c->src.addrlen = stun_addr_to_sockaddr(&a, &c->src.addr);
+        answered += allocate_req(c, -1, 0)->n;
+    }
+    assert_int_equal(answered, 200);
+    assert_int_equal(turn_server_stats(ts).unauth_shared, 300);
+    /* A moment later the flood's entries are idle: a newcomer gets its own. */
+    pump(100);
+    struct client *d = cl("192.0.2.77", 1, TURN_UDP, NULL, NULL);
+    for (int i = 0; i < 25; i++)
+        answered += allocate_req(d, -1, 0)->n;
+    assert_int_equal(answered, 220);
+    assert_int_equal(turn_server_stats(ts).unauth_shared, 300);
 }
 
 static void test_permission_and_channel_rules(void **state)
@@ -690,6 +762,8 @@ int main(void)
         cmocka_unit_test_teardown(test_rest_credentials, stop),
         cmocka_unit_test_teardown(test_allocate_errors, stop),
         cmocka_unit_test_teardown(test_odd_input, stop),
+        cmocka_unit_test_teardown(test_unauthenticated_answers_limited, stop),
+        cmocka_unit_test_teardown(test_unauth_table_full, stop),
         cmocka_unit_test_teardown(test_permission_and_channel_rules, stop),
         cmocka_unit_test_teardown(test_relay_in_process, stop),
         cmocka_unit_test_teardown(test_relay_network_peer, stop),

@@ -1,0 +1,115 @@
+// TURN must not reach services on the server's own addresses
+// (CVE-2020-26262 class). The server runs with --relay-ip 127.0.0.1 and
+// --allow-peer 127.0.0.1/32: 127.0.0.1 stands in for a public address that
+// the peer policy lets through. Only relay-range ports of an own address
+// are peers (delivered in process to the allocation that owns the port);
+// the main port never is; a local UDP service is unreachable unless an
+// --allow-peer rule names its port; every refusal is counted in /metrics.
+import { test, describe, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { start, sleep } from './net.mjs';
+import { freePort } from '../lib/server.mjs';
+import { scrape } from './prom.mjs';
+import {
+  TurnClient, expectSuccess, expectError, udpRange, turnArgs, Bag, UdpPeer, isData, encodeMessage, METHOD,
+} from './stun-client.mjs';
+
+const T = { timeout: 30000 };
+const ALICE = { user: 'alice', pass: 'wonderland' };
+const binding = () => encodeMessage({ method: METHOD.BINDING }).buf;
+
+describe('own addresses are not peers (--allow-peer 127.0.0.1/32 stands in for a public relay address)', () => {
+  let srv;
+  const bag = new Bag();
+  before(async () => {
+    const range = await udpRange(21700, 6);
+    srv = await start({ args: turnArgs(range, '--turn-user', `${ALICE.user}:${ALICE.pass}`, '--allow-peer', '127.0.0.1/32') });
+  });
+  afterEach(() => bag.closeAll());
+  after(async () => { await srv?.stop(); });
+
+  async function two() {
+    const a = bag.add(await TurnClient.connect('udp', srv.port, ALICE));
+    const b = bag.add(await TurnClient.connect('tcp', srv.port, ALICE));
+    expectSuccess(await a.allocate(), 'Allocate A');
+    expectSuccess(await b.allocate(), 'Allocate B');
+    return { a, b };
+  }
+
+  for (const tr of ['udp', 'tcp']) {
+    test(`${tr}: CreatePermission and ChannelBind to the main port of the relay address → 403`, T, async () => {
+      const before_ = (await scrape(srv.port)).m.get('tincan_turn_refused_total', { reason: 'own_address' });
+      const t = bag.add(await TurnClient.connect(tr, srv.port, ALICE));
+      expectSuccess(await t.allocate(), 'Allocate');
+      expectError(await t.createPermission({ ip: '127.0.0.1', port: srv.port }), 403, 'CreatePermission to the main port');
+      expectError(await t.channelBind(0x4001, { ip: '127.0.0.1', port: srv.port }), 403, 'ChannelBind to the main port');
+      const m = (await scrape(srv.port)).m;
+      assert.equal(m.get('tincan_turn_refused_total', { reason: 'own_address' }), before_ + 2, 'both refusals counted');
+    });
+  }
+
+  test('a Binding sent through the relay to the main port gets no answer', T, async () => {
+    const { a, b } = await two();
+    // A permission for B's relayed address is a permission for the IP
+    // 127.0.0.1: it must not open the main port.
+    expectSuccess(await a.createPermission(b.relayed), 'A permits B');
+    for (let i = 0; i < 3; i++) a.send({ ip: '127.0.0.1', port: srv.port }, binding());
+    await sleep(700);
+    assert.ok(await a.c.none(isData, 10), 'no Data indication (the Binding answer) comes back through the relay');
+  });
+
+  test('a UDP service on the relay address is unreachable: 403, and nothing arrives', T, async () => {
+    const echo = bag.add(await UdpPeer.open({ echo: true }));
+    const { a, b } = await two();
+    expectError(await a.createPermission(echo.addr), 403, 'CreatePermission to the local service');
+    expectSuccess(await a.createPermission(b.relayed), 'A permits B (the same IP)');
+    a.send(echo.addr, Buffer.from('to a local service'));
+    // And the service cannot send in either: its datagram at A's relay port is dropped.
+    echo.send(a.relayed, Buffer.from('from a local service'));
+    await sleep(700);
+    assert.deepEqual(echo.received.map((r) => r.data.toString()), [], 'the local service received nothing');
+    assert.ok(await a.c.none(isData, 10), 'and A got nothing from it');
+  });
+
+  test('two allocations here still talk, in process', T, async () => {
+    const { a, b } = await two();
+    expectSuccess(await a.createPermission(b.relayed), 'A permits B');
+    expectSuccess(await b.createPermission(a.relayed), 'B permits A');
+    a.send(b.relayed, Buffer.from('hello B'));
+    const got = await b.data(Buffer.from('hello B'));
+    assert.deepEqual(got.peer, a.relayed, 'from A\'s relayed address');
+    expectSuccess(await b.channelBind(0x4123, a.relayed), 'B binds a channel to A');
+    b.sendChannel(0x4123, Buffer.from('hello A'));
+    await a.data(Buffer.from('hello A'));
+  });
+});
+
+describe('--allow-peer with ports opens a port of an own address, never the main port', () => {
+  let srv;
+  let echo;
+  const bag = new Bag();
+  before(async () => {
+    echo = await UdpPeer.open({ echo: true });
+    const range = await udpRange(21720, 4);
+    const port = await freePort();
+    srv = await start({
+      port,
+      args: turnArgs(range, '--turn-user', `${ALICE.user}:${ALICE.pass}`, '--allow-peer', `127.0.0.1/32@${echo.addr.port}`,
+        '--allow-peer', `127.0.0.1@${port - 1}-${port + 1}`),
+    });
+  });
+  afterEach(() => bag.closeAll());
+  after(async () => { echo?.close(); await srv?.stop(); });
+
+  test('the named port echoes through the relay; the main port stays refused', T, async () => {
+    const t = bag.add(await TurnClient.connect('udp', srv.port, ALICE));
+    expectSuccess(await t.allocate(), 'Allocate');
+    expectSuccess(await t.createPermission(echo.addr), 'CreatePermission to the opened port');
+    t.send(echo.addr, Buffer.from('ping'));
+    await t.data(Buffer.from('ping'));
+    expectError(await t.createPermission({ ip: '127.0.0.1', port: srv.port }), 403, 'the main port, though inside an --allow-peer port range');
+    t.send({ ip: '127.0.0.1', port: srv.port }, binding());
+    await sleep(500);
+    assert.ok(await t.c.none((it) => isData(it) && it.msg.xorAddr(0x0012)?.port === srv.port, 10), 'no answer from the main port');
+  });
+});
