@@ -19,6 +19,28 @@
 
 struct server;
 struct ws_session;
+struct client;
+
+/* What a connection speaks once its first bytes have told (HTTP, a
+ * WebSocket, a TURN stream, the lingering close): one table per protocol,
+ * as libuv has one per handle type. client.c does the reading, writing,
+ * sniffing and closing, and calls these; it knows no protocol itself. */
+struct client_proto {
+    const char *name;
+    /* Input has bytes: take what is whole, leave the rest in c->conn.in. */
+    void (*on_data)(struct client *c);
+    /* The client's one timer fired (client_set_timer). */
+    void (*on_timer)(struct client *c);
+    /* The server is stopping: close, or finish and close (SIGTERM). */
+    void (*on_shutdown)(struct client *c);
+    /* The connection is going away: release what the protocol holds. NULL: nothing. */
+    void (*on_close)(struct client *c);
+    /* May more input be read now? NULL: always. */
+    int (*wants_input)(const struct client *c);
+    /* Bytes queued on an idle connection go out at once, not at the end of
+     * the iteration (a relayed message should not wait). */
+    int flush_at_once;
+};
 
 enum client_state {
     CLIENT_SNIFF,          /* first bytes not seen yet */
@@ -40,6 +62,7 @@ struct client {
     int counted_ws;            /* counted as a WebSocket by admit */
     uint64_t id;
     enum client_state state;
+    const struct client_proto *proto; /* set from CLIENT_HTTP on */
     int plain;                 /* HTTP without TLS: only redirects */
     int http_port;             /* accepted on --http-port: plain HTTP only */
     int close_after_flush;     /* then linger and close */
@@ -71,20 +94,7 @@ void client_update(struct client *c);
 void client_finish(struct client *c);
 /* Graceful shutdown of one client (SIGTERM). */
 void client_shutdown(struct client *c);
-
-/* HTTP layer (http_handler.c): answers one request (head and its body).
- * It may upgrade the client to a WebSocket or mark it to close. */
-struct http_request;
-void http_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len);
-/* Answers an error status with a short text body; keep-alive off. */
-void http_send_error(struct client *c, int status, const char *host);
-
-/* WebSocket layer (ws_session.c). */
-/* Answers the upgrade request: 101 and CLIENT_WS, or an error status. */
-void ws_session_upgrade(struct client *c, const struct http_request *req);
-void ws_session_on_data(struct client *c);
-void ws_session_on_timer(struct client *c);
-void ws_session_shutdown(struct client *c);
-void ws_session_free(struct ws_session *ws);
+/* From now on c speaks proto, in state (CLIENT_HTTP, CLIENT_WS, ...). */
+void client_become(struct client *c, enum client_state state, const struct client_proto *proto);
 
 #endif

@@ -14,10 +14,12 @@
 #include "../version.h"
 #include "acme_glue.h"
 #include "client.h"
+#include "http_handler.h"
 #include "metrics.h"
 #include "rest_glue.h"
 #include "server.h"
 #include "turn_glue.h"
+#include "ws_session.h"
 
 #define HEAD_MAX 2048
 #define SMALL_BODY (14u << 10) /* head + body fit one 16 KiB TLS record */

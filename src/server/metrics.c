@@ -18,6 +18,7 @@
 #include "../version.h"
 #include "acme_glue.h"
 #include "client.h"
+#include "http_handler.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 

@@ -24,6 +24,7 @@
 #include "../http/rest.h"
 #include "../store/store.h"
 #include "client.h"
+#include "http_handler.h"
 #include "server.h"
 
 #define EXPIRE_EVERY_MS 60000

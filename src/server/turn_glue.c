@@ -27,6 +27,8 @@
 
 #define SECRET_FILE "turn-secret"
 #define STREAM_IDLE_MS (700u * 1000) /* past the longest refresh interval */
+#define TURN_STREAM_IN_MAX (STUN_MAX_LEN + 4)
+#define TURN_STREAM_OUT_MAX (1u << 20)
 
 /* --- the REST secret --- */
 
@@ -173,7 +175,7 @@ static void stream_send(const struct turn_source *src, const uint8_t *buf, size_
     client_send(src->ctx, buf, len);
 }
 
-void turn_glue_stream_input(struct client *c)
+static void stream_input(struct client *c)
 {
     struct turn_source src = {
         .transport = c->conn.ssl ? TURN_TLS : TURN_TCP, .send = stream_send, .ctx = c,
@@ -196,10 +198,34 @@ void turn_glue_stream_input(struct client *c)
     }
 }
 
-void turn_glue_stream_closed(struct client *c)
+static void stream_closed(struct client *c)
 {
     if (c->srv->turn)
         turn_server_stream_closed(c->srv->turn, c);
+}
+
+static void stream_timeout(struct client *c)
+{
+    client_close(c, "timeout");
+}
+
+static void stream_shutdown(struct client *c)
+{
+    client_close(c, "shutdown");
+}
+
+static const struct client_proto turn_stream_proto = {
+    .name = "turn", .on_data = stream_input, .on_timer = stream_timeout, .on_shutdown = stream_shutdown,
+    .on_close = stream_closed, .flush_at_once = 1,
+};
+
+void turn_glue_stream_start(struct client *c)
+{
+    client_become(c, CLIENT_TURN, &turn_stream_proto);
+    c->srv->became[c->conn.ssl ? SERVER_KIND_TURN_TLS : SERVER_KIND_TURN_TCP]++;
+    c->conn.in.max = TURN_STREAM_IN_MAX;
+    c->conn.out.max = TURN_STREAM_OUT_MAX;
+    client_set_timer(c, (uint64_t)c->srv->conf->header_timeout * 1000);
 }
 
 /* --- ICE servers for browsers --- */

@@ -16,11 +16,10 @@ struct client;
 int turn_glue_init(struct server *s);
 /* Stops TURN and closes its sockets. */
 void turn_glue_cleanup(struct server *s);
-/* A TCP/TLS client's input is a TURN stream: cuts frames from c->conn.in
- * and hands them over. Closes the client on garbage. */
-void turn_glue_stream_input(struct client *c);
-/* The TCP/TLS client is going away. */
-void turn_glue_stream_closed(struct client *c);
+/* c's first bytes (plain or inside TLS) are STUN: it is a TURN stream from
+ * now on. Frames are cut from its input and handed to the TURN server; the
+ * allocation ends with the connection; garbage closes it. */
+void turn_glue_stream_start(struct client *c);
 /* The ICE servers as a JSON array for a page reached at host (the Host
  * header, may be NULL), with fresh credentials for user (NULL: a random
  * name, so each browser has its own TURN quota). Caller frees. */

@@ -19,11 +19,15 @@
 #include "../http/ws.h"
 #include "../signal/hub.h"
 #include "client.h"
+#include "http_handler.h"
+#include "ws_session.h"
 #include "server.h"
 #include "turn_glue.h"
 
 #define WS_OUT_MAX (1u << 20)   /* queued bytes before a slow client is dropped */
 #define WS_CLOSE_WAIT_MS 2000
+
+static const struct client_proto ws_session_proto;
 
 struct ws_session {
     struct ws_reader reader;
@@ -33,7 +37,7 @@ struct ws_session {
     int goodbye;              /* the client closed on purpose */
 };
 
-void ws_session_free(struct ws_session *ws)
+static void ws_session_free(struct ws_session *ws)
 {
     if (!ws)
         return;
@@ -182,7 +186,7 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
     ws_reader_init(&ws->reader, max);
     ws->last_seen = loop_now(c->srv->loop);
     c->ws = ws;
-    c->state = CLIENT_WS;
+    client_become(c, CLIENT_WS, &ws_session_proto);
     c->srv->became[SERVER_KIND_WS]++;
     if (c->conn.in.max < max + WS_MAX_HEADER)
         c->conn.in.max = max + WS_MAX_HEADER;
@@ -254,7 +258,7 @@ static int on_event(struct client *c, const struct ws_event *ev)
     return -1;
 }
 
-void ws_session_on_data(struct client *c)
+static void on_data(struct client *c)
 {
     struct ws_session *ws = c->ws;
     ws->last_seen = loop_now(c->srv->loop);
@@ -274,7 +278,7 @@ void ws_session_on_data(struct client *c)
     }
 }
 
-void ws_session_on_timer(struct client *c)
+static void on_timer(struct client *c)
 {
     struct ws_session *ws = c->ws;
     if (ws->close_sent) {
@@ -288,9 +292,22 @@ void ws_session_on_timer(struct client *c)
     }
     send_frame(c, WS_OP_PING, "", 0);
     client_set_timer(c, interval);
+    client_update(c);
 }
 
-void ws_session_shutdown(struct client *c)
+static void on_shutdown(struct client *c)
 {
     send_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+    client_update(c);
 }
+
+static void on_close(struct client *c)
+{
+    ws_session_free(c->ws);
+    c->ws = NULL;
+}
+
+static const struct client_proto ws_session_proto = {
+    .name = "ws", .on_data = on_data, .on_timer = on_timer, .on_shutdown = on_shutdown, .on_close = on_close,
+    .flush_at_once = 1,
+};

@@ -82,3 +82,23 @@ export async function waitForCall(pages, timeoutMs = 20_000) {
   }
 }
 
+
+/**
+ * Makes the relay-only call between two pages already at a secure origin:
+ * each sets up with config, the first offers, the second answers, each
+ * description must carry a relay candidate. Returns both pages' stats once
+ * both decode video over one agreed pair (see waitForCall).
+ */
+export async function relayOfferAnswer(pages, config) {
+  for (const page of pages) await page.evaluate(pageSetup, config);
+  const [a, b] = pages;
+  const url = config.iceServers.map((s) => s.urls).join(' ');
+  const offer = await a.evaluate(pageDescribe, { timeoutMs: 10_000 });
+  assert.ok(relayCandidates(offer.sdp).length > 0,
+    `the offer has a relay candidate from ${url}; page errors: ${JSON.stringify(await a.evaluate(() => window.pcErrors))}`);
+  const answer = await b.evaluate(pageDescribe, { remote: offer, timeoutMs: 10_000 });
+  assert.ok(relayCandidates(answer.sdp).length > 0,
+    `the answer has a relay candidate from ${url}; page errors: ${JSON.stringify(await b.evaluate(() => window.pcErrors))}`);
+  await a.evaluate((desc) => window.pc.setRemoteDescription(desc), answer);
+  return waitForCall(pages);
+}

@@ -16,7 +16,7 @@ import { chromium } from 'playwright-core';
 import { startServer } from '../lib/server.mjs';
 import { canUseNetns, makeNetns } from '../lib/netns.mjs';
 import { CHROMIUM, CHROMIUM_ARGS } from './helpers.mjs';
-import { pageSetup, pageDescribe, relayCandidates, waitForCall } from './rtc-pages.mjs';
+import { relayOfferAnswer } from './rtc-pages.mjs';
 
 const USER = 'test';
 const PASSWORD = 'secret';
@@ -55,16 +55,8 @@ describe('TURN over UDP on a wildcard-bound, multi-address host', { timeout: 120
       for (const page of pages) {
         page.setDefaultTimeout(20_000);
         await page.goto(`https://127.0.0.3:${server.port}/health`);
-        await page.evaluate(pageSetup, config);
       }
-      const [a, b] = pages;
-      const offer = await a.evaluate(pageDescribe, { timeoutMs: 10_000 });
-      assert.ok(relayCandidates(offer.sdp).length > 0,
-        `the offer has a relay candidate from ${url}; page errors: ${JSON.stringify(await a.evaluate(() => window.pcErrors))}`);
-      const answer = await b.evaluate(pageDescribe, { remote: offer, timeoutMs: 10_000 });
-      assert.ok(relayCandidates(answer.sdp).length > 0, 'the answer has a relay candidate');
-      await a.evaluate((desc) => window.pc.setRemoteDescription(desc), answer);
-      const stats = await waitForCall(pages);
+      const stats = await relayOfferAnswer(pages, config);
       for (const s of stats) {
         assert.ok(s.framesDecoded > 0, 'decodes video');
         assert.equal(s.local.candidateType, 'relay');

@@ -29,7 +29,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerAndBrowser } from './helpers.mjs';
-import { pageSetup, pageDescribe, relayCandidates, waitForCall } from './rtc-pages.mjs';
+import { relayOfferAnswer } from './rtc-pages.mjs';
 
 const USER = 'test';
 const PASSWORD = 'secret';
@@ -55,17 +55,8 @@ describe('a call relayed by tincan\'s TURN server', { timeout: 90_000 }, () => {
       for (const page of pages) {
         page.setDefaultTimeout(20_000);
         await page.goto(`${env.server.url}/health`);
-        await page.evaluate(pageSetup, config);
       }
-      const [a, b] = pages;
-      const offer = await a.evaluate(pageDescribe, { timeoutMs: 10_000 });
-      assert.ok(relayCandidates(offer.sdp).length > 0,
-        `the offer has a relay candidate from ${url}; page errors: ${JSON.stringify(await a.evaluate(() => window.pcErrors))}`);
-      const answer = await b.evaluate(pageDescribe, { remote: offer, timeoutMs: 10_000 });
-      assert.ok(relayCandidates(answer.sdp).length > 0,
-        `the answer has a relay candidate from ${url}; page errors: ${JSON.stringify(await b.evaluate(() => window.pcErrors))}`);
-      await a.evaluate((desc) => window.pc.setRemoteDescription(desc), answer);
-      return await waitForCall(pages);
+      return await relayOfferAnswer(pages, config);
     } finally {
       await context.close();
     }
