@@ -326,6 +326,9 @@ void client_shutdown(struct client *c)
 
 void client_become(struct client *c, enum client_state state, const struct client_proto *proto)
 {
+    const struct client_proto *was = c->proto;
     c->state = state;
     c->proto = proto;
+    if (was && was != proto && was->on_close)
+        was->on_close(c); /* e.g. a WebSocket that lingers after its close handshake */
 }

@@ -33,7 +33,9 @@ struct client_proto {
     void (*on_timer)(struct client *c);
     /* The server is stopping: close, or finish and close (SIGTERM). */
     void (*on_shutdown)(struct client *c);
-    /* The connection is going away: release what the protocol holds. NULL: nothing. */
+    /* The connection is going away, or moves on to another protocol (a
+     * WebSocket lingering after its close): release what the protocol
+     * holds. NULL: nothing. */
     void (*on_close)(struct client *c);
     /* May more input be read now? NULL: always. */
     int (*wants_input)(const struct client *c);
