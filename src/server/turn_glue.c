@@ -175,6 +175,7 @@ int turn_glue_init(struct server *s)
         .realm = conf->turn_realm, .secret = s->turn_secret, .users = conf->turn_user.items,
         .nusers = conf->turn_user.count, .relay_ip = relay_ip, .external_ip = conf->external_ip,
         .port_lo = conf->relay_port_lo, .port_hi = conf->relay_port_hi, .quota = conf->turn_quota,
+        .source_quota = conf->turn_source_quota, .max_allocations = conf->turn_max_allocations,
         .bandwidth = (uint64_t)conf->turn_bandwidth, .nonce_ttl = conf->turn_nonce_ttl, .software = conf->software,
     };
     if (load_policy(conf, &o.policy) < 0 || relay_io_local_addrs(&o.policy, conf) < 0)

@@ -297,9 +297,33 @@ static struct turn_user_count *user_count(struct turn_server *ts, struct stun_st
     return u;
 }
 
+/* The allocation count of src's source, created at 0 when absent. */
+static struct source_count *source_count(struct turn_server *ts, const struct turn_source *src)
+{
+    uint8_t key[17];
+    size_t klen = source_key(src, key);
+    struct keymap_entry *e = keymap_get(&ts->sources, key, klen);
+    if (e)
+        return container_of(e, struct source_count, entry);
+    struct source_count *sc = xcalloc(1, sizeof(*sc));
+    keymap_put(&ts->sources, &sc->entry, key, klen);
+    return sc;
+}
+
+static void source_put(struct turn_server *ts, struct source_count *sc)
+{
+    if (sc->count == 0) {
+        keymap_del(&ts->sources, &sc->entry);
+        xfree(sc);
+    }
+}
+
 static void alloc_free(struct turn_server *ts, struct turn_alloc *a)
 {
     relay_close(ts, a);
+    ts->nallocs--;
+    a->source->count--;
+    source_put(ts, a->source);
     loop_timer_stop(ts->loop, &a->expiry);
     strmap_del(&ts->allocs, &a->by_tuple);
     if (--a->user->count == 0) {
@@ -336,40 +360,67 @@ static void send_allocated(struct turn_server *ts, const struct turn_source *src
     reply_send(ts, src, &r, req, a->key);
 }
 
-static void on_allocate(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
-                        const uint8_t *key, struct stun_str user)
+/* The checks of an Allocate request's attributes: 0, or the error code. */
+static int allocate_request_code(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req)
 {
     uint8_t proto;
-    if (turn_find_alloc(ts, src)) {
-        send_error(ts, src, req, 437, key);
-        return;
-    }
-    if (stun_msg_requested_transport(req, &proto) != 0) {
-        send_error(ts, src, req, 400, key);
-        return;
-    }
-    if (proto != STUN_PROTO_UDP) {
-        send_error(ts, src, req, 442, key);
-        return;
-    }
     struct stun_str family;
+    if (turn_find_alloc(ts, src))
+        return 437;
+    if (stun_msg_requested_transport(req, &proto) != 0)
+        return 400;
+    if (proto != STUN_PROTO_UDP)
+        return 442;
     if (stun_msg_str(req, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &family) == 0 &&
-        (family.len < 1 || family.p[0] != ts->relay_public.family)) {
-        send_error(ts, src, req, 440, key); /* only relays of the relay address's family */
-        return;
+        (family.len < 1 || family.p[0] != ts->relay_public.family))
+        return 440; /* only relays of the relay address's family */
+    if (stun_msg_has(req, STUN_ATTR_RESERVATION_TOKEN))
+        return 508; /* reserved port pairs are not offered */
+    return 0;
+}
+
+/* The limits on allocations: in all (508), per source and per user (486).
+ * 0 with *scp and *up counted in, or the error code. */
+static int allocate_quota_code(struct turn_server *ts, const struct turn_source *src, struct stun_str user,
+                               struct source_count **scp, struct turn_user_count **up)
+{
+    if (ts->opt.max_allocations && ts->nallocs >= ts->opt.max_allocations) {
+        ts->stats.capacity_refused++;
+        return 508;
     }
-    if (stun_msg_has(req, STUN_ATTR_RESERVATION_TOKEN)) {
-        send_error(ts, src, req, 508, key); /* reserved port pairs are not offered */
-        return;
+    struct source_count *sc = source_count(ts, src);
+    if (ts->opt.source_quota && sc->count >= ts->opt.source_quota) {
+        source_put(ts, sc);
+        ts->stats.source_quota_refused++;
+        return 486;
     }
     struct turn_user_count *u = user_count(ts, user);
     if (u->count >= ts->opt.quota) {
+        source_put(ts, sc);
         if (u->count == 0) {
             strmap_del(&ts->users, &u->entry);
             xfree(u);
         }
         ts->stats.quota_refused++;
-        send_error(ts, src, req, 486, key);
+        return 486;
+    }
+    sc->count++;
+    u->count++;
+    *scp = sc;
+    *up = u;
+    return 0;
+}
+
+static void on_allocate(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
+                        const uint8_t *key, struct stun_str user)
+{
+    struct source_count *sc;
+    struct turn_user_count *u;
+    int code = allocate_request_code(ts, src, req);
+    if (!code)
+        code = allocate_quota_code(ts, src, user, &sc, &u);
+    if (code) {
+        send_error(ts, src, req, code, key);
         return;
     }
     struct turn_alloc *a = xcalloc(1, sizeof(*a));
@@ -377,7 +428,8 @@ static void on_allocate(struct turn_server *ts, const struct turn_source *src, c
     a->fd = -1;
     a->src = *src;
     a->user = u;
-    u->count++;
+    a->source = sc;
+    ts->nallocs++;
     memcpy(a->key, key, AUTH_KEY_MD5_LEN);
     tuple_key(src, a->tuple, sizeof(a->tuple));
     strmap_put(&ts->allocs, &a->by_tuple, a->tuple);
@@ -690,6 +742,7 @@ struct turn_server *turn_server_new(struct loop *loop, const struct turn_options
     uint8_t hash_secret[16];
     RAND_bytes(hash_secret, sizeof(hash_secret));
     keymap_init(&ts->unauth, hash_secret);
+    keymap_init(&ts->sources, hash_secret);
     if (parse_ip(o->relay_ip, &ts->relay_local) < 0) {
         snprintf(err, errlen, "invalid value for relay-ip: '%s'", o->relay_ip);
         goto fail;
@@ -737,6 +790,7 @@ void turn_server_free(struct turn_server *ts)
     strmap_cleanup(&ts->allocs);
     strmap_cleanup(&ts->users);
     keymap_cleanup(&ts->unauth);
+    keymap_cleanup(&ts->sources);
     xfree(ts->by_port);
     xfree(ts->static_users);
     xfree(ts);

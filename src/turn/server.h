@@ -48,6 +48,8 @@ struct turn_options {
     struct turn_policy policy; /* with this host's addresses and the main port; the relay
                                   addresses and range are added by the server */
     int quota;                 /* allocations per user */
+    int source_quota;          /* allocations per source address (IPv6: per /64); 0: no limit */
+    int max_allocations;       /* allocations in all; 0: no limit */
     uint64_t bandwidth;        /* bytes per second per allocation; 0: unlimited */
     int nonce_ttl;             /* seconds */
     const char *software;      /* NULL: no SOFTWARE attribute */
@@ -63,6 +65,7 @@ struct turn_stats {
     uint64_t policy_refused;  /* other peers refused by the policy (403) */
     uint64_t binding_limited; /* Binding requests not answered: the source's rate was spent */
     uint64_t unknown_method;  /* requests of methods TURN does not know, dropped unanswered */
+    uint64_t source_quota_refused, capacity_refused; /* 486 for a busy source, 508 when full */
     uint64_t unauth_shared;   /* unauthenticated requests of sources the full table had no room for */
     size_t active[3];                              /* allocations now, by enum turn_transport */
 };

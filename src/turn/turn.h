@@ -23,6 +23,7 @@ struct turn_alloc {
     struct turn_server *ts;
     struct turn_source src;          /* how to reach the client */
     struct turn_user_count *user;
+    struct source_count *source;
     uint8_t key[AUTH_KEY_MD5_LEN];
     struct alloc_state st;
     int fd;
@@ -41,6 +42,12 @@ struct unauth_limit {
     struct ratelimit errors, bindings;
 };
 
+/* Allocations of one source address (IPv6: one /64). */
+struct source_count {
+    struct keymap_entry entry;
+    int count;
+};
+
 struct turn_user_count {
     struct strmap_entry entry;
     char name[TURN_USER_MAX];
@@ -57,6 +64,8 @@ struct turn_server {
     struct turn_options opt;
     struct strmap allocs, users;
     struct keymap unauth;            /* source key → struct unauth_limit */
+    struct keymap sources;           /* source key → struct source_count */
+    int nallocs;
     struct unauth_limit *lru_head, *lru_tail;
     struct unauth_limit unauth_overflow; /* shared by sources the table has no room for */
     struct turn_alloc **by_port;      /* port - port_lo → allocation */

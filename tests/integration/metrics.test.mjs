@@ -21,7 +21,7 @@ const LABEL_VALUES = {
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
   reason: ['bad_credentials', 'stale_nonce', 'own_address', 'peer_policy', 'unknown_method'],
-  limit: ['signal_message', 'pin', 'chat', 'connections_per_ip', 'rest', 'turn_unauthenticated', 'turn_binding', 'turn_quota', 'turn_bandwidth'],
+  limit: ['signal_message', 'pin', 'chat', 'connections_per_ip', 'rest', 'turn_unauthenticated', 'turn_binding', 'turn_quota', 'turn_source_quota', 'turn_capacity', 'turn_bandwidth'],
 };
 
 describe('/metrics: format and values that follow traffic', () => {

@@ -523,6 +523,29 @@ static void test_allocate_errors(void **state)
     expect_error(allocate_req(c, -1, AUTH), 508);
 }
 
+/* Allocations per source address (IPv6: per /64) and in all, whatever the
+ * users: fresh REST users do not buy fresh allocations. */
+static void test_source_and_global_caps(void **state)
+{
+    struct turn_options o = opts();
+    o.source_quota = 2;
+    o.max_allocations = 3;
+    o.port_hi = port_lo + 7;
+    start(state, o);
+    allocate(cl("2001:db8:1:2::1", 1, TURN_UDP, "alice", "wonderland"));
+    allocate(cl("2001:db8:1:2::2", 1, TURN_UDP, "bob", "builder")); /* same /64 */
+    struct client *c = cl("2001:db8:1:2:ffff::3", 1, TURN_TCP, "bob", "builder");
+    expect_signed_error(allocate_req(c, -1, AUTH), 486);
+    assert_int_equal(turn_server_stats(ts).source_quota_refused, 1);
+    struct client *d = cl("192.0.2.1", 1, TURN_UDP, "alice", "wonderland");
+    allocate(d);
+    expect_signed_error(allocate_req(cl("192.0.2.2", 1, TURN_UDP, "bob", "builder"), -1, AUTH), 508); /* full */
+    assert_int_equal(turn_server_stats(ts).capacity_refused, 1);
+    assert_int_equal(lifetime_of(refresh(d, 0)), 0); /* one goes: room again */
+    allocate(cl("192.0.2.2", 2, TURN_UDP, "bob", "builder"));
+    assert_int_equal(turn_server_stats(ts).allocations, 4);
+}
+
 static void test_odd_input(void **state)
 {
     start(state, opts());
@@ -761,6 +784,7 @@ int main(void)
         cmocka_unit_test_teardown(test_stale_nonce, stop),
         cmocka_unit_test_teardown(test_rest_credentials, stop),
         cmocka_unit_test_teardown(test_allocate_errors, stop),
+        cmocka_unit_test_teardown(test_source_and_global_caps, stop),
         cmocka_unit_test_teardown(test_odd_input, stop),
         cmocka_unit_test_teardown(test_unauthenticated_answers_limited, stop),
         cmocka_unit_test_teardown(test_unauth_table_full, stop),
