@@ -629,7 +629,7 @@ void turn_server_input(struct turn_server *ts, const struct turn_source *src, co
 {
     if (len == 0 || (src->transport == TURN_UDP && len > TURN_MAX_DATAGRAM))
         return;
-    if (buf[0] >= 0x40 && buf[0] <= 0x4F) {
+    if (buf[0] >= (STUN_CHANNEL_MIN >> 8) && buf[0] <= (STUN_CHANNEL_MAX >> 8)) {
         struct turn_alloc *a = turn_find_alloc(ts, src);
         if (a)
             relay_channel_from_client(ts, a, buf, len);

@@ -684,7 +684,7 @@ static void test_permission_and_channel_rules(void **state)
     ok(permit(a, &rb)); /* another allocation here, though on loopback */
     expect_error(permit(a, NULL), 400);
     expect_error(bind_channel(a, 0x3FFF, &rb), 400);
-    expect_error(bind_channel(a, 0x5000, &rb), 400);
+    expect_error(bind_channel(a, 0x8000, &rb), 400);
     expect_error(bind_channel(a, 0x4000, NULL), 400);
     ok(bind_channel(a, 0x4000, &rb));
     ok(bind_channel(a, 0x4000, &rb)); /* a refresh */
