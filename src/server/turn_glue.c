@@ -180,6 +180,10 @@ int turn_glue_init(struct server *s)
     };
     if (load_policy(conf, &o.policy) < 0 || relay_io_local_addrs(&o.policy, conf) < 0)
         return -1;
+    if (relay_io_ops(s->loop, relay_ip, &o.relay) < 0) {
+        log_error("config", "error=\"invalid value for relay-ip: '%s'\"", relay_ip);
+        return -1;
+    }
     if (conf->allow_loopback_peers)
         log_warn("allow_loopback_peers", "note=\"TURN may relay to this machine's loopback: for tests only\"");
     char err[256];
@@ -188,6 +192,7 @@ int turn_glue_init(struct server *s)
         log_error("turn_failed", "error=\"%s\"", err);
         return -1;
     }
+    relay_io_attach(&o.relay, s->turn);
     if (open_udp(s) < 0)
         return -1;
     log_info("turn", "relay_ports=%d-%d users=%d", conf->relay_port_lo, conf->relay_port_hi, conf->turn_user.count);
