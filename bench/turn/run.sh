@@ -127,11 +127,13 @@ for s in $SERVERS; do
 		"$TINCAN_BIN" --help 2>&1 | grep -q -- --relay-ports ||
 			{ echo "bench/turn: $TINCAN_BIN has no TURN (--relay-ports); skipping tincan" >&2; continue; }
 		mkdir -p "$TMP/tincan-data"
-		# --turn-quota: r2r holds 2 x TURN_FLOWS allocations of one user.
+		# --turn-quota, --turn-source-quota: r2r holds 2 x TURN_FLOWS allocations
+		# of one user from one address; --turn-bandwidth 0: measure the relay, not the limit.
 		(cd "$TMP/tincan-data" && exec "${SRV_PIN[@]}" "$TINCAN_BIN" --bind 127.0.0.1 --port "$port" \
 			--data-dir "$TMP/tincan-data" --relay-ip 127.0.0.1 --allow-loopback-peers \
 			--turn-user bench:bench --relay-ports "$TINCAN_RELAY_PORTS" \
-			--turn-quota $((2 * FLOWS + 8)) --log-level warn) 2>"$TMP/tincan.log" &
+			--turn-quota $((2 * FLOWS + 8)) --turn-source-quota $((2 * FLOWS + 8)) \
+			--turn-bandwidth 0 --log-level warn) 2>"$TMP/tincan.log" &
 		;;
 	coturn)
 		if ! command -v turnserver >/dev/null; then

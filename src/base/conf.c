@@ -59,7 +59,9 @@ static const struct conf_opt opts[] = {
     { "deny-peer", T_LIST, F(deny_peer), 0, 0, "CIDR", "TURN peers refused (repeatable)" },
     { "allow-loopback-peers", T_FLAG, F(allow_loopback_peers), 0, 0, NULL, "let TURN relay to 127.0.0.0/8 and ::1 (tests only)" },
     { "turn-quota", T_INT, F(turn_quota), 1, 100000, "N", "TURN allocations per user (default 10)" },
-    { "turn-bandwidth", T_INT, F(turn_bandwidth), 0, 1000000000, "BYTES", "relay bytes per second per allocation, 0 = unlimited (default 0)" },
+    { "turn-source-quota", T_INT, F(turn_source_quota), 1, 100000, "N", "TURN allocations per source address, IPv6 per /64 (default 32)" },
+    { "turn-max-allocations", T_INT, F(turn_max_allocations), 1, 1000000, "N", "TURN allocations in all (default 1000)" },
+    { "turn-bandwidth", T_INT, F(turn_bandwidth), 0, 1000000000, "BYTES", "relay bytes per second per allocation, both ways, 0 = unlimited (default 2000000, 16 Mbit/s)" },
     { "turn-credential-ttl", T_INT, F(turn_credential_ttl), 60, 604800, "SEC", "lifetime of TURN credentials handed to browsers (default 3600)" },
     { "turn-nonce-ttl", T_INT, F(turn_nonce_ttl), 1, 600, "SEC", "TURN nonces go stale after this (default 600)" },
     { "no-rest-api", T_FLAG, F(no_rest_api), 0, 0, NULL, "turn off the join-code REST API (/api/rooms, /api/user/purge) and its database" },
@@ -113,6 +115,9 @@ void conf_init(struct conf *c)
     c->turn_realm = xstrdup("tincan");
     c->relay_ports = xstrdup("49160-49200");
     c->turn_quota = 10;
+    c->turn_source_quota = 32;
+    c->turn_max_allocations = 1000;
+    c->turn_bandwidth = 2000000;
     c->turn_credential_ttl = 3600;
     c->turn_nonce_ttl = 600;
     c->rest_rate = 30;

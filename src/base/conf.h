@@ -44,6 +44,7 @@ struct conf {
     char *turn_secret, *turn_realm, *relay_ports, *relay_ip, *external_ip, *public_host, *software;
     struct conf_list turn_user, allow_peer, deny_peer;
     int allow_loopback_peers, turn_quota, turn_bandwidth, turn_credential_ttl, turn_nonce_ttl;
+    int turn_source_quota, turn_max_allocations;
     int relay_port_lo, relay_port_hi;   /* parsed from relay_ports by conf_check */
     /* REST API of seed 003 (join codes) */
     char *db;                 /* NULL: <data_dir>/tincan.db */

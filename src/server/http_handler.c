@@ -141,6 +141,10 @@ static void send_health(struct client *c, int head_only, const char *host, int k
 /* GET /api/ice: the ICE servers with fresh TURN credentials. */
 static void send_ice(struct client *c, int head_only, const char *host, int keep_alive)
 {
+    if (rest_glue_limited(c)) {
+        http_send_error(c, 429, host); /* each call mints a TURN user: rate-limited like the REST API */
+        return;
+    }
     char *servers = turn_glue_ice_json(c->srv, host, NULL);
     char body[2048];
     int n = snprintf(body, sizeof(body), "{\"iceServers\":%s,\"ttl\":%d}\n", servers ? servers : "[]",

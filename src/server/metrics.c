@@ -219,6 +219,8 @@ static void render_limits(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "rate_limited_total", "limit=\"turn_unauthenticated\"", m->turn.unauth_limited);
     sample(w, "rate_limited_total", "limit=\"turn_binding\"", m->turn.binding_limited);
     sample(w, "rate_limited_total", "limit=\"turn_quota\"", m->turn.quota_refused);
+    sample(w, "rate_limited_total", "limit=\"turn_source_quota\"", m->turn.source_quota_refused);
+    sample(w, "rate_limited_total", "limit=\"turn_capacity\"", m->turn.capacity_refused);
     sample(w, "rate_limited_total", "limit=\"turn_bandwidth\"", m->turn.bandwidth_dropped);
 }
 

@@ -223,6 +223,15 @@ static void send_answer(struct client *c, const struct http_request *req, const 
         client_finish(c);
 }
 
+int rest_glue_limited(struct client *c)
+{
+    struct rest_glue *g = c->srv->rest;
+    if (!g || take_token(g, &c->ip) == 0)
+        return 0;
+    c->srv->rest_limited++;
+    return 1;
+}
+
 void rest_glue_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len,
                       const char *host)
 {

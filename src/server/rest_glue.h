@@ -26,6 +26,10 @@ void rest_glue_cleanup(struct server *s);
 struct store *rest_glue_store(struct server *s);
 /* True when req's path belongs to the REST API (answered here, on or off). */
 int rest_glue_owns(const struct http_request *req);
+/* Takes a token of the REST limiter for c's source (for other API paths,
+ * such as /api/ice). True, and counted as limit="rest", when the source
+ * is over its rate; false when allowed or the REST API is off. */
+int rest_glue_limited(struct client *c);
 /* Answers one request on an API path (host: its Host header, may be ""). */
 void rest_glue_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len,
                       const char *host);

@@ -138,10 +138,15 @@ int turn_glue_init(struct server *s)
         .realm = conf->turn_realm, .secret = s->turn_secret, .users = conf->turn_user.items,
         .nusers = conf->turn_user.count, .relay_ip = relay_ip, .external_ip = conf->external_ip,
         .port_lo = conf->relay_port_lo, .port_hi = conf->relay_port_hi, .quota = conf->turn_quota,
+        .source_quota = conf->turn_source_quota, .max_allocations = conf->turn_max_allocations,
         .bandwidth = (uint64_t)conf->turn_bandwidth, .nonce_ttl = conf->turn_nonce_ttl, .software = conf->software,
     };
     if (load_policy(conf, &o.policy) < 0 || relay_io_local_addrs(&o.policy, conf) < 0)
         return -1;
+    if (relay_io_ops(s->loop, relay_ip, &o.relay) < 0) {
+        log_error("config", "error=\"invalid value for relay-ip: '%s'\"", relay_ip);
+        return -1;
+    }
     if (conf->allow_loopback_peers)
         log_warn("allow_loopback_peers", "note=\"TURN may relay to this machine's loopback: for tests only\"");
     char err[256];
@@ -150,6 +155,7 @@ int turn_glue_init(struct server *s)
         log_error("turn_failed", "error=\"%s\"", err);
         return -1;
     }
+    relay_io_attach(&o.relay, s->turn);
     udp_port_route(s->udp, UDP_KIND_STUN, on_udp, s);
     udp_port_route(s->udp, UDP_KIND_CHANNELDATA, on_udp, s);
     log_info("turn", "relay_ports=%d-%d users=%d", conf->relay_port_lo, conf->relay_port_hi, conf->turn_user.count);

@@ -38,8 +38,11 @@
 #define STUN_FINGERPRINT_XOR 0x5354554eu
 #define STUN_SHA1_LEN 20
 #define STUN_SHA256_LEN 32
-#define STUN_CHANNEL_MIN 0x4000       /* RFC 8656 §12: 0x4000-0x4FFF */
-#define STUN_CHANNEL_MAX 0x4FFF
+/* Channel numbers: RFC 8656 §12 says 0x4000-0x4FFF, RFC 5766 clients
+ * (coturn's among them) draw from 0x4000-0x7FFF; coturn accepts both, and
+ * so do we. First bytes 0x40-0x7F fall between DTLS and RTP (RFC 7983). */
+#define STUN_CHANNEL_MIN 0x4000
+#define STUN_CHANNEL_MAX 0x7FFF
 #define STUN_CHANNELDATA_HEADER 4
 #define STUN_PROTO_UDP 17             /* REQUESTED-TRANSPORT value for UDP */
 
@@ -301,12 +304,12 @@ int stun_channeldata_frame(uint8_t *buf, size_t cap, uint16_t channel, size_t le
 int stun_frame_len(const uint8_t *buf, size_t len);
 
 /* What a UDP datagram on the shared port is, by its first byte (RFC 7983,
- * with TURN channels at 64-79 as RFC 8656 puts them). */
+ * with TURN channels at 64-127: RFC 5766's channel range). */
 enum stun_demux {
     STUN_DEMUX_STUN,         /* 0-3 */
     STUN_DEMUX_ZRTP,         /* 16-19 */
     STUN_DEMUX_DTLS,         /* 20-63 */
-    STUN_DEMUX_CHANNELDATA,  /* 64-79 */
+    STUN_DEMUX_CHANNELDATA,  /* 64-127 */
     STUN_DEMUX_RTP,          /* 128-191: RTP and RTCP */
     STUN_DEMUX_OTHER,        /* anything else, and empty datagrams: drop */
 };

@@ -101,7 +101,7 @@ enum stun_demux stun_demux_udp(const uint8_t *buf, size_t len)
         return STUN_DEMUX_ZRTP;
     if (b >= 20 && b <= 63)
         return STUN_DEMUX_DTLS;
-    if (b >= 64 && b <= 79)
+    if (b >= 64 && b <= 127)
         return STUN_DEMUX_CHANNELDATA;
     if (b >= 128 && b <= 191)
         return STUN_DEMUX_RTP;

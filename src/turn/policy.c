@@ -114,16 +114,16 @@ static int in_list(const struct cidr *list, int n, const uint8_t ip[16])
 
 #define NDENIED (sizeof(denied_ranges) / sizeof(denied_ranges[0]))
 
+/* Parsed on each call, which is rare (a permission or channel request, never
+ * a relayed packet): no shared state to set up. */
 static int in_denied_ranges(const uint8_t ip[16])
 {
-    static struct cidr parsed[NDENIED];
-    static int ready;
-    if (!ready) {
-        for (size_t i = 0; i < NDENIED; i++)
-            policy_parse_cidr(denied_ranges[i], &parsed[i]);
-        ready = 1;
+    struct cidr c;
+    for (size_t i = 0; i < NDENIED; i++) {
+        if (policy_parse_cidr(denied_ranges[i], &c) == 0 && in_list(&c, 1, ip))
+            return 1;
     }
-    return in_list(parsed, (int)NDENIED, ip);
+    return 0;
 }
 
 static int is_loopback(const uint8_t ip[16], int v4)

@@ -1,21 +1,18 @@
 /*
- * relay — the TURN data path: one UDP relay socket per allocation, taken
- * from the configured port range; data from peers to clients as
- * ChannelData or Data indications; data from clients to peers, in process
- * when the peer is another allocation of this server (two browsers that
- * both relay through tincan), with the same permission and channel checks
- * either way.
+ * relay — the TURN data path: one relay socket per allocation (opened
+ * through the embedder's turn_relay_ops), on a port from the configured
+ * range; data from peers to clients as ChannelData or Data indications;
+ * data from clients to peers, in process when the peer is a relay port of
+ * this server (two browsers that both relay through tincan), with the same
+ * permission and channel checks either way. relay_to_peer() is the one
+ * place that decides "the peer is one of ours, deliver in process"; an SFU
+ * in the same process plugs in there.
  */
 #include <errno.h>
-#include <netinet/in.h>
 #include <openssl/rand.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "../base/alloc.h"
 #include "../base/log.h"
-#include "../net/sock.h"
 #include "policy.h"
 #include "turn.h"
 
@@ -60,10 +57,11 @@ static int bandwidth_ok(struct turn_server *ts, struct turn_alloc *a, size_t len
 }
 
 /* A transaction id for a Data indication: unpredictable, but too cheap to
- * ask the system for per packet (xorshift64*, seeded once from OpenSSL). */
-static void next_txid(uint8_t out[STUN_TXID_LEN])
+ * ask the system for per packet (xorshift64*, seeded from OpenSSL; the
+ * state is the server's, nothing is shared between servers or loops). */
+static void next_txid(struct turn_server *ts, uint8_t out[STUN_TXID_LEN])
 {
-    static uint64_t state;
+    uint64_t state = ts->txid_state;
     while (!state)
         RAND_bytes((unsigned char *)&state, sizeof(state));
     for (int i = 0; i < STUN_TXID_LEN; i += 4) {
@@ -73,11 +71,12 @@ static void next_txid(uint8_t out[STUN_TXID_LEN])
         uint32_t v = (uint32_t)((state * 0x2545F4914F6CDD1Dull) >> 32);
         memcpy(out + i, &v, 4);
     }
+    ts->txid_state = state;
 }
 
 /* Data from peer arrived at a's relayed address: to the client, if allowed. */
-static void deliver(struct turn_server *ts, struct turn_alloc *a, const struct stun_addr *peer, const uint8_t *data,
-                    size_t len, int in_process)
+void relay_deliver(struct turn_server *ts, struct turn_alloc *a, const struct stun_addr *peer, const uint8_t *data,
+                   size_t len, int in_process)
 {
     uint64_t now = loop_now(ts->loop);
     if (!alloc_permitted(&a->st, peer, now) || !peer_reachable(ts, peer, in_process) || !bandwidth_ok(ts, a, len))
@@ -94,7 +93,7 @@ static void deliver(struct turn_server *ts, struct turn_alloc *a, const struct s
     } else {
         struct stun_builder b;
         uint8_t txid[STUN_TXID_LEN];
-        next_txid(txid);
+        next_txid(ts, txid);
         stun_builder_init(&b, out, sizeof(out), stun_type(STUN_DATA, STUN_INDICATION), txid);
         stun_builder_add_xor_addr(&b, STUN_ATTR_XOR_PEER_ADDRESS, peer);
         stun_builder_add(&b, STUN_ATTR_DATA, data, len);
@@ -123,18 +122,15 @@ void relay_to_peer(struct turn_server *ts, struct turn_alloc *a, const struct st
         if (to && to != a) {
             ts->stats.to_peer_packets++;
             ts->stats.to_peer_bytes += len;
-            deliver(ts, to, &a->relayed, data, len, 1);
+            relay_deliver(ts, to, &a->relayed, data, len, 1);
         }
         return;
     }
-    struct sockaddr_storage ss;
-    socklen_t sl = stun_addr_to_sockaddr(peer, &ss);
-    if (sl && sendto(a->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) >= 0) {
-        ts->stats.relayed_packets++;
-        ts->stats.relayed_bytes += len;
-        ts->stats.to_peer_packets++;
-        ts->stats.to_peer_bytes += len;
-    }
+    ts->opt.relay.send(ts->opt.relay.ctx, a->handle, peer, data, len);
+    ts->stats.relayed_packets++;
+    ts->stats.relayed_bytes += len;
+    ts->stats.to_peer_packets++;
+    ts->stats.to_peer_bytes += len;
 }
 
 void relay_channel_from_client(struct turn_server *ts, struct turn_alloc *a, const uint8_t *buf, size_t len)
@@ -147,52 +143,11 @@ void relay_channel_from_client(struct turn_server *ts, struct turn_alloc *a, con
         relay_to_peer(ts, a, &ch->peer, cd.data, cd.len);
 }
 
-static void on_relay_readable(struct loop *loop, struct loop_io *io, unsigned events)
-{
-    (void)loop;
-    (void)events;
-    struct turn_alloc *a = container_of(io, struct turn_alloc, io);
-    struct turn_server *ts = a->ts;
-    static struct sock_batch batch;
-    uint16_t port = a->port; /* a may be freed by a delivery: read nothing of it after one */
-    int n = sock_recv_batch(a->fd, &batch);
-    for (int i = 0; i < n; i++) {
-        struct stun_addr peer;
-        if (batch.len[i] > TURN_MAX_DATAGRAM)
-            continue; /* oversized: dropped */
-        if (stun_addr_from_sockaddr(&peer, (struct sockaddr *)&batch.from[i]) < 0)
-            continue;
-        deliver(ts, a, &peer, batch.buf[i], batch.len[i], 0);
-        if (ts->by_port[port - ts->opt.port_lo] != a)
-            return; /* the allocation went away while delivering */
-    }
-}
-
-static int bind_port(struct turn_server *ts, uint16_t port, int dont_fragment)
-{
-    struct stun_addr local = ts->relay_local;
-    local.port = port;
-    struct sockaddr_storage ss;
-    socklen_t sl = stun_addr_to_sockaddr(&local, &ss);
-    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    sock_udp_buffers(fd);
-    if (dont_fragment && ss.ss_family == AF_INET) {
-        int v = IP_PMTUDISC_DO;
-        setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
-    }
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    return fd;
-}
-
 int relay_open(struct turn_server *ts, struct turn_alloc *a, int dont_fragment, int even)
 {
     int span = ts->opt.port_hi - ts->opt.port_lo + 1;
+    if (!ts->opt.relay.open)
+        return -EADDRINUSE;
     /* Start at a random place in the range so ports are not predictable. */
     uint32_t start;
     RAND_bytes((unsigned char *)&start, sizeof(start));
@@ -200,14 +155,10 @@ int relay_open(struct turn_server *ts, struct turn_alloc *a, int dont_fragment, 
         int port = ts->opt.port_lo + (int)((start + (uint32_t)i) % (uint32_t)span);
         if (ts->by_port[port - ts->opt.port_lo] || (even && port % 2))
             continue;
-        int fd = bind_port(ts, (uint16_t)port, dont_fragment);
-        if (fd < 0)
+        void *h = ts->opt.relay.open(ts->opt.relay.ctx, (uint16_t)port, dont_fragment);
+        if (!h)
             continue; /* taken by another program */
-        if (loop_io_add(ts->loop, &a->io, fd, LOOP_READ, on_relay_readable) < 0) {
-            close(fd);
-            return -EADDRINUSE;
-        }
-        a->fd = fd;
+        a->handle = h;
         a->port = (uint16_t)port;
         a->relayed = ts->relay_public;
         a->relayed.port = (uint16_t)port;
@@ -219,10 +170,9 @@ int relay_open(struct turn_server *ts, struct turn_alloc *a, int dont_fragment, 
 
 void relay_close(struct turn_server *ts, struct turn_alloc *a)
 {
-    if (a->fd < 0)
+    if (!a->handle)
         return;
-    loop_io_del(ts->loop, &a->io);
-    close(a->fd);
-    a->fd = -1;
+    ts->opt.relay.close(ts->opt.relay.ctx, a->handle);
+    a->handle = NULL;
     ts->by_port[a->port - ts->opt.port_lo] = NULL;
 }

@@ -41,24 +41,45 @@ static void source_addr(const struct turn_source *src, struct stun_addr *out)
     }
 }
 
-static void tuple_key(const struct turn_source *src, char *out, size_t len)
+/* Writes a (normalised: IPv4-mapped as IPv4) address as family, port, IP. */
+static uint8_t *key_addr(uint8_t *p, const struct sockaddr_storage *ss)
 {
-    if (src->transport != TURN_UDP) {
-        snprintf(out, len, "s/%p", src->ctx);
-        return;
-    }
     struct stun_addr a;
-    source_addr(src, &a);
-    char ip[INET6_ADDRSTRLEN];
-    inet_ntop(a.family == STUN_IPV4 ? AF_INET : AF_INET6, a.ip, ip, sizeof(ip));
-    snprintf(out, len, "u/%s/%u", ip, a.port);
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (stun_addr_from_sockaddr(&a, (const struct sockaddr *)ss) < 0)
+        memset(&a, 0, sizeof(a)); /* no local address known: all zero */
+    if (a.family == STUN_IPV6 && memcmp(a.ip, mapped, 12) == 0) {
+        a.family = STUN_IPV4;
+        memmove(a.ip, a.ip + 12, 4);
+    }
+    size_t n = a.family == STUN_IPV4 ? 4 : 16;
+    *p++ = a.family;
+    *p++ = (uint8_t)(a.port >> 8);
+    *p++ = (uint8_t)a.port;
+    memcpy(p, a.ip, n);
+    return p + n;
+}
+
+/* The binary key of a client's 5-tuple: the transport, then for UDP the
+ * client's address and the local address it sent to (the server side of
+ * the 5-tuple), for streams the connection. Returns its length. */
+static size_t tuple_key(const struct turn_source *src, uint8_t out[KEYMAP_KEY_MAX])
+{
+    out[0] = (uint8_t)src->transport;
+    if (src->transport != TURN_UDP) {
+        memcpy(out + 1, &src->ctx, sizeof(src->ctx));
+        return 1 + sizeof(src->ctx);
+    }
+    uint8_t *p = key_addr(out + 1, &src->addr);
+    p = key_addr(p, &src->local);
+    return (size_t)(p - out);
 }
 
 struct turn_alloc *turn_find_alloc(struct turn_server *ts, const struct turn_source *src)
 {
-    char key[TURN_KEY_MAX];
-    tuple_key(src, key, sizeof(key));
-    struct strmap_entry *e = strmap_get(&ts->allocs, key);
+    uint8_t key[KEYMAP_KEY_MAX];
+    size_t n = tuple_key(src, key);
+    struct keymap_entry *e = keymap_get(&ts->allocs, key, n);
     return e ? container_of(e, struct turn_alloc, by_tuple) : NULL;
 }
 
@@ -297,11 +318,35 @@ static struct turn_user_count *user_count(struct turn_server *ts, struct stun_st
     return u;
 }
 
+/* The allocation count of src's source, created at 0 when absent. */
+static struct source_count *source_count(struct turn_server *ts, const struct turn_source *src)
+{
+    uint8_t key[17];
+    size_t klen = source_key(src, key);
+    struct keymap_entry *e = keymap_get(&ts->sources, key, klen);
+    if (e)
+        return container_of(e, struct source_count, entry);
+    struct source_count *sc = xcalloc(1, sizeof(*sc));
+    keymap_put(&ts->sources, &sc->entry, key, klen);
+    return sc;
+}
+
+static void source_put(struct turn_server *ts, struct source_count *sc)
+{
+    if (sc->count == 0) {
+        keymap_del(&ts->sources, &sc->entry);
+        xfree(sc);
+    }
+}
+
 static void alloc_free(struct turn_server *ts, struct turn_alloc *a)
 {
     relay_close(ts, a);
+    ts->nallocs--;
+    a->source->count--;
+    source_put(ts, a->source);
     loop_timer_stop(ts->loop, &a->expiry);
-    strmap_del(&ts->allocs, &a->by_tuple);
+    keymap_del(&ts->allocs, &a->by_tuple);
     if (--a->user->count == 0) {
         strmap_del(&ts->users, &a->user->entry);
         xfree(a->user);
@@ -336,51 +381,79 @@ static void send_allocated(struct turn_server *ts, const struct turn_source *src
     reply_send(ts, src, &r, req, a->key);
 }
 
-static void on_allocate(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
-                        const uint8_t *key, struct stun_str user)
+/* The checks of an Allocate request's attributes: 0, or the error code. */
+static int allocate_request_code(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req)
 {
     uint8_t proto;
-    if (turn_find_alloc(ts, src)) {
-        send_error(ts, src, req, 437, key);
-        return;
-    }
-    if (stun_msg_requested_transport(req, &proto) != 0) {
-        send_error(ts, src, req, 400, key);
-        return;
-    }
-    if (proto != STUN_PROTO_UDP) {
-        send_error(ts, src, req, 442, key);
-        return;
-    }
     struct stun_str family;
+    if (turn_find_alloc(ts, src))
+        return 437;
+    if (stun_msg_requested_transport(req, &proto) != 0)
+        return 400;
+    if (proto != STUN_PROTO_UDP)
+        return 442;
     if (stun_msg_str(req, STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &family) == 0 &&
-        (family.len < 1 || family.p[0] != ts->relay_public.family)) {
-        send_error(ts, src, req, 440, key); /* only relays of the relay address's family */
-        return;
+        (family.len < 1 || family.p[0] != ts->relay_public.family))
+        return 440; /* only relays of the relay address's family */
+    if (stun_msg_has(req, STUN_ATTR_RESERVATION_TOKEN))
+        return 508; /* reserved port pairs are not offered */
+    return 0;
+}
+
+/* The limits on allocations: in all (508), per source and per user (486).
+ * 0 with *scp and *up counted in, or the error code. */
+static int allocate_quota_code(struct turn_server *ts, const struct turn_source *src, struct stun_str user,
+                               struct source_count **scp, struct turn_user_count **up)
+{
+    if (ts->opt.max_allocations && ts->nallocs >= ts->opt.max_allocations) {
+        ts->stats.capacity_refused++;
+        return 508;
     }
-    if (stun_msg_has(req, STUN_ATTR_RESERVATION_TOKEN)) {
-        send_error(ts, src, req, 508, key); /* reserved port pairs are not offered */
-        return;
+    struct source_count *sc = source_count(ts, src);
+    if (ts->opt.source_quota && sc->count >= ts->opt.source_quota) {
+        source_put(ts, sc);
+        ts->stats.source_quota_refused++;
+        return 486;
     }
     struct turn_user_count *u = user_count(ts, user);
     if (u->count >= ts->opt.quota) {
+        source_put(ts, sc);
         if (u->count == 0) {
             strmap_del(&ts->users, &u->entry);
             xfree(u);
         }
         ts->stats.quota_refused++;
-        send_error(ts, src, req, 486, key);
+        return 486;
+    }
+    sc->count++;
+    u->count++;
+    *scp = sc;
+    *up = u;
+    return 0;
+}
+
+static void on_allocate(struct turn_server *ts, const struct turn_source *src, const struct stun_msg *req,
+                        const uint8_t *key, struct stun_str user)
+{
+    struct source_count *sc;
+    struct turn_user_count *u;
+    int code = allocate_request_code(ts, src, req);
+    if (!code)
+        code = allocate_quota_code(ts, src, user, &sc, &u);
+    if (code) {
+        send_error(ts, src, req, code, key);
         return;
     }
     struct turn_alloc *a = xcalloc(1, sizeof(*a));
     a->ts = ts;
-    a->fd = -1;
     a->src = *src;
     a->user = u;
-    u->count++;
+    a->source = sc;
+    ts->nallocs++;
     memcpy(a->key, key, AUTH_KEY_MD5_LEN);
-    tuple_key(src, a->tuple, sizeof(a->tuple));
-    strmap_put(&ts->allocs, &a->by_tuple, a->tuple);
+    uint8_t tkey[KEYMAP_KEY_MAX];
+    size_t tlen = tuple_key(src, tkey);
+    keymap_put(&ts->allocs, &a->by_tuple, tkey, tlen);
     /* EVEN-PORT gets an even port; its reserve-the-next bit is not honoured. */
     if (relay_open(ts, a, stun_msg_has(req, STUN_ATTR_DONT_FRAGMENT), stun_msg_has(req, STUN_ATTR_EVEN_PORT)) < 0) {
         alloc_free(ts, a);
@@ -577,7 +650,7 @@ void turn_server_input(struct turn_server *ts, const struct turn_source *src, co
 {
     if (len == 0 || (src->transport == TURN_UDP && len > TURN_MAX_DATAGRAM))
         return;
-    if (buf[0] >= 0x40 && buf[0] <= 0x4F) {
+    if (buf[0] >= (STUN_CHANNEL_MIN >> 8) && buf[0] <= (STUN_CHANNEL_MAX >> 8)) {
         struct turn_alloc *a = turn_find_alloc(ts, src);
         if (a)
             relay_channel_from_client(ts, a, buf, len);
@@ -597,11 +670,26 @@ void turn_server_input(struct turn_server *ts, const struct turn_source *src, co
 
 void turn_server_stream_closed(struct turn_server *ts, void *ctx)
 {
-    char key[TURN_KEY_MAX];
-    snprintf(key, sizeof(key), "s/%p", ctx);
-    struct strmap_entry *e = strmap_get(&ts->allocs, key);
-    if (e)
-        alloc_free(ts, container_of(e, struct turn_alloc, by_tuple));
+    /* TCP and TLS keys are the same but for the transport byte. */
+    for (int tr = TURN_TCP; tr <= TURN_TLS; tr++) {
+        struct turn_source src = { .transport = (enum turn_transport)tr, .ctx = ctx };
+        struct turn_alloc *a = turn_find_alloc(ts, &src);
+        if (a)
+            alloc_free(ts, a);
+    }
+}
+
+int turn_server_relay_input(struct turn_server *ts, uint16_t port, const struct stun_addr *peer, const uint8_t *data,
+                            size_t len)
+{
+    if (port < ts->opt.port_lo || port > ts->opt.port_hi)
+        return -1;
+    struct turn_alloc *a = ts->by_port[port - ts->opt.port_lo];
+    if (!a)
+        return -1;
+    if (len <= TURN_MAX_DATAGRAM)
+        relay_deliver(ts, a, peer, data, len, 0);
+    return ts->by_port[port - ts->opt.port_lo] == a ? 0 : -1;
 }
 
 int turn_server_credential(struct turn_server *ts, const char *user, int ttl, char *username, size_t cap,
@@ -613,7 +701,7 @@ int turn_server_credential(struct turn_server *ts, const char *user, int ttl, ch
     return auth_rest_credential(auth_cstr(ts->opt.secret), user, expiry, username, cap, password) == 0 ? 0 : -1;
 }
 
-static void count_alloc(struct strmap_entry *e, void *arg)
+static void count_alloc(struct keymap_entry *e, void *arg)
 {
     struct turn_stats *st = arg;
     st->active[container_of(e, struct turn_alloc, by_tuple)->src.transport]++;
@@ -623,7 +711,7 @@ struct turn_stats turn_server_stats(const struct turn_server *ts)
 {
     struct turn_stats st = ts->stats;
     memset(st.active, 0, sizeof(st.active));
-    strmap_each((struct strmap *)&ts->allocs, count_alloc, &st);
+    keymap_each((struct keymap *)&ts->allocs, count_alloc, &st);
     return st;
 }
 
@@ -684,12 +772,13 @@ struct turn_server *turn_server_new(struct loop *loop, const struct turn_options
     struct turn_server *ts = xcalloc(1, sizeof(*ts));
     ts->loop = loop;
     ts->opt = *o;
-    strmap_init(&ts->allocs);
     strmap_init(&ts->users);
     RAND_bytes(ts->nonce_secret, sizeof(ts->nonce_secret));
     uint8_t hash_secret[16];
     RAND_bytes(hash_secret, sizeof(hash_secret));
     keymap_init(&ts->unauth, hash_secret);
+    keymap_init(&ts->allocs, hash_secret);
+    keymap_init(&ts->sources, hash_secret);
     if (parse_ip(o->relay_ip, &ts->relay_local) < 0) {
         snprintf(err, errlen, "invalid value for relay-ip: '%s'", o->relay_ip);
         goto fail;
@@ -716,7 +805,7 @@ fail:
     return NULL;
 }
 
-static void free_alloc_entry(struct strmap_entry *e, void *arg)
+static void free_alloc_entry(struct keymap_entry *e, void *arg)
 {
     alloc_free(arg, container_of(e, struct turn_alloc, by_tuple));
 }
@@ -732,12 +821,15 @@ void turn_server_free(struct turn_server *ts)
         return;
     loop_timer_stop(ts->loop, &ts->sweep);
     if (ts->by_port)
-        strmap_each(&ts->allocs, free_alloc_entry, ts);
+        keymap_each(&ts->allocs, free_alloc_entry, ts);
     keymap_each(&ts->unauth, free_limit_entry, ts);
-    strmap_cleanup(&ts->allocs);
+    keymap_cleanup(&ts->allocs);
     strmap_cleanup(&ts->users);
     keymap_cleanup(&ts->unauth);
+    keymap_cleanup(&ts->sources);
     xfree(ts->by_port);
     xfree(ts->static_users);
+    if (ts->opt.relay.free)
+        ts->opt.relay.free(ts->opt.relay.ctx);
     xfree(ts);
 }

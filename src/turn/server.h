@@ -8,6 +8,11 @@
  * nonces), keeps allocations, and relays: through UDP relay sockets to peers
  * on the network, or in process when the peer is another allocation of this
  * server.
+ *
+ * It does no I/O of its own: relay sockets are a struct turn_relay_ops the
+ * embedder gives it (src/server/relay_io.c: real sockets on the loop; the
+ * unit tests: a fake), and datagrams that arrive at a relay socket come
+ * back in through turn_server_relay_input().
  */
 #ifndef TINCAN_TURN_SERVER_H
 #define TINCAN_TURN_SERVER_H
@@ -37,6 +42,22 @@ struct turn_source {
     void *ctx;                 /* UDP: the socket's owner; streams: the connection (its 5-tuple) */
 };
 
+/* Relay sockets, as the embedder provides them. */
+struct turn_relay_ops {
+    /* Opens a UDP socket on port of the relay address, with DF set when
+     * asked. Returns its handle, or NULL when the port cannot be had (the
+     * server then tries another). */
+    void *(*open)(void *ctx, uint16_t port, int dont_fragment);
+    /* Sends one datagram from the relay socket to peer; failures are drops. */
+    void (*send)(void *ctx, void *handle, const struct stun_addr *peer, const uint8_t *data, size_t len);
+    /* Closes the socket. Nothing more of it may reach
+     * turn_server_relay_input(), not even the rest of a batch being read. */
+    void (*close)(void *ctx, void *handle);
+    /* Called by turn_server_free() last, after every close; may be NULL. */
+    void (*free)(void *ctx);
+    void *ctx;
+};
+
 struct turn_options {
     const char *realm;
     const char *secret;        /* TURN REST secret */
@@ -48,9 +69,12 @@ struct turn_options {
     struct turn_policy policy; /* with this host's addresses and the main port; the relay
                                   addresses and range are added by the server */
     int quota;                 /* allocations per user */
+    int source_quota;          /* allocations per source address (IPv6: per /64); 0: no limit */
+    int max_allocations;       /* allocations in all; 0: no limit */
     uint64_t bandwidth;        /* bytes per second per allocation; 0: unlimited */
     int nonce_ttl;             /* seconds */
     const char *software;      /* NULL: no SOFTWARE attribute */
+    struct turn_relay_ops relay; /* owned by the server from turn_server_new() on, even when it fails */
 };
 
 struct turn_stats {
@@ -63,6 +87,7 @@ struct turn_stats {
     uint64_t policy_refused;  /* other peers refused by the policy (403) */
     uint64_t binding_limited; /* Binding requests not answered: the source's rate was spent */
     uint64_t unknown_method;  /* requests of methods TURN does not know, dropped unanswered */
+    uint64_t source_quota_refused, capacity_refused; /* 486 for a busy source, 508 when full */
     uint64_t unauth_shared;   /* unauthenticated requests of sources the full table had no room for */
     size_t active[3];                              /* allocations now, by enum turn_transport */
 };
@@ -76,6 +101,12 @@ struct turn_server *turn_server_new(struct loop *loop, const struct turn_options
 void turn_server_free(struct turn_server *ts);
 /* Handles one STUN message or ChannelData message from a client. */
 void turn_server_input(struct turn_server *ts, const struct turn_source *src, const uint8_t *buf, size_t len);
+/* A datagram from peer arrived at relay port: to the allocation's client if
+ * its permissions and limits allow. Returns 0, or -1 when no allocation
+ * holds the port any more (the delivery may have ended it: a stream client
+ * that could not take more): stop handing in datagrams of that socket. */
+int turn_server_relay_input(struct turn_server *ts, uint16_t port, const struct stun_addr *peer, const uint8_t *data,
+                            size_t len);
 /* A TCP or TLS client (ctx) went away: its allocation ends. */
 void turn_server_stream_closed(struct turn_server *ts, void *ctx);
 /* Mints a REST credential valid for ttl seconds. Returns 0 or -1. */

@@ -14,20 +14,18 @@
 #include "server.h"
 
 #define TURN_MAX_DATAGRAM 1500
-#define TURN_KEY_MAX 64
 #define TURN_USER_MAX 513
 
 struct turn_alloc {
-    struct strmap_entry by_tuple;
-    char tuple[TURN_KEY_MAX];
+    struct keymap_entry by_tuple;    /* the client's 5-tuple, see tuple_key() */
     struct turn_server *ts;
     struct turn_source src;          /* how to reach the client */
     struct turn_user_count *user;
+    struct source_count *source;
     uint8_t key[AUTH_KEY_MD5_LEN];
     struct alloc_state st;
-    int fd;
+    void *handle;                     /* the relay socket (turn_relay_ops), or NULL */
     uint16_t port;
-    struct loop_io io;
     struct stun_addr relayed;         /* as advertised */
     struct loop_timer expiry;
     double bw_tokens;
@@ -39,6 +37,12 @@ struct unauth_limit {
     struct keymap_entry entry;
     struct unauth_limit *prev, *next; /* least recently used first */
     struct ratelimit errors, bindings;
+};
+
+/* Allocations of one source address (IPv6: one /64). */
+struct source_count {
+    struct keymap_entry entry;
+    int count;
 };
 
 struct turn_user_count {
@@ -55,8 +59,11 @@ struct static_user {
 struct turn_server {
     struct loop *loop;
     struct turn_options opt;
-    struct strmap allocs, users;
+    struct keymap allocs;            /* 5-tuple → struct turn_alloc */
+    struct strmap users;
     struct keymap unauth;            /* source key → struct unauth_limit */
+    struct keymap sources;           /* source key → struct source_count */
+    int nallocs;
     struct unauth_limit *lru_head, *lru_tail;
     struct unauth_limit unauth_overflow; /* shared by sources the table has no room for */
     struct turn_alloc **by_port;      /* port - port_lo → allocation */
@@ -66,16 +73,21 @@ struct turn_server {
     struct stun_addr relay_local, relay_public;
     struct turn_stats stats;
     struct loop_timer sweep;
+    uint64_t txid_state;             /* xorshift64* for Data indications */
 };
 
 /* relay.c */
-/* Opens a relay socket on a free (even, if asked) port for a; 0, or
- * -EADDRINUSE (508). */
+/* Opens a relay socket (turn_relay_ops) on a free (even, if asked) port for
+ * a; 0, or -EADDRINUSE (508). */
 int relay_open(struct turn_server *ts, struct turn_alloc *a, int dont_fragment, int even);
 /* Closes a's relay socket and frees its port. */
 void relay_close(struct turn_server *ts, struct turn_alloc *a);
-/* True if peer is one of this server's relay addresses. */
+/* True if peer is a relay port of this server (delivered in process). */
 int relay_is_own(const struct turn_server *ts, const struct stun_addr *peer);
+/* Data from peer at a's relayed address, to a's client if allowed.
+ * in_process: peer is another allocation here. */
+void relay_deliver(struct turn_server *ts, struct turn_alloc *a, const struct stun_addr *peer, const uint8_t *data,
+                   size_t len, int in_process);
 /* Sends data from a's relayed address to peer (in process when the peer is
  * another allocation here). Checks a's permission for peer first. */
 void relay_to_peer(struct turn_server *ts, struct turn_alloc *a, const struct stun_addr *peer, const uint8_t *data,

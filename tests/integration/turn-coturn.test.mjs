@@ -6,10 +6,10 @@
 // uclient runs with -c (no RTCP allocation): without it, uclient asks for
 // the RTP allocation with EVEN-PORT and its R bit and then allocates RTCP
 // with a RESERVATION-TOKEN, which tincan does not offer (508); browsers use
-// neither. uclient's channels draw their numbers from RFC 5766's
-// 0x4000-0x7FFF, and tincan follows RFC 8656 (0x4000-0x4FFF, the rest is
-// reserved): so every run uses Send indications (-s). The ChannelData path
-// is covered by turn-relay*.test.mjs and by Chromium in tests/e2e.
+// neither. Every transport runs twice: with channels (uclient's default:
+// ChannelBind with numbers from RFC 5766's 0x4000-0x7FFF, which tincan
+// accepts as coturn does, then ChannelData both ways) and with Send and
+// Data indications (-s).
 //
 // TURN_INTEROP_REFERENCE=1 also runs the same matrix against coturn's own
 // turnserver, to tell a broken tool setup from a tincan bug.
@@ -102,18 +102,30 @@ const MATRIX = [
  * Defines the interop tests against a server. target() returns
  * { port(transport, rest), peerPort }.
  */
+// -v makes uclient print each ChannelBind and its answer ("success: 0x7444").
+const MODES = [['channels', ['-v']], ['Send indications', ['-s']]];
+
 function interopTests(label, target) {
   for (const [tr, flags] of MATRIX) {
-    for (const [cred, credArgs] of [['static user', STATIC], ['REST secret', REST]]) {
-      const rest = credArgs === REST;
-      test(`${label}: ${tr}, ${cred}: ${N}×${M} messages echoed, 0 % loss`, T, async (t) => {
-        if (!TOOLS) assert.fail(NO_TOOLS);
-        const { port, peerPort } = target();
-        const run = await uclient([...flags, '-s', '-c', '-X', '-e', '127.0.0.1', '-r', String(peerPort), '-n',
-          String(N), '-m', String(M), '-l', '120', ...credArgs, '-p', String(port(tr, rest)), '127.0.0.1']);
-        t.diagnostic(`${tr}/${cred}: ${JSON.stringify(run.summary)}`);
-        checkRun(run, `uclient ${tr} ${cred}`);
-      });
+    for (const [mode, modeFlags] of MODES) {
+      for (const [cred, credArgs] of [['static user', STATIC], ['REST secret', REST]]) {
+        const rest = credArgs === REST;
+        test(`${label}: ${tr}, ${mode}, ${cred}: ${N}×${M} messages echoed, 0 % loss`, T, async (t) => {
+          if (!TOOLS) assert.fail(NO_TOOLS);
+          const { port, peerPort } = target();
+          const run = await uclient([...flags, ...modeFlags, '-c', '-X', '-e', '127.0.0.1', '-r', String(peerPort), '-n',
+            String(N), '-m', String(M), '-l', '120', ...credArgs, '-p', String(port(tr, rest)), '127.0.0.1']);
+          t.diagnostic(`${tr}/${mode}/${cred}: ${JSON.stringify(run.summary)}`);
+          checkRun(run, `uclient ${tr} ${mode} ${cred}`);
+          if (mode === 'channels') {
+            const binds = (run.out.match(/channel bind sent/g) || []).length;
+            const bound = [...run.out.matchAll(/success: 0x([0-9a-f]{4})/g)].map((m) => parseInt(m[1], 16));
+            assert.ok(binds >= M, `uclient sent ChannelBind (${binds})`);
+            assert.equal(bound.length, binds, 'every ChannelBind succeeded');
+            assert.ok(bound.every((n) => n >= 0x4000 && n <= 0x7fff), `channels in 0x4000-0x7FFF: ${bound.map((n) => n.toString(16))}`);
+          }
+        });
+      }
     }
   }
   // DONT-FRAGMENT (-g) on the relay socket.

@@ -156,3 +156,36 @@ describe('ICE servers with the secret the server makes itself', () => {
     expectSuccess(await t.allocate(), 'Allocate over tls with the /api/ice credential');
   });
 });
+
+describe('/api/ice is rate-limited like the REST API (each call mints a TURN user)', () => {
+  let srv;
+  const bag = new Bag();
+  before(async () => {
+    const range = await udpRange(21780, 8);
+    srv = await start({ args: turnArgs(range, '--turn-secret', SECRET, '--rest-rate', '1', '--turn-source-quota', '2') });
+  });
+  afterEach(() => bag.closeAll());
+  after(async () => { await srv?.stop(); });
+
+  test('past the burst: 429, counted as limit="rest"; fresh users do not buy allocations past the source quota', T, async () => {
+    const statuses = [];
+    const users = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await request(srv.port, 'GET', '/api/ice');
+      statuses.push(res.status);
+      if (res.status === 200) users.push(JSON.parse(res.body.toString()).iceServers[1]);
+    }
+    assert.deepEqual(statuses, [200, 200, 429, 429], 'burst of two (--rest-rate 1), then 429');
+    const metrics = (await request(srv.port, 'GET', '/metrics')).body.toString();
+    assert.match(metrics, /^tincan_rate_limited_total\{limit="rest"\} 2$/m, 'both refusals counted');
+    // Each minted user has its own per-user quota; the source quota still holds.
+    const cred = (u) => ({ user: u.username, pass: u.credential });
+    for (const [i, tr] of ['udp', 'tcp'].entries()) {
+      const t = bag.add(await TurnClient.connect(tr, srv.port, cred(users[i])));
+      expectSuccess(await t.allocate(), `allocation ${i + 1} from 127.0.0.1`);
+    }
+    const t = bag.add(await TurnClient.connect('tls', srv.port, cred(users[0])));
+    const res = await t.allocate();
+    assert.equal(res.error?.code, 486, `the third allocation of one source → 486 (${res.describe()})`);
+  });
+});

