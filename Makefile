@@ -69,11 +69,19 @@ build/asan/unit/%: tests/unit/%.c $(ASAN_OBJ)
 unit: $(addprefix build/rel/unit/,$(UNIT)) $(addprefix build/asan/unit/,$(UNIT))
 
 # Fuzz targets (libFuzzer, clang). The test run runs each briefly.
-FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=c17 -D_GNU_SOURCE -Isrc -Ibuild/gen \
-              $(shell pkg-config --cflags $(PKGS))
-build/fuzz/%: fuzz/%.c $(LIB_SRC) $(GEN_SRC)
+FUZZ_COMMON := -O1 -g -std=c17 -D_GNU_SOURCE -Isrc -Ibuild/gen $(shell pkg-config --cflags $(PKGS))
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined $(FUZZ_COMMON)
+# The library is compiled once for every target (instrumented for the
+# fuzzer, without its main), then each target links against it.
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(GEN_SRC))
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(GEN_SRC) -o $@ $(LDLIBS)
+	clang -fsanitize=fuzzer-no-link,address,undefined $(FUZZ_COMMON) -MMD -MP -c $< -o $@
+.SECONDARY: $(FUZZ_OBJ)
+
+build/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) $< $(FUZZ_OBJ) -o $@ $(LDLIBS)
 
 fuzz-build: $(addprefix build/fuzz/,$(FUZZ))
 

@@ -40,8 +40,9 @@ static enum udp_kind stun_kind(const uint8_t *buf, size_t len)
 {
     const uint8_t *user;
     size_t ulen;
-    uint16_t type = rd16(buf);
-    if (type == STUN_BINDING_REQUEST && udp_demux_username(buf, len, &user, &ulen) == 0)
+    if (len < STUN_HEADER_LEN)
+        return UDP_KIND_STUN; /* too short for a check; the STUN server drops it */
+    if (rd16(buf) == STUN_BINDING_REQUEST && udp_demux_username(buf, len, &user, &ulen) == 0)
         return UDP_KIND_ICE;
     return UDP_KIND_STUN;
 }
