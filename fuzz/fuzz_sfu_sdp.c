@@ -60,9 +60,11 @@ static void check_written(const struct sdp *ans)
     CHECK(back.nmedia == ans->nmedia);
     for (size_t i = 0; i < ans->nmedia; i++) {
         const struct sdp_media *a = &ans->media[i], *b = &back.media[i];
-        CHECK(a->port == b->port && a->ncodecs == b->ncodecs && strcmp(a->mid, b->mid) == 0);
+        CHECK(a->port == b->port && strcmp(a->mid, b->mid) == 0);
+        /* A rejected section keeps one placeholder format (RFC 8866 needs
+         * one), which reads back as a codec: only accepted ones compare. */
         if (a->port)
-            CHECK(a->dir == b->dir && b->setup == SDP_SETUP_PASSIVE);
+            CHECK(a->ncodecs == b->ncodecs && a->dir == b->dir && b->setup == SDP_SETUP_PASSIVE);
     }
 }
 

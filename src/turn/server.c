@@ -15,17 +15,10 @@
 #include "../base/alloc.h"
 #include "../base/clock.h"
 #include "../base/log.h"
+#include "../net/sock.h"
 #include "turn.h"
 
-#define UNAUTH_RATE 20            /* error answers per second per source (IPv6: per /64) */
-#define BINDING_RATE 100          /* Binding answers per second per source: ICE sends a few */
-#define UNAUTH_TABLE_MAX 4096     /* sources tracked at once (spoofing cannot grow it) */
 #define SWEEP_MS 60000
-
-/* The answers a source gets before it authenticates (struct unauth_limit):
- * every one could go to a spoofed address, so each is counted against the
- * source. */
-#define OVERFLOW_SCALE 10 /* the shared bucket of untracked sources: ten sources' worth */
 
 /* --- addresses --- */
 
@@ -146,84 +139,25 @@ static void send_error(struct turn_server *ts, const struct turn_source *src, co
 
 /* --- authentication --- */
 
-/* The limiter key of a source: its family and IP; IPv6 by its /64, which
- * one host holds whole. (The same rule as the rest of tincan's per-source
- * limits.) Returns the key length. */
-static size_t source_key(const struct turn_source *src, uint8_t out[17])
+/* The key of a source for per-source limits: tincan's one rule
+ * (sock_ip_source: IPv4 as itself, IPv6 by its /64, which one host holds
+ * whole). Returns the key length. */
+static size_t source_key(const struct turn_source *src, uint8_t out[16])
 {
-    struct stun_addr a;
-    source_addr(src, &a);
-    out[0] = a.family;
-    memcpy(out + 1, a.ip, 16);
-    if (a.family == STUN_IPV6)
-        memset(out + 9, 0, 8);
-    return a.family == STUN_IPV4 ? 5 : 17;
-}
-
-static void lru_unlink(struct turn_server *ts, struct unauth_limit *l)
-{
-    *(l->prev ? &l->prev->next : &ts->lru_head) = l->next;
-    *(l->next ? &l->next->prev : &ts->lru_tail) = l->prev;
-    l->prev = l->next = NULL;
-}
-
-static void lru_append(struct turn_server *ts, struct unauth_limit *l)
-{
-    l->prev = ts->lru_tail;
-    l->next = NULL;
-    *(ts->lru_tail ? &ts->lru_tail->next : &ts->lru_head) = l;
-    ts->lru_tail = l;
-}
-
-static int limit_idle(const struct turn_server *ts, const struct unauth_limit *l)
-{
-    uint64_t now = loop_now(ts->loop);
-    return ratelimit_idle(&l->errors, now, UNAUTH_RATE, 1000) && ratelimit_idle(&l->bindings, now, BINDING_RATE, 1000);
-}
-
-static void limit_free(struct turn_server *ts, struct unauth_limit *l)
-{
-    lru_unlink(ts, l);
-    keymap_del(&ts->unauth, &l->entry);
-    xfree(l);
-}
-
-/* The limiter of src. When the table is full, the least recently used
- * entry makes room if it is idle (its bucket is full again: forgetting it
- * gives nothing away); else src shares the overflow bucket with every
- * other untracked source, so a flood of spoofed sources slows new logins
- * down instead of silencing them. */
-static struct unauth_limit *unauth_entry(struct turn_server *ts, const struct turn_source *src)
-{
-    uint8_t key[17];
-    size_t klen = source_key(src, key);
-    struct keymap_entry *e = keymap_get(&ts->unauth, key, klen);
-    if (e) {
-        struct unauth_limit *l = container_of(e, struct unauth_limit, entry);
-        lru_unlink(ts, l);
-        lru_append(ts, l);
-        return l;
-    }
-    if (ts->unauth.count >= UNAUTH_TABLE_MAX) {
-        if (!limit_idle(ts, ts->lru_head)) {
-            ts->stats.unauth_shared++;
-            return &ts->unauth_overflow;
-        }
-        limit_free(ts, ts->lru_head);
-    }
-    struct unauth_limit *l = xcalloc(1, sizeof(*l));
-    keymap_put(&ts->unauth, &l->entry, key, klen);
-    lru_append(ts, l);
-    return l;
+    struct sock_ip ip;
+    sock_ip_source(&src->addr, &ip);
+    memcpy(out, ip.b, sizeof(ip.b));
+    return sizeof(ip.b);
 }
 
 static int unauth_allowed(struct turn_server *ts, const struct turn_source *src, int binding)
 {
-    struct unauth_limit *l = unauth_entry(ts, src);
-    unsigned scale = l == &ts->unauth_overflow ? OVERFLOW_SCALE : 1;
-    uint64_t now = loop_now(ts->loop);
-    if (ratelimit_take(binding ? &l->bindings : &l->errors, now, (binding ? BINDING_RATE : UNAUTH_RATE) * scale,
-                       1000) == 0)
+    uint8_t key[16];
+    size_t klen = source_key(src, key);
+    uint64_t shared = ts->unauth.shared;
+    int ok = unauth_take(&ts->unauth, key, klen, binding ? UNAUTH_BINDING : UNAUTH_ERROR, loop_now(ts->loop));
+    ts->stats.unauth_shared += ts->unauth.shared - shared;
+    if (ok)
         return 1;
     if (binding)
         ts->stats.binding_limited++;
@@ -321,7 +255,7 @@ static struct turn_user_count *user_count(struct turn_server *ts, struct stun_st
 /* The allocation count of src's source, created at 0 when absent. */
 static struct source_count *source_count(struct turn_server *ts, const struct turn_source *src)
 {
-    uint8_t key[17];
+    uint8_t key[16];
     size_t klen = source_key(src, key);
     struct keymap_entry *e = keymap_get(&ts->sources, key, klen);
     if (e)
@@ -717,18 +651,10 @@ struct turn_stats turn_server_stats(const struct turn_server *ts)
 
 /* --- setup --- */
 
-static void drop_idle_limit(struct keymap_entry *e, void *arg)
-{
-    struct turn_server *ts = arg;
-    struct unauth_limit *l = container_of(e, struct unauth_limit, entry);
-    if (limit_idle(ts, l))
-        limit_free(ts, l);
-}
-
 static void on_sweep(struct loop *loop, struct loop_timer *t)
 {
     struct turn_server *ts = container_of(t, struct turn_server, sweep);
-    keymap_each(&ts->unauth, drop_idle_limit, ts);
+    unauth_sweep(&ts->unauth, loop_now(loop));
     loop_timer_start(loop, t, SWEEP_MS, on_sweep);
 }
 
@@ -776,7 +702,7 @@ struct turn_server *turn_server_new(struct loop *loop, const struct turn_options
     RAND_bytes(ts->nonce_secret, sizeof(ts->nonce_secret));
     uint8_t hash_secret[16];
     RAND_bytes(hash_secret, sizeof(hash_secret));
-    keymap_init(&ts->unauth, hash_secret);
+    unauth_init(&ts->unauth, hash_secret);
     keymap_init(&ts->allocs, hash_secret);
     keymap_init(&ts->sources, hash_secret);
     if (parse_ip(o->relay_ip, &ts->relay_local) < 0) {
@@ -810,11 +736,6 @@ static void free_alloc_entry(struct keymap_entry *e, void *arg)
     alloc_free(arg, container_of(e, struct turn_alloc, by_tuple));
 }
 
-static void free_limit_entry(struct keymap_entry *e, void *arg)
-{
-    limit_free(arg, container_of(e, struct unauth_limit, entry));
-}
-
 void turn_server_free(struct turn_server *ts)
 {
     if (!ts)
@@ -822,10 +743,9 @@ void turn_server_free(struct turn_server *ts)
     loop_timer_stop(ts->loop, &ts->sweep);
     if (ts->by_port)
         keymap_each(&ts->allocs, free_alloc_entry, ts);
-    keymap_each(&ts->unauth, free_limit_entry, ts);
     keymap_cleanup(&ts->allocs);
     strmap_cleanup(&ts->users);
-    keymap_cleanup(&ts->unauth);
+    unauth_cleanup(&ts->unauth);
     keymap_cleanup(&ts->sources);
     xfree(ts->by_port);
     xfree(ts->static_users);

@@ -10,6 +10,7 @@
 #include "../base/strmap.h"
 #include "../stun/auth.h"
 #include "alloc.h"
+#include "unauth.h"
 #include "keymap.h"
 #include "server.h"
 
@@ -30,13 +31,6 @@ struct turn_alloc {
     struct loop_timer expiry;
     double bw_tokens;
     uint64_t bw_last;
-};
-
-/* The answer budget of one source before it authenticates (server.c). */
-struct unauth_limit {
-    struct keymap_entry entry;
-    struct unauth_limit *prev, *next; /* least recently used first */
-    struct ratelimit errors, bindings;
 };
 
 /* Allocations of one source address (IPv6: one /64). */
@@ -61,11 +55,9 @@ struct turn_server {
     struct turn_options opt;
     struct keymap allocs;            /* 5-tuple → struct turn_alloc */
     struct strmap users;
-    struct keymap unauth;            /* source key → struct unauth_limit */
+    struct unauth_table unauth;      /* answers before authentication, per source */
     struct keymap sources;           /* source key → struct source_count */
     int nallocs;
-    struct unauth_limit *lru_head, *lru_tail;
-    struct unauth_limit unauth_overflow; /* shared by sources the table has no room for */
     struct turn_alloc **by_port;      /* port - port_lo → allocation */
     struct static_user *static_users;
     int nstatic;
