@@ -66,7 +66,7 @@ void hub_detach(struct peer *p);
 void hub_leave(struct peer *p);
 
 /* Limits whose hits the hub counts (for /metrics). */
-enum hub_limit { HUB_LIMIT_MESSAGE, HUB_LIMIT_PIN, HUB_LIMIT_CHAT, HUB_LIMIT_COUNT };
+enum hub_limit { HUB_LIMIT_MESSAGE, HUB_LIMIT_PIN, HUB_LIMIT_CHAT, HUB_LIMIT_RELAY_BYTES, HUB_LIMIT_COUNT };
 
 /* A snapshot of the hub's state: counts only, nothing about who. */
 #define HUB_ROOM_KINDS 4

@@ -93,6 +93,7 @@ struct peer {
     char name_key[NAME_MAX_BYTES + 1];
     struct peer *lobby_prev, *lobby_next;
     struct ratelimit chat_rl, msg_rl;
+    struct ratelimit relay_rl;  /* bytes relayed to other peers */
     struct loop_timer grace_timer;
 };
 
@@ -137,9 +138,16 @@ void room_leave(struct peer *p, enum leave_reason why);
 struct room *room_find(struct hub *h, enum room_kind kind, const char *key);
 /* Frees an empty room (one that room_enter refused to fill). */
 void room_free(struct hub *h, struct room *r);
+/* What one peer may relay (offers, answers, candidates, in both dialects):
+ * bursts of 128 KiB, 32 KiB/s sustained. A room of 8 relaying at full burst
+ * to one peer stays under its 1 MiB output queue. */
+#define ROOM_RELAY_BYTES (128u << 10)
+#define ROOM_RELAY_PER_MS 4000
 /* Sends the message being handled (hub->msg_text, or msg when the text
  * cannot be spliced) to `to`, with `from` set to p's id and, if
- * drop_target, without `target`. */
+ * drop_target, without `target`. The sender's relayed bytes are limited
+ * (ROOM_RELAY_BYTES per ROOM_RELAY_PER_MS): over it p gets a rate_limited
+ * error with retryAfter, and nothing reaches `to`. */
 void room_relay(struct peer *p, struct peer *to, json_t *msg, int drop_target);
 /* The tincan dialect's room events (room.c). */
 void room_tell_entered(struct peer *p);

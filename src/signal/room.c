@@ -280,6 +280,15 @@ void room_on_relay(struct peer *p, json_t *msg)
 
 void room_relay(struct peer *p, struct peer *to, json_t *msg, int drop_target)
 {
+    /* Bytes, not messages: 200 messages of 64 KiB a second would fill any
+     * receiver's output queue (and drop the receiver) within a second. */
+    unsigned bytes = (unsigned)(p->hub->msg_text ? p->hub->msg_len : 0);
+    uint64_t wait = ratelimit_take_n(&p->relay_rl, loop_now(p->hub->loop), bytes, ROOM_RELAY_BYTES, ROOM_RELAY_PER_MS);
+    if (wait) {
+        p->hub->limited[HUB_LIMIT_RELAY_BYTES]++;
+        peer_error_retry(p, "rate_limited", "too many bytes relayed; the message was not delivered", wait);
+        return;
+    }
     if (relay_as_sent(p, to, drop_target) == 0)
         return;
     /* The sender's object passes through: only target goes, from comes. */
