@@ -18,6 +18,7 @@
 #include "../version.h"
 #include "acme_glue.h"
 #include "client.h"
+#include "rest_glue.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -56,6 +57,8 @@ void metrics_collect(const struct server *s, struct metrics_snapshot *m)
     m->total_refused = s->admit.total_refused;
     m->accept_paused = s->admit.paused;
     m->rest_limited = s->rest_limited;
+    m->rest_per_client = s->rest_refused[REST_REFUSED_PER_CLIENT];
+    m->rest_full = s->rest_refused[REST_REFUSED_FULL];
     if (s->hub)
         hub_stats(s->hub, &m->hub);
     if (s->turn) {
@@ -189,6 +192,8 @@ static void render_limits(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "rate_limited_total", "limit=\"max_connections\"", m->total_refused);
     sample(w, "rate_limited_total", "limit=\"accept_paused\"", m->accept_paused);
     sample(w, "rate_limited_total", "limit=\"rest\"", m->rest_limited);
+    sample(w, "rate_limited_total", "limit=\"rest_pendings_per_client\"", m->rest_per_client);
+    sample(w, "rate_limited_total", "limit=\"rest_storage_full\"", m->rest_full);
     sample(w, "rate_limited_total", "limit=\"turn_unauthenticated\"", m->turn.unauth_limited);
     sample(w, "rate_limited_total", "limit=\"turn_quota\"", m->turn.quota_refused);
     sample(w, "rate_limited_total", "limit=\"turn_bandwidth\"", m->turn.bandwidth_dropped);
