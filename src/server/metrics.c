@@ -187,6 +187,8 @@ static void render_limits(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "rate_limited_total", "limit=\"pin\"", m->hub.limited[HUB_LIMIT_PIN]);
     sample(w, "rate_limited_total", "limit=\"chat\"", m->hub.limited[HUB_LIMIT_CHAT]);
     sample(w, "rate_limited_total", "limit=\"relay_bytes\"", m->hub.limited[HUB_LIMIT_RELAY_BYTES]);
+    sample(w, "rate_limited_total", "limit=\"lobby_full\"", m->hub.limited[HUB_LIMIT_LOBBY_FULL]);
+    sample(w, "rate_limited_total", "limit=\"lobby_rename\"", m->hub.limited[HUB_LIMIT_RENAME]);
     sample(w, "rate_limited_total", "limit=\"connections_per_ip\"", m->per_ip_refused);
     sample(w, "rate_limited_total", "limit=\"ws_per_ip\"", m->ws_per_ip_refused);
     sample(w, "rate_limited_total", "limit=\"max_connections\"", m->total_refused);

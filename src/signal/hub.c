@@ -359,6 +359,8 @@ struct hub *hub_new(struct loop *loop, const struct hub_options *opts)
     strmap_init(&h->pins);
     strmap_init(&h->code_rooms);
     strmap_init(&h->pin_limits);
+    h->lobby_dirty = json_object();
+    h->lobby_left = json_object();
     loop_timer_start(loop, &h->sweep_timer, SWEEP_MS, on_sweep);
     return h;
 }
@@ -401,6 +403,7 @@ void hub_free(struct hub *h)
     strmap_cleanup(&h->pins);
     strmap_cleanup(&h->code_rooms);
     strmap_cleanup(&h->pin_limits);
+    lobby_cleanup(h);
     xfree(h);
 }
 

@@ -2,9 +2,13 @@
  * lobby — people who said hello with a name: unique (case-insensitively)
  * while online, listed to each other with whether they are busy.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "peer.h"
+
+#define RENAME_RATE 5        /* name changes ... */
+#define RENAME_PER_MS 60000  /* ... per minute per connection */
 
 /* Letters of the scripts people write names in. Emoji, symbols, spaces
  * other than U+0020, and invisible or direction-changing characters are not
@@ -89,20 +93,78 @@ struct peer *lobby_find(struct hub *h, const char *name)
     return e ? container_of(e, struct peer, by_name) : NULL;
 }
 
-void lobby_broadcast(struct hub *h)
+/* The list as {name, busy} objects, for a full lobby message. */
+static json_t *user_entry(const struct peer *p)
 {
-    if (!h->lobby)
-        return;
+    return json_pack("{s:s, s:b}", "name", p->name, "busy", p->call || p->room);
+}
+
+/* Sends p the whole list: once on entering (and on asking again). */
+static void send_full(struct peer *p)
+{
     json_t *users = json_array();
-    for (struct peer *p = h->lobby; p; p = p->lobby_next)
-        json_array_append_new(users, json_pack("{s:s, s:b}", "name", p->name, "busy", p->call || p->room));
-    for (struct peer *p = h->lobby; p; p = p->lobby_next) {
-        if (!p->send)
-            continue;
-        json_t *msg = json_pack("{s:s, s:s, s:O}", "type", "lobby", "you", p->name, "users", users);
-        peer_send_json(p, msg);
+    for (struct peer *q = p->hub->lobby; q; q = q->lobby_next)
+        json_array_append_new(users, user_entry(q));
+    peer_send_json(p, json_pack("{s:s, s:s, s:o}", "type", "lobby", "you", p->name, "users", users));
+}
+
+/* The peer now in the lobby under exactly this name, or NULL. */
+static struct peer *holder_of(struct hub *h, const char *name)
+{
+    struct peer *q = lobby_find(h, name);
+    return q && strcmp(q->name, name) == 0 ? q : NULL;
+}
+
+/* Sends everyone in the lobby one lobby-update with what changed since the
+ * last one: users (came or changed) and left (names gone). The same text
+ * goes to all, so a change costs O(lobby) bytes, not O(lobby^2). */
+static void flush(struct loop *loop, struct loop_defer *d)
+{
+    (void)loop;
+    struct hub *h = container_of(d, struct hub, lobby_flush);
+    json_t *users = json_array(), *left = json_array(), *v;
+    const char *name;
+    json_object_foreach(h->lobby_left, name, v) {
+        if (!holder_of(h, name))
+            json_array_append_new(left, json_string(name));
     }
-    json_decref(users);
+    json_object_foreach(h->lobby_dirty, name, v) {
+        struct peer *q = holder_of(h, name);
+        if (q)
+            json_array_append_new(users, user_entry(q));
+    }
+    json_object_clear(h->lobby_left);
+    json_object_clear(h->lobby_dirty);
+    json_t *msg = json_pack("{s:s, s:o, s:o}", "type", "lobby-update", "users", users, "left", left);
+    char *text = json_array_size(users) || json_array_size(left) ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    if (!text)
+        return;
+    size_t len = strlen(text);
+    for (struct peer *p = h->lobby; p; p = p->lobby_next) {
+        if (p->send)
+            p->send(p->ctx, text, len);
+    }
+    free(text);
+}
+
+static void mark(struct hub *h, json_t *set, const char *name)
+{
+    json_object_set_new(set, name, json_true());
+    loop_defer(h->loop, &h->lobby_flush, flush);
+}
+
+void lobby_changed(struct peer *p)
+{
+    if (p->name[0])
+        mark(p->hub, p->hub->lobby_dirty, p->name);
+}
+
+void lobby_cleanup(struct hub *h)
+{
+    json_decref(h->lobby_dirty);
+    json_decref(h->lobby_left);
+    h->lobby_dirty = h->lobby_left = NULL;
 }
 
 void lobby_leave(struct peer *p)
@@ -118,8 +180,30 @@ void lobby_leave(struct peer *p)
     if (p->lobby_next)
         p->lobby_next->lobby_prev = p->lobby_prev;
     p->lobby_prev = p->lobby_next = NULL;
+    h->lobby_count--;
+    mark(h, h->lobby_left, p->name);
     p->name[0] = '\0';
-    lobby_broadcast(h);
+}
+
+/* Whether p may take a (new) name now: the lobby has room, and renames
+ * are not too frequent. Sends the error otherwise. */
+static int may_take_name(struct peer *p)
+{
+    struct hub *h = p->hub;
+    if (!p->name[0] && h->opt.max_lobby > 0 && h->lobby_count >= h->opt.max_lobby) {
+        h->limited[HUB_LIMIT_LOBBY_FULL]++;
+        peer_error(p, "lobby_full", "the lobby is full; try again later");
+        return 0;
+    }
+    if (p->name[0]) {
+        uint64_t wait = ratelimit_take(&p->rename_rl, loop_now(h->loop), RENAME_RATE, RENAME_PER_MS);
+        if (wait) {
+            h->limited[HUB_LIMIT_RENAME]++;
+            peer_error_retry(p, "rate_limited", "too many name changes", wait);
+            return 0;
+        }
+    }
+    return 1;
 }
 
 void lobby_on_hello(struct peer *p, json_t *msg)
@@ -143,22 +227,27 @@ void lobby_on_hello(struct peer *p, json_t *msg)
         return;
     }
     if (holder == p && strcmp(p->name, name) == 0) {
-        lobby_broadcast(h);
+        send_full(p);
         return;
     }
+    if (!may_take_name(p))
+        return;
     if (p->name[0]) {
-        /* A new name: leave under the old one without a second broadcast. */
+        /* A new name: the others see the old one leave and the new come. */
         strmap_del(&h->by_name, &p->by_name);
+        mark(h, h->lobby_left, p->name);
     } else {
         p->lobby_next = h->lobby;
         if (h->lobby)
             h->lobby->lobby_prev = p;
         h->lobby = p;
+        h->lobby_count++;
     }
     strcpy(p->name, name);
     name_key(name, p->name_key);
     strmap_put(&h->by_name, &p->by_name, p->name_key);
-    lobby_broadcast(h);
+    lobby_changed(p);
+    send_full(p);
 }
 
 void lobby_on_leave(struct peer *p, json_t *msg)

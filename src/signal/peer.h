@@ -94,6 +94,7 @@ struct peer {
     struct peer *lobby_prev, *lobby_next;
     struct ratelimit chat_rl, msg_rl;
     struct ratelimit relay_rl;  /* bytes relayed to other peers */
+    struct ratelimit rename_rl; /* hello with a new name while named */
     struct loop_timer grace_timer;
 };
 
@@ -108,6 +109,9 @@ struct hub {
     struct hub_options opt;
     struct strmap by_id, by_token, by_name, rooms, pins, code_rooms, pin_limits;
     struct peer *lobby;             /* list of peers that said hello */
+    int lobby_count;
+    json_t *lobby_dirty, *lobby_left; /* names to send in the next lobby-update */
+    struct loop_defer lobby_flush;
     const char *msg_text;           /* the message being handled, as received */
     size_t msg_len;
     struct loop_timer sweep_timer;
@@ -176,8 +180,11 @@ void pin_free_all(struct hub *h);
 /* --- lobby.c --- */
 void lobby_on_hello(struct peer *p, json_t *msg);
 void lobby_on_leave(struct peer *p, json_t *msg);
-/* Sends the current list to everyone in the lobby. */
-void lobby_broadcast(struct hub *h);
+/* Notes that p (in the lobby) came or changed (busy or not): the others get
+ * it in one coalesced lobby-update after the current batch of events. */
+void lobby_changed(struct peer *p);
+/* Drops what lobby-update would still send (the hub is going away). */
+void lobby_cleanup(struct hub *h);
 /* Removes p from the lobby (name freed) and tells the others. */
 void lobby_leave(struct peer *p);
 /* Finds an online peer by name (case-insensitive), or NULL. */

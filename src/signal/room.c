@@ -103,8 +103,7 @@ void room_leave(struct peer *p, enum leave_reason why)
     }
     p->room = NULL;
     dialect_of(p)->left(p, r, why);
-    if (p->name[0])
-        lobby_broadcast(p->hub); /* no longer busy */
+    lobby_changed(p); /* no longer busy */
     if (r->count == 0) {
         room_free(p->hub, r);
         return;
@@ -125,8 +124,7 @@ int room_enter(struct room *r, struct peer *p)
     r->members[r->count++] = p;
     p->room = r;
     dialect_of(p)->entered(p);
-    if (p->name[0])
-        lobby_broadcast(p->hub); /* now busy */
+    lobby_changed(p); /* now busy */
     return 0;
 }
 
