@@ -86,8 +86,8 @@ export class Lobby {
   handleError(msg) {
     if ((msg.code === 'name_invalid' || msg.code === 'name_taken') && this.pendingName) {
       const text = msg.code === 'name_taken'
-        ? `“${this.pendingName}” is already online. Pick another name.`
-        : 'That name cannot be used: 1–32 letters, digits, spaces, dots, dashes or underscores.';
+        ? `“${this.pendingName}”, or a name that looks like it, is already online. Pick another name.`
+        : 'That name cannot be used: 1–32 letters (of one alphabet), digits, spaces, dots, dashes or underscores.';
       this.pendingName = null;
       showNote('lobby', text, { error: true });
       document.getElementById('lobby-name').setAttribute('aria-invalid', 'true');

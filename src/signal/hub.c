@@ -355,6 +355,7 @@ struct hub *hub_new(struct loop *loop, const struct hub_options *opts)
     strmap_init(&h->by_id);
     strmap_init(&h->by_token);
     strmap_init(&h->by_name);
+    strmap_init(&h->by_skeleton);
     strmap_init(&h->rooms);
     strmap_init(&h->pins);
     strmap_init(&h->code_rooms);
@@ -399,6 +400,7 @@ void hub_free(struct hub *h)
     strmap_cleanup(&h->by_id);
     strmap_cleanup(&h->by_token);
     strmap_cleanup(&h->by_name);
+    strmap_cleanup(&h->by_skeleton);
     strmap_cleanup(&h->rooms);
     strmap_cleanup(&h->pins);
     strmap_cleanup(&h->code_rooms);

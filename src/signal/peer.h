@@ -14,11 +14,12 @@
 #include "../base/ratelimit.h"
 #include "../base/strmap.h"
 #include "hub.h"
+#include "uname.h"
 
 #define PEER_ID_LEN 16
 #define PEER_TOKEN_LEN 64
-#define NAME_MAX_CHARS 32
-#define NAME_MAX_BYTES (NAME_MAX_CHARS * 4)
+#define NAME_MAX_CHARS UNAME_MAX_CHARS
+#define NAME_MAX_BYTES UNAME_MAX_BYTES
 #define ROOM_NAME_MAX 64
 #define CHAT_MAX_CHARS 500
 
@@ -80,7 +81,7 @@ struct peer {
     int joincode_only;              /* a page of another origin: no tincan protocol */
     enum leave_reason depart_why;   /* told to the room when the peer goes */
     char *ice_json;                 /* kept for a late welcome while the dialect is open */
-    struct strmap_entry by_id, by_token, by_name;
+    struct strmap_entry by_id, by_token, by_name, by_skeleton;
     char id[PEER_ID_LEN + 1];
     char token[PEER_TOKEN_LEN + 1];
     char source[48];
@@ -90,7 +91,8 @@ struct peer {
     struct room *room;
     struct call *call;
     char name[NAME_MAX_BYTES + 1];  /* "" until hello */
-    char name_key[NAME_MAX_BYTES + 1];
+    char name_key[UNAME_KEY_MAX];   /* case-folded name: by_name */
+    char skeleton[UNAME_KEY_MAX];   /* look-alike key: by_skeleton */
     struct peer *lobby_prev, *lobby_next;
     struct ratelimit chat_rl, msg_rl;
     struct ratelimit relay_rl;  /* bytes relayed to other peers */
@@ -107,7 +109,7 @@ struct pin_limit {
 struct hub {
     struct loop *loop;
     struct hub_options opt;
-    struct strmap by_id, by_token, by_name, rooms, pins, code_rooms, pin_limits;
+    struct strmap by_id, by_token, by_name, by_skeleton, rooms, pins, code_rooms, pin_limits;
     struct peer *lobby;             /* list of peers that said hello */
     int lobby_count;
     json_t *lobby_dirty, *lobby_left; /* names to send in the next lobby-update */

@@ -92,6 +92,33 @@ describe('signaling: lobby and calls', () => {
     }
   });
 
+  test('impersonation: mixed scripts, combining marks, unassigned code points and look-alike punctuation are invalid; look-alikes of a held name are taken', T, async () => {
+    const [a, b] = await peers.many('a', 'b');
+    const tag = uniq('').replace(/[^a-z]/g, 'q'); // letters only: a digit 1 or 0 would itself look like l or O
+    for (const bad of [`\u0410da${tag}`, `\u0391da${tag}`, `Ada\u0301${tag}`, `A\u0336da${tag}`, `Ada\u20dd${tag}`,
+      `Ada\u0378${tag}`, `Ada\u037e${tag}`, `Ada\ue000${tag}`, `王Ada${tag}`]) {
+      a.send({ type: 'hello', name: bad });
+      await a.error('name_invalid', undefined, `name ${JSON.stringify(bad)}`);
+    }
+    const pairs = [
+      [`Ace${tag}`, `\u0410\u0441\u0435${tag.replace(/./g, '\u0445')}`], // all Cyrillic, vs all Latin with x for each letter
+      [`leo${tag}`, `\u01c0eo${tag}`],                  // U+01C0 dental click for l
+      [`Ian${tag}`, `lan${tag}`],                         // capital I for small L
+      [`Stra\u00dfe${tag}`, `STRASSE${tag.toUpperCase()}`], // full case folding
+      [`ABE${tag.toUpperCase()}`, `\u0391\u0392\u0395${tag.toUpperCase().replace(/./g, '\u03a7')}`], // Greek capitals
+    ];
+    for (const [held, alike] of pairs) {
+      const lat = alike.includes('\u0445') ? held.replace(tag, tag.replace(/./g, 'x')) : alike.includes('\u03a7') ? held.replace(tag.toUpperCase(), tag.toUpperCase().replace(/./g, 'X')) : held;
+      await hello(a, lat);
+      b.send({ type: 'hello', name: alike });
+      const e = await b.take(['lobby', 'error'], undefined, `hello ${alike}`);
+      assert.equal(e.type, 'error', `${JSON.stringify(alike)} while ${JSON.stringify(lat)} is online: ${JSON.stringify(e)}`);
+      assert.equal(e.code, 'name_taken');
+    }
+    const free = `Bea${tag}`;
+    assert.equal((await hello(b, free)).you, free, 'an unrelated name is free');
+  });
+
   test('name rules beyond ASCII: emoji, zero-width and no-break spaces are not letters, digits or space → name_invalid', T, async () => {
     // Whether non-ASCII letters (Zoë, 中文) count as letters is not
     // specified; these are not letters under any reading, and a zero-width
