@@ -12,6 +12,10 @@ PACKAGES="build-essential pkg-config clang python3 libssl-dev libjansson-dev lib
 # firewall tools run in dry-run/check mode, YAML for the compose file, and the
 # Dockerfile's build dependencies.
 PACKAGES="$PACKAGES systemd strace libcap2-bin nftables ufw python3-yaml"
+# The sources of the lobby-name tables (scripts/gen_uname_tables.py; the
+# generated src/signal/uname_tables.h is checked in, so building needs
+# neither): Unicode's data files and UTS #39 confusable pairs.
+PACKAGES="$PACKAGES unicode-data python3-confusable-homoglyphs"
 # Node.js may come from elsewhere than Debian (with its own npm): only ask
 # Debian for it when there is no node at all.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"

@@ -66,6 +66,7 @@ export class Lobby {
   handle(msg) {
     switch (msg.type) {
       case 'lobby': return this.#onList(msg);
+      case 'lobby-update': return this.#onUpdate(msg);
       case 'ringing':
         if (this.cancelUnanswered) {
           this.cancelUnanswered = false;
@@ -85,11 +86,16 @@ export class Lobby {
   handleError(msg) {
     if ((msg.code === 'name_invalid' || msg.code === 'name_taken') && this.pendingName) {
       const text = msg.code === 'name_taken'
-        ? `“${this.pendingName}” is already online. Pick another name.`
-        : 'That name cannot be used: 1–32 letters, digits, spaces, dots, dashes or underscores.';
+        ? `“${this.pendingName}”, or a name that looks like it, is already online. Pick another name.`
+        : 'That name cannot be used: 1–32 letters (of one alphabet), digits, spaces, dots, dashes or underscores.';
       this.pendingName = null;
       showNote('lobby', text, { error: true });
       document.getElementById('lobby-name').setAttribute('aria-invalid', 'true');
+      return true;
+    }
+    if (msg.code === 'lobby_full' && this.pendingName) {
+      this.pendingName = null;
+      showNote('lobby', 'The lobby is full right now. Try again in a little while.', { error: true });
       return true;
     }
     if (msg.code === 'unknown_call') {
@@ -198,6 +204,19 @@ export class Lobby {
       showNote('lobby', '');
       if (!this.inCall()) showView('lobby');
     }
+    return true;
+  }
+
+  /** Applies a lobby-update (names that left, then users that came or changed) to the list. */
+  #onUpdate(msg) {
+    if (!this.name) return true; // not in the lobby (yet): the full list comes with our hello
+    const left = new Set(Array.isArray(msg.left) ? msg.left.filter((n) => typeof n === 'string') : []);
+    const byName = new Map(this.users.filter((u) => !left.has(u.name)).map((u) => [u.name, u]));
+    for (const u of Array.isArray(msg.users) ? msg.users : []) {
+      if (u && typeof u.name === 'string') byName.set(u.name, { name: u.name, busy: !!u.busy });
+    }
+    this.users = [...byName.values()];
+    lv.renderLobby({ you: this.name, users: this.users }, { calling: !!this.outgoing });
     return true;
   }
 

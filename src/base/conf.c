@@ -45,6 +45,7 @@ static const struct conf_opt opts[] = {
     { "tls-timeout", T_INT, F(tls_timeout), 1, 3600, "SEC", "time to complete the TLS handshake (default 10)" },
     { "ws-ping-interval", T_INT, F(ws_ping_interval), 1, 86400, "SEC", "WebSocket ping interval; silent peers are dropped after twice this (default 30)" },
     { "max-room", T_INT, F(max_room), 2, 64, "N", "participants in one room (mesh; default 8)" },
+    { "max-lobby", T_INT, F(max_lobby), 0, 1000000, "N", "names in the lobby at once, 0 = no limit (default 1000)" },
     { "pin-rate", T_INT, F(pin_rate), 1, 10000, "N", "PIN attempts per minute per source address (default 10)" },
     { "ring-timeout", T_INT, F(ring_timeout), 1, 600, "SEC", "an unanswered lobby call ends after this (default 30)" },
     { "resume-grace", T_INT, F(resume_grace), 1, 3600, "SEC", "a dropped client keeps its identity and room this long (default 15)" },
@@ -110,6 +111,7 @@ void conf_init(struct conf *c)
     c->ws_ping_interval = 30;
     c->max_room = 8;
     c->pin_rate = 10;
+    c->max_lobby = 1000;
     c->ring_timeout = 30;
     c->resume_grace = 15;
     c->turn_realm = xstrdup("tincan");

@@ -34,6 +34,7 @@ struct conf {
     int log_level;            /* enum log_level */
     struct conf_list san;
     struct conf_list allow_origin;
+    int max_lobby;            /* names in the lobby at once */
     int max_conns_per_ip;     /* connections other than WebSockets per source */
     int max_ws_per_ip;        /* WebSockets per source */
     int max_connections;      /* 0: from RLIMIT_NOFILE */

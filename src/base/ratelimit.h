@@ -16,6 +16,10 @@ struct ratelimit {
 /* Takes one token at now_ms. Returns 0 if allowed, else the milliseconds
  * until a token will be available (nothing is taken). */
 uint64_t ratelimit_take(struct ratelimit *r, uint64_t now_ms, unsigned rate, uint64_t per_ms);
+/* Takes n tokens at once (n above rate costs rate: a whole bucket). Returns
+ * 0 if allowed, else the milliseconds until n tokens will be there (nothing
+ * is taken). Used with bytes as tokens. */
+uint64_t ratelimit_take_n(struct ratelimit *r, uint64_t now_ms, unsigned n, unsigned rate, uint64_t per_ms);
 /* True when the bucket has refilled completely by now_ms (it can be dropped). */
 int ratelimit_idle(const struct ratelimit *r, uint64_t now_ms, unsigned rate, uint64_t per_ms);
 

@@ -79,6 +79,12 @@ static void answer_status(struct rest_response *out, enum store_status s, const 
     case STORE_CONFLICT:
         rest_error(out, 409, "conflict");
         return;
+    case STORE_TOO_MANY:
+        rest_error(out, 429, "too_many_pendings");
+        return;
+    case STORE_FULL:
+        rest_error(out, 503, "storage_full");
+        return;
     default:
         rest_error(out, 500, "internal");
         return;
@@ -190,11 +196,15 @@ static void on_create(struct call *c)
     const char *v[3];
     if (fields(c, names, v, 3) < 0)
         return;
-    char exp[ISOTIME_LEN + 1];
+    char exp[ISOTIME_LEN + 1], latest[ISOTIME_LEN + 1];
     if (isotime_normalize(v[1], strlen(v[1]), exp) < 0) {
         rest_error(c->out, 400, "invalid_field");
         return;
     }
+    /* A join code lives REST_PENDING_MAX_MS at most, whatever exp says
+     * (the answer is the same 201): storage cannot be filled for years. */
+    if (isotime_format(c->req->now_ms + REST_PENDING_MAX_MS, latest) == 0 && strcmp(exp, latest) > 0)
+        memcpy(exp, latest, sizeof(exp));
     enum store_status s = store_pending_create(c->st, v[0], v[2], exp);
     if (s == STORE_OK)
         answer_ok(c->out, 201);

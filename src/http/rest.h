@@ -21,6 +21,7 @@ struct store;
 
 #define REST_BODY_MAX (16u << 10) /* larger request bodies: 413 */
 #define REST_OUT_MAX 8192         /* enough for three escaped 256-byte ids */
+#define REST_PENDING_MAX_MS (24LL * 3600 * 1000) /* a later exp is brought down to this */
 
 struct rest_request {
     const char *method;

@@ -19,6 +19,7 @@
 #include "acme_glue.h"
 #include "client.h"
 #include "http_handler.h"
+#include "rest_glue.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -57,6 +58,8 @@ void metrics_collect(const struct server *s, struct metrics_snapshot *m)
     m->total_refused = s->admit.total_refused;
     m->accept_paused = s->admit.paused;
     m->rest_limited = s->rest_limited;
+    m->rest_per_client = s->rest_refused[REST_REFUSED_PER_CLIENT];
+    m->rest_full = s->rest_refused[REST_REFUSED_FULL];
     if (s->hub)
         hub_stats(s->hub, &m->hub);
     if (s->turn) {
@@ -211,11 +214,16 @@ static void render_limits(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "rate_limited_total", "limit=\"signal_message\"", m->hub.limited[HUB_LIMIT_MESSAGE]);
     sample(w, "rate_limited_total", "limit=\"pin\"", m->hub.limited[HUB_LIMIT_PIN]);
     sample(w, "rate_limited_total", "limit=\"chat\"", m->hub.limited[HUB_LIMIT_CHAT]);
+    sample(w, "rate_limited_total", "limit=\"relay_bytes\"", m->hub.limited[HUB_LIMIT_RELAY_BYTES]);
+    sample(w, "rate_limited_total", "limit=\"lobby_full\"", m->hub.limited[HUB_LIMIT_LOBBY_FULL]);
+    sample(w, "rate_limited_total", "limit=\"lobby_rename\"", m->hub.limited[HUB_LIMIT_RENAME]);
     sample(w, "rate_limited_total", "limit=\"connections_per_ip\"", m->per_ip_refused);
     sample(w, "rate_limited_total", "limit=\"ws_per_ip\"", m->ws_per_ip_refused);
     sample(w, "rate_limited_total", "limit=\"max_connections\"", m->total_refused);
     sample(w, "rate_limited_total", "limit=\"accept_paused\"", m->accept_paused);
     sample(w, "rate_limited_total", "limit=\"rest\"", m->rest_limited);
+    sample(w, "rate_limited_total", "limit=\"rest_pendings_per_client\"", m->rest_per_client);
+    sample(w, "rate_limited_total", "limit=\"rest_storage_full\"", m->rest_full);
     sample(w, "rate_limited_total", "limit=\"turn_unauthenticated\"", m->turn.unauth_limited);
     sample(w, "rate_limited_total", "limit=\"turn_binding\"", m->turn.binding_limited);
     sample(w, "rate_limited_total", "limit=\"turn_quota\"", m->turn.quota_refused);

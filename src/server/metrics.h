@@ -40,6 +40,7 @@ struct metrics_snapshot {
     uint64_t opened[SERVER_KINDS];     /* connections that became each kind */
     uint64_t tcp_accepted, per_ip_refused, rest_limited;
     uint64_t ws_per_ip_refused, total_refused, accept_paused;
+    uint64_t rest_per_client, rest_full;
     struct hub_stats hub;
     int turn_on;
     struct turn_stats turn;

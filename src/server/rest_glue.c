@@ -103,6 +103,10 @@ static void on_timer(struct loop *loop, struct loop_timer *t)
     long n = 0;
     if (isotime_format(isotime_now_ms(), now) == 0 && store_purge_expired(g->store, now, &n) == STORE_OK && n > 0)
         log_info("pendings_expired", "deleted=%ld", n);
+    char before[ISOTIME_LEN + 1];
+    if (isotime_format(isotime_now_ms() - REST_ROOM_MAX_AGE_MS, before) == 0 &&
+        store_purge_old_rooms(g->store, before, &n) == STORE_OK && n > 0)
+        log_info("rooms_expired", "deleted=%ld", n);
     strmap_each(&g->limits, drop_idle, g);
     loop_timer_start(loop, t, EXPIRE_EVERY_MS, on_timer);
 }
@@ -135,6 +139,10 @@ int rest_glue_init(struct server *s)
         log_error("store_failed", "error=\"%s\"", err);
         return -1;
     }
+    static const struct store_limits limits = {
+        .pendings_per_client = REST_PENDINGS_PER_CLIENT, .pendings = REST_PENDINGS_MAX, .rooms = REST_ROOMS_MAX,
+    };
+    store_set_limits(st, &limits);
     struct rest_glue *g = xcalloc(1, sizeof(*g));
     g->store = st;
     g->srv = s;
@@ -254,6 +262,10 @@ void rest_glue_handle(struct client *c, const struct http_request *req, const ui
             .body = body, .body_len = body_len, .now_ms = isotime_now_ms(),
         };
         rest_handle(g->store, &rq, out);
+        if (out->status == 429)
+            c->srv->rest_refused[REST_REFUSED_PER_CLIENT]++;
+        else if (out->status == 503)
+            c->srv->rest_refused[REST_REFUSED_FULL]++;
     }
     log_debug("rest", "conn=%llu method=%.*s path=%.*s status=%d", (unsigned long long)c->id,
               (int)req->method.len, req->method.p, (int)req->path.len, req->path.p, out->status);

@@ -2,13 +2,25 @@
  * rest_glue — puts the seed-003 REST API (src/http/rest.c) on tincan's
  * HTTPS port: opens the store (src/store) at start, limits requests per
  * source address, adds the CORS headers, writes the answers, and deletes
- * expired join codes once a minute.
+ * expired join codes and rooms older than REST_ROOM_MAX_AGE_MS once a
+ * minute. Storage is bounded: REST_PENDINGS_PER_CLIENT pendings per client1
+ * (more: 429 too_many_pendings), REST_PENDINGS_MAX pendings and
+ * REST_ROOMS_MAX rooms in all (more: 503 storage_full); an exp later than
+ * REST_PENDING_MAX_MS from now is brought down to it (src/http/rest.c).
  */
 #ifndef TINCAN_REST_GLUE_H
 #define TINCAN_REST_GLUE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define REST_PENDINGS_PER_CLIENT 20
+#define REST_PENDINGS_MAX 100000
+#define REST_ROOMS_MAX 100000
+#define REST_ROOM_MAX_AGE_MS (365LL * 86400 * 1000)
+
+/* What the store refused, for /metrics. */
+enum rest_refused { REST_REFUSED_PER_CLIENT, REST_REFUSED_FULL, REST_REFUSED_KINDS };
 
 struct server;
 struct client;

@@ -50,6 +50,7 @@ struct server {
     int shutting_down;
     uint64_t accepted;                  /* TCP connections admitted */
     uint64_t rest_limited;              /* REST API requests answered 429 */
+    uint64_t rest_refused[2];           /* by the store's limits: enum rest_refused */
     uint64_t became[SERVER_KINDS];      /* connections that became each kind (ws: upgrades) */
 };
 

@@ -37,7 +37,8 @@ void call_end(struct call *c, struct peer *by, const char *reason)
         room_leave(first == caller ? callee : caller, LEAVE_ASKED);
     }
     xfree(c);
-    lobby_broadcast(h);
+    lobby_changed(caller);
+    lobby_changed(callee);
 }
 
 static void on_ring_timeout(struct loop *loop, struct loop_timer *t)
@@ -82,7 +83,8 @@ void call_on_call(struct peer *p, json_t *msg)
     loop_timer_start(h->loop, &c->ring_timer, (uint64_t)h->opt.ring_timeout_s * 1000, on_ring_timeout);
     peer_send_json(p, json_pack("{s:s, s:s, s:s}", "type", "ringing", "callId", c->id, "name", callee->name));
     peer_send_json(callee, json_pack("{s:s, s:s, s:s}", "type", "incoming", "callId", c->id, "from", p->name));
-    lobby_broadcast(h);
+    lobby_changed(p);
+    lobby_changed(callee);
 }
 
 /* Returns p's call if it has callId and the expected state, else sends

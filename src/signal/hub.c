@@ -355,10 +355,13 @@ struct hub *hub_new(struct loop *loop, const struct hub_options *opts)
     strmap_init(&h->by_id);
     strmap_init(&h->by_token);
     strmap_init(&h->by_name);
+    strmap_init(&h->by_skeleton);
     strmap_init(&h->rooms);
     strmap_init(&h->pins);
     strmap_init(&h->code_rooms);
     strmap_init(&h->pin_limits);
+    h->lobby_dirty = json_object();
+    h->lobby_left = json_object();
     loop_timer_start(loop, &h->sweep_timer, SWEEP_MS, on_sweep);
     return h;
 }
@@ -397,10 +400,12 @@ void hub_free(struct hub *h)
     strmap_cleanup(&h->by_id);
     strmap_cleanup(&h->by_token);
     strmap_cleanup(&h->by_name);
+    strmap_cleanup(&h->by_skeleton);
     strmap_cleanup(&h->rooms);
     strmap_cleanup(&h->pins);
     strmap_cleanup(&h->code_rooms);
     strmap_cleanup(&h->pin_limits);
+    lobby_cleanup(h);
     xfree(h);
 }
 

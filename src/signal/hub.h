@@ -32,6 +32,7 @@ struct hub_options {
     int pin_rate;            /* PIN attempts per minute per source address */
     int ring_timeout_s;      /* unanswered call */
     int resume_grace_s;      /* a dropped peer's identity is kept this long */
+    int max_lobby;           /* names in the lobby at once (0: no limit) */
     const char *version;
 };
 
@@ -66,7 +67,10 @@ void hub_detach(struct peer *p);
 void hub_leave(struct peer *p);
 
 /* Limits whose hits the hub counts (for /metrics). */
-enum hub_limit { HUB_LIMIT_MESSAGE, HUB_LIMIT_PIN, HUB_LIMIT_CHAT, HUB_LIMIT_COUNT };
+enum hub_limit {
+    HUB_LIMIT_MESSAGE, HUB_LIMIT_PIN, HUB_LIMIT_CHAT, HUB_LIMIT_RELAY_BYTES, HUB_LIMIT_LOBBY_FULL, HUB_LIMIT_RENAME,
+    HUB_LIMIT_COUNT
+};
 
 /* A snapshot of the hub's state: counts only, nothing about who. */
 #define HUB_ROOM_KINDS 4

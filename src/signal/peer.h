@@ -14,11 +14,12 @@
 #include "../base/ratelimit.h"
 #include "../base/strmap.h"
 #include "hub.h"
+#include "uname.h"
 
 #define PEER_ID_LEN 16
 #define PEER_TOKEN_LEN 64
-#define NAME_MAX_CHARS 32
-#define NAME_MAX_BYTES (NAME_MAX_CHARS * 4)
+#define NAME_MAX_CHARS UNAME_MAX_CHARS
+#define NAME_MAX_BYTES UNAME_MAX_BYTES
 #define ROOM_NAME_MAX 64
 #define CHAT_MAX_CHARS 500
 
@@ -80,7 +81,7 @@ struct peer {
     int joincode_only;              /* a page of another origin: no tincan protocol */
     enum leave_reason depart_why;   /* told to the room when the peer goes */
     char *ice_json;                 /* kept for a late welcome while the dialect is open */
-    struct strmap_entry by_id, by_token, by_name;
+    struct strmap_entry by_id, by_token, by_name, by_skeleton;
     char id[PEER_ID_LEN + 1];
     char token[PEER_TOKEN_LEN + 1];
     char source[48];
@@ -90,9 +91,12 @@ struct peer {
     struct room *room;
     struct call *call;
     char name[NAME_MAX_BYTES + 1];  /* "" until hello */
-    char name_key[NAME_MAX_BYTES + 1];
+    char name_key[UNAME_KEY_MAX];   /* case-folded name: by_name */
+    char skeleton[UNAME_KEY_MAX];   /* look-alike key: by_skeleton */
     struct peer *lobby_prev, *lobby_next;
     struct ratelimit chat_rl, msg_rl;
+    struct ratelimit relay_rl;  /* bytes relayed to other peers */
+    struct ratelimit rename_rl; /* hello with a new name while named */
     struct loop_timer grace_timer;
 };
 
@@ -105,8 +109,11 @@ struct pin_limit {
 struct hub {
     struct loop *loop;
     struct hub_options opt;
-    struct strmap by_id, by_token, by_name, rooms, pins, code_rooms, pin_limits;
+    struct strmap by_id, by_token, by_name, by_skeleton, rooms, pins, code_rooms, pin_limits;
     struct peer *lobby;             /* list of peers that said hello */
+    int lobby_count;
+    json_t *lobby_dirty, *lobby_left; /* names to send in the next lobby-update */
+    struct loop_defer lobby_flush;
     const char *msg_text;           /* the message being handled, as received */
     size_t msg_len;
     struct loop_timer sweep_timer;
@@ -137,9 +144,16 @@ void room_leave(struct peer *p, enum leave_reason why);
 struct room *room_find(struct hub *h, enum room_kind kind, const char *key);
 /* Frees an empty room (one that room_enter refused to fill). */
 void room_free(struct hub *h, struct room *r);
+/* What one peer may relay (offers, answers, candidates, in both dialects):
+ * bursts of 128 KiB, 32 KiB/s sustained. A room of 8 relaying at full burst
+ * to one peer stays under its 1 MiB output queue. */
+#define ROOM_RELAY_BYTES (128u << 10)
+#define ROOM_RELAY_PER_MS 4000
 /* Sends the message being handled (hub->msg_text, or msg when the text
  * cannot be spliced) to `to`, with `from` set to p's id and, if
- * drop_target, without `target`. */
+ * drop_target, without `target`. The sender's relayed bytes are limited
+ * (ROOM_RELAY_BYTES per ROOM_RELAY_PER_MS): over it p gets a rate_limited
+ * error with retryAfter, and nothing reaches `to`. */
 void room_relay(struct peer *p, struct peer *to, json_t *msg, int drop_target);
 /* The tincan dialect's room events (room.c). */
 void room_tell_entered(struct peer *p);
@@ -168,8 +182,11 @@ void pin_free_all(struct hub *h);
 /* --- lobby.c --- */
 void lobby_on_hello(struct peer *p, json_t *msg);
 void lobby_on_leave(struct peer *p, json_t *msg);
-/* Sends the current list to everyone in the lobby. */
-void lobby_broadcast(struct hub *h);
+/* Notes that p (in the lobby) came or changed (busy or not): the others get
+ * it in one coalesced lobby-update after the current batch of events. */
+void lobby_changed(struct peer *p);
+/* Drops what lobby-update would still send (the hub is going away). */
+void lobby_cleanup(struct hub *h);
 /* Removes p from the lobby (name freed) and tells the others. */
 void lobby_leave(struct peer *p);
 /* Finds an online peer by name (case-insensitive), or NULL. */

@@ -103,8 +103,7 @@ void room_leave(struct peer *p, enum leave_reason why)
     }
     p->room = NULL;
     dialect_of(p)->left(p, r, why);
-    if (p->name[0])
-        lobby_broadcast(p->hub); /* no longer busy */
+    lobby_changed(p); /* no longer busy */
     if (r->count == 0) {
         room_free(p->hub, r);
         return;
@@ -125,8 +124,7 @@ int room_enter(struct room *r, struct peer *p)
     r->members[r->count++] = p;
     p->room = r;
     dialect_of(p)->entered(p);
-    if (p->name[0])
-        lobby_broadcast(p->hub); /* now busy */
+    lobby_changed(p); /* now busy */
     return 0;
 }
 
@@ -280,6 +278,15 @@ void room_on_relay(struct peer *p, json_t *msg)
 
 void room_relay(struct peer *p, struct peer *to, json_t *msg, int drop_target)
 {
+    /* Bytes, not messages: 200 messages of 64 KiB a second would fill any
+     * receiver's output queue (and drop the receiver) within a second. */
+    unsigned bytes = (unsigned)(p->hub->msg_text ? p->hub->msg_len : 0);
+    uint64_t wait = ratelimit_take_n(&p->relay_rl, loop_now(p->hub->loop), bytes, ROOM_RELAY_BYTES, ROOM_RELAY_PER_MS);
+    if (wait) {
+        p->hub->limited[HUB_LIMIT_RELAY_BYTES]++;
+        peer_error_retry(p, "rate_limited", "too many bytes relayed; the message was not delivered", wait);
+        return;
+    }
     if (relay_as_sent(p, to, drop_target) == 0)
         return;
     /* The sender's object passes through: only target goes, from comes. */

@@ -47,13 +47,19 @@ static const char *const migrations[] = {
     "ALTER TABLE pendings ADD COLUMN roomid TEXT NULL;"
     "UPDATE pendings SET exp = strftime('%Y-%m-%dT%H:%M:%fZ', exp)"
     " WHERE strftime('%Y-%m-%dT%H:%M:%fZ', exp) IS NOT NULL;",
+    /* v3: rooms remember when they were made, so they can expire; rooms
+     * from before count from the migration. */
+    "ALTER TABLE rooms ADD COLUMN created TEXT NULL;"
+    "UPDATE rooms SET created = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE created IS NULL;"
+    "CREATE INDEX IF NOT EXISTS idx_rooms_created ON rooms(created);",
 };
 
 enum stmt {
     S_BEGIN, S_COMMIT, S_ROLLBACK,
     S_PENDING_INSERT, S_PENDING_GET, S_PENDING_ACCEPT, S_PENDING_DELETE,
     S_ROOM_INSERT, S_ROOM_BY_CLIENTS, S_ROOM_GET, S_ROOM_DELETE,
-    S_PURGE_ROOMS, S_PURGE_PENDINGS, S_PURGE_EXPIRED,
+    S_PURGE_ROOMS, S_PURGE_PENDINGS, S_PURGE_EXPIRED, S_PURGE_OLD_ROOMS,
+    S_COUNT_CLIENT_PENDINGS, S_COUNT_PENDINGS, S_COUNT_ROOMS,
     S_COUNT
 };
 
@@ -65,19 +71,54 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_PENDING_GET] = "SELECT client1, client2, exp > ?2, roomid FROM pendings WHERE joinid = ?1",
     [S_PENDING_ACCEPT] = "UPDATE pendings SET client2 = ?2, roomid = ?3 WHERE joinid = ?1 AND (client2 IS NULL OR client2 = '')",
     [S_PENDING_DELETE] = "DELETE FROM pendings WHERE joinid = ?1",
-    [S_ROOM_INSERT] = "INSERT INTO rooms(roomid, client1, client2) VALUES(?1, ?2, ?3)",
+    [S_ROOM_INSERT] = "INSERT INTO rooms(roomid, client1, client2, created) VALUES(?1, ?2, ?3, ?4)",
     [S_ROOM_BY_CLIENTS] = "SELECT roomid FROM rooms WHERE client1 = ?1 AND client2 = ?2 LIMIT 1",
     [S_ROOM_GET] = "SELECT roomid, client1, client2 FROM rooms WHERE roomid = ?1",
     [S_ROOM_DELETE] = "DELETE FROM rooms WHERE roomid = ?1",
     [S_PURGE_ROOMS] = "DELETE FROM rooms WHERE client1 = ?1 OR client2 = ?1",
     [S_PURGE_PENDINGS] = "DELETE FROM pendings WHERE client1 = ?1 OR client2 = ?1",
     [S_PURGE_EXPIRED] = "DELETE FROM pendings WHERE exp <= ?1",
+    [S_PURGE_OLD_ROOMS] = "DELETE FROM rooms WHERE created <= ?1",
+    [S_COUNT_CLIENT_PENDINGS] = "SELECT count(*) FROM pendings WHERE client1 = ?1",
+    [S_COUNT_PENDINGS] = "SELECT count(*) FROM pendings",
+    [S_COUNT_ROOMS] = "SELECT count(*) FROM rooms",
 };
+
+struct store;
+static void fail(struct store *st, const char *op);
+static sqlite3_stmt *prepare(struct store *st, enum stmt s, const char *a, const char *b, const char *c);
 
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
+    struct store_limits limits;
 };
+
+void store_set_limits(struct store *st, const struct store_limits *l)
+{
+    st->limits = *l;
+}
+
+/* Runs a count(*) statement; -1 on error. */
+static long count(struct store *st, enum stmt s, const char *a)
+{
+    sqlite3_stmt *q = prepare(st, s, a, NULL, NULL);
+    long n = -1;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(q, 0);
+    else
+        fail(st, stmt_sql[s]);
+    sqlite3_reset(q);
+    return n;
+}
+
+/* STORE_OK when n (a count, -1 on error) is under max (0: no limit). */
+static enum store_status under(long n, long max, enum store_status over)
+{
+    if (n < 0)
+        return STORE_ERROR;
+    return max > 0 && n >= max ? over : STORE_OK;
+}
 
 /* What a pending row holds (S_PENDING_GET). */
 struct pending {
@@ -316,10 +357,28 @@ void store_close(struct store *st)
 
 enum store_status store_pending_create(struct store *st, const char *joinid, const char *client1, const char *exp)
 {
+    enum store_status res = under(count(st, S_COUNT_CLIENT_PENDINGS, client1), st->limits.pendings_per_client,
+                                  STORE_TOO_MANY);
+    if (res == STORE_OK)
+        res = under(count(st, S_COUNT_PENDINGS, NULL), st->limits.pendings, STORE_FULL);
+    if (res != STORE_OK)
+        return res;
     int rc = run(st, S_PENDING_INSERT, joinid, client1, exp);
     if (rc == SQLITE_DONE)
         return STORE_OK;
     return rc == SQLITE_CONSTRAINT ? STORE_CONFLICT : STORE_ERROR;
+}
+
+/* Inserts a room made at now. */
+static int room_insert(struct store *st, const char *roomid, const char *client1, const char *client2, const char *now)
+{
+    sqlite3_stmt *q = prepare(st, S_ROOM_INSERT, roomid, client1, client2);
+    sqlite3_bind_text(q, 4, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_DONE)
+        fail(st, "room_insert");
+    sqlite3_reset(q);
+    return rc;
 }
 
 enum store_status store_accept(struct store *st, const char *joinid, const char *client2, const char *now,
@@ -333,9 +392,11 @@ enum store_status store_accept(struct store *st, const char *joinid, const char 
         res = STORE_NOT_FOUND;
     else if (res == STORE_OK && p.client2[0])
         res = STORE_CONFLICT;
+    if (res == STORE_OK)
+        res = under(count(st, S_COUNT_ROOMS, NULL), st->limits.rooms, STORE_FULL);
     if (res == STORE_OK) {
         uuid_v4(roomid_out);
-        if (run(st, S_ROOM_INSERT, roomid_out, p.client1, client2) != SQLITE_DONE ||
+        if (room_insert(st, roomid_out, p.client1, client2, now) != SQLITE_DONE ||
             run(st, S_PENDING_ACCEPT, joinid, client2, roomid_out) != SQLITE_DONE ||
             sqlite3_changes(st->db) != 1)
             res = STORE_ERROR;
@@ -433,6 +494,15 @@ enum store_status store_purge_expired(struct store *st, const char *now, long *d
 {
     *deleted = 0;
     if (run(st, S_PURGE_EXPIRED, now, NULL, NULL) != SQLITE_DONE)
+        return STORE_ERROR;
+    *deleted = sqlite3_changes(st->db);
+    return STORE_OK;
+}
+
+enum store_status store_purge_old_rooms(struct store *st, const char *before, long *deleted)
+{
+    *deleted = 0;
+    if (run(st, S_PURGE_OLD_ROOMS, before, NULL, NULL) != SQLITE_DONE)
         return STORE_ERROR;
     *deleted = sqlite3_changes(st->db);
     return STORE_OK;

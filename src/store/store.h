@@ -20,17 +20,26 @@
 
 #define STORE_FIELD_MAX 256     /* bytes of a joinid, client id or roomid */
 #define STORE_ROOMID_LEN 36     /* a UUID v4 in text */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 enum store_status {
     STORE_OK = 0,
     STORE_NOT_FOUND,     /* no such row, expired, or not yours */
     STORE_CONFLICT,      /* the joinid exists / was already accepted */
     STORE_WAITING,       /* check: not accepted yet */
+    STORE_TOO_MANY,      /* this client1 has pendings_per_client already */
+    STORE_FULL,          /* the table holds its limit of rows */
     STORE_ERROR,         /* SQLite failed; logged */
 };
 
 struct store;
+
+/* Row limits; 0 means none. */
+struct store_limits {
+    long pendings_per_client; /* pendings naming one client1 */
+    long pendings;            /* pendings in all */
+    long rooms;               /* rooms in all */
+};
 
 struct store_room {
     char roomid[STORE_FIELD_MAX + 1];
@@ -47,14 +56,18 @@ void store_close(struct store *st);
 /* The schema version of the open database (PRAGMA user_version), or -1. */
 int store_schema_version(struct store *st);
 
+/* Sets the row limits (a new store has none). */
+void store_set_limits(struct store *st, const struct store_limits *l);
 /* Inserts a pending join code. STORE_OK, STORE_CONFLICT if joinid exists,
- * STORE_ERROR. exp is in normal form. */
+ * STORE_TOO_MANY (client1 holds its limit of pendings), STORE_FULL (the
+ * pendings limit), STORE_ERROR. exp is in normal form. */
 enum store_status store_pending_create(struct store *st, const char *joinid, const char *client1,
                                        const char *exp);
 /* Accepts joinid for client2 in one transaction: a pending that exists, has
  * exp > now and no client2 yet gets client2 and a new room (roomid written
- * to roomid_out, STORE_ROOMID_LEN + 1 bytes). STORE_NOT_FOUND if missing or
- * expired, STORE_CONFLICT if already accepted, STORE_ERROR. */
+ * to roomid_out, STORE_ROOMID_LEN + 1 bytes), made at now. STORE_NOT_FOUND
+ * if missing or expired, STORE_CONFLICT if already accepted, STORE_FULL (the
+ * rooms limit), STORE_ERROR. */
 enum store_status store_accept(struct store *st, const char *joinid, const char *client2, const char *now,
                                char *roomid_out);
 /* Client1 polls joinid. Accepted: the roomid goes to roomid_out
@@ -75,5 +88,7 @@ enum store_status store_room_delete(struct store *st, const char *roomid);
 enum store_status store_purge_device(struct store *st, const char *device_id, long *rooms, long *pendings);
 /* Deletes pendings with exp <= now; the count goes to *deleted. */
 enum store_status store_purge_expired(struct store *st, const char *now, long *deleted);
+/* Deletes rooms made at or before `before`; the count goes to *deleted. */
+enum store_status store_purge_old_rooms(struct store *st, const char *before, long *deleted);
 
 #endif

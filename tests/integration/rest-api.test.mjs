@@ -279,7 +279,38 @@ describe('REST API on one server', () => {
     const mode = await sh(`sqlite3 '${db}' 'PRAGMA journal_mode'`, {});
     assert.equal(mode.trim(), 'wal');
     const version = await sh(`sqlite3 '${db}' 'PRAGMA user_version'`, {});
-    assert.equal(version.trim(), '2');
+    assert.equal(version.trim(), '3');
+  });
+
+  test('an exp years away is accepted (201) but kept for a day at most', T, async () => {
+    const db = join(srv.dataDir, 'tincan.db');
+    const before = Date.now();
+    for (const [id, exp] of [['far-9999', '9999-12-31T23:59:59Z'], ['far-2030', FUTURE]]) {
+      const res = await create(srv.port, id, 'dev-far', exp);
+      assert.equal(res.status, 201, res.text);
+      const stored = (await sh(`sqlite3 '${db}' "SELECT exp FROM pendings WHERE joinid = '${id}'"`, {})).trim();
+      const ms = Date.parse(stored);
+      assert.ok(ms >= before + 86400000 - 1000 && ms <= Date.now() + 86400000 + 1000, `${exp} stored as ${stored}: a day from now`);
+    }
+    const soon = new Date(Date.now() + 600000).toISOString();
+    assert.equal((await create(srv.port, 'near', 'dev-far', soon)).status, 201);
+    const kept = (await sh(`sqlite3 '${db}' "SELECT exp FROM pendings WHERE joinid = 'near'"`, {})).trim();
+    assert.equal(Date.parse(kept), Date.parse(soon), 'an exp within the day is kept as it is');
+    await check(srv.port, 'far-9999', 'dev-far'); // still usable
+  });
+
+  test('one client holds at most 20 pending join codes: more get 429 too_many_pendings; others are not affected', T, async () => {
+    const statuses = [];
+    for (let i = 0; i < 22; i++) statuses.push((await create(srv.port, `many-${i}`, 'dev-many')).status);
+    assert.deepEqual(statuses.slice(0, 20), Array(20).fill(201));
+    expectError(await create(srv.port, 'many-x', 'dev-many'), 429, 'too_many_pendings');
+    assert.equal((await create(srv.port, 'many-other', 'dev-other')).status, 201);
+    // Accepting one frees a place once client1 has seen the room.
+    assert.equal((await accept(srv.port, 'many-0', 'dev-b')).status, 200);
+    assert.equal((await check(srv.port, 'many-0', 'dev-many')).status, 200);
+    assert.equal((await create(srv.port, 'many-y', 'dev-many')).status, 201);
+    const m = await api(srv.port, 'GET', '/metrics');
+    assert.match(m.text, /^tincan_rate_limited_total\{limit="rest_pendings_per_client"\} [1-9]/m);
   });
 });
 

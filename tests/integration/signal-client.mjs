@@ -53,10 +53,39 @@ export class Peer {
       } catch {
         break;
       }
-      this.inbox.push(m);
+      if (m.type === 'lobby-update') {
+        const list = this._lobby(m);
+        if (list) this.inbox.push(list);
+      } else {
+        this._lobby(m);
+        this.inbox.push(m);
+      }
       this._poke();
     }
     this._poke();
+  }
+
+  /**
+   * Keeps the lobby list as the web client does: the full `lobby` on
+   * entering, then each `lobby-update` applied to it (left first, then
+   * users). The raw updates go to this.lobbyUpdates, not the inbox; an
+   * update that changes the list is queued as the resulting `lobby` list,
+   * so tests wait for "a list in which ..." whichever way it came.
+   */
+  _lobby(m) {
+    if (m.type === 'lobby' && Array.isArray(m.users)) {
+      this.lobbyYou = m.you;
+      this.lobbyUsers = new Map(m.users.map((u) => [u.name, u]));
+      return null;
+    }
+    if (m.type !== 'lobby-update') return null;
+    (this.lobbyUpdates ||= []).push(m);
+    if (!this.lobbyUsers) return null;
+    const before = JSON.stringify([...this.lobbyUsers.values()]);
+    for (const name of m.left || []) this.lobbyUsers.delete(name);
+    for (const u of m.users || []) this.lobbyUsers.set(u.name, { name: u.name, busy: u.busy });
+    const users = [...this.lobbyUsers.values()];
+    return JSON.stringify(users) === before ? null : { type: 'lobby', you: this.lobbyYou, users };
   }
 
   _poke() {

@@ -5,9 +5,9 @@
 // not_in_lobby and unknown_call; nothing about calls in the log.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { sleep } from './net.mjs';
+import { sleep, start, request } from './net.mjs';
 import {
-  useServer, uniq, hello, lobbyWhere, userIn, byName, relays, SDP_OFFER, CANDIDATE,
+  useServer, uniq, hello, lobbyWhere, userIn, byName, relays, SDP_OFFER, CANDIDATE, Peers,
 } from './signal-client.mjs';
 
 const T = { timeout: 20000 };
@@ -90,6 +90,33 @@ describe('signaling: lobby and calls', () => {
       const m = await hello(holders[i], valid[i]);
       assert.ok(userIn(m.users, valid[i]), `${JSON.stringify(valid[i])} is listed as given`);
     }
+  });
+
+  test('impersonation: mixed scripts, combining marks, unassigned code points and look-alike punctuation are invalid; look-alikes of a held name are taken', T, async () => {
+    const [a, b] = await peers.many('a', 'b');
+    const tag = uniq('').replace(/[^a-z]/g, 'q'); // letters only: a digit 1 or 0 would itself look like l or O
+    for (const bad of [`\u0410da${tag}`, `\u0391da${tag}`, `Ada\u0301${tag}`, `A\u0336da${tag}`, `Ada\u20dd${tag}`,
+      `Ada\u0378${tag}`, `Ada\u037e${tag}`, `Ada\ue000${tag}`, `王Ada${tag}`]) {
+      a.send({ type: 'hello', name: bad });
+      await a.error('name_invalid', undefined, `name ${JSON.stringify(bad)}`);
+    }
+    const pairs = [
+      [`Ace${tag}`, `\u0410\u0441\u0435${tag.replace(/./g, '\u0445')}`], // all Cyrillic, vs all Latin with x for each letter
+      [`leo${tag}`, `\u01c0eo${tag}`],                  // U+01C0 dental click for l
+      [`Ian${tag}`, `lan${tag}`],                         // capital I for small L
+      [`Stra\u00dfe${tag}`, `STRASSE${tag.toUpperCase()}`], // full case folding
+      [`ABE${tag.toUpperCase()}`, `\u0391\u0392\u0395${tag.toUpperCase().replace(/./g, '\u03a7')}`], // Greek capitals
+    ];
+    for (const [held, alike] of pairs) {
+      const lat = alike.includes('\u0445') ? held.replace(tag, tag.replace(/./g, 'x')) : alike.includes('\u03a7') ? held.replace(tag.toUpperCase(), tag.toUpperCase().replace(/./g, 'X')) : held;
+      await hello(a, lat);
+      b.send({ type: 'hello', name: alike });
+      const e = await b.take(['lobby', 'error'], undefined, `hello ${alike}`);
+      assert.equal(e.type, 'error', `${JSON.stringify(alike)} while ${JSON.stringify(lat)} is online: ${JSON.stringify(e)}`);
+      assert.equal(e.code, 'name_taken');
+    }
+    const free = `Bea${tag}`;
+    assert.equal((await hello(b, free)).you, free, 'an unrelated name is free');
   });
 
   test('name rules beyond ASCII: emoji, zero-width and no-break spaces are not letters, digits or space → name_invalid', T, async () => {
@@ -323,5 +350,90 @@ describe('signaling: unanswered calls (--ring-timeout 1)', () => {
     // Both are free again.
     const id2 = await ring(b, a);
     await accept(b, a, id2);
+  });
+});
+
+describe('signaling: the lobby sends changes, not the whole list', () => {
+  /** Starts a server with n peers in the lobby; returns { srv, peers, all }. */
+  async function lobbyOf(n, args = []) {
+    const srv = await start({ args });
+    const peers = new Peers();
+    peers.port = srv.port;
+    const all = [];
+    for (let i = 0; i < n; i++) {
+      const p = await peers.connect(`m${i}`);
+      await hello(p, name('M'));
+      all.push(p);
+    }
+    await lobbyWhere(all[0], (u) => u.length === n, 10000, `a list of ${n}`);
+    return { srv, peers, all };
+  }
+
+  /** Bytes the members receive while one more peer says hello and all of them see it. */
+  async function bytesForOneHello(n) {
+    const { srv, peers, all } = await lobbyOf(n);
+    try {
+      await sleep(200);
+      const before = all.reduce((s, p) => s + p.c.bytes(), 0);
+      const late = await peers.connect('late');
+      const nl = name('Late');
+      await hello(late, nl);
+      for (const p of all) await lobbyWhere(p, (u) => !!userIn(u, nl), 5000, `${p.label} sees ${nl}`);
+      return all.reduce((s, p) => s + p.c.bytes(), 0) - before;
+    } finally {
+      peers.closeAll();
+      await srv.stop();
+    }
+  }
+
+  test('a newcomer gets the whole list once; the others a lobby-update that names only what changed', T, async () => {
+    const { srv, peers, all: [a, b] } = await lobbyOf(2);
+    try {
+      const c = await peers.connect('c');
+      const nc = name('Cy');
+      const full = await hello(c, nc);
+      assert.equal(full.users.length, 3);
+      await lobbyWhere(a, (u) => !!userIn(u, nc));
+      const upd = a.lobbyUpdates.at(-1);
+      assert.deepEqual(upd, { type: 'lobby-update', users: [{ name: nc, busy: false }], left: [] });
+      c.send({ type: 'leave-lobby' });
+      await lobbyWhere(b, (u) => !userIn(u, nc));
+      assert.deepEqual(b.lobbyUpdates.at(-1), { type: 'lobby-update', users: [], left: [nc] });
+    } finally {
+      peers.closeAll();
+      await srv.stop();
+    }
+  });
+
+  test('bytes pushed for one hello grow linearly with the lobby, not with its square', { timeout: 120000 }, async () => {
+    const small = await bytesForOneHello(20);
+    const large = await bytesForOneHello(60);
+    // Linear: about 3x for 3x the members (the newcomer's own full list is
+    // the other linear part); the whole list to everyone would be about 9x.
+    console.log(`lobby bytes for one hello: 20 members ${small}, 60 members ${large}`);
+    assert.ok(large / small < 4.5, `20 members: ${small} bytes, 60 members: ${large} bytes (x${(large / small).toFixed(1)})`);
+    assert.ok(large < 60 * 200, `60 members: ${large} bytes for one hello`);
+  });
+
+  test('--max-lobby 2: a third name gets lobby_full; renames are limited to 5 a minute', T, async () => {
+    const { srv, peers, all: [a] } = await lobbyOf(2, ['--max-lobby', '2']);
+    try {
+      const c = await peers.connect('c');
+      c.send({ type: 'hello', name: name('Cy') });
+      await c.error('lobby_full');
+      const codes = [];
+      for (let i = 0; i < 6; i++) {
+        a.send({ type: 'hello', name: name(`R${i}x`) });
+        const m = await a.take((x) => (x.type === 'lobby' && x.you.startsWith(`R${i}x`)) || x.type === 'error');
+        codes.push(m.type === 'error' ? m.code : 'ok');
+      }
+      assert.deepEqual(codes, ['ok', 'ok', 'ok', 'ok', 'ok', 'rate_limited']);
+      const metrics = (await request(srv.port, 'GET', '/metrics')).body.toString();
+      assert.match(metrics, /^tincan_rate_limited_total\{limit="lobby_full"\} 1$/m);
+      assert.match(metrics, /^tincan_rate_limited_total\{limit="lobby_rename"\} 1$/m);
+    } finally {
+      peers.closeAll();
+      await srv.stop();
+    }
   });
 });

@@ -6,7 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep } from './net.mjs';
-import { useServer, uniq, join, room, relays, hello, SDP_OFFER } from './signal-client.mjs';
+import { useServer, uniq, join, room, relays, hello, SDP_OFFER, WAIT } from './signal-client.mjs';
 
 const T = { timeout: 20000 };
 
@@ -120,6 +120,32 @@ describe('signaling: robustness', () => {
     // server adds "from"; it must still arrive.
     const text = '€'.repeat(20000);
     await relays(b, a, { type: 'answer', sdp: { type: 'answer', sdp: text } });
+  });
+
+  test('a member relaying 60 KB offers as fast as allowed cannot get a receiver that is slow to read dropped', { timeout: 40000 }, async () => {
+    const [a, b] = await peers.many('a', 'b');
+    await room(uniq('flood'), a, b);
+    let sdp = 'v=0\r\n';
+    while (sdp.length < 60000) sdp += `a=candidate:${sdp.length} 1 udp 2122260223 192.0.2.1 ${sdp.length % 65535} typ host\r\n`;
+    const offer = JSON.stringify({ type: 'offer', target: b.id, sdp: { type: 'offer', sdp } });
+    b.c.ws._socket.pause(); // b reads nothing for a while: the server queues what is relayed to it
+    const started = Date.now();
+    while (Date.now() - started < 4000) { // under the message rate (200/s): 50 a second for 4 s, 12 MB in all
+      for (let i = 0; i < 5; i++) a.send(offer);
+      await sleep(100);
+    }
+    await sleep(500);
+    a.none(['peer-reconnecting', 'peer-left'], 'b dropped (its output queue overflowed)');
+    const e = await a.take((m) => m.type === 'error' && m.code === 'rate_limited', WAIT, 'rate_limited for a');
+    assert.ok(e.retryAfter >= 1, `retryAfter ${e.retryAfter}`);
+    b.c.ws._socket.resume();
+    const got = await b.take('offer', 10000, 'the offers that were let through');
+    assert.equal(got.sdp.sdp, sdp);
+    await sleep(4500); // the budget refills
+    a.inbox.length = 0;
+    b.inbox.length = 0;
+    await relays(a, b, { type: 'offer', sdp: SDP_OFFER });
+    await relays(b, a, { type: 'answer', sdp: { ...SDP_OFFER, type: 'answer' } });
   });
 
   test('deeply nested JSON is answered with an error (or relayed), not a crash', T, async () => {

@@ -18,6 +18,8 @@ export function wsClient(port, opts = {}) {
       ...(opts.ws || {}),
     });
     const queue = [];
+    let bytes = 0; // payload bytes received
+    ws.on('message', (data) => { bytes += data.length; });
     const waiters = [];
     let closeInfo = null;
     const closed = new Promise((res) => ws.on('close', (code, reason) => {
@@ -53,6 +55,8 @@ export function wsClient(port, opts = {}) {
         });
       },
       close: () => { try { ws.terminate(); } catch { /* already gone */ } },
+      /** Payload bytes received so far. */
+      bytes: () => bytes,
     }));
   });
 }

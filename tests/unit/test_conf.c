@@ -19,7 +19,7 @@
 
 static const char *const names[] = {
     "port", "bind", "cert", "key", "data-dir", "web-root", "config", "log-level", "san",
-    "allow-origin", "max-conns-per-ip", "max-ws-per-ip", "max-connections", "ws-max-message", "header-timeout",
+    "allow-origin", "max-conns-per-ip", "max-ws-per-ip", "max-connections", "max-lobby", "ws-max-message", "header-timeout",
     "keepalive-timeout", "tls-timeout", "ws-ping-interval", "help", "version",
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))

@@ -106,7 +106,7 @@ static void test_new_file(void **state)
     assert_string_equal(v, "wal");
     sql_value(f->path, "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='index'"
                        " AND name LIKE 'idx_%' ORDER BY name)", v, sizeof(v));
-    assert_string_equal(v, "idx_pendings_client1,idx_pendings_exp,idx_rooms_client1,idx_rooms_client2");
+    assert_string_equal(v, "idx_pendings_client1,idx_pendings_exp,idx_rooms_client1,idx_rooms_client2,idx_rooms_created");
 }
 
 /* The seed's example sequence: create, check (waiting), accept, check. */
@@ -221,7 +221,7 @@ static void test_migrate_seed_db(void **state)
     f->st = store_open(path, err, sizeof(err));
     if (!f->st)
         fail_msg("store_open: %s", err);
-    assert_int_equal(store_schema_version(f->st), 2);
+    assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
     char v[128], roomid[STORE_FIELD_MAX + 1];
     sql_value(path, "SELECT group_concat(exp) FROM (SELECT exp FROM pendings ORDER BY joinid)", v, sizeof(v));
     assert_string_equal(v, "2030-01-01T00:00:00.000Z,2030-01-01T00:00:00.000Z");
@@ -233,7 +233,44 @@ static void test_migrate_seed_db(void **state)
     store_close(f->st);
     f->st = store_open(path, err, sizeof(err));
     assert_non_null(f->st);
-    assert_int_equal(store_schema_version(f->st), 2);
+    assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+    /* The adopted room counts from the migration: it has a creation time. */
+    sql_value(path, "SELECT count(*) FROM rooms WHERE created LIKE '20__-__-__T__:__:__.___Z'", v, sizeof(v));
+    assert_string_equal(v, "1");
+}
+
+/* Row limits: pendings per client1, pendings and rooms in all. */
+static void test_limits(void **state)
+{
+    struct fixture *f = *state;
+    struct store_limits l = { .pendings_per_client = 2, .pendings = 4, .rooms = 1 };
+    store_set_limits(f->st, &l);
+    char roomid[STORE_FIELD_MAX + 1];
+    assert_int_equal(store_pending_create(f->st, "a1", "dev-a", LATER), STORE_OK);
+    assert_int_equal(store_pending_create(f->st, "a2", "dev-a", LATER), STORE_OK);
+    assert_int_equal(store_pending_create(f->st, "a3", "dev-a", LATER), STORE_TOO_MANY);
+    assert_int_equal(store_pending_create(f->st, "b1", "dev-b", LATER), STORE_OK);
+    assert_int_equal(store_pending_create(f->st, "b2", "dev-b", LATER), STORE_OK);
+    assert_int_equal(store_pending_create(f->st, "c1", "dev-c", LATER), STORE_FULL);
+    assert_int_equal(store_accept(f->st, "a1", "dev-x", NOW, roomid), STORE_OK);
+    assert_int_equal(store_accept(f->st, "b1", "dev-y", NOW, roomid), STORE_FULL);
+    assert_int_equal(store_check(f->st, "b1", "dev-b", NOW, roomid), STORE_WAITING); /* nothing changed */
+}
+
+/* Rooms older than a cut-off go; newer ones stay. */
+static void test_purge_old_rooms(void **state)
+{
+    struct fixture *f = *state;
+    char old[STORE_FIELD_MAX + 1], young[STORE_FIELD_MAX + 1];
+    assert_int_equal(store_pending_create(f->st, "o", "dev-a", LATER), STORE_OK);
+    assert_int_equal(store_accept(f->st, "o", "dev-b", PAST, old), STORE_OK);
+    assert_int_equal(store_pending_create(f->st, "y", "dev-c", LATER), STORE_OK);
+    assert_int_equal(store_accept(f->st, "y", "dev-d", NOW, young), STORE_OK);
+    long n = -1;
+    assert_int_equal(store_purge_old_rooms(f->st, "2025-01-01T00:00:00.000Z", &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_room_exists(f->st, old), 0);
+    assert_int_equal(store_room_exists(f->st, young), 1);
 }
 
 /* A file that is not a database, or from a newer tincan, is refused. */
@@ -292,6 +329,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_seed_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_old_rooms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage_failure, setup, teardown),
         cmocka_unit_test(test_memory),
     };
