@@ -24,6 +24,7 @@ export function runPrejoin({ title, audioOnly }) {
   $('prejoin-name-note').textContent = 'Others see this name on your tile and in the chat.';
   $('prejoin-skip').checked = prefs.skipPrejoin();
   $('prejoin-listen').hidden = true;
+  $('prejoin-join').hidden = false;
   $('prejoin-join').disabled = true;
   note('Starting camera and microphone…');
   setPreview(null);
@@ -46,7 +47,7 @@ export function runPrejoin({ title, audioOnly }) {
     if (pending !== mine) return;
     note(`${err.message} You can still join and listen.`);
     $('prejoin-listen').hidden = false;
-    $('prejoin-join').disabled = true;
+    $('prejoin-join').hidden = true;
     setPreview(null);
   });
   return p;
