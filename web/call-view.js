@@ -115,7 +115,7 @@ export function setControls(media) {
   if (noVideo) cam.setAttribute('aria-disabled', 'true');
   else cam.removeAttribute('aria-disabled');
   $('self').dataset.camera = noVideo ? 'none' : off ? 'off' : 'on';
-  $('self').querySelector('.self-off').textContent = noVideo ? 'Audio only' : 'Camera off';
+  $('self').querySelector('.self-off').textContent = !media ? 'Listening only' : noVideo ? 'Audio only' : 'Camera off';
 }
 
 /** Empties the call screen and lets go of every stream. */
