@@ -22,7 +22,7 @@ MIME = {
     '.wav': 'audio/wav',
 }
 COMPRESSIBLE = ('text/', 'application/json', 'application/manifest+json', 'image/svg+xml')
-NO_CACHE = {'/index.html', '/sw.js', '/manifest.json'}
+NO_CACHE = {'/index.html', '/404.html', '/sw.js', '/manifest.json'}
 SKIP_EXT = ('.py', '.md')
 
 

@@ -12,8 +12,12 @@ import { Lobby } from './lobby.js';
 import { bindCallControls } from './call-view.js';
 import { bindChat, toggleChat, chatNote } from './chat.js';
 import * as ring from './ring.js';
+import * as prefs from './prefs.js';
+import { bindPrejoin, runPrejoin } from './prejoin.js';
+import { randomRoomName } from './invite.js';
 import {
-  audioOnlyChosen, bindChoices, clearNotes, setChoicesBusy, setJoinRoom, showNote, showStatus, showView,
+  audioOnlyChosen, bindChoices, clearNotes, setChoicesBusy, setJoinRoom, showBadRoom, showNote, showStatus, showView,
+  countdownNote,
 } from './ui.js';
 
 const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -27,6 +31,8 @@ const state = {
   room: 'default', // the room of the join card ('default' or /r/<name>)
   autoJoin: false, // /r/<name>: join as soon as the server greets us
   starting: false, // a call is being set up from the start screen
+  pinPending: null, // {pin, queued: [], started} between join-pin and the call screen
+  pinBlockedUntil: 0, // PIN attempts wait for the rate limit until then
 };
 
 const lobby = new Lobby({
@@ -34,48 +40,134 @@ const lobby = new Lobby({
   audioOnly: audioOnlyChosen,
   inCall: () => !!state.session,
   startCall: ({ callId, withName, media }) => {
-    openSession({ kind: 'lobby', callId, withName, media });
+    openSession({ kind: 'lobby', callId, withName, media, myLobbyName: lobby.name });
   },
 });
 
 // ---- Starting calls from the start screen --------------------------------
 
-/** Gets camera and microphone, then joins a room or a PIN. */
-async function startCall(kind, value) {
-  const choice = kind === 'room' ? 'join' : 'pin';
-  if (state.session || state.starting) return;
+/** Whether a call may start now; says why not under `choice` otherwise. */
+function canStart(choice) {
+  if (state.session || state.starting || state.pinPending) return false;
   clearNotes();
   if (signal.status !== 'connected') {
     showNote(choice, 'Not connected to the server yet. Wait for “Connected” and try again.', { error: true });
-    return;
+    return false;
   }
+  return true;
+}
+
+/**
+ * Joins a room: the pre-join screen first (preview, toggles, name), unless
+ * the person chose to skip it; without camera and microphone it is a
+ * listen-only join.
+ */
+async function startRoom(room) {
+  if (!canStart('join')) return;
   state.starting = true;
-  setChoicesBusy(true);
-  showNote(choice, 'Starting camera and microphone…');
-  let media;
+  let choice;
   try {
-    media = await getLocalMedia({ audioOnly: audioOnlyChosen() });
-  } catch (err) {
-    showNote(choice, err.message, { error: true });
-    return;
+    choice = prefs.skipPrejoin() ? await quickMedia('join') : await runPrejoin({
+      title: room === 'default' ? 'Join the shared call' : `Join room “${room}”`, audioOnly: audioOnlyChosen(),
+    });
   } finally {
     state.starting = false;
-    setChoicesBusy(false);
   }
-  showNote(choice, '');
-  const session = openSession(kind === 'room' ? { kind, room: value, media } : { kind, pin: value, media });
+  if (!choice) {
+    showView('start');
+    document.getElementById('join').focus();
+    return;
+  }
+  const session = openSession({ kind: 'room', room, media: choice.media, name: choice.name });
   if (!session.sendJoin()) session.end('offline');
 }
 
-function openSession({ kind, room, pin, callId, withName, media }) {
+/** Camera and microphone as remembered, straight away; null media (listen only) if they fail. */
+async function quickMedia(choice) {
+  setChoicesBusy(true);
+  showNote(choice, 'Starting camera and microphone…');
+  let media = null;
+  try {
+    media = await getLocalMedia({ audioOnly: audioOnlyChosen() });
+    const saved = prefs.savedDevices();
+    media.setMuted(saved.micOff);
+    if (!media.audioOnly) media.setCameraOff(saved.camOff);
+  } catch (err) {
+    media = null;
+    state.mediaProblem = err.message;
+  } finally {
+    setChoicesBusy(false);
+  }
+  showNote(choice, '');
+  return { media, name: prefs.savedName() };
+}
+
+/**
+ * A PIN call: the PIN goes to the server first; only once it is accepted
+ * (pin-waiting or joined) do the camera and the call screen start, so a
+ * refused or rate-limited PIN never flashes the call screen.
+ */
+function startPin(pin) {
+  if (Date.now() < state.pinBlockedUntil) return;
+  if (!canStart('pin')) return;
+  state.pinPending = { pin, queued: [], started: false };
+  setChoicesBusy(true);
+  showNote('pin', 'Checking the PIN…');
+  signal.send({ type: 'state', name: prefs.savedName() || null, muted: false, camera: !audioOnlyChosen() });
+  if (!signal.send({ type: 'join-pin', pin })) pinRefused('offline');
+}
+
+/** Holds the call's messages until the camera is up, then opens the call. */
+async function pinMessage(msg) {
+  const p = state.pinPending;
+  p.queued.push(msg);
+  if (p.started || !['pin-waiting', 'joined'].includes(msg.type)) return;
+  p.started = true;
+  showNote('pin', 'Starting camera and microphone…');
+  let media = null;
+  try {
+    media = await getLocalMedia({ audioOnly: audioOnlyChosen() });
+  } catch (err) {
+    state.mediaProblem = err.message;
+  }
+  setChoicesBusy(false);
+  showNote('pin', '');
+  state.pinPending = null;
+  const session = openSession({ kind: 'pin', pin: p.pin, media, name: prefs.savedName() });
+  session.sendState();
+  for (const m of p.queued) session.handle(m);
+}
+
+function pinRefused(code, msg = {}) {
+  const p = state.pinPending;
+  state.pinPending = null;
+  setChoicesBusy(false);
+  if (code === 'rate_limited') {
+    const secs = Math.max(1, Math.ceil(Number(msg.retryAfter) || 60));
+    state.pinBlockedUntil = Date.now() + secs * 1000;
+    countdownNote('pin', secs, (n) => `Too many attempts. Try again in ${n} s.`, () => {
+      state.pinBlockedUntil = 0;
+      showNote('pin', 'You can try again now.');
+    });
+  } else {
+    showNote('pin', REFUSED[code] ? REFUSED[code]({ kind: 'pin' }, msg) : 'The PIN call did not start.', { error: true });
+  }
+  if (p) document.getElementById('pin').focus();
+}
+
+function openSession({ kind, room, pin, callId, withName, media, name = '', myLobbyName = null }) {
   const session = new Session({
-    kind, room, pin, callId, withName, media, signal,
+    kind, room, pin, callId, withName, media, name, myLobbyName, signal,
     selfId: state.selfId,
     iceServers: state.iceServers,
     onEnd: onSessionEnd,
   });
   state.session = session;
   session.open();
+  if (state.mediaProblem) {
+    session.notice(`${state.mediaProblem} You joined listening only.`);
+    state.mediaProblem = null;
+  }
   return session;
 }
 
@@ -97,7 +189,10 @@ function onSessionEnd(session, reason, msg = {}) {
   }
   showView('start');
   const choice = session.kind === 'room' ? 'join' : 'pin';
-  if (REFUSED[reason]) showNote(choice, REFUSED[reason](session, msg), { error: true });
+  if (reason === 'rate_limited') {
+    state.pinPending = {};
+    pinRefused(reason, msg);
+  } else if (REFUSED[reason]) showNote(choice, REFUSED[reason](session, msg), { error: true });
   else if (reason === 'lost') showNote(choice, 'The connection to the server was lost, so the call ended.', { error: true });
   const focus = session.kind === 'room' ? document.getElementById('join') : document.getElementById('pin');
   focus.focus();
@@ -123,6 +218,10 @@ function onMessage(msg) {
       return;
     default:
       if (lobby.handle(msg)) return;
+      if (state.pinPending && !session) {
+        pinMessage(msg);
+        return;
+      }
       if (session) session.handle(msg);
   }
 }
@@ -134,13 +233,17 @@ function onWelcome(msg) {
   lobby.onWelcome(msg);
   if (state.autoJoin) {
     state.autoJoin = false;
-    startCall('room', state.room);
+    startRoom(state.room);
   }
 }
 
 function onError(msg) {
   const session = state.session;
   if (lobby.handleError(msg)) return;
+  if (state.pinPending && !state.pinPending.started && REFUSED[msg.code]) {
+    pinRefused(msg.code, msg);
+    return;
+  }
   if (session && session.phase === 'joining' && REFUSED[msg.code]) {
     session.end(msg.code, msg);
     return;
@@ -163,16 +266,23 @@ signal.addEventListener('status', (ev) => showStatus(ev.detail));
 signal.addEventListener('message', (ev) => onMessage(ev.detail));
 
 bindChoices({
-  join: () => startCall('room', state.room),
-  pin: (pin) => startCall('pin', pin),
-  lobby: (name) => lobby.enter(name),
+  join: () => startRoom(state.room),
+  pin: (pin) => startPin(pin),
+  lobby: (name) => {
+    prefs.saveName(name); // the lobby name is the name in rooms too
+    lobby.enter(name);
+  },
+  newRoom: () => location.assign(`/r/${randomRoomName()}`),
+  reconnectNow: () => signal.reconnectNow(),
 });
+bindPrejoin();
 
 bindCallControls({
   mute: () => state.session && state.session.toggleMute(),
   camera: () => state.session && state.session.toggleCamera(),
   chat: () => toggleChat(),
   hangup: () => state.session && state.session.hangup(),
+  invite: () => state.session && state.session.invite(),
 });
 
 bindChat({ send: (text) => !!state.session && state.session.sendChat(text) });
@@ -191,7 +301,7 @@ if (routed) {
     state.autoJoin = true;
     setJoinRoom(room);
   } else {
-    showNote('join', REFUSED.bad_room(), { error: true });
+    showBadRoom(REFUSED.bad_room());
   }
 }
 
@@ -215,10 +325,17 @@ Object.defineProperty(window, 'tincanDebug', {
     get status() { return signal.status; },
     /** Our peer id from the last welcome. */
     get id() { return state.selfId; },
-    /** The shown view: start | lobby | call. */
+    /** The shown view: start | lobby | prejoin | call. */
     get view() { return document.body.dataset.view; },
     /** Whether the incoming-call ring is sounding. */
     get ringing() { return ring.ringing(); },
+    /** Whether the caller's ringback tone is sounding. */
+    get ringback() { return ring.ringingBack(); },
+    /** The active speaker's peer id (from audio levels), or null. */
+    get speaker() {
+      const el = document.querySelector('#grid .tile[data-speaking="true"]');
+      return el ? el.dataset.peerId : null;
+    },
     /** The peers of the current call: [{id, state, polite}]. */
     peers() {
       const s = state.session;

@@ -3,12 +3,19 @@
 // owns the call and passes handlers to bindCallControls().
 //
 // Test hooks (read-only, nothing faked): every remote tile carries
-// data-peer-id, data-state (connecting | connected | reconnecting) and
-// data-path (direct | relay) once getStats has a selected candidate pair.
+// data-peer-id, data-state (connecting | connected | reconnecting),
+// data-path (direct | relay) once getStats has a selected candidate pair,
+// data-muted / data-camera from the peer's own state, data-signal (ok |
+// away | lost: its signaling is gone but its media may still flow),
+// data-speaking and data-pinned.
 
 import { initials } from './lobby-view.js';
 
 const $ = (id) => document.getElementById(id);
+
+const MIC_OFF_SVG = '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">'
+  + '<path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2z"/>'
+  + '<path d="M4 3l17 18" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"/></svg>';
 
 const STATE_TEXT = {
   connecting: 'Connecting…',
@@ -16,15 +23,36 @@ const STATE_TEXT = {
   connected: '',
 };
 
-/** handlers: {mute(), camera(), chat(), hangup()}. */
+/** Whether a key press is meant for a field rather than a shortcut. */
+function typing(ev) {
+  const el = ev.target;
+  return el instanceof HTMLElement && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+}
+
+/** handlers: {mute(), camera(), chat(), hangup(), invite()}. M mutes, V turns the camera off or on. */
 export function bindCallControls(handlers) {
   $('btn-mute').addEventListener('click', () => handlers.mute());
+  $('btn-invite').addEventListener('click', () => handlers.invite());
+  document.addEventListener('keydown', (ev) => {
+    if (document.body.dataset.view !== 'call' || ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev)) return;
+    if (document.querySelector('dialog[open]')) return;
+    const key = ev.key.toLowerCase();
+    if (key === 'm') handlers.mute();
+    else if (key === 'v' && $('btn-camera').getAttribute('aria-disabled') !== 'true') handlers.camera();
+    else return;
+    ev.preventDefault();
+  });
   $('btn-camera').addEventListener('click', () => {
     if ($('btn-camera').getAttribute('aria-disabled') !== 'true') handlers.camera();
   });
   $('btn-chat').addEventListener('click', () => handlers.chat());
   $('btn-hangup').addEventListener('click', () => handlers.hangup());
   $('grid').addEventListener('click', (ev) => {
+    const pin = ev.target.closest('.tile-pin');
+    if (pin) {
+      pinTile(pin.closest('.tile').dataset.peerId);
+      return;
+    }
     const btn = ev.target.closest('.tile-play');
     if (!btn) return;
     const video = btn.closest('.tile').querySelector('video');
@@ -33,11 +61,18 @@ export function bindCallControls(handlers) {
   });
 }
 
-/** Prepares the call screen: title, local preview, control states. */
-export function openCallView({ title, media, hangupLabel = 'Leave' }) {
+/**
+ * Prepares the call screen: title, local preview, control states; you: the
+ * label others see for us; invite: whether the call has a link to hand out.
+ */
+export function openCallView({ title, media, hangupLabel = 'Leave', you = '', invite = false }) {
   $('call-title').textContent = title;
-  $('grid').replaceChildren();
-  $('grid').dataset.count = '0';
+  setYou(you);
+  $('btn-invite').hidden = !invite;
+  $('btn-invite').textContent = invite && canShareLink() ? 'Share link' : 'Copy link';
+  $('listen-banner').hidden = !!media;
+  $('view-call').dataset.listenOnly = media ? 'false' : 'true';
+  clearGrid();
   $('btn-hangup').querySelector('.ctl-label').textContent = hangupLabel;
   $('btn-hangup').setAttribute('aria-label', hangupLabel);
   callNotice(media && media.notice ? media.notice : '');
@@ -47,28 +82,46 @@ export function openCallView({ title, media, hangupLabel = 'Leave' }) {
   setControls(media);
 }
 
-/** Reflects mute / camera state in the buttons and the preview. */
+/** The label others see for us, in the header. */
+export function setYou(label) {
+  $('call-you').textContent = label;
+}
+
+/** A short spoken (and, for sighted people, shown) note about the invite link. */
+export function inviteNote(text) {
+  $('invite-note').textContent = text;
+  callNotice(text);
+}
+
+function canShareLink() {
+  return typeof navigator.share === 'function' && matchMedia('(pointer: coarse)').matches;
+}
+
+/**
+ * Reflects mute / camera state in the buttons and the preview. The labels
+ * stay put ("Mute", "Camera off"); aria-pressed says whether they are on.
+ */
 export function setControls(media) {
   const mute = $('btn-mute');
   const cam = $('btn-camera');
   const muted = !media || media.muted;
   mute.setAttribute('aria-pressed', String(muted));
-  mute.querySelector('.ctl-label').textContent = muted ? 'Unmute' : 'Mute';
+  if (!media) mute.setAttribute('aria-disabled', 'true');
+  else mute.removeAttribute('aria-disabled');
   const noVideo = !media || media.audioOnly;
   const off = noVideo || media.cameraOff;
   cam.setAttribute('aria-pressed', String(off));
-  cam.querySelector('.ctl-label').textContent = noVideo ? 'No camera' : off ? 'Camera on' : 'Camera off';
+  cam.querySelector('.ctl-label').textContent = noVideo ? 'No camera' : 'Camera off';
   if (noVideo) cam.setAttribute('aria-disabled', 'true');
   else cam.removeAttribute('aria-disabled');
   $('self').dataset.camera = noVideo ? 'none' : off ? 'off' : 'on';
-  $('self').querySelector('.self-off').textContent = noVideo ? 'Audio only' : 'Camera off';
+  $('self').querySelector('.self-off').textContent = !media ? 'Listening only' : noVideo ? 'Audio only' : 'Camera off';
 }
 
 /** Empties the call screen and lets go of every stream. */
 export function closeCallView() {
   for (const video of document.querySelectorAll('#view-call video')) video.srcObject = null;
-  $('grid').replaceChildren();
-  $('grid').dataset.count = '0';
+  clearGrid();
   setWaiting(null);
   callNotice('');
 }
@@ -101,12 +154,23 @@ export function addTile({ id, label, avatar = initials(label) }) {
   badge.textContent = avatar;
   const caption = document.createElement('figcaption');
   caption.className = 'tile-label';
+  const mic = document.createElement('span');
+  mic.className = 'tile-mic';
+  mic.setAttribute('role', 'img');
+  mic.setAttribute('aria-label', 'microphone off');
+  mic.innerHTML = MIC_OFF_SVG;
   const name = document.createElement('span');
   name.className = 'tile-name';
   name.textContent = label;
   const net = document.createElement('span');
   net.className = 'tile-net';
-  caption.append(name, net);
+  caption.append(mic, name, net);
+  const pin = document.createElement('button');
+  pin.type = 'button';
+  pin.className = 'btn btn-small tile-pin';
+  pin.textContent = 'Pin';
+  pin.setAttribute('aria-pressed', 'false');
+  pin.setAttribute('aria-label', `Pin ${label}`);
   const state = document.createElement('span');
   state.className = 'tile-state';
   state.textContent = STATE_TEXT.connecting;
@@ -115,28 +179,58 @@ export function addTile({ id, label, avatar = initials(label) }) {
   play.className = 'btn tile-play';
   play.textContent = 'Tap to hear';
   play.hidden = true;
-  fig.append(video, badge, caption, state, play);
+  fig.dataset.muted = 'false';
+  fig.dataset.camera = 'on';
+  fig.dataset.signal = 'ok';
+  fig.append(video, badge, caption, state, pin, play);
   $('grid').append(fig);
   layout();
 }
 
-/** Updates a tile from a peer: {id, state, stream, label}. */
-export function updateTile({ id, state, stream, label }) {
+/**
+ * Updates a tile from a peer: {id, state, stream, signal}; look: {label,
+ * avatar, muted, camera} as the peer told us (each optional).
+ */
+export function updateTile({ id, state, stream, signal = 'ok' }, look = {}) {
   const fig = tile(id);
   if (!fig) return;
   fig.dataset.state = state;
+  fig.dataset.signal = signal;
   fig.querySelector('.tile-state').textContent = STATE_TEXT[state] ?? '';
-  if (label) {
-    fig.querySelector('.tile-name').textContent = label;
-    fig.querySelector('.tile-avatar').textContent = initials(label);
+  if (look.label) {
+    fig.querySelector('.tile-name').textContent = look.label;
+    fig.querySelector('.tile-avatar').textContent = look.avatar || initials(look.label);
+    fig.querySelector('.tile-pin').setAttribute('aria-label', `Pin ${look.label}`);
   }
+  if (typeof look.muted === 'boolean') fig.dataset.muted = String(look.muted);
+  if (typeof look.camera === 'boolean') fig.dataset.camera = look.camera ? 'on' : 'off';
   const video = fig.querySelector('video');
   if (stream && video.srcObject !== stream) {
     video.srcObject = stream;
     playWithSound(video, fig.querySelector('.tile-play'));
   }
-  const live = stream && stream.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted);
-  fig.dataset.video = live ? 'on' : 'off';
+  if (!stream) return;
+  const live = stream.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted);
+  fig.dataset.video = live && fig.dataset.camera !== 'off' ? 'on' : 'off';
+}
+
+/** Marks the tile of the loudest speaker (null: nobody). */
+export function setSpeaking(id) {
+  for (const fig of tiles()) fig.dataset.speaking = String(fig.dataset.peerId === id);
+}
+
+/** Pins a tile large (again: unpins). */
+export function pinTile(id) {
+  const grid = $('grid');
+  const on = grid.dataset.pinned !== id;
+  if (on) grid.dataset.pinned = id;
+  else delete grid.dataset.pinned;
+  for (const fig of tiles()) {
+    const pinned = on && fig.dataset.peerId === id;
+    fig.dataset.pinned = String(pinned);
+    fig.querySelector('.tile-pin').setAttribute('aria-pressed', String(pinned));
+  }
+  layout();
 }
 
 /** Shows "Direct · 12 ms" / "Relayed · 80 ms" from a peer's stats. */
@@ -162,18 +256,43 @@ export function removeTile(id) {
   if (!fig) return;
   fig.querySelector('video').srcObject = null;
   fig.remove();
+  if ($('grid').dataset.pinned === id) delete $('grid').dataset.pinned;
   layout();
 }
 
 /** The grid's shape follows the number of tiles (CSS reads data-count). */
 function layout() {
-  const n = $('grid').children.length;
-  $('grid').dataset.count = String(n);
-  $('grid').dataset.layout = n <= 1 ? 'one' : n === 2 ? 'two' : n <= 4 ? 'four' : 'many';
+  const grid = $('grid');
+  const n = tiles().length;
+  // With two or more others the self-view joins the grid as a tile of its
+  // own instead of covering one of them; alone with one other it floats.
+  const self = $('self');
+  const inGrid = n >= 2;
+  if (inGrid && self.parentElement !== grid) grid.append(self);
+  else if (!inGrid && self.parentElement === grid) grid.after(self);
+  const total = n + (inGrid ? 1 : 0);
+  grid.dataset.count = String(n);
+  grid.dataset.layout = grid.dataset.pinned && n > 1 ? 'pinned'
+    : total <= 1 ? 'one' : total === 2 ? 'two' : total <= 4 ? 'four' : 'many';
+  $('view-call').dataset.selfTile = String(inGrid);
+}
+
+function clearGrid() {
+  const grid = $('grid');
+  if ($('self').parentElement === grid) grid.after($('self'));
+  grid.replaceChildren();
+  grid.dataset.count = '0';
+  delete grid.dataset.pinned;
+  layout();
+}
+
+/** The remote tiles (not the self-view). */
+function tiles() {
+  return [...$('grid').querySelectorAll(':scope > .tile')];
 }
 
 function tile(id) {
-  return [...$('grid').children].find((el) => el.dataset.peerId === id) || null;
+  return tiles().find((el) => el.dataset.peerId === id) || null;
 }
 
 function playQuietly(video) {

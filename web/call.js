@@ -78,6 +78,23 @@ export class Call extends EventTarget {
     this.changed(peer);
   }
 
+  /**
+   * The server says the peer is gone for good, but not by a goodbye: its
+   * connection never came back. While its media still arrives the tile
+   * stays (marked lost); it goes when the media stops.
+   */
+  lose(id) {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    if (peer.pc.connectionState !== 'connected') {
+      this.removePeer(id);
+      return;
+    }
+    peer.lost = true;
+    peer.away = false;
+    this.changed(peer);
+  }
+
   /** Brings the peer set in line with a list from the server (after a resume). */
   syncPeers(ids) {
     const keep = new Set(ids);
@@ -113,6 +130,7 @@ class Peer {
   settingRemoteAnswer = false;
   attached = false; // our tracks are on the connection
   away = false;
+  lost = false; // gone from signaling for good; kept while media flows
   closed = false;
   restarts = 0;
   #queue = Promise.resolve();
@@ -133,11 +151,17 @@ class Peer {
 
   get state() {
     if (this.closed) return 'closed';
-    if (this.away) return 'reconnecting';
     const s = this.pc.connectionState;
+    // Media that still flows wins over a signaling connection that is away.
     if (s === 'connected') return 'connected';
+    if (this.away) return 'reconnecting';
     if (s === 'disconnected' || s === 'failed') return 'reconnecting';
     return 'connecting';
+  }
+
+  /** The signaling side: ok, away (reconnecting to the server) or lost (gone for good). */
+  get signal() {
+    return this.lost ? 'lost' : this.away ? 'away' : 'ok';
   }
 
   start() {
@@ -265,6 +289,10 @@ class Peer {
   #onState() {
     const s = this.pc.connectionState;
     if (s === 'connected') this.restarts = 0;
+    if (this.lost && s !== 'connected' && s !== 'connecting' && s !== 'new') {
+      this.call.removePeer(this.id); // its media stopped too
+      return;
+    }
     if (s === 'failed') this.#restartIce();
     this.call.changed(this);
   }

@@ -12,7 +12,11 @@ const $ = (id) => document.getElementById(id);
 export function bindLobby(handlers) {
   $('lobby-users').addEventListener('click', (ev) => {
     const btn = ev.target.closest('button[data-call]');
-    if (btn && btn.getAttribute('aria-disabled') !== 'true') handlers.call(btn.dataset.call);
+    if (!btn) return;
+    if (btn.getAttribute('aria-disabled') !== 'true') handlers.call(btn.dataset.call);
+    else if (btn.closest('li').dataset.busy === 'true') {
+      lobbyMessage(`${btn.dataset.call} is in another call right now. Try again when they are free.`);
+    }
   });
   $('outgoing-cancel').addEventListener('click', () => handlers.cancel());
   $('lobby-leave').addEventListener('click', () => handlers.leave());
@@ -61,7 +65,7 @@ function userItem(user, calling) {
   btn.className = 'btn btn-call';
   btn.dataset.call = user.name;
   btn.textContent = 'Call';
-  btn.setAttribute('aria-label', `Call ${user.name}`);
+  btn.setAttribute('aria-label', user.busy ? `Call ${user.name} (busy)` : `Call ${user.name}`);
   if (user.busy || calling) btn.setAttribute('aria-disabled', 'true');
   const text = document.createElement('span');
   text.className = 'user-text';
@@ -79,6 +83,7 @@ export function initials(name) {
 
 /** Shows "Calling <name>…" with a Cancel button, or hides it (name null). */
 export function showOutgoing(name) {
+  if (!name) ring.stopRingback();
   $('outgoing').hidden = !name;
   $('outgoing-name').textContent = name || '';
   for (const btn of document.querySelectorAll('#lobby-users button[data-call]')) {
@@ -104,10 +109,12 @@ export function showIncoming(from) {
   dialog.dataset.ringing = 'true';
   $('incoming-accept').focus();
   ring.start();
+  ring.announce(from);
 }
 
 /** Shows progress in the open dialog (e.g. while the camera starts). */
 export function incomingProgress(text) {
+  ring.unannounce();
   $('incoming-desc').textContent = text;
   for (const id of ['incoming-accept', 'incoming-reject']) $(id).setAttribute('aria-disabled', 'true');
   ring.stop();
@@ -117,6 +124,7 @@ export function incomingProgress(text) {
 /** Closes the incoming-call dialog and stops the ring. */
 export function hideIncoming() {
   ring.stop();
+  ring.unannounce();
   const dialog = $('incoming');
   dialog.dataset.ringing = 'false';
   if (dialog.open) dialog.close();

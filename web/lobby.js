@@ -43,6 +43,7 @@ export class Lobby {
   /** Enters the lobby with a name (from the start screen). */
   enter(name) {
     ring.unlock(); // a click: the ring may sound later
+    ring.askToNotify();
     if (!this.signal.send({ type: 'hello', name })) {
       showNote('lobby', 'Not connected to the server yet. Try again in a moment.', { error: true });
       return;
@@ -73,6 +74,7 @@ export class Lobby {
           this.signal.send({ type: 'cancel', callId: msg.callId });
         } else if (this.outgoing && !this.outgoing.callId) {
           this.outgoing.callId = msg.callId;
+          ring.startRingback();
         }
         return true;
       case 'incoming': return this.#onIncoming(msg);

@@ -7,6 +7,9 @@
 let ctx = null;
 let timer = null;
 let master = null;
+let backTimer = null;
+let backMaster = null;
+let savedTitle = null;
 
 const PATTERN_MS = 3000; // one double chirp every 3 s
 
@@ -72,4 +75,82 @@ function burst(at, length, freqs) {
     osc.addEventListener('ended', () => osc.disconnect());
   }
   setTimeout(() => env.disconnect(), (at - ctx.currentTime + length + 0.1) * 1000);
+}
+
+/** Whether the caller's ringback tone is sounding. */
+export function ringingBack() {
+  return backTimer !== null && !!ctx && ctx.state === 'running';
+}
+
+/**
+ * The caller's ringback: a soft 440+480 Hz tone, 2 s on and 4 s off (the
+ * North American pattern), until stopRingback().
+ */
+export function startRingback() {
+  if (backTimer !== null) return;
+  unlock();
+  if (!ctx) return;
+  backMaster = ctx.createGain();
+  backMaster.gain.value = 0.08;
+  backMaster.connect(ctx.destination);
+  const once = () => {
+    if (!ctx || !backMaster) return;
+    const at = ctx.currentTime + 0.02;
+    const env = ctx.createGain();
+    env.gain.setValueAtTime(0, at);
+    env.gain.linearRampToValueAtTime(1, at + 0.05);
+    env.gain.setValueAtTime(1, at + 1.95);
+    env.gain.linearRampToValueAtTime(0, at + 2);
+    env.connect(backMaster);
+    for (const f of [440, 480]) {
+      const osc = ctx.createOscillator();
+      osc.frequency.value = f;
+      osc.connect(env);
+      osc.start(at);
+      osc.stop(at + 2.01);
+      osc.addEventListener('ended', () => osc.disconnect());
+    }
+    setTimeout(() => env.disconnect(), 2200);
+  };
+  once();
+  backTimer = setInterval(once, 6000);
+}
+
+export function stopRingback() {
+  if (backTimer === null) return;
+  clearInterval(backTimer);
+  backTimer = null;
+  const m = backMaster;
+  backMaster = null;
+  if (m) setTimeout(() => m.disconnect(), 200);
+}
+
+/**
+ * Makes an incoming call from `from` hard to miss: the tab title becomes
+ * "Ringing — <from>", and when the tab is hidden and the person allowed
+ * notifications, a system notification is shown through the service worker.
+ */
+export function announce(from) {
+  if (savedTitle === null) savedTitle = document.title;
+  document.title = `Ringing — ${from}`;
+  if (!document.hidden || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.ready.then((reg) => reg.showNotification(`${from} is calling`, {
+    body: 'Open tincan to answer.', tag: 'tincan-incoming', renotify: true, requireInteraction: true,
+  })).catch(() => {});
+}
+
+/** Undoes announce(): the title comes back and the notification goes. */
+export function unannounce() {
+  if (savedTitle !== null) document.title = savedTitle;
+  savedTitle = null;
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.getRegistration().then((reg) => reg && reg.getNotifications({ tag: 'tincan-incoming' }))
+    .then((list) => { for (const n of list || []) n.close(); }).catch(() => {});
+}
+
+/** Asks for permission to notify (from a click), if not asked before. */
+export function askToNotify() {
+  if (typeof Notification === 'undefined' || Notification.permission !== 'default') return;
+  Notification.requestPermission().catch(() => {});
 }

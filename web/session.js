@@ -8,6 +8,8 @@ import * as view from './call-view.js';
 import * as chat from './chat.js';
 import { showView } from './ui.js';
 import { initials } from './lobby-view.js';
+import { SpeakerWatch } from './speaker.js';
+import { roomLink, shareLink } from './invite.js';
 
 const STATS_MS = 2000;
 
@@ -20,13 +22,19 @@ const KIND_TITLE = {
 export class Session {
   /**
    * kind: 'room' | 'pin' | 'lobby'; room / pin / callId / withName as fits;
-   * media: LocalMedia; signal: Signal; selfId and iceServers from the
-   * welcome; onEnd(session, reason, detail): called once when it is over.
+   * media: LocalMedia, or null to listen only; name: the name others see
+   * ('' for none; a lobby call shows the lobby name); signal: Signal;
+   * selfId and iceServers from the welcome; onEnd(session, reason,
+   * detail): called once when it is over.
    */
-  constructor({ kind, room = null, pin = null, callId = null, withName = null, media, signal, selfId, iceServers, onEnd }) {
-    Object.assign(this, { kind, room, pin, callId, withName, media, signal, onEnd });
+  constructor({ kind, room = null, pin = null, callId = null, withName = null, media, name = '', myLobbyName = null,
+    signal, selfId, iceServers, onEnd }) {
+    Object.assign(this, { kind, room, pin, callId, withName, media, name, myLobbyName, signal, onEnd });
     this.phase = 'joining'; // 'joining' → 'waiting' (PIN, alone) → 'in'
     this.ended = false;
+    /** @type {Map<string, {name: string|null, muted: boolean, camera: boolean}>} what each peer told us */
+    this.looks = new Map();
+    this.speakers = new SpeakerWatch((id) => view.setSpeaking(id));
     this.#newCall(selfId, iceServers);
     this.statsTimer = setInterval(() => this.#refreshStats(), STATS_MS);
   }
@@ -38,13 +46,17 @@ export class Session {
   /** Shows the call screen. */
   open() {
     chat.resetChat();
-    view.openCallView({ title: this.title, media: this.media, hangupLabel: this.kind === 'lobby' ? 'Hang up' : 'Leave' });
+    view.openCallView({
+      title: this.title, media: this.media, hangupLabel: this.kind === 'lobby' ? 'Hang up' : 'Leave',
+      you: this.youLabel(), invite: this.kind === 'room',
+    });
     view.setWaiting(this.kind === 'lobby' ? `Connecting to ${this.withName}…` : 'Joining…');
     showView('call');
   }
 
   /** Sends the message that puts us in the room (room and PIN sessions). */
   sendJoin() {
+    this.sendState();
     if (this.kind === 'room') return this.signal.send({ type: 'join', room: this.room });
     if (this.kind === 'pin') return this.signal.send({ type: 'join-pin', pin: this.pin });
     return true;
@@ -57,6 +69,7 @@ export class Session {
       case 'joined':
         this.phase = 'in';
         if (typeof msg.peerId === 'string' && msg.peerId !== call.selfId) call.selfId = msg.peerId;
+        view.setYou(this.youLabel());
         for (const id of Array.isArray(msg.peers) ? msg.peers : []) call.addPeer(id, { initiator: true });
         this.#updateWaiting();
         return true;
@@ -70,8 +83,13 @@ export class Session {
         this.#updateWaiting();
         return true;
       case 'peer-left':
-        call.removePeer(msg.peerId);
+        if (msg.reason === 'lost') call.lose(msg.peerId);
+        else call.removePeer(msg.peerId);
+        this.looks.delete(msg.peerId);
         this.#updateWaiting(true);
+        return true;
+      case 'peer-state':
+        this.#onPeerState(msg);
         return true;
       case 'peer-reconnecting':
       case 'peer-resumed':
@@ -83,7 +101,7 @@ export class Session {
         call.handleSignal(msg);
         return true;
       case 'chat':
-        chat.addMessage({ who: msg.name || this.label(msg.from), text: String(msg.text ?? '') });
+        chat.addMessage({ who: typeof msg.name === 'string' ? msg.name : this.label(msg.from), text: String(msg.text ?? '') });
         return true;
       default:
         return false;
@@ -113,8 +131,10 @@ export class Session {
       return;
     }
     this.call.close();
+    this.looks.clear();
     this.#newCall(msg.id, msg.iceServers);
     this.phase = 'joining';
+    view.setYou(this.youLabel());
     view.setWaiting('Joining again…');
     this.sendJoin();
   }
@@ -134,22 +154,56 @@ export class Session {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.statsTimer);
+    this.speakers.stop();
     this.call.close();
-    this.media.stop();
+    if (this.media) this.media.stop();
     view.closeCallView();
     chat.resetChat();
     this.onEnd(this, reason, detail);
   }
 
   toggleMute() {
+    if (!this.media) return;
     this.media.setMuted(!this.media.muted);
     view.setControls(this.media);
+    this.sendState();
   }
 
   toggleCamera() {
-    if (this.media.audioOnly) return;
+    if (!this.media || this.media.audioOnly) return;
     this.media.setCameraOff(!this.media.cameraOff);
     view.setControls(this.media);
+    this.sendState();
+  }
+
+  /** A short notice on the call screen. */
+  notice(text) {
+    view.callNotice(text);
+  }
+
+  /** Tells the room our name, mute and camera state (docs/protocol.md, "Names, mute and camera"). */
+  sendState() {
+    const m = this.media;
+    const msg = { type: 'state', muted: !m || m.muted, camera: !!m && !m.audioOnly && !m.cameraOff };
+    if (this.kind !== 'lobby') msg.name = this.name || null;
+    return this.signal.send(msg, { queue: true });
+  }
+
+  /** Copies or shares the link of the room. */
+  async invite() {
+    if (this.kind !== 'room') return;
+    const how = await shareLink(roomLink(this.room), this.title);
+    const text = how === 'copied' ? 'Link copied. Send it to the people you want to call.'
+      : how === 'shared' ? 'Link shared.'
+        : how === 'cancelled' ? '' : `Copy this link: ${roomLink(this.room)}`;
+    view.inviteNote(text);
+  }
+
+  /** How others see us: our name, or the guest label they make from our id. */
+  youLabel() {
+    if (this.kind === 'lobby' && this.myLobbyName) return this.myLobbyName;
+    if (this.name) return this.name;
+    return this.call && this.call.selfId ? `Guest ${String(this.call.selfId).slice(0, 4)}` : 'Guest';
   }
 
   sendChat(text) {
@@ -158,14 +212,38 @@ export class Session {
 
   /** The name shown for a peer id. */
   label(id) {
+    const look = this.looks.get(id);
+    if (look && look.name) return look.name;
     if (this.kind === 'lobby' && this.withName) return this.withName;
     return `Guest ${String(id).slice(0, 4)}`;
   }
 
   /** One or two letters for a peer's tile when there is no video. */
   avatar(id) {
+    const look = this.looks.get(id);
+    if (look && look.name) return initials(look.name);
     if (this.kind === 'lobby' && this.withName) return initials(this.withName);
     return String(id).slice(0, 2).toUpperCase();
+  }
+
+  #look(id) {
+    const l = this.looks.get(id) || {};
+    return { label: this.label(id), avatar: this.avatar(id), muted: l.muted, camera: l.camera };
+  }
+
+  #onPeerState(msg) {
+    if (typeof msg.peerId !== 'string') return;
+    const name = typeof msg.name === 'string' ? msg.name : null;
+    this.looks.set(msg.peerId, { name, muted: msg.muted === true, camera: msg.camera !== false });
+    // Someone whose old connection was lost came back as somebody new:
+    // the old tile (kept while its media flowed) goes.
+    if (name) {
+      for (const p of [...this.call.peers.values()]) {
+        if (p.lost && p.id !== msg.peerId && this.looks.get(p.id)?.name === name) this.call.removePeer(p.id);
+      }
+    }
+    const peer = this.call.peers.get(msg.peerId);
+    if (peer) view.updateTile(peer, this.#look(peer.id));
   }
 
   /** Numbers for tincanDebug and tests. */
@@ -182,14 +260,19 @@ export class Session {
     });
     this.call.addEventListener('peer-added', ({ detail: { peer } }) => {
       view.addTile({ id: peer.id, label: this.label(peer.id), avatar: this.avatar(peer.id) });
-      view.updateTile(peer);
+      view.updateTile(peer, this.#look(peer.id));
     });
     this.call.addEventListener('peer-changed', ({ detail: { peer } }) => {
-      view.updateTile(peer);
+      view.updateTile(peer, this.#look(peer.id));
+      this.speakers.watch(peer.id, peer.stream);
       // Show direct/relayed as soon as a path is chosen, not at the next tick.
       if (peer.state === 'connected') setTimeout(() => this.#refreshStats(), 300);
     });
-    this.call.addEventListener('peer-removed', ({ detail: { peer } }) => view.removeTile(peer.id));
+    this.call.addEventListener('peer-removed', ({ detail: { peer } }) => {
+      this.speakers.forget(peer.id);
+      view.removeTile(peer.id);
+      this.#updateWaiting(true);
+    });
   }
 
   #updateWaiting(someoneLeft = false) {

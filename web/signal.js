@@ -5,10 +5,16 @@
 // back to 1 s once a connection the server greeted has lasted a while. While the browser says
 // it is offline it does not retry at all and waits for the 'online' event.
 //
-// The welcome carries a resume token. Every reconnect goes to
-// /ws?resume=<token> so the server gives back the same identity, name and
-// room (docs/protocol.md, "Connection"); restart() drops the token and starts
-// over as somebody new. Messages sent with queue: true while the socket is
+// The welcome carries a resume token. Every reconnect sends it as the first
+// message ({"type":"resume"}, never in the URL, so the browser does not print
+// it with a failed connection) and the server gives back the same identity,
+// name and room (docs/protocol.md, "Connection"); restart() drops the token
+// and starts over as somebody new.
+//
+// The browser's 'offline' event does not close the socket: a close frame
+// would be a goodbye and the identity would end at once. The socket is left
+// to live or die; on 'online' a new connection resumes the identity (and
+// the server closes the old one if it was still open). Messages sent with queue: true while the socket is
 // down are kept and sent after a welcome with "resumed": true (and thrown
 // away when the identity did not survive).
 //
@@ -33,10 +39,9 @@ export function backoffDelay(attempt) {
   return Math.min(1000 * 2 ** Math.min(attempt, 15), BACKOFF_MAX_MS);
 }
 
-/** The signaling URL for the current page: ws(s)://<host>/ws[?resume=<token>]. */
-export function signalUrl(loc = location, token = null) {
-  const base = `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
-  return token ? `${base}?resume=${encodeURIComponent(token)}` : base;
+/** The signaling URL for the current page: ws(s)://<host>/ws. */
+export function signalUrl(loc = location) {
+  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
 }
 
 export class Signal extends EventTarget {
@@ -50,6 +55,8 @@ export class Signal extends EventTarget {
   #welcomedAt = 0;
   #token = null;
   #queue = [];
+  #skipWelcome = false; // the fresh welcome before the answer to our resume
+  #retryAt = 0;
   status = 'disconnected';
   /** The id the server gave this connection in its welcome, or null. */
   id = null;
@@ -122,12 +129,19 @@ export class Signal extends EventTarget {
     this.#setStatus(this.#attempt === 0 ? 'connecting' : 'reconnecting');
     let ws;
     try {
-      ws = new WebSocket(this.#url || signalUrl(location, this.#token));
+      ws = new WebSocket(this.#url || signalUrl(location));
     } catch {
       this.#scheduleRetry();
       return;
     }
     this.#ws = ws;
+    const token = this.#token;
+    this.#skipWelcome = !!token;
+    if (token) {
+      ws.addEventListener('open', () => {
+        if (ws === this.#ws) ws.send(JSON.stringify({ type: 'resume', token }));
+      });
+    }
     // A server that accepts the socket but never says hello is as good as
     // down; give up on it and retry like any other failure.
     this.#welcomeTimer = setTimeout(() => this.#closeSocket(), WELCOME_TIMEOUT_MS);
@@ -141,6 +155,10 @@ export class Signal extends EventTarget {
     try {
       msg = JSON.parse(ev.data);
     } catch {
+      return;
+    }
+    if (msg && msg.type === 'welcome' && this.#skipWelcome) {
+      this.#skipWelcome = false; // the answer to our resume comes next
       return;
     }
     if (msg && msg.type === 'welcome') {
@@ -182,24 +200,37 @@ export class Signal extends EventTarget {
       return;
     }
     const delay = backoffDelay(this.#attempt++);
-    this.#setStatus('reconnecting', { retryInMs: delay, lost: this.#lost });
+    this.#retryAt = Date.now() + delay;
+    this.#setStatus('reconnecting', { retryInMs: delay, retryAt: this.#retryAt, lost: this.#lost });
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
       this.#open();
     }, delay);
   }
 
-  #retryNow() {
+  /** Tries to connect now instead of waiting for the next retry ("Reconnect now"). */
+  reconnectNow() {
     if (!this.#running || this.#ws) return;
+    this.#retryNow();
+  }
+
+  #retryNow() {
+    if (!this.#running) return;
+    if (this.#ws && this.status === 'connected') return;
     this.#clearTimers();
+    // A socket kept through an offline spell may be dead without knowing
+    // it: a new connection resumes the identity, and the server closes the
+    // old one (4001) if it was still open. No close frame from us: that
+    // would be a goodbye.
+    this.#ws = null;
     this.#open();
   }
 
   #dropForOffline() {
     if (!this.#running) return;
     this.#clearTimers();
-    if (this.#ws) this.#closeSocket();
-    else this.#setStatus('disconnected', { reason: 'offline' });
+    // Keep the socket (no close frame, no goodbye); stop using it.
+    this.#setStatus('disconnected', { reason: 'offline' });
   }
 
   #closeSocket(code) {

@@ -7,7 +7,7 @@
 // sw.js on every navigation (it is served with Cache-Control: no-cache), a
 // changed sw.js installs a fresh cache, and activate deletes the old ones.
 
-const VERSION = 'v2';
+const VERSION = 'v3';
 const PREFIX = 'tincan-shell-';
 const CACHE = PREFIX + VERSION;
 
@@ -25,6 +25,10 @@ const SHELL = [
   '/lobby.js',
   '/lobby-view.js',
   '/ring.js',
+  '/prefs.js',
+  '/prejoin.js',
+  '/invite.js',
+  '/speaker.js',
   '/manifest.json',
   '/favicon.svg',
   '/icons/icon-192.png',
@@ -72,4 +76,13 @@ self.addEventListener('fetch', (ev) => {
       .then((cache) => cache.match(path, { ignoreVary: true }))
       .then((hit) => hit || fetch(req)),
   );
+});
+
+// A click on an incoming-call notification brings the tab forward.
+self.addEventListener('notificationclick', (ev) => {
+  ev.notification.close();
+  ev.waitUntil(self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((list) => {
+    const tab = list.find((c) => 'focus' in c);
+    return tab ? tab.focus() : self.clients.openWindow('/');
+  }));
 });

@@ -5,6 +5,8 @@
 // by whoever passes the handlers to bindChoices() (app.js). The lobby and
 // the call screen have their own modules (lobby-view.js, call-view.js).
 
+import { savedName } from './prefs.js';
+
 const STATUS_TEXT = {
   connecting: 'Connecting to the server…',
   connected: 'Connected',
@@ -14,12 +16,19 @@ const STATUS_TEXT = {
 
 const $ = (id) => document.getElementById(id);
 
+let statusTimer = null;
+const noteTimers = {};
+
 /**
  * Shows one view ('start', 'lobby' or 'call') and hides the others. The
  * status line moves into the shown view's header; focus goes to the view's
  * main heading unless `focus` is false.
  */
 export function showView(name, { focus = true } = {}) {
+  if (name !== 'prejoin') {
+    const v = document.getElementById('prejoin-video');
+    if (v) v.srcObject = null;
+  }
   document.body.dataset.view = name;
   let shown = null;
   for (const view of document.querySelectorAll('.view')) {
@@ -50,6 +59,36 @@ export function setJoinRoom(room) {
   $('join').textContent = named ? 'Join Room' : 'Join Call';
 }
 
+/** A room link that names no valid room: say so, and offer no way into the shared room. */
+export function showBadRoom(text) {
+  $('join-title').textContent = 'This room link does not work';
+  $('join-hint').textContent = 'Check the link you were sent, or make a new room.';
+  $('join').hidden = true;
+  $('start-link').hidden = false;
+  showNote('join', text, { error: true });
+}
+
+/**
+ * A note under `choice` that counts down from `secs` (text(n) for each
+ * second left), then calls done(). A new note under the same choice stops it.
+ */
+export function countdownNote(choice, secs, text, done) {
+  clearInterval(noteTimers[choice]);
+  const until = Date.now() + secs * 1000;
+  const tick = () => {
+    const left = Math.ceil((until - Date.now()) / 1000);
+    if (left <= 0) {
+      clearInterval(noteTimers[choice]);
+      noteTimers[choice] = null;
+      done();
+      return;
+    }
+    $(`${choice}-note`).textContent = text(left);
+  };
+  showNote(choice, text(secs), { error: true, keepTimer: true });
+  noteTimers[choice] = setInterval(tick, 250);
+}
+
 /** Whether the "Audio only" switch is on. */
 export function audioOnlyChosen() {
   return $('audio-only').checked;
@@ -65,21 +104,37 @@ export function setChoicesBusy(busy) {
 }
 
 /** Shows a signaling status ({status, retryInMs?, lost?, reason?}) in #status. */
-export function showStatus({ status, retryInMs, lost, reason }) {
+export function showStatus({ status, retryAt, lost, reason }) {
   const el = $('status');
   el.dataset.status = status;
+  clearInterval(statusTimer);
+  statusTimer = null;
   let text = STATUS_TEXT[status] || status;
-  if (status === 'reconnecting' && retryInMs) {
-    const secs = Math.round(retryInMs / 1000);
-    text = lost ? `Connection lost. Reconnecting in ${secs} s` : `Server unreachable. Retrying in ${secs} s`;
+  let count = '';
+  const waiting = status === 'reconnecting' && retryAt;
+  if (waiting) {
+    text = lost ? 'Connection lost. Reconnecting in ' : 'Server unreachable. Retrying in ';
+    // The seconds count down in a part the screen reader does not re-read
+    // every second; the whole line is read once.
+    const secsLeft = () => `${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s`;
+    $('status-text').textContent = text;
+    $('status-count').textContent = secsLeft();
+    statusTimer = setInterval(() => { $('status-count').textContent = secsLeft(); }, 250);
+    count = secsLeft();
   } else if (status === 'disconnected' && reason === 'offline') {
     text = 'Offline. Waiting for the network…';
   }
   $('status-text').textContent = text;
+  $('status-count').textContent = count;
+  $('reconnect-now').hidden = !waiting;
 }
 
 /** Writes a short message under a choice ('join', 'pin' or 'lobby'); '' clears it. */
-export function showNote(choice, text, { error = false } = {}) {
+export function showNote(choice, text, { error = false, keepTimer = false } = {}) {
+  if (!keepTimer && noteTimers[choice]) {
+    clearInterval(noteTimers[choice]);
+    noteTimers[choice] = null;
+  }
   const el = $(`${choice}-note`);
   el.textContent = text;
   el.classList.toggle('note-error', error);
@@ -108,6 +163,8 @@ export function bindChoices(handlers) {
   $('join').addEventListener('click', () => {
     if (!busy()) handlers.join();
   });
+  $('new-room').addEventListener('click', () => handlers.newRoom());
+  $('reconnect-now').addEventListener('click', () => handlers.reconnectNow());
 
   const audioOnly = $('audio-only');
   try {
@@ -138,6 +195,7 @@ export function bindChoices(handlers) {
   });
 
   const name = $('lobby-name');
+  if (!name.value) name.value = savedName();
   name.addEventListener('input', () => name.removeAttribute('aria-invalid'));
   $('lobby-form').addEventListener('submit', (ev) => {
     ev.preventDefault();

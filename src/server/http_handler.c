@@ -82,10 +82,21 @@ void http_send_error(struct client *c, int status, const char *host)
     send_error(c, status, host, extra, 0, 0);
 }
 
+static void send_file(struct client *c, const struct http_request *req, const struct static_file *f,
+                      int head_only, const char *host, int keep_alive, int copy, int status);
+
 /* 404 for a request we understood: no body after HEAD, and the connection
- * stays (a missing favicon should not cost the browser its connection). */
+ * stays (a missing favicon should not cost the browser its connection). A
+ * browser asking for a page (Accept: text/html) gets the web client's
+ * "Page not found" page, with the 404 status all the same. */
 static void send_not_found(struct client *c, const struct http_request *req, const char *host)
 {
+    const struct http_str *accept = http_header_get(req, "accept");
+    const struct static_file *page = static_find("/404.html", 9);
+    if (page && accept && memmem(accept->p, accept->len, "text/html", 9)) {
+        send_file(c, req, page, http_str_ieq(req->method, "HEAD"), host, http_keep_alive(req), 0, 404);
+        return;
+    }
     send_error(c, 404, host, NULL, http_str_ieq(req->method, "HEAD"), http_keep_alive(req));
 }
 
@@ -178,10 +189,10 @@ static int etag_matches(const struct http_request *req, const char *etag)
 }
 
 static void send_file(struct client *c, const struct http_request *req, const struct static_file *f,
-                      int head_only, const char *host, int keep_alive, int copy)
+                      int head_only, const char *host, int keep_alive, int copy, int status)
 {
     struct http_response r = {
-        .status = 200, .content_type = f->mime, .etag = f->etag, .keep_alive = keep_alive, .host = host,
+        .status = status, .content_type = f->mime, .etag = f->etag, .keep_alive = keep_alive, .host = host,
         .cache_control = f->no_cache ? "no-cache" : "public, max-age=600",
         .vary_accept_encoding = f->gz != NULL,
     };
@@ -194,7 +205,7 @@ static void send_file(struct client *c, const struct http_request *req, const st
         r.content_encoding = "gzip";
         r.etag = f->gz_etag;
     }
-    if (etag_matches(req, r.etag)) {
+    if (status == 200 && etag_matches(req, r.etag)) {
         r.status = 304;
         r.content_encoding = NULL;
         send_head(c, &r);
@@ -223,7 +234,7 @@ static void serve_static(struct client *c, const struct http_request *req, int h
             send_not_found(c, req, host);
             return;
         }
-        send_file(c, req, f, head_only, host, keep_alive, 1);
+        send_file(c, req, f, head_only, host, keep_alive, 1, 200);
         static_file_free(f);
         return;
     }
@@ -232,7 +243,7 @@ static void serve_static(struct client *c, const struct http_request *req, int h
         send_not_found(c, req, host);
         return;
     }
-    send_file(c, req, f, head_only, host, keep_alive, 0);
+    send_file(c, req, f, head_only, host, keep_alive, 0, 200);
 }
 
 /* "/" serves the web client, and upgrades for the join-code backend's

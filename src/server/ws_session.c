@@ -221,7 +221,7 @@ static void on_message(struct client *c, const struct ws_event *ev)
         ws_send_text(c, err, sizeof(err) - 1);
         return;
     }
-    hub_on_message(c->ws->peer, (const char *)ev->data, ev->len);
+    c->ws->peer = hub_on_message(c->ws->peer, (const char *)ev->data, ev->len);
 }
 
 /* Handles one event; returns 0 to go on reading, -1 when the stream is over. */

@@ -83,6 +83,7 @@ static const struct handler tincan_handlers[] = {
     { "answer", room_on_relay },
     { "ice-candidate", room_on_relay },
     { "chat", room_on_chat },
+    { "state", state_on_state },
     { "join-pin", pin_on_join },
     { "hello", lobby_on_hello },
     { "leave-lobby", lobby_on_leave },
@@ -113,6 +114,8 @@ static const struct handler *find_handler(const struct dialect *d, const char *t
 }
 
 static void send_welcome(struct peer *p, int resumed, const char *ice_json);
+static void peer_free(struct peer *p);
+static struct peer *on_resume(struct peer *p, json_t *msg);
 
 static void send_unknown_type(struct peer *p, const char *type)
 {
@@ -147,36 +150,41 @@ static int choose_dialect(struct peer *p, const char *type)
     return 0;
 }
 
-void hub_on_message(struct peer *p, const char *text, size_t len)
+struct peer *hub_on_message(struct peer *p, const char *text, size_t len)
 {
     uint64_t wait = ratelimit_take(&p->msg_rl, loop_now(p->hub->loop), MSG_RATE, 1000);
     if (wait) {
         p->hub->limited[HUB_LIMIT_MESSAGE]++;
         peer_error_retry(p, "rate_limited", "too many messages", wait);
-        return;
+        return p;
     }
     json_error_t err;
     json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (!msg || !json_is_object(msg)) {
         peer_error(p, "bad_json", msg ? "a message is a JSON object" : "the message is not valid JSON");
         json_decref(msg);
-        return;
+        return p;
     }
     json_t *jtype = json_object_get(msg, "type");
     const char *type = json_string_value(jtype);
     if (type && strlen(type) != json_string_length(jtype)) {
         peer_error(p, "unknown_type", "unknown message type");
         json_decref(msg);
-        return;
+        return p;
     }
     if (!type) {
         peer_error_field(p, "missing_field", "the message needs a string \"type\"", "type");
         json_decref(msg);
-        return;
+        return p;
+    }
+    if (strcmp(type, "resume") == 0) {
+        struct peer *now = on_resume(p, msg);
+        json_decref(msg);
+        return now;
     }
     if (!p->dialect && choose_dialect(p, type) < 0) {
         json_decref(msg);
-        return;
+        return p;
     }
     const struct handler *hd = find_handler(p->dialect, type);
     if (hd) {
@@ -185,10 +193,11 @@ void hub_on_message(struct peer *p, const char *text, size_t len)
         hd->fn(p, msg);
         p->hub->msg_text = NULL;
         json_decref(msg);
-        return;
+        return p;
     }
     send_unknown_type(p, type);
     json_decref(msg);
+    return p;
 }
 
 /* --- peers --- */
@@ -252,18 +261,14 @@ static void on_grace_over(struct loop *loop, struct loop_timer *t)
     peer_depart(p);
 }
 
-static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, hub_evict_fn evict, void *ctx,
-                           const char *ice_json)
+/* Gives the identity p (found by its token) the connection behind send /
+ * ctx: an old connection still open on our side (a network switch without
+ * FIN) is evicted, the grace ends, p hears its welcome and the room hears
+ * peer-resumed. */
+static void take_over(struct peer *p, hub_send_fn send, hub_evict_fn evict, void *ctx, const char *ice_json)
 {
-    if (!token || strlen(token) != PEER_TOKEN_LEN)
-        return NULL;
-    struct strmap_entry *e = strmap_get(&h->by_token, token);
-    if (!e)
-        return NULL;
-    struct peer *p = container_of(e, struct peer, by_token);
+    struct hub *h = p->hub;
     if (p->send) {
-        /* The old connection is still open on our side (a network switch
-         * without FIN): the token holder takes over and the old one goes. */
         hub_evict_fn old_evict = p->evict;
         void *old_ctx = p->ctx;
         p->send = NULL;
@@ -275,9 +280,65 @@ static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, h
     p->evict = evict;
     p->ctx = ctx;
     send_welcome(p, 1, ice_json);
+    state_tell_room(p);
     if (p->room)
         room_broadcast(p->room, p, json_pack("{s:s, s:s}", "type", "peer-resumed", "peerId", p->id));
+}
+
+/* The tincan identity holding token, or NULL. */
+static struct peer *find_token(struct hub *h, const char *token)
+{
+    if (!token || strlen(token) != PEER_TOKEN_LEN)
+        return NULL;
+    struct strmap_entry *e = strmap_get(&h->by_token, token);
+    if (!e)
+        return NULL;
+    struct peer *p = container_of(e, struct peer, by_token);
+    return p->dialect == &dialect_joincode ? NULL : p;
+}
+
+static struct peer *resume(struct hub *h, const char *token, hub_send_fn send, hub_evict_fn evict, void *ctx,
+                           const char *ice_json)
+{
+    struct peer *p = find_token(h, token);
+    if (p)
+        take_over(p, send, evict, ctx, ice_json);
     return p;
+}
+
+/* {"type":"resume","token"} as the first message of a fresh /ws
+ * connection (the token stays out of the URL, and so out of logs and
+ * consoles): the connection takes over that identity and the fresh one is
+ * dropped. Unknown or expired: the fresh identity stays and hears its
+ * welcome again. Returns the peer now behind the connection. */
+static struct peer *on_resume(struct peer *p, json_t *msg)
+{
+    if (p->dialect || !p->welcomed) {
+        peer_error(p, "resume_late", "resume must be the first message on /ws");
+        return p;
+    }
+    const char *token = msg_string(p, msg, "token");
+    if (!token)
+        return p;
+    struct peer *q = find_token(p->hub, token);
+    if (!q || q == p) {
+        p->dialect = &dialect_tincan;
+        send_welcome(p, 0, p->ice_json);
+        xfree(p->ice_json);
+        p->ice_json = NULL;
+        return p;
+    }
+    hub_send_fn send = p->send;
+    hub_evict_fn evict = p->evict;
+    void *ctx = p->ctx;
+    char *ice = p->ice_json;
+    p->ice_json = NULL;
+    p->send = NULL;
+    p->ctx = NULL;
+    peer_free(p);
+    take_over(q, send, evict, ctx, ice);
+    xfree(ice);
+    return q;
 }
 
 struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, void *ctx, const char *resume_token,
@@ -300,12 +361,12 @@ struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, vo
     strmap_put(&h->by_token, &p->by_token, p->token);
     p->depart_why = LEAVE_GONE;
     p->joincode_only = greeting == HUB_GREET_CONNECTED_FOREIGN;
-    if (greeting == HUB_GREET_WELCOME) {
+    /* Kept until the first message: a late welcome, or a resume, needs it. */
+    p->ice_json = ice_json ? xstrdup(ice_json) : NULL;
+    if (greeting == HUB_GREET_WELCOME)
         send_welcome(p, 0, ice_json);
-    } else {
-        p->ice_json = ice_json ? xstrdup(ice_json) : NULL;
+    else
         send_connected(p, ice_json);
-    }
     return p;
 }
 

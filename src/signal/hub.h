@@ -56,8 +56,10 @@ void hub_free(struct hub *h);
  * returns the peer. */
 struct peer *hub_connect(struct hub *h, hub_send_fn send, hub_evict_fn evict, void *ctx, const char *resume_token,
                          const char *source, const char *ice_json, enum hub_greeting greeting);
-/* Handles one text message from p's connection. */
-void hub_on_message(struct peer *p, const char *text, size_t len);
+/* Handles one text message from p's connection. Returns the peer now
+ * behind that connection: p, or the identity a "resume" message took over
+ * (p is then freed and must not be used again). */
+struct peer *hub_on_message(struct peer *p, const char *text, size_t len);
 /* The connection of p dropped: a tincan-protocol peer stays resumable for
  * the grace period; a join-code peer leaves at once. After this call the
  * hub never uses ctx again. */

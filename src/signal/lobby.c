@@ -218,3 +218,8 @@ void lobby_on_leave(struct peer *p, json_t *msg)
         call_end(p->call, p, p->call->active ? "hangup" : p->call->callee == p ? "rejected" : "cancelled");
     lobby_leave(p);
 }
+
+int lobby_name_valid(const char *name)
+{
+    return name_valid(name);
+}

@@ -98,6 +98,11 @@ struct peer {
     struct ratelimit relay_rl;  /* bytes relayed to other peers */
     struct ratelimit rename_rl; /* hello with a new name while named */
     struct loop_timer grace_timer;
+    /* What the peer told the room about itself with "state" (state.c);
+     * only peers that sent one hear the others' peer-state. */
+    int has_state;
+    int muted, camera_off;
+    char display[NAME_MAX_BYTES + 1]; /* "" when it gave no name */
 };
 
 struct pin_limit {
@@ -191,6 +196,20 @@ void lobby_cleanup(struct hub *h);
 void lobby_leave(struct peer *p);
 /* Finds an online peer by name (case-insensitive), or NULL. */
 struct peer *lobby_find(struct hub *h, const char *name);
+/* Whether name is a valid lobby (and display) name: 1-32 letters, digits,
+ * space, '_', '.', '-', no space at either end. */
+int lobby_name_valid(const char *name);
+
+/* --- state.c: names, mute and camera told to the room --- */
+/* {"type":"state","name"?,"muted"?,"camera"?}: stores p's state and tells
+ * the others in its room that sent a state of their own. */
+void state_on_state(struct peer *p, json_t *msg);
+/* Sends to `to` the state of p as peer-state, if both sent one. */
+void state_tell(struct peer *to, const struct peer *p);
+/* Sends p the states of everyone else in its room (after joined or a resume). */
+void state_tell_room(struct peer *p);
+/* The name others see for p: its lobby name, else its display name, else NULL. */
+const char *state_name(const struct peer *p);
 
 /* --- call.c --- */
 void call_on_call(struct peer *p, json_t *msg);

@@ -138,11 +138,13 @@ void room_tell_entered(struct peer *p)
             json_array_append_new(peers, json_string(p->room->members[i]->id));
     }
     peer_send_json(p, json_pack("{s:s, s:s, s:o}", "type", "joined", "peerId", p->id, "peers", peers));
+    state_tell_room(p);
 }
 
 void room_tell_peer_entered(struct peer *to, struct peer *p)
 {
     peer_send_json(to, json_pack("{s:s, s:s}", "type", "peer-joined", "peerId", p->id));
+    state_tell(to, p);
 }
 
 void room_tell_left(struct peer *p, const struct room *r, enum leave_reason why)
@@ -152,8 +154,12 @@ void room_tell_left(struct peer *p, const struct room *r, enum leave_reason why)
 
 void room_tell_peer_left(struct peer *to, struct peer *p, enum leave_reason why)
 {
-    (void)why;
-    peer_send_json(to, json_pack("{s:s, s:s}", "type", "peer-left", "peerId", p->id));
+    json_t *msg = json_pack("{s:s, s:s}", "type", "peer-left", "peerId", p->id);
+    /* Clients that speak "state" also learn whether it was a goodbye or a
+     * connection that never came back (its media may still flow). */
+    if (to->has_state)
+        json_object_set_new(msg, "reason", json_string(why == LEAVE_GONE ? "lost" : "left"));
+    peer_send_json(to, msg);
 }
 
 void room_tell_full(struct peer *p, const struct room *r)
@@ -327,8 +333,9 @@ void room_on_chat(struct peer *p, json_t *msg)
         return;
     }
     json_t *out = json_pack("{s:s, s:s, s:s}", "type", "chat", "from", p->id, "text", text);
-    if (p->name[0])
-        json_object_set_new(out, "name", json_string(p->name));
+    const char *name = state_name(p);
+    if (name)
+        json_object_set_new(out, "name", json_string(name));
     room_broadcast(p->room, p, out);
 }
 

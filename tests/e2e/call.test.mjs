@@ -15,7 +15,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../lib/server.mjs';
 import {
-  PHONE, assertClean, joinCall, person, shot, stats, tileIds, useServerAndBrowser, waitDecoding,
+  PHONE, assertClean, joinCall, passPrejoin, person, shot, stats, tileIds, useServerAndBrowser, waitDecoding,
 } from './helpers.mjs';
 
 const STEP = { timeout: 90_000 };
@@ -102,13 +102,13 @@ describe('calls', { timeout: 300_000 }, () => {
   });
 
   test('(b) three pages in one room each decode two videos; one leaves, its tile goes', STEP, async () => {
-    // /r/<name> opens the room directly: no click needed.
+    // /r/<name> opens the room's pre-join screen directly: no click on the start page.
     const a = await join('A', '/r/team-3');
     const b = await join('B', '/r/team-3');
     const c = await join('C', '/r/team-3', PHONE);
     const ids = {};
     for (const p of [a, b, c]) {
-      await p.page.waitForSelector('#view-call:not([hidden])');
+      await passPrejoin(p.page);
       ids[p.name] = await p.page.evaluate(() => window.tincanDebug.id);
     }
     assert.equal(await a.page.locator('#call-title').textContent(), 'Room team-3');
@@ -118,7 +118,8 @@ describe('calls', { timeout: 300_000 }, () => {
       assert.deepEqual(Object.keys(s).sort(), others, `${p.name} decodes the two others`);
       assert.deepEqual((await tileIds(p.page)).sort(), others, `${p.name} shows two tiles`);
     }
-    assert.equal(await a.page.locator('#grid').getAttribute('data-layout'), 'two');
+    // Two others and the self-view as a tile of its own: four places.
+    assert.equal(await a.page.locator('#grid').getAttribute('data-layout'), 'four');
     await a.page.waitForSelector('.tile[data-path="direct"] >> nth=1');
     await shot(a.page, 'call-three-desktop');
     await c.page.waitForSelector('.tile[data-path="direct"] >> nth=1');

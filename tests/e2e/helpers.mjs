@@ -122,10 +122,27 @@ export const tileIds = (page) => page.$$eval('#grid .tile', (els) => els.map((el
 
 export const shot = (page, name, opts = {}) => page.screenshot({ path: join(OUT, `${name}.png`), ...opts });
 
-/** Joins the default room with the big button; resolves when the call screen shows. */
-export async function joinCall(page) {
-  await page.getByRole('button', { name: 'Join Call' }).click();
-  await page.waitForSelector('#view-call:not([hidden])');
+/** Joins the default room with the big button (and the pre-join screen); resolves when the call screen shows. */
+export async function joinCall(page, opts = {}) {
+  await page.getByRole('button', { name: /^Join (Call|Room)$/ }).click();
+  await passPrejoin(page, opts);
+}
+
+/**
+ * On the pre-join screen (rooms): types `name` if given, waits for the
+ * camera preview and presses "Join now"; resolves when the call screen shows.
+ */
+export async function passPrejoin(page, { name } = {}) {
+  await page.waitForSelector('#view-prejoin:not([hidden]), #view-call:not([hidden])');
+  if (await page.locator('#view-prejoin').isVisible()) {
+    if (name !== undefined) await page.fill('#prejoin-name', name);
+    await page.locator('#prejoin-join:enabled').click();
+  }
+  await page.waitForSelector('#view-call:not([hidden])').catch(async (err) => {
+    const seen = await page.evaluate(() => [document.body.dataset.view, document.getElementById('join-note').textContent,
+      document.getElementById('prejoin-media-note').textContent]);
+    throw new Error(`${err.message}; view/notes: ${JSON.stringify(seen)}`);
+  });
 }
 
 /** Fails on console errors/warnings, page errors or CSP violations of these people. */

@@ -4,13 +4,14 @@
 // untouched, TLS and all), so the page talks to the real server; cutting
 // the proxy resets B's WebSocket on both ends, as a network drop would, and
 // refuses new connections for a moment. Then:
-//   - within the resume grace, B reconnects to /ws?resume=<token>, keeps its
-//     peer id and room; its status goes reconnecting → connected, A sees B
-//     "reconnecting" then back; media keeps flowing (framesDecoded grows)
-//     and signaling works again (chat);
+//   - within the resume grace, B reconnects to /ws and resumes with its
+//     token in the first message, keeps its peer id and room; its status
+//     goes reconnecting → connected, A sees B's signaling away then back
+//     while the tile stays "connected" (media never stopped); media keeps
+//     flowing (framesDecoded grows) and signaling works again (chat);
 //   - after the grace (server started with --resume-grace 1), B comes back
-//     as somebody new, joins the room again, A drops the old tile and
-//     gets a new one, and video flows again.
+//     as somebody new, joins the room again, A keeps the old tile only
+//     while its media flows, gets a new one, and video flows again.
 //
 // Run: node --test tests/e2e/   (TINCAN_BIN picks another binary)
 import { after, before, describe, test } from 'node:test';
@@ -22,7 +23,7 @@ import {
 
 const STEP = { timeout: 90_000 };
 // What a refused reconnect attempt prints in B's console; nothing else may.
-const EXPECTED = /WebSocket connection to '.*\/ws\?resume=[0-9a-f]+' failed|ERR_CONNECTION_(RESET|REFUSED|CLOSED)|Failed to load resource/;
+const EXPECTED = /WebSocket connection to '.*\/ws' failed|ERR_CONNECTION_(RESET|REFUSED|CLOSED)|Failed to load resource/;
 
 const peerId = (page) => page.evaluate(() => window.tincanDebug.id);
 const statusLog = (page) => page.evaluate(() => window.__statusLog);
@@ -68,8 +69,9 @@ describe('a dropped WebSocket mid-call', { timeout: 300_000 }, () => {
     assert.ok(cut >= 1, 'the proxy carried B\'s WebSocket');
     await waitStatus(b.page, 'reconnecting', 5_000);
     await shot(b.page, 'resume-b-reconnecting');
-    // The server noticed too: A sees B as reconnecting, not gone.
-    await a.page.waitForSelector(`.tile[data-peer-id="${idB}"][data-state="reconnecting"]`, { timeout: 5_000 });
+    // The server noticed too: A sees B's signaling away, not gone, and no
+    // "Reconnecting…" over its video, which still plays.
+    await a.page.waitForSelector(`.tile[data-peer-id="${idB}"][data-signal="away"][data-state="connected"]`, { timeout: 5_000 });
     await shot(a.page, 'resume-a-sees-reconnecting');
 
     await waitStatus(b.page, 'connected', 20_000);
@@ -80,7 +82,7 @@ describe('a dropped WebSocket mid-call', { timeout: 300_000 }, () => {
     assert.equal(log[log.length - 1], 'connected');
     assert.ok(log.indexOf('reconnecting') < log.lastIndexOf('connected'), `reconnecting, then connected: ${log}`);
     assert.equal(await peerId(b.page), idB, 'B kept its peer id (resumed with its token)');
-    await a.page.waitForSelector(`.tile[data-peer-id="${idB}"][data-state="connected"]`);
+    await a.page.waitForSelector(`.tile[data-peer-id="${idB}"][data-state="connected"][data-signal="ok"]`);
     assert.deepEqual(await tileIds(a.page), [idB]);
     assert.deepEqual(await tileIds(b.page), [idA]);
 
@@ -105,12 +107,15 @@ describe('a dropped WebSocket mid-call', { timeout: 300_000 }, () => {
     const idB = await peerId(b.page);
     proxy.cut(2500);
     await waitStatus(b.page, 'reconnecting', 5_000);
-    // The grace runs out while B is away: A's tile for B goes.
-    await a.page.waitForSelector(`.tile[data-peer-id="${idB}"]`, { state: 'detached', timeout: 10_000 });
+    // The grace runs out while B is away: the server says B is gone, but its
+    // media still flows, so A keeps the tile (marked lost).
+    await a.page.waitForSelector(`.tile[data-peer-id="${idB}"][data-signal="lost"]`, { timeout: 10_000 });
     await waitStatus(b.page, 'connected', 20_000);
     const newB = await peerId(b.page);
     assert.notEqual(newB, idB, 'a fresh identity after the grace');
-    // B joined the room again by itself.
+    // B joined the room again by itself; its old connection closed, so the
+    // old tile goes once its media stops.
+    await a.page.waitForSelector(`.tile[data-peer-id="${idB}"]`, { state: 'detached', timeout: 45_000 });
     await waitDecoding(a.page, 1);
     await waitDecoding(b.page, 1);
     assert.deepEqual(await tileIds(a.page), [newB]);

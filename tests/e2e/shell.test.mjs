@@ -72,7 +72,8 @@ test('signal.js: reconnect backoff is 1, 2, 4, 8 ... 30 s and the URL follows th
   assert.equal(backoffDelay(1000), 30_000);
   assert.equal(signalUrl({ protocol: 'https:', host: 'call.example.com' }), 'wss://call.example.com/ws');
   assert.equal(signalUrl({ protocol: 'http:', host: '127.0.0.1:8443' }), 'ws://127.0.0.1:8443/ws');
-  assert.equal(signalUrl({ protocol: 'https:', host: 'h:1' }, 'ab12'), 'wss://h:1/ws?resume=ab12', 'reconnects resume');
+  // Reconnects resume with the token in the first message, never in the URL.
+  assert.equal(signalUrl({ protocol: 'https:', host: 'h:1' }, 'ab12'), 'wss://h:1/ws', 'no token in the URL');
 });
 
 describe('web client shell', { timeout: 300_000 }, () => {
