@@ -221,5 +221,5 @@ void lobby_on_leave(struct peer *p, json_t *msg)
 
 int lobby_name_valid(const char *name)
 {
-    return name_valid(name);
+    return uname_check(name, strlen(name)) == UNAME_OK;
 }
