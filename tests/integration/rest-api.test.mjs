@@ -279,7 +279,7 @@ describe('REST API on one server', () => {
     const mode = await sh(`sqlite3 '${db}' 'PRAGMA journal_mode'`, {});
     assert.equal(mode.trim(), 'wal');
     const version = await sh(`sqlite3 '${db}' 'PRAGMA user_version'`, {});
-    assert.equal(version.trim(), '2');
+    assert.equal(version.trim(), '3');
   });
 });
 

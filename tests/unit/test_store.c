@@ -221,7 +221,7 @@ static void test_migrate_seed_db(void **state)
     f->st = store_open(path, err, sizeof(err));
     if (!f->st)
         fail_msg("store_open: %s", err);
-    assert_int_equal(store_schema_version(f->st), 2);
+    assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
     char v[128], roomid[STORE_FIELD_MAX + 1];
     sql_value(path, "SELECT group_concat(exp) FROM (SELECT exp FROM pendings ORDER BY joinid)", v, sizeof(v));
     assert_string_equal(v, "2030-01-01T00:00:00.000Z,2030-01-01T00:00:00.000Z");
@@ -233,7 +233,7 @@ static void test_migrate_seed_db(void **state)
     store_close(f->st);
     f->st = store_open(path, err, sizeof(err));
     assert_non_null(f->st);
-    assert_int_equal(store_schema_version(f->st), 2);
+    assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
 }
 
 /* A file that is not a database, or from a newer tincan, is refused. */
