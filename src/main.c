@@ -15,6 +15,7 @@
 #include "base/confload.h"
 #include "base/log.h"
 #include "base/loop.h"
+#include "server/accounts_cli.h"
 #include "server/check_config.h"
 #include "server/server.h"
 #include "version.h"
@@ -38,6 +39,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "check-config") == 0)
         return check_config_main(argc - 1, argv + 1);
+    if (accounts_cli_is_command(argc, argv))
+        return accounts_cli_main(argc, argv);
     struct conf conf;
     conf_init(&conf);
     int rc = 2;

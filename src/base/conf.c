@@ -68,6 +68,9 @@ static const struct conf_opt opts[] = {
     { "no-rest-api", T_FLAG, F(no_rest_api), 0, 0, NULL, "turn off the join-code REST API (/api/rooms, /api/user/purge) and its database" },
     { "db", T_STR, F(db), 0, 0, "FILE", "SQLite database of the REST API (default <data-dir>/tincan.db; :memory: for tests)" },
     { "rest-rate", T_INT, F(rest_rate), 0, 100000, "N", "REST API requests per second per source address, bursts of twice that; 0 = unlimited (default 30)" },
+    { "accounts", T_FLAG, F(accounts), 0, 0, NULL, "turn on accounts, sessions and team rooms (/api/auth, /api/team-rooms; default false)" },
+    { "registration", T_STR, F(registration), 0, 0, "MODE", "who may create an account: open, invite (with an invite code) or closed (default invite)" },
+    { "session-ttl", T_INT, F(session_ttl), 1, 31536000, "SEC", "lifetime of a login session (default 604800, 7 days)" },
     { "software", T_STR, F(software), 0, 0, "TEXT", "SOFTWARE attribute in STUN answers (default none)" },
     { "domain", T_LIST, F(domain), 0, 0, "NAME", "get a certificate for NAME by ACME (repeatable; the first is the main name)" },
     { "acme-email", T_STR, F(acme_email), 0, 0, "EMAIL", "contact address for the ACME account (expiry notices)" },
@@ -123,6 +126,8 @@ void conf_init(struct conf *c)
     c->turn_credential_ttl = 3600;
     c->turn_nonce_ttl = 600;
     c->rest_rate = 30;
+    c->registration = xstrdup("invite");
+    c->session_ttl = 604800;
     c->acme_renew_days = 30;
     c->metrics = 1;
     c->metrics_loopback = 1;
@@ -434,6 +439,11 @@ int conf_check(struct conf *c, char *err, size_t errlen)
     c->relay_port_hi = (int)hi;
     if (!c->data_dir || !*c->data_dir) {
         snprintf(err, errlen, "invalid value for data-dir: empty");
+        return -1;
+    }
+    const char *reg = c->registration ? c->registration : "";
+    if (strcmp(reg, "open") != 0 && strcmp(reg, "invite") != 0 && strcmp(reg, "closed") != 0) {
+        snprintf(err, errlen, "invalid value for registration: '%s' (expected open, invite or closed)", reg);
         return -1;
     }
     for (int i = 0; i < c->turn_user.count; i++) {

@@ -50,6 +50,9 @@ struct conf {
     /* REST API of seed 003 (join codes) */
     char *db;                 /* NULL: <data_dir>/tincan.db */
     int no_rest_api, rest_rate;
+    /* accounts and team rooms (src/server/accounts_glue.c) */
+    int accounts, session_ttl;
+    char *registration;       /* open, invite or closed */
     /* ACME (on when domain is set and cert is not) */
     struct conf_list domain;  /* first: the certificate's CN */
     char *acme_email, *acme_directory, *acme_ca_cert, *acme_challenge;

@@ -12,6 +12,7 @@
 #include "../http/response.h"
 #include "../http/static.h"
 #include "../version.h"
+#include "accounts_glue.h"
 #include "acme_glue.h"
 #include "client.h"
 #include "http_handler.h"
@@ -275,6 +276,10 @@ void http_handle(struct client *c, const struct http_request *req, const uint8_t
             ws_session_upgrade(c, req);
         else
             http_send_error(c, 405, host);
+        return;
+    }
+    if (accounts_glue_owns(c->srv, req)) {
+        accounts_glue_handle(c, req, body, body_len, host);
         return;
     }
     if (rest_glue_owns(req)) {

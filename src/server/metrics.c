@@ -16,6 +16,7 @@
 #include "../http/response.h"
 #include "../net/tls.h"
 #include "../version.h"
+#include "accounts_glue.h"
 #include "acme_glue.h"
 #include "client.h"
 #include "http_handler.h"
@@ -60,6 +61,7 @@ void metrics_collect(const struct server *s, struct metrics_snapshot *m)
     m->rest_limited = s->rest_limited;
     m->rest_per_client = s->rest_refused[REST_REFUSED_PER_CLIENT];
     m->rest_full = s->rest_refused[REST_REFUSED_FULL];
+    accounts_glue_stats(s, &m->accounts);
     if (s->hub)
         hub_stats(s->hub, &m->hub);
     if (s->turn) {
@@ -224,12 +226,24 @@ static void render_limits(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "rate_limited_total", "limit=\"rest\"", m->rest_limited);
     sample(w, "rate_limited_total", "limit=\"rest_pendings_per_client\"", m->rest_per_client);
     sample(w, "rate_limited_total", "limit=\"rest_storage_full\"", m->rest_full);
+    sample(w, "rate_limited_total", "limit=\"login\"", m->accounts.limited_login);
+    sample(w, "rate_limited_total", "limit=\"register\"", m->accounts.limited_register);
     sample(w, "rate_limited_total", "limit=\"turn_unauthenticated\"", m->turn.unauth_limited);
     sample(w, "rate_limited_total", "limit=\"turn_binding\"", m->turn.binding_limited);
     sample(w, "rate_limited_total", "limit=\"turn_quota\"", m->turn.quota_refused);
     sample(w, "rate_limited_total", "limit=\"turn_source_quota\"", m->turn.source_quota_refused);
     sample(w, "rate_limited_total", "limit=\"turn_capacity\"", m->turn.capacity_refused);
     sample(w, "rate_limited_total", "limit=\"turn_bandwidth\"", m->turn.bandwidth_dropped);
+}
+
+static void render_accounts(struct writer *w, const struct metrics_snapshot *m)
+{
+    const struct accounts_stats *a = &m->accounts;
+    family(w, "accounts_refused_total", "counter", "Account and team-room API requests refused: no same-origin proof, no session, wrong password, not allowed.");
+    sample(w, "accounts_refused_total", "reason=\"csrf\"", a->csrf);
+    sample(w, "accounts_refused_total", "reason=\"unauthenticated\"", a->unauthenticated);
+    sample(w, "accounts_refused_total", "reason=\"bad_credentials\"", a->bad_credentials);
+    sample(w, "accounts_refused_total", "reason=\"forbidden\"", a->forbidden);
 }
 
 int metrics_render(const struct metrics_snapshot *m, char *out, size_t cap)
@@ -243,6 +257,7 @@ int metrics_render(const struct metrics_snapshot *m, char *out, size_t cap)
     if (m->udp_on)
         render_udp(&w, m);
     render_limits(&w, m);
+    render_accounts(&w, m);
     return w.full ? -1 : (int)w.len;
 }
 

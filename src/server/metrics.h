@@ -24,6 +24,7 @@
 #include "../net/sock.h"
 #include "../signal/hub.h"
 #include "../turn/server.h"
+#include "../http/accounts_api.h"
 #include "udp_port.h"
 #include "server.h"
 
@@ -42,6 +43,7 @@ struct metrics_snapshot {
     uint64_t ws_per_ip_refused, total_refused, accept_paused;
     uint64_t rest_per_client, rest_full;
     struct hub_stats hub;
+    struct accounts_stats accounts;    /* zero when --accounts is off */
     int turn_on;
     struct turn_stats turn;
     int udp_on;

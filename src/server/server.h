@@ -21,6 +21,7 @@ struct hub;
 struct turn_server;
 struct rest_glue;
 struct acme_glue;
+struct accounts_glue;
 struct udp_port;
 
 /* What a connection turned out to be, for /metrics. */
@@ -45,6 +46,7 @@ struct server {
     struct udp_port *udp;       /* the main port's UDP socket and its demultiplexer */
     struct rest_glue *rest;     /* REST API and its store; NULL when off */
     struct acme_glue *acme;     /* ACME and --http-port, or NULL */
+    struct accounts_glue *accounts; /* accounts and team rooms; NULL when off */
     uint64_t started_ms;
     uint64_t next_id;
     int shutting_down;

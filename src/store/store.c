@@ -21,6 +21,7 @@
 
 #include "../base/alloc.h"
 #include "../base/log.h"
+#include "users.h"
 
 #ifndef STORE_SYNC_FULL
 #define STORE_SYNC_PRAGMA "PRAGMA synchronous=NORMAL"
@@ -33,7 +34,8 @@
  * (IF NOT EXISTS, so the seed's own database is adopted with its rows); v2
  * remembers the roomid an accept created, and brings exp values written by
  * other software to the normal form so text comparison stays time
- * comparison (values SQLite cannot read as a time are left alone). */
+ * comparison (values SQLite cannot read as a time are left alone); v3 adds
+ * the accounts and team rooms of src/store/users.c. */
 static const char *const migrations[] = {
     NULL,
     "CREATE TABLE IF NOT EXISTS pendings (joinid TEXT PRIMARY KEY NOT NULL, client1 TEXT NOT NULL,"
@@ -52,6 +54,8 @@ static const char *const migrations[] = {
     "ALTER TABLE rooms ADD COLUMN created TEXT NULL;"
     "UPDATE rooms SET created = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE created IS NULL;"
     "CREATE INDEX IF NOT EXISTS idx_rooms_created ON rooms(created);",
+    /* v4: accounts, sessions, invites and team rooms (users.c). */
+    STORE_USERS_SCHEMA,
 };
 
 enum stmt {
@@ -214,6 +218,11 @@ static void uuid_v4(char out[STORE_ROOMID_LEN + 1])
 }
 
 /* --- open, migrate, close --- */
+
+struct sqlite3 *store_db(struct store *st)
+{
+    return st->db;
+}
 
 int store_schema_version(struct store *st)
 {

@@ -20,7 +20,7 @@
 
 #define STORE_FIELD_MAX 256     /* bytes of a joinid, client id or roomid */
 #define STORE_ROOMID_LEN 36     /* a UUID v4 in text */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 enum store_status {
     STORE_OK = 0,
@@ -53,6 +53,9 @@ struct store_room {
 struct store *store_open(const char *path, char *err, size_t errlen);
 /* Finalizes the statements and closes the database; NULL is fine. */
 void store_close(struct store *st);
+/* The SQLite handle, for modules that keep their own tables in the same
+ * database (src/store/users.c); owned by the store. */
+struct sqlite3 *store_db(struct store *st);
 /* The schema version of the open database (PRAGMA user_version), or -1. */
 int store_schema_version(struct store *st);
 

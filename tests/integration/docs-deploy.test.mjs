@@ -36,9 +36,9 @@ let dest; // DESTDIR of `make install`
 /** How each command on the page is checked. */
 const COMMANDS = {
   'dig +short call.example.com': PUBLIC,
-  'sudo apt-get install -y build-essential pkg-config python3 libssl-dev libjansson-dev libsqlite3-dev': async () => {
+  'sudo apt-get install -y build-essential pkg-config python3 libssl-dev libjansson-dev libsqlite3-dev libsrtp2-dev libargon2-dev': async () => {
     // Simulated (-s), so the machine is not changed; the list is the Dockerfile's build stage.
-    const pkgs = 'build-essential pkg-config python3 libssl-dev libjansson-dev libsqlite3-dev'.split(' ');
+    const pkgs = 'build-essential pkg-config python3 libssl-dev libjansson-dev libsqlite3-dev libsrtp2-dev libargon2-dev'.split(' ');
     const build = readDockerfile(dockerfilePath)[0];
     assert.deepEqual(pkgs.sort(), ops(build, 'RUN').flatMap((r) => aptPackages(r.args)).sort(), 'the same packages as the Dockerfile build stage');
     const r = sh(`apt-get install -s -y ${pkgs.join(' ')}`);

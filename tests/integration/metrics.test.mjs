@@ -21,7 +21,7 @@ const LABEL_VALUES = {
   state: ['connected', 'resumable', 'ringing', 'active'],
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
-  reason: ['bad_credentials', 'stale_nonce', 'unrouted', 'oversized', 'send_failed', 'own_address', 'peer_policy', 'unknown_method'],
+  reason: ['bad_credentials', 'stale_nonce', 'unrouted', 'oversized', 'send_failed', 'own_address', 'peer_policy', 'unknown_method', 'csrf', 'unauthenticated', 'forbidden'],
   // The limits are the ones docs/deploy.md lists (and every one of them is served: see below).
   limit: documentedLimits(),
 };

@@ -279,7 +279,7 @@ describe('REST API on one server', () => {
     const mode = await sh(`sqlite3 '${db}' 'PRAGMA journal_mode'`, {});
     assert.equal(mode.trim(), 'wal');
     const version = await sh(`sqlite3 '${db}' 'PRAGMA user_version'`, {});
-    assert.equal(version.trim(), '3');
+    assert.equal(version.trim(), '4');
   });
 
   test('an exp years away is accepted (201) but kept for a day at most', T, async () => {

@@ -101,12 +101,13 @@ static void test_new_file(void **state)
     assert_int_equal(stat(f->path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
     assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-    char v[128];
+    char v[256];
     sql_value(f->path, "PRAGMA journal_mode", v, sizeof(v));
     assert_string_equal(v, "wal");
     sql_value(f->path, "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='index'"
                        " AND name LIKE 'idx_%' ORDER BY name)", v, sizeof(v));
-    assert_string_equal(v, "idx_pendings_client1,idx_pendings_exp,idx_rooms_client1,idx_rooms_client2,idx_rooms_created");
+    assert_string_equal(v, "idx_pendings_client1,idx_pendings_exp,idx_rooms_client1,idx_rooms_client2,idx_rooms_created,"
+                           "idx_sessions_expires,idx_sessions_user,idx_team_rooms_owner");
 }
 
 /* The seed's example sequence: create, check (waiting), accept, check. */

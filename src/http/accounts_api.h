@@ -1,0 +1,118 @@
+/*
+ * accounts_api — the HTTP/JSON API of accounts, sessions and team rooms
+ * (/api/auth/..., /api/team-rooms/...), as a function from a request and
+ * the store to a status, a JSON body and a Set-Cookie value.
+ *
+ * No sockets and no clock: the caller (src/server/accounts_glue.c) passes
+ * the method, path, body, the Cookie, Origin, Sec-Fetch-Site and Host
+ * headers, the source address and the time. Besides the store, the only
+ * state is the login and registration limiters and the refusal counters
+ * kept in struct accounts. Passwords are hashed here (argon2id, which
+ * takes tens of milliseconds). The routes, bodies and error codes are in
+ * docs/rooms.md.
+ */
+#ifndef TINCAN_ACCOUNTS_API_H
+#define TINCAN_ACCOUNTS_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct accounts;
+
+#define ACCOUNTS_BODY_MAX (16u << 10)  /* larger request bodies: 413 */
+#define ACCOUNTS_OUT_MAX (96u << 10)   /* a list of ACCOUNTS_LIST_MAX rooms fits */
+#define ACCOUNTS_LIST_MAX 200          /* rooms in one list answer */
+#define ACCOUNTS_COOKIE "tincan_session"
+#define ACCOUNTS_INVITE_TTL_MS (7LL * 24 * 3600 * 1000)
+#define ACCOUNTS_FIELD_MAX 256         /* bytes of any string field in a body */
+
+enum accounts_registration { ACCOUNTS_REG_OPEN, ACCOUNTS_REG_INVITE, ACCOUNTS_REG_CLOSED };
+
+struct accounts_conf {
+    enum accounts_registration registration;
+    int64_t session_ttl_ms;     /* lifetime of a session (default 7 days) */
+    unsigned login_rate;        /* login attempts per 15 minutes per address and per account (20) */
+    unsigned register_rate;     /* registrations per hour per address (5) */
+};
+
+/* Refusals counted for /metrics. */
+struct accounts_stats {
+    uint64_t limited_login, limited_register; /* 429s */
+    uint64_t csrf;              /* state-changing request without a same-origin proof */
+    uint64_t unauthenticated;   /* no live session */
+    uint64_t bad_credentials;   /* failed logins */
+    uint64_t forbidden;         /* not the owner / not an admin / registration refused */
+};
+
+struct accounts_request {
+    const char *method;
+    size_t method_len;
+    const char *path;           /* without the query */
+    size_t path_len;
+    const uint8_t *body;
+    size_t body_len;
+    const char *cookie;         /* the Cookie header, or NULL */
+    size_t cookie_len;
+    const char *origin;         /* the Origin header, or NULL */
+    size_t origin_len;
+    const char *fetch_site;     /* the Sec-Fetch-Site header, or NULL */
+    size_t fetch_site_len;
+    const char *host;           /* the Host header ("" if none) */
+    const char *source;         /* the client's address as text (limiter key) */
+    int64_t now_ms;             /* wall clock, Unix milliseconds */
+};
+
+struct accounts_response {
+    int status;
+    uint64_t retry_after_s;     /* 429: seconds until a retry may succeed */
+    char set_cookie[256];       /* a Set-Cookie value, or "" */
+    const char *allow;          /* the methods of the path (for 405) */
+    size_t body_len;            /* 0: no body (204) */
+    char body[ACCOUNTS_OUT_MAX]; /* JSON, not NUL-terminated */
+};
+
+/* The fields a request body may carry; a string left out is "". */
+struct accounts_body {
+    char username[ACCOUNTS_FIELD_MAX + 1];
+    char password[ACCOUNTS_FIELD_MAX + 1];
+    char invite[ACCOUNTS_FIELD_MAX + 1];
+    char name[ACCOUNTS_FIELD_MAX + 1];
+    int disabled;               /* -1: absent, else 0 or 1 */
+};
+
+/* Creates the API state over an open store (not owned). */
+struct accounts *accounts_new(struct store *st, const struct accounts_conf *conf);
+/* Frees it; NULL is fine. */
+void accounts_free(struct accounts *a);
+/* The refusal counters. */
+void accounts_stats(const struct accounts *a, struct accounts_stats *out);
+/* Forgets limiter entries that have refilled by now_ms (call now and then). */
+void accounts_sweep(struct accounts *a, int64_t now_ms);
+
+/* Creates an invite valid for ACCOUNTS_INVITE_TTL_MS from now_ms (admin:
+ * its account becomes an admin) and writes its code (43 characters and a
+ * NUL) to code; only the code's hash is stored. Returns 0 or -1. */
+int accounts_invite_new(struct store *st, int admin, int64_t now_ms, char code[64]);
+/* True when path (without query) belongs to this API. */
+int accounts_is_api_path(const char *path, size_t len);
+/* Answers one request (HEAD like GET; the caller drops the body). */
+void accounts_handle(struct accounts *a, const struct accounts_request *req, struct accounts_response *out);
+/* Fills out with status and {"error":code}. */
+void accounts_error(struct accounts_response *out, int status, const char *code);
+
+/* Parses a JSON request body: an object whose known keys (username,
+ * password, invite, name: strings of at most ACCOUNTS_FIELD_MAX bytes
+ * without NUL; disabled: a boolean) have the right types; other keys are
+ * ignored; an empty body is {}. Returns 0, or -1 if malformed. */
+int accounts_parse_body(const uint8_t *body, size_t len, struct accounts_body *out);
+/* The CSRF check of a state-changing request: true when every one of
+ * Origin and Sec-Fetch-Site that is present says same origin (Origin ==
+ * "https://" + host, ignoring ASCII case; Sec-Fetch-Site == "same-origin")
+ * and at least one is present. */
+int accounts_same_origin(const struct accounts_request *req);
+/* True for a user name: 1 to 32 bytes of ASCII letters, digits, '_', '.',
+ * '-'. */
+int accounts_valid_username(const char *name);
+
+#endif

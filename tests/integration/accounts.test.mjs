@@ -1,0 +1,324 @@
+// Accounts, sessions and team rooms (--accounts) against the real binary
+// and a real SQLite file: registration modes and invites, the session
+// cookie's flags, logout, "log out everywhere", expiry, an admin disabling
+// a user, the CSRF check, owner-only rename and delete, the login and
+// registration limits, persistence across a restart and the migration of a
+// database of the previous schema (v2).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { start, sleep, BIN } from './net.mjs';
+
+const T = { timeout: 60000 };
+const PW = 'correct horse battery';
+
+/** One HTTPS request. opts: { cookie, origin (default the page's), site, from (local address) }. */
+function api(port, method, path, body, opts = {}) {
+  const data = body === undefined ? null : JSON.stringify(body);
+  const headers = {};
+  if (data !== null) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) });
+  if (opts.origin !== null) headers.Origin = opts.origin || `https://127.0.0.1:${port}`;
+  if (opts.site) headers['Sec-Fetch-Site'] = opts.site;
+  if (opts.cookie) headers.Cookie = opts.cookie;
+  return new Promise((ok, fail) => {
+    const req = https.request({
+      host: '127.0.0.1', port, method, path, agent: false, rejectUnauthorized: false, headers,
+      localAddress: opts.from,
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json = null;
+        try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+        const setCookie = (res.headers['set-cookie'] || [])[0] || '';
+        ok({ status: res.statusCode, headers: res.headers, json, setCookie, cookie: setCookie.split(';')[0] });
+      });
+    });
+    req.on('error', fail);
+    if (data !== null) req.write(data);
+    req.end();
+  });
+}
+
+// Registrations are limited to 5 an hour per address: unless a test gives
+// one, each comes from an address of its own (all of 127.0.0.0/8 is local).
+let nextFrom = 0;
+const register = (port, username, invite, opts = {}) => api(port, 'POST', '/api/auth/register',
+  { username, password: PW, ...(invite ? { invite } : {}) }, { from: `127.0.1.${++nextFrom}`, ...opts });
+const login = (port, username, password = PW, opts = {}) => api(port, 'POST', '/api/auth/login', { username, password }, opts);
+const me = (port, cookie) => api(port, 'GET', '/api/auth/me', undefined, { cookie });
+
+function expectError(res, status, error) {
+  assert.equal(res.status, status, JSON.stringify(res.json));
+  assert.deepEqual(res.json, { error });
+}
+
+/** Starts tincan with --accounts; resolves { srv, invite } (the logged admin invite, if any). */
+async function startAccounts(extra = [], dataDir) {
+  const srv = await start({ dataDir, args: ['--accounts', ...extra] });
+  const line = srv.logs.find((l) => l.includes('msg=accounts_admin_invite'));
+  return { srv, invite: line ? /invite=(\S+)/.exec(line)[1] : null };
+}
+
+const sql = (db, q) => execFileSync('sqlite3', [db, q], { encoding: 'utf8' }).trim();
+
+describe('accounts and sessions', () => {
+  let srv; let port; let admin; let bob;
+  before(async () => {
+    const s = await startAccounts(['--registration', 'invite']);
+    srv = s.srv;
+    port = srv.port;
+    assert.ok(s.invite, 'a fresh database logs an admin invite');
+    const r = await register(port, 'Admin', s.invite);
+    assert.equal(r.status, 201);
+    assert.deepEqual(r.json.user, { id: 1, name: 'Admin', admin: true });
+    admin = r.cookie;
+  });
+  after(async () => { await srv?.stop(); });
+
+  test('the session cookie is HttpOnly, Secure, SameSite=Strict, 7 days, and only a hash is stored', T, async () => {
+    const r = await login(port, 'admin');
+    assert.equal(r.status, 200);
+    const c = r.setCookie;
+    assert.match(c, /^tincan_session=[A-Za-z0-9_-]{43}; /);
+    for (const flag of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/', 'Max-Age=604800']) assert.ok(c.split('; ').includes(flag), `${flag} in ${c}`);
+    const token = r.cookie.split('=')[1];
+    const rows = sql(join(srv.dataDir, 'tincan.db'), 'SELECT token_hash FROM sessions');
+    assert.ok(!rows.includes(token), 'the token itself is not in the database');
+    const hash = (await import('node:crypto')).createHash('sha256').update(token).digest('hex');
+    assert.ok(rows.split('\n').includes(hash));
+    assert.match(sql(join(srv.dataDir, 'tincan.db'), 'SELECT pwhash FROM users WHERE id = 1'), /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
+  test('invite mode: no invite, a used invite and a made-up invite are refused; an admin invite works once', T, async () => {
+    expectError(await register(port, 'bob'), 403, 'invite_required');
+    expectError(await register(port, 'bob', 'made-up-code'), 403, 'invalid_invite');
+    expectError(await api(port, 'POST', '/api/auth/invites', {}, {}), 401, 'unauthenticated');
+    const inv = await api(port, 'POST', '/api/auth/invites', {}, { cookie: admin });
+    assert.equal(inv.status, 201);
+    const r = await register(port, 'bob', inv.json.invite);
+    assert.equal(r.status, 201);
+    assert.equal(r.json.user.admin, false);
+    bob = r.cookie;
+    expectError(await register(port, 'carol', inv.json.invite), 403, 'invalid_invite');
+    const inv2 = await api(port, 'POST', '/api/auth/invites', {}, { cookie: admin });
+    expectError(await register(port, 'BOB', inv2.json.invite), 409, 'username_taken');
+    expectError(await api(port, 'POST', '/api/auth/invites', {}, { cookie: bob }), 403, 'forbidden');
+  });
+
+  test('a wrong password and an unknown user get the same answer', T, async () => {
+    const wrong = await login(port, 'admin', 'not the password');
+    const unknown = await login(port, 'nobody-here', 'not the password');
+    expectError(wrong, 401, 'invalid_credentials');
+    expectError(unknown, 401, 'invalid_credentials');
+    assert.equal(wrong.setCookie, '');
+  });
+
+  test('logout ends the session and clears the cookie', T, async () => {
+    const s = (await login(port, 'admin')).cookie;
+    assert.equal((await me(port, s)).json.user.name, 'Admin');
+    const out = await api(port, 'POST', '/api/auth/logout', undefined, { cookie: s });
+    assert.equal(out.status, 204);
+    assert.match(out.setCookie, /^tincan_session=; .*Max-Age=0/);
+    expectError(await me(port, s), 401, 'unauthenticated');
+    expectError(await me(port, undefined), 401, 'unauthenticated');
+    expectError(await me(port, 'tincan_session=AAAA'), 401, 'unauthenticated');
+  });
+
+  test('log out everywhere ends every session of the account', T, async () => {
+    const inv = await api(port, 'POST', '/api/auth/invites', {}, { cookie: admin });
+    const a = (await register(port, 'dave', inv.json.invite)).cookie;
+    const b = (await login(port, 'dave')).cookie;
+    const r = await api(port, 'POST', '/api/auth/logout-all', {}, { cookie: a });
+    assert.deepEqual(r.json, { sessions_ended: 2 });
+    expectError(await me(port, a), 401, 'unauthenticated');
+    expectError(await me(port, b), 401, 'unauthenticated');
+    assert.equal((await me(port, admin)).status, 200, 'other accounts keep theirs');
+  });
+
+  test('an admin disabling a user ends its sessions and its logins', T, async () => {
+    const inv = await api(port, 'POST', '/api/auth/invites', {}, { cookie: admin });
+    const e = (await register(port, 'eve', inv.json.invite)).cookie;
+    expectError(await api(port, 'POST', '/api/auth/disable', { username: 'admin', disabled: true }, { cookie: e }), 403, 'forbidden');
+    assert.equal((await api(port, 'POST', '/api/auth/disable', { username: 'eve', disabled: true }, { cookie: admin })).status, 204);
+    expectError(await me(port, e), 401, 'unauthenticated');
+    expectError(await login(port, 'eve'), 401, 'invalid_credentials');
+    assert.equal((await api(port, 'POST', '/api/auth/disable', { username: 'eve', disabled: false }, { cookie: admin })).status, 204);
+    assert.equal((await login(port, 'eve')).status, 200);
+  });
+
+  test('CSRF: a state-changing request needs a same-origin Origin or Sec-Fetch-Site', T, async () => {
+    const body = { name: 'csrf room' };
+    expectError(await api(port, 'POST', '/api/team-rooms', body, { cookie: bob, origin: null }), 403, 'csrf');
+    expectError(await api(port, 'POST', '/api/team-rooms', body, { cookie: bob, origin: 'https://evil.example' }), 403, 'csrf');
+    expectError(await api(port, 'POST', '/api/team-rooms', body, { cookie: bob, origin: null, site: 'cross-site' }), 403, 'csrf');
+    expectError(await api(port, 'POST', '/api/team-rooms', body, { cookie: bob, site: 'same-site' }), 403, 'csrf');
+    expectError(await api(port, 'POST', '/api/auth/logout', undefined, { cookie: bob, origin: 'null' }), 403, 'csrf');
+    assert.equal((await me(port, bob)).status, 200, 'the refused logout did not end the session');
+    const ok = await api(port, 'POST', '/api/team-rooms', body, { cookie: bob, origin: null, site: 'same-origin' });
+    assert.equal(ok.status, 201);
+    const list = await api(port, 'GET', '/api/team-rooms', undefined, { cookie: bob, origin: null });
+    assert.equal(list.status, 200, 'a GET needs no Origin');
+  });
+
+  test('team rooms: only the owner or an admin renames and deletes; passwords are checked on enter', T, async () => {
+    const inv = await api(port, 'POST', '/api/auth/invites', {}, { cookie: admin });
+    const carol = (await register(port, 'carol', inv.json.invite)).cookie;
+    const made = await api(port, 'POST', '/api/team-rooms', { name: 'Standup ☕', password: 'room-pass' }, { cookie: bob });
+    assert.equal(made.status, 201);
+    const room = made.json.room;
+    assert.match(room.id, /^[0-9a-f-]{36}$/);
+    assert.deepEqual({ ...room, id: 0, created: 0 }, { id: 0, created: 0, name: 'Standup ☕', owner: 'bob', has_password: true, can_manage: true });
+    const seen = (await api(port, 'GET', '/api/team-rooms', undefined, { cookie: carol })).json.rooms.find((r) => r.id === room.id);
+    assert.equal(seen.can_manage, false);
+    expectError(await api(port, 'PATCH', `/api/team-rooms/${room.id}`, { name: 'mine' }, { cookie: carol }), 403, 'forbidden');
+    expectError(await api(port, 'DELETE', `/api/team-rooms/${room.id}`, undefined, { cookie: carol }), 403, 'forbidden');
+    expectError(await api(port, 'POST', `/api/team-rooms/${room.id}/enter`, { password: 'nope' }, { cookie: carol }), 403, 'wrong_room_password');
+    assert.equal((await api(port, 'POST', `/api/team-rooms/${room.id}/enter`, { password: 'room-pass' }, { cookie: carol })).status, 200);
+    const renamed = await api(port, 'PATCH', `/api/team-rooms/${room.id}`, { name: 'Daily' }, { cookie: bob });
+    assert.equal(renamed.json.room.name, 'Daily');
+    expectError(await api(port, 'PATCH', `/api/team-rooms/${room.id}`, { name: '' }, { cookie: bob }), 400, 'invalid_name');
+    const other = (await api(port, 'POST', '/api/team-rooms', { name: 'Bob 2' }, { cookie: bob })).json.room;
+    assert.equal((await api(port, 'DELETE', `/api/team-rooms/${room.id}`, undefined, { cookie: bob })).status, 204);
+    assert.equal((await api(port, 'DELETE', `/api/team-rooms/${other.id}`, undefined, { cookie: admin })).status, 204, 'an admin may delete');
+    expectError(await api(port, 'DELETE', `/api/team-rooms/${room.id}`, undefined, { cookie: bob }), 404, 'not_found');
+    const ids = (await api(port, 'GET', '/api/team-rooms', undefined, { cookie: bob })).json.rooms.map((r) => r.id);
+    assert.ok(!ids.includes(room.id) && !ids.includes(other.id));
+    expectError(await api(port, 'GET', '/api/team-rooms', undefined, {}), 401, 'unauthenticated');
+    expectError(await api(port, 'PUT', '/api/team-rooms', {}, { cookie: bob }), 405, 'method_not_allowed');
+  });
+
+  test('refusals are counted in /metrics', T, async () => {
+    const text = await new Promise((ok, fail) => https.get({ host: '127.0.0.1', port, path: '/metrics', rejectUnauthorized: false }, (res) => {
+      let t = ''; res.on('data', (d) => { t += d; }); res.on('end', () => ok(t));
+    }).on('error', fail));
+    const v = (reason) => Number(new RegExp(`^tincan_accounts_refused_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(text)[1]);
+    assert.ok(v('csrf') >= 5, text);
+    assert.ok(v('bad_credentials') >= 3);
+    assert.ok(v('unauthenticated') >= 5);
+    assert.ok(v('forbidden') >= 4);
+  });
+});
+
+describe('accounts: limits, expiry, modes', () => {
+  test('login: 20 per 15 minutes per address and per account, then 429 rate_limited with Retry-After', T, async () => {
+    const { srv } = await startAccounts(['--registration', 'open']);
+    try {
+      const p = srv.port;
+      assert.equal((await register(p, 'victim')).status, 201);
+      for (let i = 0; i < 10; i++) expectError(await login(p, 'victim', 'guess', { from: '127.0.0.2' }), 401, 'invalid_credentials');
+      for (let i = 0; i < 10; i++) expectError(await login(p, 'victim', 'guess', { from: '127.0.0.3' }), 401, 'invalid_credentials');
+      const r = await login(p, 'victim', PW, { from: '127.0.0.4' });
+      expectError(r, 429, 'rate_limited');
+      assert.ok(Number(r.headers['retry-after']) > 0);
+      expectError(await login(p, 'someone-else', 'guess', { from: '127.0.0.4' }), 401, 'invalid_credentials');
+      for (let i = 0; i < 20; i++) await login(p, `user${i}`, 'guess', { from: '127.0.0.5' });
+      expectError(await login(p, 'fresh', 'guess', { from: '127.0.0.5' }), 429, 'rate_limited');
+    } finally { await srv.stop(); }
+  });
+
+  test('registration: 5 per hour per address; closed mode refuses all', T, async () => {
+    const { srv } = await startAccounts(['--registration', 'open']);
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await register(srv.port, `u${i}`, null, { from: '127.0.0.6' })).status, 201);
+      expectError(await register(srv.port, 'u5', null, { from: '127.0.0.6' }), 429, 'rate_limited');
+      assert.equal((await register(srv.port, 'u5', null, { from: '127.0.0.7' })).status, 201);
+    } finally { await srv.stop(); }
+    const closed = await startAccounts(['--registration', 'closed']);
+    try {
+      assert.equal(closed.invite, null, 'no invite is logged when registration is closed');
+      expectError(await register(closed.srv.port, 'x'), 403, 'registration_closed');
+    } finally { await closed.srv.stop(); }
+  });
+
+  test('a session ends at --session-ttl', T, async () => {
+    const { srv } = await startAccounts(['--registration', 'open', '--session-ttl', '2']);
+    try {
+      const r = await register(srv.port, 'brief');
+      assert.match(r.setCookie, /Max-Age=2;/);
+      assert.equal((await me(srv.port, r.cookie)).status, 200);
+      await sleep(2300);
+      expectError(await me(srv.port, r.cookie), 401, 'unauthenticated');
+    } finally { await srv.stop(); }
+  });
+
+  test('without --accounts the API is not served', T, async () => {
+    const srv = await start({});
+    try {
+      assert.equal((await me(srv.port)).status, 404);
+      assert.equal((await register(srv.port, 'x')).status, 405);
+    } finally { await srv.stop(); }
+  });
+});
+
+describe('accounts: persistence and migration', () => {
+  test('accounts, sessions and rooms survive a restart', T, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tincan-acc-'));
+    try {
+      let { srv } = await startAccounts(['--registration', 'open'], dataDir);
+      const s = (await register(srv.port, 'keeper')).cookie;
+      const room = (await api(srv.port, 'POST', '/api/team-rooms', { name: 'Kept' }, { cookie: s })).json.room;
+      assert.deepEqual(await srv.stop('SIGTERM'), { code: 0, signal: null });
+      ({ srv } = await startAccounts(['--registration', 'open'], dataDir));
+      try {
+        assert.equal((await me(srv.port, s)).json.user.name, 'keeper');
+        const rooms = (await api(srv.port, 'GET', '/api/team-rooms', undefined, { cookie: s })).json.rooms;
+        assert.deepEqual(rooms.map((r) => [r.id, r.name, r.owner]), [[room.id, 'Kept', 'keeper']]);
+        assert.equal((await login(srv.port, 'keeper')).status, 200);
+      } finally { await srv.stop(); }
+    } finally { rmSync(dataDir, { recursive: true, force: true }); }
+  });
+
+  test('a database of schema v2 (the REST API) migrates to v3 and v4 with its rows', T, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tincan-acc-'));
+    const db = join(dataDir, 'tincan.db');
+    try {
+      sql(db, 'PRAGMA journal_mode=WAL;'
+        + 'CREATE TABLE pendings (joinid TEXT PRIMARY KEY NOT NULL, client1 TEXT NOT NULL, exp DATETIME NOT NULL, client2 TEXT NULL, roomid TEXT NULL);'
+        + 'CREATE TABLE rooms (roomid TEXT PRIMARY KEY NOT NULL, client1 TEXT NOT NULL, client2 TEXT NOT NULL);'
+        + "INSERT INTO rooms VALUES('old-room', 'a', 'b');"
+        + "INSERT INTO pendings VALUES('OLD1', 'a', '2030-01-01T00:00:00.000Z', NULL, NULL);"
+        + 'PRAGMA user_version = 2;');
+      const { srv, invite } = await startAccounts([], dataDir);
+      try {
+        assert.ok(srv.logs.some((l) => /msg=store_migrated version=3/.test(l)));
+        assert.ok(srv.logs.some((l) => /msg=store_migrated version=4/.test(l)));
+        assert.ok(!srv.logs.some((l) => /msg=store_migrated version=[12]\b/.test(l)), 'v1 and v2 are not run again');
+        assert.equal(sql(db, 'PRAGMA user_version'), '4');
+        assert.equal(sql(db, "SELECT client2 FROM rooms WHERE roomid = 'old-room'"), 'b');
+        assert.equal((await register(srv.port, 'first', invite)).status, 201);
+        const check = await api(srv.port, 'POST', '/api/rooms/check', { joinid: 'OLD1', client1: 'a' }, { origin: null });
+        assert.equal(check.status, 204, 'the REST API still reads its rows');
+      } finally { await srv.stop(); }
+      const again = await startAccounts([], dataDir);
+      try {
+        assert.ok(!again.srv.logs.some((l) => /store_migrated/.test(l)), 'no migration on the next start');
+        assert.equal(again.invite, null, 'an admin exists: no more admin invites');
+      } finally { await again.srv.stop(); }
+    } finally { rmSync(dataDir, { recursive: true, force: true }); }
+  });
+
+  test('tincan user add / invite / user disable work on the database file', T, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tincan-acc-'));
+    try {
+      const out = execFileSync(BIN, ['user', 'add', 'root', '--admin', '--data-dir', dataDir], { input: `${PW}\n`, encoding: 'utf8' });
+      assert.match(out, /added user root \(admin\)/);
+      const code = execFileSync(BIN, ['invite', '--data-dir', dataDir], { encoding: 'utf8' }).trim();
+      assert.match(code, /^[A-Za-z0-9_-]{43}$/);
+      const { srv, invite } = await startAccounts([], dataDir);
+      try {
+        assert.equal(invite, null);
+        const r = await login(srv.port, 'root');
+        assert.equal(r.json.user.admin, true);
+        assert.equal((await register(srv.port, 'guest', code)).status, 201);
+        execFileSync(BIN, ['user', 'disable', 'root', '--data-dir', dataDir]);
+        expectError(await me(srv.port, r.cookie), 401, 'unauthenticated');
+      } finally { await srv.stop(); }
+    } finally { rmSync(dataDir, { recursive: true, force: true }); }
+  });
+});
