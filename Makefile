@@ -8,7 +8,7 @@
 #   make asan       build build/asan/tincan with AddressSanitizer + UBSan
 
 CC      ?= cc
-PKGS    := openssl jansson sqlite3
+PKGS    := openssl jansson sqlite3 libsrtp2
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -fno-strict-aliasing -Isrc -Ibuild/gen $(shell pkg-config --cflags $(PKGS))

@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential pkg-config clang python3 libssl-dev libjansson-dev libcmocka-dev
-  openssl ca-certificates curl chromium coturn libsqlite3-dev sqlite3 pebble"
+  openssl ca-certificates curl chromium coturn libsqlite3-dev sqlite3 pebble libsrtp2-dev"
 # Packaging tests (tests/integration/{install,deploy,docs-deploy}.test.mjs):
 # systemd-analyze, strace for the unit's syscall filter, setcap/getcap, the
 # firewall tools run in dry-run/check mode, YAML for the compose file, and the
