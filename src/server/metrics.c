@@ -72,6 +72,10 @@ void metrics_collect(const struct server *s, struct metrics_snapshot *m)
         m->udp_on = 1;
         m->udp = udp_port_stats(s->udp);
     }
+    if (s->sfu) {
+        m->sfu_on = 1;
+        sfu_glue_stats(s, &m->sfu);
+    }
 }
 
 /* --- rendering --- */
@@ -210,6 +214,27 @@ static void render_udp(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "udp_dropped_total", "reason=\"send_failed\"", u->send_dropped);
 }
 
+static void render_sfu(struct writer *w, const struct metrics_snapshot *m)
+{
+    const struct sfu_glue_stats *f = &m->sfu;
+    family(w, "sfu_sessions", "gauge", "SFU transports (a browser has a publisher and a subscriber one) with an ICE/DTLS session.");
+    sample(w, "sfu_sessions", "", f->sessions);
+    family(w, "sfu_rooms", "gauge", "SFU rooms with participants.");
+    sample(w, "sfu_rooms", "", f->rooms);
+    family(w, "sfu_forwarded_packets_total", "counter", "RTP packets the SFU forwarded (one per subscriber).");
+    sample(w, "sfu_forwarded_packets_total", "", f->forwarded_packets);
+    family(w, "sfu_forwarded_bytes_total", "counter", "Bytes of RTP the SFU forwarded, before SRTP.");
+    sample(w, "sfu_forwarded_bytes_total", "", f->forwarded_bytes);
+    family(w, "sfu_keyframe_requests_total", "counter", "PLIs the SFU sent to publishers.");
+    sample(w, "sfu_keyframe_requests_total", "", f->keyframe_requests);
+    family(w, "sfu_dropped_total", "counter", "Datagrams for the SFU dropped, by reason.");
+    char label[40];
+    for (int d = 0; d < SFU_DROPS; d++) {
+        snprintf(label, sizeof(label), "reason=\"%s\"", sfu_drop_name((enum sfu_drop)d));
+        sample(w, "sfu_dropped_total", label, f->dropped[d]);
+    }
+}
+
 static void render_limits(struct writer *w, const struct metrics_snapshot *m)
 {
     family(w, "rate_limited_total", "counter", "Requests, messages or packets refused by a limit.");
@@ -256,6 +281,8 @@ int metrics_render(const struct metrics_snapshot *m, char *out, size_t cap)
         render_turn(&w, m);
     if (m->udp_on)
         render_udp(&w, m);
+    if (m->sfu_on)
+        render_sfu(&w, m);
     render_limits(&w, m);
     render_accounts(&w, m);
     return w.full ? -1 : (int)w.len;

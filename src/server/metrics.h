@@ -25,6 +25,7 @@
 #include "../signal/hub.h"
 #include "../turn/server.h"
 #include "../http/accounts_api.h"
+#include "sfu_glue.h"
 #include "udp_port.h"
 #include "server.h"
 
@@ -48,6 +49,8 @@ struct metrics_snapshot {
     struct turn_stats turn;
     int udp_on;
     struct udp_port_stats udp;
+    int sfu_on;
+    struct sfu_glue_stats sfu;
 };
 
 struct http_request;

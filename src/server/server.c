@@ -20,6 +20,7 @@
 #include "client.h"
 #include "rest_glue.h"
 #include "accounts_glue.h"
+#include "sfu_glue.h"
 #include "turn_glue.h"
 #include "udp_port.h"
 
@@ -189,7 +190,7 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
         log_error("listen_failed", "proto=udp port=%d error=\"%s\"", conf->port, err);
         return -1;
     }
-    if (turn_glue_init(s) < 0 || rest_glue_init(s) < 0 || accounts_glue_init(s) < 0 ||
+    if (turn_glue_init(s) < 0 || sfu_glue_init(s) < 0 || rest_glue_init(s) < 0 || accounts_glue_init(s) < 0 ||
         acme_glue_start(s) < 0)
         return -1;
     long nofile = sock_raise_nofile();
@@ -221,6 +222,7 @@ void server_cleanup(struct server *s)
     if (s->signal_io.fd >= 0)
         close(s->signal_io.fd);
     SSL_CTX_free(s->tls);
+    sfu_glue_cleanup(s);
     hub_free(s->hub);
     turn_glue_cleanup(s);
     udp_port_free(s->udp);

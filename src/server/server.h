@@ -23,6 +23,7 @@ struct rest_glue;
 struct acme_glue;
 struct accounts_glue;
 struct udp_port;
+struct sfu_glue;
 
 /* What a connection turned out to be, for /metrics. */
 enum server_kind { SERVER_KIND_HTTP, SERVER_KIND_WS, SERVER_KIND_TURN_TCP, SERVER_KIND_TURN_TLS, SERVER_KINDS };
@@ -44,6 +45,7 @@ struct server {
     struct turn_server *turn;   /* STUN/TURN */
     char *turn_secret;
     struct udp_port *udp;       /* the main port's UDP socket and its demultiplexer */
+    struct sfu_glue *sfu;       /* the SFU on the main port (sfu_glue.h) */
     struct rest_glue *rest;     /* REST API and its store; NULL when off */
     struct acme_glue *acme;     /* ACME and --http-port, or NULL */
     struct accounts_glue *accounts; /* accounts and team rooms; NULL when off */

@@ -74,6 +74,25 @@ const char *msg_string(struct peer *p, json_t *msg, const char *field)
     return v;
 }
 
+void hub_set_sfu(struct hub *h, const struct hub_sfu *sfu)
+{
+    if (sfu)
+        h->sfu = *sfu;
+    else
+        memset(&h->sfu, 0, sizeof(h->sfu));
+}
+
+void hub_peer_send(struct peer *p, const char *text, size_t len)
+{
+    if (p->send)
+        p->send(p->ctx, text, len);
+}
+
+const char *hub_peer_id(const struct peer *p)
+{
+    return p->id;
+}
+
 /* --- dispatch --- */
 
 static const struct handler tincan_handlers[] = {
@@ -84,6 +103,8 @@ static const struct handler tincan_handlers[] = {
     { "ice-candidate", room_on_relay },
     { "chat", room_on_chat },
     { "state", state_on_state },
+    { "sfu-publish", room_on_sfu },
+    { "sfu-subscribe-answer", room_on_sfu },
     { "join-pin", pin_on_join },
     { "hello", lobby_on_hello },
     { "leave-lobby", lobby_on_leave },

@@ -68,6 +68,30 @@ void hub_detach(struct peer *p);
  * and room are free for others. The hub never uses ctx again. */
 void hub_leave(struct peer *p);
 
+/* The SFU as the hub sees it: the glue that owns the media side of SFU
+ * rooms (docs/sfu.md). The hub tells it who enters and leaves an SFU room
+ * and hands it the sfu-* messages; the glue answers through
+ * hub_peer_send(). conn is the connection ctx given to hub_connect() for
+ * the peer's current connection. */
+struct hub_sfu {
+    void *ctx;
+    /* p (on connection conn) entered the SFU room named room. */
+    void (*enter)(void *ctx, struct peer *p, void *conn, const char *room);
+    /* p left its SFU room (asked, or gone for good). */
+    void (*leave)(void *ctx, struct peer *p);
+    /* p, in an SFU room, sent `type` ("sfu-publish", "sfu-subscribe-answer")
+     * with description sdp. */
+    void (*message)(void *ctx, struct peer *p, void *conn, const char *type, const char *sdp);
+};
+
+/* Installs the SFU (copied), or removes it with NULL: then a join asking
+ * for an SFU room is refused with sfu_unavailable. */
+void hub_set_sfu(struct hub *h, const struct hub_sfu *sfu);
+/* Sends text to p's connection; nothing while p is detached. */
+void hub_peer_send(struct peer *p, const char *text, size_t len);
+/* p's id (16 hex digits), as the other peers know it. */
+const char *hub_peer_id(const struct peer *p);
+
 /* Limits whose hits the hub counts (for /metrics). */
 enum hub_limit {
     HUB_LIMIT_MESSAGE, HUB_LIMIT_PIN, HUB_LIMIT_CHAT, HUB_LIMIT_RELAY_BYTES, HUB_LIMIT_LOBBY_FULL, HUB_LIMIT_RENAME,

@@ -34,6 +34,7 @@ struct room {
     char key[ROOM_NAME_MAX + 1];    /* room name or PIN; "" for call rooms */
     struct peer **members;
     int count, max;
+    int sfu;                        /* media through tincan's SFU (docs/sfu.md), not a mesh */
 };
 
 struct call {
@@ -123,6 +124,7 @@ struct hub {
     size_t msg_len;
     struct loop_timer sweep_timer;
     uint64_t limited[HUB_LIMIT_COUNT]; /* rate-limit hits, for hub_stats() */
+    struct hub_sfu sfu;             /* sfu.enter NULL: no SFU */
 };
 
 /* --- hub.c: sending --- */
@@ -175,6 +177,8 @@ void room_on_join(struct peer *p, json_t *msg);
 void room_on_leave(struct peer *p, json_t *msg);
 void room_on_relay(struct peer *p, json_t *msg);
 void room_on_chat(struct peer *p, json_t *msg);
+/* sfu-publish and sfu-subscribe-answer: handed to the SFU glue. */
+void room_on_sfu(struct peer *p, json_t *msg);
 /* Frees every room (hub teardown). */
 void room_free_all(struct hub *h);
 

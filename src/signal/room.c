@@ -102,6 +102,8 @@ void room_leave(struct peer *p, enum leave_reason why)
         }
     }
     p->room = NULL;
+    if (r->sfu && p->hub->sfu.leave)
+        p->hub->sfu.leave(p->hub->sfu.ctx, p);
     dialect_of(p)->left(p, r, why);
     lobby_changed(p); /* no longer busy */
     if (r->count == 0) {
@@ -124,6 +126,8 @@ int room_enter(struct room *r, struct peer *p)
     r->members[r->count++] = p;
     p->room = r;
     dialect_of(p)->entered(p);
+    if (r->sfu && p->hub->sfu.enter)
+        p->hub->sfu.enter(p->hub->sfu.ctx, p, p->ctx, r->key);
     lobby_changed(p); /* now busy */
     return 0;
 }
@@ -137,7 +141,10 @@ void room_tell_entered(struct peer *p)
         if (p->room->members[i] != p)
             json_array_append_new(peers, json_string(p->room->members[i]->id));
     }
-    peer_send_json(p, json_pack("{s:s, s:s, s:o}", "type", "joined", "peerId", p->id, "peers", peers));
+    json_t *msg = json_pack("{s:s, s:s, s:o}", "type", "joined", "peerId", p->id, "peers", peers);
+    if (p->room->sfu)
+        json_object_set_new(msg, "sfu", json_true());
+    peer_send_json(p, msg);
     state_tell_room(p);
 }
 
@@ -195,16 +202,39 @@ void room_on_join(struct peer *p, json_t *msg)
         peer_error(p, "busy", "hang up the call first");
         return;
     }
+    int sfu = json_is_true(json_object_get(msg, "sfu"));
+    if (sfu && !p->hub->sfu.enter) {
+        peer_error(p, "sfu_unavailable", "this server has no SFU");
+        return;
+    }
     struct room *r = room_find(p->hub, ROOM_PUBLIC, name);
     if (r && r == p->room) {
         room_leave(p, LEAVE_ASKED);
         r = room_find(p->hub, ROOM_PUBLIC, name);
     }
+    if (r && r->sfu != sfu) {
+        peer_error(p, "room_mode", sfu ? "that room is a mesh room, not an SFU room" : "that room is an SFU room");
+        return;
+    }
     int created = !r;
-    if (!r)
+    if (!r) {
         r = room_new(p->hub, ROOM_PUBLIC, name, p->hub->opt.max_room);
+        r->sfu = sfu;
+    }
     if (room_enter(r, p) < 0 && created)
         room_free(p->hub, r);
+}
+
+void room_on_sfu(struct peer *p, json_t *msg)
+{
+    const char *sdp = msg_string(p, msg, "sdp");
+    if (!sdp)
+        return;
+    if (!p->room || !p->room->sfu || !p->hub->sfu.message) {
+        peer_error(p, "not_in_room", "join an SFU room first");
+        return;
+    }
+    p->hub->sfu.message(p->hub->sfu.ctx, p, p->ctx, json_string_value(json_object_get(msg, "type")), sdp);
 }
 
 void room_on_leave(struct peer *p, json_t *msg)

@@ -21,7 +21,8 @@ const LABEL_VALUES = {
   state: ['connected', 'resumable', 'ringing', 'active'],
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
-  reason: ['bad_credentials', 'stale_nonce', 'unrouted', 'oversized', 'send_failed', 'own_address', 'peer_policy', 'unknown_method', 'csrf', 'unauthenticated', 'forbidden'],
+  reason: ['bad_credentials', 'stale_nonce', 'unrouted', 'oversized', 'send_failed', 'own_address', 'peer_policy', 'unknown_method',
+    'csrf', 'unauthenticated', 'forbidden', 'no_session', 'srtp_auth', 'bad_rtp', 'not_ready'],
   // The limits are the ones docs/deploy.md lists (and every one of them is served: see below).
   limit: documentedLimits(),
 };
@@ -58,7 +59,9 @@ describe('/metrics: format and values that follow traffic', () => {
       'tincan_rooms', 'tincan_room_participants', 'tincan_lobby_users', 'tincan_calls', 'tincan_turn_allocations',
       'tincan_turn_allocations_total', 'tincan_turn_relayed_packets_total', 'tincan_turn_relayed_bytes_total',
       'tincan_turn_auth_failures_total', 'tincan_turn_refused_total', 'tincan_rate_limited_total', 'tincan_udp_packets_total',
-      'tincan_udp_sent_packets_total', 'tincan_udp_dropped_total']) {
+      'tincan_udp_sent_packets_total', 'tincan_udp_dropped_total', 'tincan_sfu_sessions', 'tincan_sfu_rooms',
+      'tincan_sfu_forwarded_packets_total', 'tincan_sfu_forwarded_bytes_total', 'tincan_sfu_keyframe_requests_total',
+      'tincan_sfu_dropped_total']) {
       assert.ok(m.families.has(name), `family ${name} present`);
     }
     for (const [name, f] of m.families) {
@@ -176,7 +179,7 @@ describe('/metrics: format and values that follow traffic', () => {
     await until(srv.port, (x) => x.get('tincan_turn_allocations', { transport: 'udp' }) === 0, 'the allocation is gone');
   });
 
-  test('the main UDP port counts datagrams by kind; ICE checks, DTLS and RTP wait for the SFU and are not answered', T, async () => {
+  test('the main UDP port counts datagrams by kind; ICE checks, DTLS and RTP of no SFU session are dropped by the SFU and not answered', T, async () => {
     const base = (await scrape(srv.port)).m;
     const get0 = (n, l) => base.get(n, l);
     const sock = dgram.createSocket('udp4');
@@ -196,8 +199,10 @@ describe('/metrics: format and values that follow traffic', () => {
     for (const kind of ['ice', 'dtls', 'rtp', 'other']) {
       assert.equal(m.get('tincan_udp_packets_total', { kind }), get0('tincan_udp_packets_total', { kind }) + 1, `one ${kind} datagram`);
     }
-    assert.equal(m.get('tincan_udp_dropped_total', { reason: 'unrouted' }), get0('tincan_udp_dropped_total', { reason: 'unrouted' }) + 4,
-      'ICE, DTLS, RTP and the unknown datagram are dropped for want of a handler');
+    assert.equal(m.get('tincan_udp_dropped_total', { reason: 'unrouted' }), get0('tincan_udp_dropped_total', { reason: 'unrouted' }) + 1,
+      'the unknown datagram is dropped for want of a handler');
+    assert.equal(m.get('tincan_sfu_dropped_total', { reason: 'no_session' }), get0('tincan_sfu_dropped_total', { reason: 'no_session' }) + 3,
+      'the SFU drops the ICE check (no such ufrag), the DTLS record and the RTP (no such address)');
     await sleep(200);
     assert.equal(answers.length, 1, 'only the plain Binding is answered');
     assert.ok(!answers[0].subarray(8, 20).equals(check.txid), 'the answer is not to the ICE check');

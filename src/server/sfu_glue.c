@@ -1,0 +1,325 @@
+/*
+ * sfu_glue — the SFU on the main UDP port: transports (ICE/DTLS/SRTP
+ * sessions found by ufrag or remote address), their timers, and the
+ * counters for /metrics. Signaling lives in sfu_signal.c. See sfu_glue.h.
+ */
+#include "sfu_glue.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "../base/alloc.h"
+#include "../base/log.h"
+#include "../stun/stun.h"
+#include "server.h"
+#include "sfu_int.h"
+#include "udp_port.h"
+
+/* --- addresses --- */
+
+static void addr_key(const struct stun_addr *a, char out[SFU_ADDR_KEY])
+{
+    size_t n = a->family == STUN_IPV4 ? 4 : 16;
+    int at = snprintf(out, SFU_ADDR_KEY, "%u%04x", a->family, a->port);
+    for (size_t i = 0; i < n; i++)
+        at += snprintf(out + at, (size_t)(SFU_ADDR_KEY - at), "%02x", a->ip[i]);
+}
+
+static struct sfu_tx *tx_by_addr(struct sfu_glue *g, const struct stun_addr *a)
+{
+    char key[SFU_ADDR_KEY];
+    addr_key(a, key);
+    struct strmap_entry *e = strmap_get(&g->by_addr, key);
+    return e ? container_of(e, struct sfu_bind, e)->tx : NULL;
+}
+
+static void unbind(struct sfu_glue *g, struct sfu_bind *b)
+{
+    if (b->used)
+        strmap_del(&g->by_addr, &b->e);
+    b->used = 0;
+}
+
+/* A check from `remote` succeeded on t: DTLS and media from there are t's.
+ * An address another transport had moves here (the browser reuses a port
+ * only after the transport that had it is gone). */
+static void bind_addr(struct sfu_tx *t, const struct stun_addr *remote)
+{
+    struct sfu_glue *g = t->g;
+    char key[SFU_ADDR_KEY];
+    addr_key(remote, key);
+    struct strmap_entry *e = strmap_get(&g->by_addr, key);
+    if (e) {
+        struct sfu_bind *old = container_of(e, struct sfu_bind, e);
+        if (old->tx == t)
+            return;
+        unbind(g, old);
+    }
+    struct sfu_bind *b = &t->binds[t->next_bind++ % ICE_MAX_PAIRS];
+    unbind(g, b);
+    memcpy(b->key, key, sizeof(key));
+    b->tx = t;
+    b->used = 1;
+    strmap_put(&g->by_addr, &b->e, b->key);
+}
+
+/* --- session callbacks --- */
+
+static void on_send(void *ud, const struct stun_addr *to, const uint8_t *buf, size_t len)
+{
+    struct sfu_tx *t = ud;
+    struct sockaddr_storage ss;
+    socklen_t sl = stun_addr_to_sockaddr(to, &ss);
+    udp_port_send(t->g->srv->udp, &t->local, &ss, sl, buf, len);
+}
+
+static void on_rtp(void *ud, uint8_t *buf, size_t len, size_t cap)
+{
+    (void)cap;
+    struct sfu_tx *t = ud;
+    if (t->publisher) /* a subscriber transport sends no media we use */
+        sfu_room_rtp(t->part->room->router, t->part->member, buf, len);
+}
+
+static void on_rtcp(void *ud, uint8_t *buf, size_t len, size_t cap)
+{
+    (void)cap;
+    struct sfu_tx *t = ud;
+    if (!t->publisher) /* feedback about what we forward; the publisher's own reports are not used yet */
+        sfu_room_rtcp(t->part->room->router, t->part->member, buf, len, loop_now(t->g->srv->loop));
+}
+
+static void on_pair(void *ud, const struct stun_addr *remote)
+{
+    bind_addr(ud, remote);
+}
+
+static void on_state(void *ud, enum sfu_session_state st)
+{
+    struct sfu_tx *t = ud;
+    static const char *const names[] = { "new", "connected", "failed", "closed" };
+    log_info("sfu_transport", "peer=%s kind=%s state=%s error=\"%s\"", hub_peer_id(t->part->peer),
+             t->publisher ? "publisher" : "subscriber", names[st], sfu_session_error(t->sess));
+    if (st == SFU_SESSION_CONNECTED && !t->publisher)
+        sfu_signal_sub_connected(t->part);
+}
+
+static const struct sfu_session_ops session_ops = {
+    .send = on_send, .rtp = on_rtp, .rtcp = on_rtcp, .pair = on_pair, .state = on_state,
+};
+
+/* --- transports --- */
+
+static void random_token(char *out, size_t chars)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
+    uint8_t raw[64];
+    RAND_bytes(raw, (int)chars);
+    for (size_t i = 0; i < chars; i++)
+        out[i] = alphabet[raw[i] & 63];
+    out[chars] = '\0';
+}
+
+struct sfu_tx *sfu_tx_new(struct sfu_glue *g, struct sfu_part *part, int publisher)
+{
+    struct sfu_tx *t = xcalloc(1, sizeof(*t));
+    t->g = g;
+    t->part = part;
+    t->publisher = publisher;
+    do {
+        random_token(t->ufrag, 16);
+    } while (strmap_get(&g->by_ufrag, t->ufrag));
+    random_token(t->pwd, 32);
+    strmap_put(&g->by_ufrag, &t->by_ufrag, t->ufrag);
+    return t;
+}
+
+int sfu_tx_start(struct sfu_tx *t, const char *ufrag, const char *fp_hash, const char *fp)
+{
+    struct sfu_session_params p = {
+        .local_ufrag = t->ufrag, .local_pwd = t->pwd, .remote_ufrag = ufrag, .fp_hash = fp_hash, .fp_hex = fp,
+    };
+    t->sess = sfu_session_new(t->g->dtls, &p, &session_ops, t);
+    if (!t->sess)
+        return -1;
+    t->g->sessions++;
+    return 0;
+}
+
+void sfu_tx_free(struct sfu_tx *t)
+{
+    if (!t)
+        return;
+    struct sfu_glue *g = t->g;
+    for (size_t i = 0; i < ICE_MAX_PAIRS; i++)
+        unbind(g, &t->binds[i]);
+    strmap_del(&g->by_ufrag, &t->by_ufrag);
+    loop_timer_stop(g->srv->loop, &t->timer);
+    if (t->sess)
+        g->sessions--;
+    sfu_session_free(t->sess);
+    xfree(t);
+}
+
+void sfu_tx_send_rtp(void *part, uint8_t *pkt, size_t len, size_t cap)
+{
+    struct sfu_part *p = part;
+    if (p->sub && p->sub->sess)
+        sfu_session_send_rtp(p->sub->sess, pkt, len, cap);
+}
+
+void sfu_tx_send_rtcp(void *part, uint8_t *pkt, size_t len, size_t cap)
+{
+    struct sfu_part *p = part;
+    if (p->pub && p->pub->sess)
+        sfu_session_send_rtcp(p->pub->sess, pkt, len, cap);
+}
+
+/* --- timers --- */
+
+static void on_timer(struct loop *loop, struct loop_timer *timer);
+
+static void arm(struct sfu_tx *t)
+{
+    struct loop *loop = t->g->srv->loop;
+    uint64_t now = loop_now(loop);
+    int64_t d = sfu_session_deadline(t->sess, now);
+    if (d < 0)
+        loop_timer_stop(loop, &t->timer);
+    else
+        loop_timer_start(loop, &t->timer, d > (int64_t)now ? (uint64_t)d - now : 0, on_timer);
+}
+
+static void on_timer(struct loop *loop, struct loop_timer *timer)
+{
+    (void)loop;
+    struct sfu_tx *t = container_of(timer, struct sfu_tx, timer);
+    sfu_session_on_timer(t->sess);
+    arm(t);
+}
+
+/* --- the main port --- */
+
+static void count(struct sfu_glue *g, enum sfu_input r)
+{
+    static const int reason[] = {
+        [SFU_IN_OK] = -1, [SFU_IN_ICE_REJECTED] = SFU_DROP_NOT_READY, [SFU_IN_UNKNOWN_ADDR] = SFU_DROP_NO_SESSION,
+        [SFU_IN_NOT_READY] = SFU_DROP_NOT_READY, [SFU_IN_SRTP_AUTH] = SFU_DROP_SRTP_AUTH,
+        [SFU_IN_BAD_PACKET] = SFU_DROP_BAD_RTP, [SFU_IN_DTLS_FAILED] = SFU_DROP_NOT_READY,
+    };
+    if (reason[r] >= 0)
+        g->dropped[reason[r]]++;
+}
+
+/* Hands the datagram to t's session, in a buffer it may change. */
+static void deliver(struct sfu_glue *g, struct sfu_tx *t, const struct udp_packet *p)
+{
+    struct stun_addr from;
+    if (!t || !t->sess || p->len > SOCK_DATAGRAM_MAX ||
+        stun_addr_from_sockaddr(&from, (const struct sockaddr *)p->from) != 0) {
+        g->dropped[SFU_DROP_NO_SESSION]++;
+        return;
+    }
+    memcpy(g->in, p->buf, p->len);
+    count(g, sfu_session_input(t->sess, g->in, p->len, sizeof(g->in), &from, loop_now(g->srv->loop)));
+    arm(t);
+}
+
+/* ICE checks: the session by our ufrag (the USERNAME before ':'). */
+static void on_ice(void *ctx, struct udp_port *port, const struct udp_packet *p)
+{
+    (void)port;
+    struct sfu_glue *g = ctx;
+    struct stun_str uf;
+    char key[ICE_UFRAG_MAX + 1];
+    struct sfu_tx *t = NULL;
+    if (ice_lite_ufrag(p->buf, p->len, &uf) == 0 && uf.len < sizeof(key)) {
+        memcpy(key, uf.p, uf.len);
+        key[uf.len] = '\0';
+        struct strmap_entry *e = strmap_get(&g->by_ufrag, key);
+        t = e ? container_of(e, struct sfu_tx, by_ufrag) : NULL;
+    }
+    if (t)
+        memcpy(&t->local, p->local, sizeof(t->local));
+    deliver(g, t, p);
+}
+
+/* DTLS and SRTP/SRTCP: the session by the sender's address. */
+static void on_bound(void *ctx, struct udp_port *port, const struct udp_packet *p)
+{
+    (void)port;
+    struct sfu_glue *g = ctx;
+    struct stun_addr from;
+    struct sfu_tx *t = NULL;
+    if (stun_addr_from_sockaddr(&from, (const struct sockaddr *)p->from) == 0)
+        t = tx_by_addr(g, &from);
+    deliver(g, t, p);
+}
+
+/* --- start, stop, counters --- */
+
+static const enum udp_kind routed[] = { UDP_KIND_ICE, UDP_KIND_DTLS, UDP_KIND_RTP };
+
+int sfu_glue_init(struct server *s)
+{
+    char err[256];
+    struct dtls_server *dtls = dtls_server_new(sfu_srtp_profiles(), err, sizeof(err));
+    if (!dtls) {
+        log_error("sfu_failed", "error=\"%s\"", err);
+        return -1;
+    }
+    struct sfu_glue *g = xcalloc(1, sizeof(*g));
+    g->srv = s;
+    g->dtls = dtls;
+    strmap_init(&g->by_ufrag);
+    strmap_init(&g->by_addr);
+    strmap_init(&g->rooms);
+    s->sfu = g;
+    udp_port_route(s->udp, UDP_KIND_ICE, on_ice, g);
+    udp_port_route(s->udp, UDP_KIND_DTLS, on_bound, g);
+    udp_port_route(s->udp, UDP_KIND_RTP, on_bound, g);
+    sfu_signal_hook(g);
+    return 0;
+}
+
+void sfu_glue_cleanup(struct server *s)
+{
+    struct sfu_glue *g = s->sfu;
+    if (!g)
+        return;
+    if (s->hub)
+        hub_set_sfu(s->hub, NULL);
+    for (size_t i = 0; s->udp && i < sizeof(routed) / sizeof(routed[0]); i++)
+        udp_port_route(s->udp, routed[i], NULL, NULL);
+    sfu_signal_free_all(g);
+    strmap_cleanup(&g->by_ufrag);
+    strmap_cleanup(&g->by_addr);
+    strmap_cleanup(&g->rooms);
+    dtls_server_free(g->dtls);
+    xfree(g);
+    s->sfu = NULL;
+}
+
+void sfu_glue_stats(const struct server *s, struct sfu_glue_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    const struct sfu_glue *g = s->sfu;
+    if (!g)
+        return;
+    out->sessions = g->sessions;
+    out->rooms = g->rooms.count;
+    out->forwarded_packets = g->router.forwarded_packets;
+    out->forwarded_bytes = g->router.forwarded_bytes;
+    out->keyframe_requests = g->router.pli_sent;
+    memcpy(out->dropped, g->dropped, sizeof(out->dropped));
+    out->dropped[SFU_DROP_BAD_RTP] += g->router.bad_rtp;
+}
+
+const char *sfu_drop_name(enum sfu_drop d)
+{
+    static const char *const names[SFU_DROPS] = { "no_session", "srtp_auth", "bad_rtp", "not_ready" };
+    return names[d];
+}

@@ -1,0 +1,271 @@
+/*
+ * sfu_signal — SFU rooms on the signaling side (docs/protocol.md, "SFU
+ * rooms"): a participant per peer in an SFU room, the publisher
+ * transport's offer answered (sfu-publish → sfu-answer), the subscriber
+ * transport offered the others' tracks (sfu-offer → sfu-subscribe-answer)
+ * and offered again whenever tracks come or go.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "../base/alloc.h"
+#include "../base/log.h"
+#include "../sfu/sdp.h"
+#include "client.h"
+#include "server.h"
+#include "sfu_int.h"
+
+#define SDP_TEXT_MAX (64u << 10)
+#define HOST_PRIORITY 2130706431u /* typ host, local preference 65535, component 1 (RFC 8445 §5.1.2.1) */
+
+/* --- messages to the browser --- */
+
+static void send_msg(struct sfu_part *p, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (text)
+        hub_peer_send(p->peer, text, strlen(text));
+    free(text);
+}
+
+static void send_error(struct sfu_part *p, const char *code, const char *message)
+{
+    send_msg(p, json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", message));
+}
+
+/* Our candidate's address for a browser on connection conn: --external-ip,
+ * else the address its WebSocket connected to. */
+static void host_ip(struct sfu_glue *g, void *conn, char *out, size_t cap)
+{
+    const char *ext = g->srv->conf->external_ip;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    struct client *c = conn;
+    if (ext && *ext) {
+        snprintf(out, cap, "%s", ext);
+    } else if (c && getsockname(c->conn.io.fd, (struct sockaddr *)&ss, &sl) == 0) {
+        struct sock_ip ip;
+        sock_ip_from(&ss, &ip);
+        sock_ip_str(&ip, out, cap);
+    }
+}
+
+/* Writes d with t's credentials and our candidate, and sends it as `type`. */
+static void send_sdp(struct sfu_part *p, struct sfu_tx *t, const struct sdp *d, const char *type)
+{
+    struct sdp_candidate cand = { .ip = p->host_ip, .port = (uint16_t)p->g->srv->conf->port, .priority = HOST_PRIORITY };
+    struct sdp_local local = {
+        .ice_ufrag = t->ufrag, .ice_pwd = t->pwd, .fingerprint = dtls_server_fingerprint(p->g->dtls),
+        .cands = &cand, .ncands = 1,
+    };
+    RAND_bytes((unsigned char *)&local.session_id, sizeof(local.session_id));
+    local.session_id >>= 2; /* o= takes up to 63 bits; keep it well inside */
+    char *text = xmalloc(SDP_TEXT_MAX);
+    if (sdp_write(d, &local, text, SDP_TEXT_MAX) > 0)
+        send_msg(p, json_pack("{s:s, s:s}", "type", type, "sdp", text));
+    xfree(text);
+}
+
+/* The browser's ICE ufrag and fingerprint: those of its first accepted
+ * m-section (BUNDLE: one transport). NULL if it has none. */
+static const struct sdp_media *transport_of(const struct sdp *d)
+{
+    for (size_t i = 0; i < d->nmedia; i++)
+        if (d->media[i].port != 0 && d->media[i].ice_ufrag[0] && d->media[i].fp[0])
+            return &d->media[i];
+    return NULL;
+}
+
+/* --- the subscriber transport --- */
+
+/* Offers p the others' tracks, unless an offer is out (then once its
+ * answer comes). */
+static void offer_to(struct sfu_part *p)
+{
+    if (p->sub_pending) {
+        p->sub_dirty = 1;
+        return;
+    }
+    struct sdp *d = xmalloc(sizeof(*d));
+    if (sfu_room_offer(p->room->router, p->member, d) > 0) {
+        if (!p->sub)
+            p->sub = sfu_tx_new(p->g, p, 0);
+        send_sdp(p, p->sub, d, "sfu-offer");
+        p->sub_pending = 1;
+    }
+    xfree(d);
+}
+
+static void offer_to_others(struct sfu_part *p)
+{
+    for (struct sfu_part *o = p->g->parts; o; o = o->next)
+        if (o != p && o->room == p->room)
+            offer_to(o);
+}
+
+void sfu_signal_sub_connected(struct sfu_part *p)
+{
+    if (!p->sub_pending)
+        sfu_room_ready(p->room->router, p->member, loop_now(p->g->srv->loop));
+}
+
+static void on_sub_answer(struct sfu_part *p, const struct sdp *d)
+{
+    const struct sdp_media *m = transport_of(d);
+    if (!p->sub || !p->sub_pending) {
+        send_error(p, "unexpected", "no sfu-offer is waiting for an answer");
+        return;
+    }
+    if (!m || (!p->sub->sess && sfu_tx_start(p->sub, m->ice_ufrag, m->fp_hash, m->fp) != 0)) {
+        send_error(p, "bad_sdp", "the answer has no usable ICE credentials or fingerprint");
+        return;
+    }
+    p->sub_pending = 0;
+    if (sfu_session_state(p->sub->sess) == SFU_SESSION_CONNECTED)
+        sfu_room_ready(p->room->router, p->member, loop_now(p->g->srv->loop));
+    if (p->sub_dirty) {
+        p->sub_dirty = 0;
+        offer_to(p);
+    }
+}
+
+/* --- the publisher transport --- */
+
+/* The transport for an offer with this ufrag: the one we have, or a new
+ * one (a new ufrag is an ICE restart: a new session). NULL if unusable. */
+static struct sfu_tx *publisher_for(struct sfu_part *p, const struct sdp_media *m)
+{
+    if (p->pub && p->pub->sess && strcmp(sfu_session_ice(p->pub->sess)->remote_ufrag, m->ice_ufrag) == 0)
+        return p->pub;
+    sfu_tx_free(p->pub);
+    p->pub = sfu_tx_new(p->g, p, 1);
+    if (sfu_tx_start(p->pub, m->ice_ufrag, m->fp_hash, m->fp) != 0) {
+        sfu_tx_free(p->pub);
+        p->pub = NULL;
+    }
+    return p->pub;
+}
+
+static void on_publish(struct sfu_part *p, const struct sdp *offer)
+{
+    struct sdp *answer = xmalloc(sizeof(*answer));
+    const struct sdp_media *m = transport_of(offer);
+    if (!m || sdp_answer(offer, NULL, 0, answer) != 0) {
+        send_error(p, "bad_sdp", "the offer has no transport or no media tincan can forward");
+    } else if (!publisher_for(p, m)) {
+        send_error(p, "bad_sdp", "the offer's ICE credentials or fingerprint are unusable");
+    } else {
+        int n = sfu_room_publish(p->room->router, p->member, offer, answer);
+        send_sdp(p, p->pub, answer, "sfu-answer");
+        log_info("sfu_publish", "peer=%s tracks=%d", hub_peer_id(p->peer), n);
+        offer_to_others(p);
+    }
+    xfree(answer);
+}
+
+/* --- the hub's hooks --- */
+
+static struct sfu_part *part_of(struct sfu_glue *g, const struct peer *peer)
+{
+    for (struct sfu_part *p = g->parts; p; p = p->next)
+        if (p->peer == peer)
+            return p;
+    return NULL;
+}
+
+static struct sfu_groom *room_get(struct sfu_glue *g, const char *name)
+{
+    struct strmap_entry *e = strmap_get(&g->rooms, name);
+    if (e)
+        return container_of(e, struct sfu_groom, entry);
+    static const struct sfu_room_ops ops = { .send_rtp = sfu_tx_send_rtp, .send_rtcp = sfu_tx_send_rtcp };
+    struct sfu_groom *r = xcalloc(1, sizeof(*r));
+    snprintf(r->key, sizeof(r->key), "%s", name);
+    r->router = sfu_room_new(&ops, g->out, sizeof(g->out), &g->router);
+    strmap_put(&g->rooms, &r->entry, r->key);
+    return r;
+}
+
+static void on_enter(void *ctx, struct peer *peer, void *conn, const char *room)
+{
+    struct sfu_glue *g = ctx;
+    struct sfu_part *p = xcalloc(1, sizeof(*p));
+    p->g = g;
+    p->peer = peer;
+    p->room = room_get(g, room);
+    p->room->count++;
+    p->member = sfu_room_join(p->room->router, hub_peer_id(peer), p);
+    host_ip(g, conn, p->host_ip, sizeof(p->host_ip));
+    p->next = g->parts;
+    if (g->parts)
+        g->parts->prev = p;
+    g->parts = p;
+    offer_to(p);
+}
+
+/* Frees p; the others in its room get a new offer unless the glue is
+ * going away. */
+static void part_free(struct sfu_glue *g, struct sfu_part *p, int reoffer)
+{
+    struct sfu_groom *r = p->room;
+    sfu_tx_free(p->pub);
+    sfu_tx_free(p->sub);
+    sfu_room_leave(r->router, p->member);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        g->parts = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    if (--r->count == 0) {
+        strmap_del(&g->rooms, &r->entry);
+        sfu_room_free(r->router);
+        xfree(r);
+    } else if (reoffer) {
+        offer_to_others(p);
+    }
+    xfree(p);
+}
+
+static void on_leave(void *ctx, struct peer *peer)
+{
+    struct sfu_glue *g = ctx;
+    struct sfu_part *p = part_of(g, peer);
+    if (p)
+        part_free(g, p, 1);
+}
+
+static void on_message(void *ctx, struct peer *peer, void *conn, const char *type, const char *text)
+{
+    struct sfu_glue *g = ctx;
+    struct sfu_part *p = part_of(g, peer);
+    if (!p)
+        return;
+    host_ip(g, conn, p->host_ip, sizeof(p->host_ip)); /* a resumed peer may have come in on another address */
+    struct sdp *d = xmalloc(sizeof(*d));
+    if (sdp_parse(text, strlen(text), d) != 0)
+        send_error(p, "bad_sdp", "the description does not parse");
+    else if (strcmp(type, "sfu-publish") == 0)
+        on_publish(p, d);
+    else
+        on_sub_answer(p, d);
+    xfree(d);
+}
+
+void sfu_signal_hook(struct sfu_glue *g)
+{
+    struct hub_sfu h = { .ctx = g, .enter = on_enter, .leave = on_leave, .message = on_message };
+    hub_set_sfu(g->srv->hub, &h);
+}
+
+void sfu_signal_free_all(struct sfu_glue *g)
+{
+    while (g->parts)
+        part_free(g, g->parts, 0);
+}
