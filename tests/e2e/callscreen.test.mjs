@@ -41,10 +41,10 @@ async function screens(page, name, what = name) {
   const vp = page.viewportSize();
   const here = vp.width >= 720 ? 'desktop' : 'phone';
   const there = here === 'desktop' ? 'phone' : 'desktop';
-  await shot(page, `${name}-${here}`);
+  await shot(page, `${name}-${here}`, { animations: 'disabled' });
   await axeClean(page, `${what}, ${here}`);
   await page.setViewportSize(here === 'desktop' ? PHONE.viewport : DESKTOP.viewport);
-  await shot(page, `${name}-${there}`, { scale: 'css' });
+  await shot(page, `${name}-${there}`, { scale: 'css', animations: 'disabled' });
   await axeClean(page, `${what}, ${there}`);
   await page.setViewportSize(vp);
 }
@@ -164,6 +164,17 @@ describe('the call screen', { timeout: 900_000 }, () => {
     assert.equal(await b.page.locator(`${tileA} .tile-mic`).getAttribute('aria-label'), 'microphone off');
     await screens(b.page, 'cs-peer-muted-camera-off', 'call, peer muted');
     await screens(a.page, 'cs-self-muted', 'call, self muted');
+    // "Camera off" in the self-view does not run into its "You" label (desktop and phone sizes).
+    for (const vp of [DESKTOP.viewport, PHONE.viewport]) {
+      await a.page.setViewportSize(vp);
+      const [off, you] = await a.page.evaluate(() => {
+        const range = document.createRange(); // the text itself, not its full-size box
+        range.selectNodeContents(document.querySelector('#self .self-off'));
+        return [range.getBoundingClientRect().toJSON(), document.querySelector('#self figcaption').getBoundingClientRect().toJSON()];
+      });
+      assert.ok(off.bottom + 8 <= you.top, `"Camera off" clear of "You" at ${vp.width}: ${JSON.stringify([off, you])}`);
+    }
+    await a.page.setViewportSize(DESKTOP.viewport);
     // Label size on a phone: at least 14 px.
     const sizes = await b.page.$$eval('.ctl-label, .tile-name', (els) => els.map((e) => parseFloat(getComputedStyle(e).fontSize)));
     assert.ok(sizes.every((s) => s >= 14), `labels ≥ 14 px: ${sizes}`);
@@ -276,6 +287,15 @@ describe('the call screen', { timeout: 900_000 }, () => {
     const first = parseInt(await b.page.locator('#status-count').textContent(), 10);
     await b.page.waitForFunction((n) => parseInt(document.getElementById('status-count').textContent, 10) < n, first);
     await screens(b.page, 'cs-reconnect-countdown', 'reconnect countdown');
+    // On a phone the status wraps, but "N s" is never split over two lines.
+    await b.page.setViewportSize(PHONE.viewport);
+    const countLines = await b.page.evaluate(() => {
+      const range = document.createRange();
+      range.selectNodeContents(document.getElementById('status-count'));
+      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    });
+    assert.equal(countLines, 1, 'the countdown is on one line');
+    await b.page.setViewportSize(DESKTOP.viewport);
     const tries = proxy.accepted;
     const refused = proxy.refusedCount ?? null;
     await b.page.getByRole('button', { name: 'Reconnect now' }).click();
@@ -457,7 +477,7 @@ describe('the call screen', { timeout: 900_000 }, () => {
         throw new Error(`${err.message}: ${JSON.stringify(seen)}`);
       });
     assert.equal(await phone.locator('#grid > .self').count(), 1, 'the self-view is a tile of the grid');
-    const fits = await phone.$$eval('#grid .tile video', (vs) => vs.map((v) => getComputedStyle(v).objectFit));
+    const fits = await phone.$$eval('#grid .tile video, #grid > .self video', (vs) => vs.map((v) => getComputedStyle(v).objectFit));
     assert.ok(fits.every((f) => f === 'contain'), `whole pictures on a phone: ${fits}`);
     await phone.waitForSelector('.tile-name >> text=Cleo Marchetti');
     const cut = await phone.$$eval('.tile-name', (els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).length);
