@@ -10,6 +10,7 @@
 // data-speaking and data-pinned.
 
 import { initials } from './lobby-view.js';
+import { bindSelfDrag, placeSelf } from './selfview.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -47,6 +48,7 @@ export function bindCallControls(handlers) {
   });
   $('btn-chat').addEventListener('click', () => handlers.chat());
   $('btn-hangup').addEventListener('click', () => handlers.hangup());
+  bindSelfDrag();
   $('grid').addEventListener('click', (ev) => {
     const pin = ev.target.closest('.tile-pin');
     if (pin) {
@@ -275,6 +277,7 @@ function layout() {
   grid.dataset.layout = grid.dataset.pinned && n > 1 ? 'pinned'
     : total <= 1 ? 'one' : total === 2 ? 'two' : total <= 4 ? 'four' : 'many';
   $('view-call').dataset.selfTile = String(inGrid);
+  placeSelf();
 }
 
 function clearGrid() {

@@ -7,7 +7,7 @@
 // sw.js on every navigation (it is served with Cache-Control: no-cache), a
 // changed sw.js installs a fresh cache, and activate deletes the old ones.
 
-const VERSION = 'v3';
+const VERSION = 'v4';
 const PREFIX = 'tincan-shell-';
 const CACHE = PREFIX + VERSION;
 
@@ -29,6 +29,7 @@ const SHELL = [
   '/prejoin.js',
   '/invite.js',
   '/speaker.js',
+  '/selfview.js',
   '/manifest.json',
   '/favicon.svg',
   '/icons/icon-192.png',

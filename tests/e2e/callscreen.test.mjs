@@ -32,6 +32,64 @@ async function axeClean(page, what) {
   assert.deepEqual(found, [], `axe on ${what}`);
 }
 
+/**
+ * Screenshot and axe at the page's viewport, then the same at the other
+ * one (desktop 1280×800 ↔ phone 390×844, in CSS pixels), then back:
+ * test-output/e2e/<name>-desktop.png and <name>-phone.png.
+ */
+async function screens(page, name, what = name) {
+  const vp = page.viewportSize();
+  const here = vp.width >= 720 ? 'desktop' : 'phone';
+  const there = here === 'desktop' ? 'phone' : 'desktop';
+  await shot(page, `${name}-${here}`, { animations: 'disabled' });
+  await axeClean(page, `${what}, ${here}`);
+  await page.setViewportSize(here === 'desktop' ? PHONE.viewport : DESKTOP.viewport);
+  await shot(page, `${name}-${there}`, { scale: 'css', animations: 'disabled' });
+  await axeClean(page, `${what}, ${there}`);
+  await page.setViewportSize(vp);
+}
+
+/** Whether box a lies inside box b (1 px of rounding allowed). */
+const inside = (a, b) => a.x >= b.x - 1 && a.y >= b.y - 1
+  && a.x + a.width <= b.x + b.width + 1 && a.y + a.height <= b.y + b.height + 1;
+
+/** Drags the element of `sel` by its middle to (x, y) with the mouse; returns its box after. */
+async function dragTo(page, sel, x, y) {
+  const b = await page.locator(sel).boundingBox();
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(x, y, { steps: 6 });
+  await page.mouse.up();
+  return page.locator(sel).boundingBox();
+}
+
+/**
+ * In every page of the context, before its scripts: document.hidden follows
+ * window.__hidden (set it, then a visibilitychange is sent), and every
+ * registration.showNotification() / new Notification() is recorded in
+ * window.__notified before it goes on to the browser's own.
+ */
+function hideableAndNotifyLog() {
+  window.__hidden = false;
+  window.__notified = [];
+  Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => window.__hidden });
+  Object.defineProperty(Document.prototype, 'visibilityState', {
+    configurable: true, get: () => (window.__hidden ? 'hidden' : 'visible'),
+  });
+  const show = ServiceWorkerRegistration.prototype.showNotification;
+  ServiceWorkerRegistration.prototype.showNotification = function (title, opts = {}) {
+    window.__notified.push({ via: 'registration', title, tag: opts.tag, body: opts.body });
+    return show.call(this, title, opts);
+  };
+  const Orig = window.Notification;
+  window.Notification = class extends Orig {
+    constructor(title, opts = {}) {
+      super(title, opts);
+      window.__notified.push({ via: 'Notification', title, tag: opts.tag, body: opts.body });
+    }
+  };
+}
+
 /** Records, in the page, every remote tile that leaves the grid. */
 function watchRemovedTiles(page) {
   return page.evaluate(() => {
@@ -62,7 +120,7 @@ describe('the call screen', { timeout: 900_000 }, () => {
     for (const p of people) await p.context.close();
   }
 
-  test('1, 2, 14: names on tiles, in chat and "You appear as"; mute and camera-off shown to others; M/V with fixed labels', STEP, async () => {
+  test('1, 2, 14, 6: names on tiles, in chat and "You appear as"; mute and camera-off shown to others; M/V with fixed labels; the self-view drags', STEP, async () => {
     const a = await open('A', '/r/names-1');
     const b = await open('B', '/r/names-1', PHONE);
     await passPrejoin(a.page, { name: 'Ada Lovelace' });
@@ -86,8 +144,7 @@ describe('the call screen', { timeout: 900_000 }, () => {
     await a.page.locator('#btn-chat').click();
     await a.page.waitForSelector('#chat-log .msg >> text=hello');
     assert.equal(await a.page.locator('#chat-log .msg-from').first().textContent(), 'Bob');
-    await shot(a.page, 'cs-chat-desktop');
-    await axeClean(a.page, 'chat, desktop');
+    await screens(a.page, 'cs-chat', 'chat');
     await a.page.locator('#chat-close').click();
 
     // M mutes and V turns the camera off: the labels stay, aria-pressed flips.
@@ -105,15 +162,57 @@ describe('the call screen', { timeout: 900_000 }, () => {
     assert.ok(await b.page.locator(`${tileA} .tile-avatar`).isVisible(), 'the avatar shows');
     assert.equal(await b.page.locator(`${tileA} .tile-avatar`).textContent(), 'AL');
     assert.equal(await b.page.locator(`${tileA} .tile-mic`).getAttribute('aria-label'), 'microphone off');
-    await shot(b.page, 'cs-peer-muted-camera-off-phone');
-    await shot(a.page, 'cs-self-muted-desktop');
+    await screens(b.page, 'cs-peer-muted-camera-off', 'call, peer muted');
+    await screens(a.page, 'cs-self-muted', 'call, self muted');
+    // "Camera off" in the self-view does not run into its "You" label (desktop and phone sizes).
+    for (const vp of [DESKTOP.viewport, PHONE.viewport]) {
+      await a.page.setViewportSize(vp);
+      const [off, you] = await a.page.evaluate(() => {
+        const range = document.createRange(); // the text itself, not its full-size box
+        range.selectNodeContents(document.querySelector('#self .self-off'));
+        return [range.getBoundingClientRect().toJSON(), document.querySelector('#self figcaption').getBoundingClientRect().toJSON()];
+      });
+      assert.ok(off.bottom + 8 <= you.top, `"Camera off" clear of "You" at ${vp.width}: ${JSON.stringify([off, you])}`);
+    }
+    await a.page.setViewportSize(DESKTOP.viewport);
     // Label size on a phone: at least 14 px.
     const sizes = await b.page.$$eval('.ctl-label, .tile-name', (els) => els.map((e) => parseFloat(getComputedStyle(e).fontSize)));
     assert.ok(sizes.every((s) => s >= 14), `labels ≥ 14 px: ${sizes}`);
-    await axeClean(b.page, 'call, phone');
-    await axeClean(a.page, 'call, desktop');
     await a.page.keyboard.press('m');
     await b.page.waitForSelector(`${tileA}[data-muted="false"]`);
+
+    // 6: with one other person the self-view is a small tile that drags
+    // (pointer events), stays inside the grid and is remembered.
+    for (const p of [a.page, b.page]) {
+      assert.equal(await p.locator('#grid > .self').count(), 0, 'one other: the self-view floats');
+      const grid = await p.locator('#grid').boundingBox();
+      const vp = p.viewportSize();
+      const box0 = await p.locator('#self').boundingBox();
+      const box1 = await dragTo(p, '#self', grid.x + 60, grid.y + 60);
+      assert.ok(box1.x < box0.x - 50 && box1.y < box0.y - 50, `dragged up and left: ${JSON.stringify([box0, box1])}`);
+      assert.ok(inside(box1, grid), `inside the grid: ${JSON.stringify([box1, grid])}`);
+      // Dragged far past the bottom left corner: it stops at the grid's edge.
+      const box2 = await dragTo(p, '#self', -300, vp.height + 400);
+      assert.ok(inside(box2, grid), `still inside the grid: ${JSON.stringify([box2, grid])}`);
+      assert.ok(inside(box2, { x: 0, y: 0, ...vp }), 'and inside the viewport');
+      assert.ok(Math.abs(box2.x - grid.x) <= 1 && Math.abs(box2.y + box2.height - grid.y - grid.height) <= 1,
+        `at the bottom left corner: ${JSON.stringify([box2, grid])}`);
+      // An arrow key moves it too (it is focusable).
+      await p.locator('#self').focus();
+      await p.keyboard.press('ArrowRight');
+      const box3 = await p.locator('#self').boundingBox();
+      assert.ok(box3.x > box2.x && Math.abs(box3.y - box2.y) <= 1, `ArrowRight moved it right: ${JSON.stringify([box2, box3])}`);
+    }
+    const remembered = await a.page.locator('#self').boundingBox();
+    assert.deepEqual(Object.keys(JSON.parse(await a.page.evaluate(() => localStorage.getItem('tincan.selfPos')))), ['x', 'y']);
+    await screens(a.page, 'cs-self-moved', 'call, self-view moved');
+    // Back into the same call after a reload: the self-view is where it was left.
+    await a.page.reload();
+    await passPrejoin(a.page);
+    await b.page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 1);
+    const again = await a.page.locator('#self').boundingBox();
+    assert.ok(Math.abs(again.x - remembered.x) <= 2 && Math.abs(again.y - remembered.y) <= 2,
+      `remembered: ${JSON.stringify([remembered, again])}`);
     await done([a, b]);
   });
 
@@ -147,7 +246,7 @@ describe('the call screen', { timeout: 900_000 }, () => {
     await bctx.setOffline(true);
     await bpage.waitForSelector('#status[data-status="disconnected"]');
     assert.match(await bpage.locator('#status-text').textContent(), /offline/i);
-    await shot(bpage, 'cs-offline-desktop');
+    await screens(bpage, 'cs-offline', 'offline');
     await bctx.setOffline(false);
     await waitStatus(bpage, 'connected', 20_000);
     assert.equal(await peerId(bpage), idB, 'B kept its identity through the offline spell');
@@ -180,14 +279,23 @@ describe('the call screen', { timeout: 900_000 }, () => {
     const s = await stats(a.page);
     await waitDecoding(a.page, 1, { after: s });
     assert.deepEqual(await a.page.evaluate(() => window.__removed), []);
-    await shot(a.page, 'cs-peer-lost-media-flows-desktop');
+    await screens(a.page, 'cs-peer-lost-media-flows', 'peer lost, media flows');
 
     // B: the countdown counts down, and "Reconnect now" tries at once.
     await b.page.waitForFunction(() => /Reconnecting in/.test(document.getElementById('status-text').textContent)
       && parseInt(document.getElementById('status-count').textContent, 10) >= 3, null, { timeout: 30_000 });
     const first = parseInt(await b.page.locator('#status-count').textContent(), 10);
     await b.page.waitForFunction((n) => parseInt(document.getElementById('status-count').textContent, 10) < n, first);
-    await shot(b.page, 'cs-reconnect-countdown-desktop');
+    await screens(b.page, 'cs-reconnect-countdown', 'reconnect countdown');
+    // On a phone the status wraps, but "N s" is never split over two lines.
+    await b.page.setViewportSize(PHONE.viewport);
+    const countLines = await b.page.evaluate(() => {
+      const range = document.createRange();
+      range.selectNodeContents(document.getElementById('status-count'));
+      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    });
+    assert.equal(countLines, 1, 'the countdown is on one line');
+    await b.page.setViewportSize(DESKTOP.viewport);
     const tries = proxy.accepted;
     const refused = proxy.refusedCount ?? null;
     await b.page.getByRole('button', { name: 'Reconnect now' }).click();
@@ -206,31 +314,28 @@ describe('the call screen', { timeout: 900_000 }, () => {
     await a.page.getByRole('button', { name: 'Copy link' }).click();
     await a.page.waitForFunction(() => /copied/i.test(document.getElementById('invite-note').textContent));
     assert.equal(await a.page.evaluate(() => navigator.clipboard.readText()), `${server.url}/r/invite-3`);
-    await shot(a.page, 'cs-link-copied-desktop');
+    await screens(a.page, 'cs-link-copied', 'link copied');
 
     const s = await open('S', '/', PHONE);
     assert.match(await s.page.locator('#join-hint').textContent(), /shared room/);
-    await shot(s.page, 'cs-start-phone');
-    await axeClean(s.page, 'start, phone');
+    await screens(s.page, 'cs-start', 'start');
     await s.page.getByRole('button', { name: 'New room' }).click();
     await s.page.waitForURL(/\/r\/[a-z]+-[a-z]+-[a-z]+$/);
     await s.page.waitForSelector('#view-prejoin:not([hidden])');
-    await shot(s.page, 'cs-prejoin-phone');
-    await axeClean(s.page, 'pre-join, phone');
+    await screens(s.page, 'cs-prejoin-new-room', 'pre-join');
 
     const bad = await open('X', '/r/bad%20name!');
     assert.match(await bad.page.locator('#join-note').textContent(), /not valid/);
     assert.equal(await bad.page.locator('#join').isVisible(), false, 'no Join Call into the shared room');
     assert.ok(await bad.page.getByRole('link', { name: 'Go to the start page' }).isVisible());
     assert.equal(await bad.page.locator('#view-prejoin').isVisible(), false);
-    await shot(bad.page, 'cs-bad-room-desktop');
+    await screens(bad.page, 'cs-bad-room', 'bad room link');
 
     const resp = await bad.page.goto(server.url + '/no/such/page');
     assert.equal(resp.status(), 404);
     assert.equal(await bad.page.locator('h1').textContent(), 'Page not found');
     await bad.page.getByRole('link', { name: 'Go to the start page' }).waitFor();
-    await shot(bad.page, 'cs-404-desktop');
-    await axeClean(bad.page, '404');
+    await screens(bad.page, 'cs-404', '404');
     await done([a, s, bad], /status of 404/);
   });
 
@@ -243,8 +348,7 @@ describe('the call screen', { timeout: 900_000 }, () => {
     assert.equal(await b.page.locator('#prejoin-preview').getAttribute('data-camera'), 'on');
     await b.page.locator('#prejoin-cam').click(); // camera off before joining
     assert.equal(await b.page.locator('#prejoin-preview').getAttribute('data-camera'), 'off');
-    await shot(b.page, 'cs-prejoin-desktop');
-    await axeClean(b.page, 'pre-join, desktop');
+    await screens(b.page, 'cs-prejoin-camera-off', 'pre-join, camera off');
     assert.equal(await a.page.locator('#grid .tile').count(), 0, 'nobody joined from the pre-join screen');
     await b.page.fill('#prejoin-name', 'Bea');
     await b.page.locator('#prejoin-join').click();
@@ -266,8 +370,7 @@ describe('the call screen', { timeout: 900_000 }, () => {
     await waitDecoding(lp, 1); // hears and sees Ada
     const idL = await peerId(lp);
     await a.page.waitForSelector(`.tile[data-peer-id="${idL}"][data-camera="off"][data-muted="true"]`);
-    await shot(lp, 'cs-listen-only-phone');
-    await axeClean(lp, 'listen-only call, phone');
+    await screens(lp, 'cs-listen-only', 'listen-only call');
     await ctx.close();
     await done([a]);
   });
@@ -300,7 +403,7 @@ describe('the call screen', { timeout: 900_000 }, () => {
     }, n1);
     assert.deepEqual(await p.page.evaluate(() => window.__views), [], 'the call screen never opened');
     assert.equal(await p.page.evaluate(() => window.__gum), 0, 'the camera never started');
-    await shot(p.page, 'cs-pin-limited-phone');
+    await screens(p.page, 'cs-pin-limited', 'PIN limited');
     await p.context.close();
   });
 
@@ -308,30 +411,48 @@ describe('the call screen', { timeout: 900_000 }, () => {
     const ada = await open('Ada');
     const bob = await open('Bob', '/', PHONE);
     const cy = await open('Cy');
+    // Cy's tab can be hidden, and its notifications are recorded (they still go to the browser).
+    await cy.context.grantPermissions(['notifications'], { origin: server.url });
+    await cy.context.addInitScript(hideableAndNotifyLog);
+    await cy.page.reload();
+    await waitStatus(cy.page, 'connected');
+    await cy.page.evaluate(() => navigator.serviceWorker.ready);
     for (const [p, n] of [[ada, 'Ada'], [bob, 'Bob'], [cy, 'Cy']]) {
       await p.page.locator('#lobby-name').fill(n);
       await p.page.locator('#lobby-name').press('Enter');
       await p.page.waitForSelector('#view-lobby:not([hidden])');
     }
-    await axeClean(bob.page, 'lobby, phone');
+    await screens(bob.page, 'cs-lobby', 'lobby');
     await ada.page.waitForSelector('button[data-call="Cy"]:not([aria-disabled="true"])');
+    // 12: Cy's tab is in the background when Ada calls: a system notification.
+    await cy.page.evaluate(() => { window.__hidden = true; document.dispatchEvent(new Event('visibilitychange')); });
     await ada.page.getByRole('button', { name: 'Call Cy' }).click();
     await ada.page.waitForFunction(() => window.tincanDebug.ringback);
     await cy.page.waitForFunction(() => document.title === 'Ringing — Ada');
-    await shot(cy.page, 'cs-incoming-desktop');
-    await axeClean(cy.page, 'incoming call dialog');
+    await cy.page.waitForFunction(() => window.__notified.length > 0);
+    const notified = await cy.page.evaluate(() => window.__notified);
+    assert.equal(notified.length, 1, JSON.stringify(notified));
+    assert.equal(notified[0].title, 'Ada is calling');
+    assert.equal(notified[0].tag, 'tincan-incoming');
+    const shown = await cy.page.evaluate(async () => (await (await navigator.serviceWorker.ready)
+      .getNotifications({ tag: 'tincan-incoming' })).map((n) => n.title));
+    assert.deepEqual(shown, ['Ada is calling'], 'the browser holds the notification');
+    await cy.page.evaluate(() => { window.__hidden = false; document.dispatchEvent(new Event('visibilitychange')); });
+    await screens(cy.page, 'cs-incoming', 'incoming call dialog');
     await cy.page.getByRole('button', { name: 'Accept' }).click();
     await ada.page.waitForSelector('#view-call:not([hidden])');
     await ada.page.waitForFunction(() => !window.tincanDebug.ringback);
     await cy.page.waitForFunction(() => document.title !== 'Ringing — Ada');
     assert.equal(await ada.page.locator('#call-you').textContent(), 'Ada');
+    // Answered: the notification is taken away again.
+    await cy.page.waitForFunction(() => navigator.serviceWorker.ready
+      .then((reg) => reg.getNotifications({ tag: 'tincan-incoming' })).then((l) => l.length === 0));
     // Bob sees both busy; clicking says so instead of nothing.
     await bob.page.waitForSelector('li[data-name="Ada"][data-busy="true"]');
     // aria-disabled, not disabled: a real click still arrives (no actionability wait).
     await bob.page.getByRole('button', { name: 'Call Ada (busy)' }).click({ force: true });
     await bob.page.waitForFunction(() => /Ada is in another call/.test(document.getElementById('lobby-msg').textContent));
-    await shot(bob.page, 'cs-lobby-busy-phone');
-    await axeClean(bob.page, 'lobby with busy people, phone');
+    await screens(bob.page, 'cs-lobby-busy', 'lobby with busy people');
     await done([ada, bob, cy]);
   });
 
@@ -356,7 +477,7 @@ describe('the call screen', { timeout: 900_000 }, () => {
         throw new Error(`${err.message}: ${JSON.stringify(seen)}`);
       });
     assert.equal(await phone.locator('#grid > .self').count(), 1, 'the self-view is a tile of the grid');
-    const fits = await phone.$$eval('#grid .tile video', (vs) => vs.map((v) => getComputedStyle(v).objectFit));
+    const fits = await phone.$$eval('#grid .tile video, #grid > .self video', (vs) => vs.map((v) => getComputedStyle(v).objectFit));
     assert.ok(fits.every((f) => f === 'contain'), `whole pictures on a phone: ${fits}`);
     await phone.waitForSelector('.tile-name >> text=Cleo Marchetti');
     const cut = await phone.$$eval('.tile-name', (els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).length);
@@ -370,6 +491,10 @@ describe('the call screen', { timeout: 900_000 }, () => {
       });
     });
     assert.equal(overlap, false, 'the self-view covers no tile');
+    // As a tile of the grid the self-view does not drag.
+    const inGrid = await phone.locator('#self').boundingBox();
+    const dragged = await dragTo(phone, '#self', 5, 5);
+    assert.deepEqual(dragged, inGrid, 'the self-view tile stays in its place in the grid');
     await shot(phone, 'cs-three-phone');
     const desk = ps[0].page;
     await desk.waitForFunction(() => document.querySelectorAll('#grid .tile[data-state="connected"]').length === 2, null, { timeout: 60_000 });
@@ -381,8 +506,7 @@ describe('the call screen', { timeout: 900_000 }, () => {
     await first.hover();
     await first.locator('.tile-pin').click();
     assert.equal(await desk.locator('#grid').getAttribute('data-layout'), 'pinned');
-    await shot(desk, 'cs-pinned-desktop');
-    await axeClean(desk, 'call with three, desktop');
+    await screens(desk, 'cs-pinned', 'call with three, one pinned');
     await done(ps);
   });
 });
