@@ -124,7 +124,7 @@ for s in $SERVERS; do
 			echo "bench/turn: $TINCAN_BIN not built (cd $ROOT && make); skipping tincan" >&2
 			continue
 		fi
-		"$TINCAN_BIN" --help 2>&1 | grep -q -- --relay-ports ||
+		"$TINCAN_BIN" --help 2>&1 | grep -- --relay-ports >/dev/null ||
 			{ echo "bench/turn: $TINCAN_BIN has no TURN (--relay-ports); skipping tincan" >&2; continue; }
 		mkdir -p "$TMP/tincan-data"
 		# --turn-quota, --turn-source-quota: r2r holds 2 x TURN_FLOWS allocations
