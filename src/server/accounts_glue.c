@@ -26,7 +26,6 @@
 #include "server.h"
 
 #define SWEEP_EVERY_MS 60000
-#define HEAD_MAX 2048
 
 struct accounts_glue {
     struct store *store;
@@ -149,20 +148,8 @@ static void send_answer(struct client *c, const struct accounts_response *out, i
     if (out->retry_after_s)
         snprintf(extra + n, sizeof(extra) - (size_t)n, "Retry-After: %llu\r\n",
                  (unsigned long long)out->retry_after_s);
-    struct http_response r = {
-        .status = out->status, .content_type = out->body_len ? "application/json" : NULL,
-        .content_length = out->body_len, .cache_control = "no-store", .keep_alive = keep_alive,
-        .host = host, .extra = extra,
-    };
-    char head[HEAD_MAX];
-    size_t hl = http_response_head(head, sizeof(head), &r);
-    if (hl == 0) {
-        http_send_error(c, 500, NULL);
-        return;
-    }
-    client_send2(c, head, hl, out->body, head_only ? 0 : out->body_len);
-    if (!keep_alive)
-        client_finish(c);
+    struct http_json_answer a = { out->status, out->body, out->body_len, extra, host, head_only, keep_alive };
+    http_send_json(c, &a);
 }
 
 static const char *header(const struct http_request *req, const char *name, size_t *len)

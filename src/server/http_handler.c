@@ -83,6 +83,24 @@ void http_send_error(struct client *c, int status, const char *host)
     send_error(c, status, host, extra, 0, 0);
 }
 
+void http_send_json(struct client *c, const struct http_json_answer *a)
+{
+    struct http_response r = {
+        .status = a->status, .content_type = a->body_len ? "application/json" : NULL,
+        .content_length = a->body_len, .cache_control = "no-store", .keep_alive = a->keep_alive,
+        .host = a->host, .extra = a->extra,
+    };
+    char head[HEAD_MAX];
+    size_t hl = http_response_head(head, sizeof(head), &r);
+    if (hl == 0) {
+        http_send_error(c, 500, NULL);
+        return;
+    }
+    client_send2(c, head, hl, a->body, a->head_only ? 0 : a->body_len);
+    if (!a->keep_alive)
+        client_finish(c);
+}
+
 static void send_file(struct client *c, const struct http_request *req, const struct static_file *f,
                       int head_only, const char *host, int keep_alive, int copy, int status);
 

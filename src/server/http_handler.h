@@ -19,4 +19,19 @@ void http_handle(struct client *c, const struct http_request *req, const uint8_t
  * may be NULL. */
 void http_send_error(struct client *c, int status, const char *host);
 
+/* A JSON answer of the APIs (REST, accounts): never cached; extra holds
+ * more header lines ("Name: value\r\n" each) or is NULL. */
+struct http_json_answer {
+    int status;
+    const char *body;
+    size_t body_len;
+    const char *extra;
+    const char *host;  /* the Host header, may be NULL */
+    int head_only;     /* HEAD: the head alone */
+    int keep_alive;    /* else the connection closes after the answer */
+};
+/* Sends a; closes the connection after it unless keep_alive; 500 if the
+ * head does not fit. */
+void http_send_json(struct client *c, const struct http_json_answer *a);
+
 #endif

@@ -30,7 +30,6 @@
 #define EXPIRE_EVERY_MS 60000
 #define LIMITS_MAX 16384
 #define RATE_WINDOW_MS 2000 /* burst = rate * 2 s */
-#define HEAD_MAX 2048
 
 struct rest_glue {
     struct store *store;
@@ -215,20 +214,8 @@ static void send_answer(struct client *c, const struct http_request *req, const 
     if (retry_ms)
         snprintf(extra + n, sizeof(extra) - (size_t)n, "Retry-After: %llu\r\n",
                  (unsigned long long)((retry_ms + 999) / 1000));
-    struct http_response r = {
-        .status = out->status, .content_type = out->body_len ? "application/json" : NULL,
-        .content_length = out->body_len, .cache_control = "no-store", .keep_alive = keep_alive,
-        .host = host, .extra = extra,
-    };
-    char head[HEAD_MAX];
-    size_t hl = http_response_head(head, sizeof(head), &r);
-    if (hl == 0) {
-        http_send_error(c, 500, NULL);
-        return;
-    }
-    client_send2(c, head, hl, out->body, head_only ? 0 : out->body_len);
-    if (!keep_alive)
-        client_finish(c);
+    struct http_json_answer a = { out->status, out->body, out->body_len, extra, host, head_only, keep_alive };
+    http_send_json(c, &a);
 }
 
 int rest_glue_limited(struct client *c)
