@@ -14,6 +14,7 @@
 #include "../store/store.h"
 #include "../store/users.h"
 #include "accounts_glue.h"
+#include "server.h"
 
 struct cli {
     const char *verb, *name; /* "add", "disable", ... / NULL; the account */
@@ -127,7 +128,7 @@ int accounts_cli_main(int argc, char **argv)
     char path[4200], err[600];
     struct store *st = NULL;
     rc = 1;
-    if (accounts_glue_db_path(&cli.conf, path, sizeof(path)) == 0)
+    if (server_db_path(&cli.conf, path, sizeof(path)) == 0)
         st = store_open(path, err, sizeof(err));
     if (!st) {
         fprintf(stderr, "tincan: cannot open the database %s\n", path);

@@ -68,26 +68,12 @@ static void bootstrap_admin(struct accounts_glue *g, enum accounts_registration 
         log_warn("accounts_admin_invite", "invite=%s hint=\"register with this invite to become the admin\"", code);
 }
 
-int accounts_glue_db_path(const struct conf *conf, char *out, size_t len)
-{
-    if (conf->db) {
-        snprintf(out, len, "%s", conf->db);
-        return 0;
-    }
-    if (mkdir(conf->data_dir, 0700) < 0 && errno != EEXIST) {
-        log_error("store_failed", "error=\"cannot create %s: %s\"", conf->data_dir, strerror(errno));
-        return -1;
-    }
-    snprintf(out, len, "%s/tincan.db", conf->data_dir);
-    return 0;
-}
-
 int accounts_glue_init(struct server *s)
 {
     if (!s->conf->accounts)
         return 0;
     char path[4200], err[600];
-    if (accounts_glue_db_path(s->conf, path, sizeof(path)) < 0)
+    if (server_db_path(s->conf, path, sizeof(path)) < 0)
         return -1;
     struct store *st = store_open(path, err, sizeof(err));
     if (!st) {

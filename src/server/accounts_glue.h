@@ -17,9 +17,6 @@ struct http_request;
 struct accounts_stats;
 struct conf;
 
-/* The database file: --db, else <data-dir>/tincan.db (creating the data
- * directory). Returns 0, or -1 after logging why. */
-int accounts_glue_db_path(const struct conf *conf, char *out, size_t len);
 /* Starts the API when s->conf->accounts is set (else does nothing).
  * Returns 0, or -1 after logging why (the server must not start). */
 int accounts_glue_init(struct server *s);

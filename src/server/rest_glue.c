@@ -110,20 +110,6 @@ static void on_timer(struct loop *loop, struct loop_timer *t)
     loop_timer_start(loop, t, EXPIRE_EVERY_MS, on_timer);
 }
 
-static int db_path(const struct conf *conf, char *out, size_t len)
-{
-    if (conf->db) {
-        snprintf(out, len, "%s", conf->db);
-        return 0;
-    }
-    if (mkdir(conf->data_dir, 0700) < 0 && errno != EEXIST) {
-        log_error("store_failed", "error=\"cannot create %s: %s\"", conf->data_dir, strerror(errno));
-        return -1;
-    }
-    snprintf(out, len, "%s/tincan.db", conf->data_dir);
-    return 0;
-}
-
 int rest_glue_init(struct server *s)
 {
     if (s->conf->no_rest_api) {
@@ -131,7 +117,7 @@ int rest_glue_init(struct server *s)
         return 0;
     }
     char path[4200], err[600];
-    if (db_path(s->conf, path, sizeof(path)) < 0)
+    if (server_db_path(s->conf, path, sizeof(path)) < 0)
         return -1;
     struct store *st = store_open(path, err, sizeof(err));
     if (!st) {

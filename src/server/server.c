@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -231,4 +233,18 @@ void server_cleanup(struct server *s)
     accounts_glue_cleanup(s);
     admit_cleanup(&s->admit);
     s->tls = NULL;
+}
+
+int server_db_path(const struct conf *conf, char *out, size_t len)
+{
+    if (conf->db) {
+        snprintf(out, len, "%s", conf->db);
+        return 0;
+    }
+    if (mkdir(conf->data_dir, 0700) < 0 && errno != EEXIST) {
+        log_error("store_failed", "error=\"cannot create %s: %s\"", conf->data_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(out, len, "%s/tincan.db", conf->data_dir);
+    return 0;
 }

@@ -67,6 +67,10 @@ int server_run(struct server *s);
 void server_cleanup(struct server *s);
 /* Loads (or re-loads) the certificate into a new TLS context. 0 or -1. */
 int server_load_tls(struct server *s);
+/* The database file that the REST API and accounts share: --db, else
+ * <data-dir>/tincan.db (creating the data directory). Returns 0, or -1
+ * after logging why. */
+int server_db_path(const struct conf *conf, char *out, size_t len);
 /* Called by a client when it is gone, so shutdown can finish early. */
 void server_client_gone(struct server *s);
 
