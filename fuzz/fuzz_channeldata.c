@@ -7,7 +7,7 @@
  * AddressSanitizer catches any read past the end. Properties checked:
  *  - a datagram parses whole or not at all: its channel is in range, its
  *    data lies right after the header, at most 3 bytes follow it, and the
- *    UDP demultiplexer calls it ChannelData;
+ *    UDP demultiplexer (net/udp_demux) calls it ChannelData;
  *  - a stream message is consumed in multiples of 4, its data lies inside
  *    what was consumed, and every shorter prefix asks for more bytes;
  *  - datagram and stream agree on the channel and the data;
@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/udp_demux.h"
 #include "stun/stun.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
@@ -33,7 +34,7 @@ static void check_datagram(const uint8_t *buf, size_t size)
         return;
     CHECK(cd.channel >= STUN_CHANNEL_MIN && cd.channel <= STUN_CHANNEL_MAX);
     CHECK(cd.data == buf + 4 && cd.len + 4 <= size && size - 4 - cd.len <= 3);
-    CHECK(stun_demux_udp(buf, size) == STUN_DEMUX_CHANNELDATA);
+    CHECK(udp_demux(buf, size) == UDP_KIND_CHANNELDATA);
     /* The stream view of the same bytes: the same message, or a need for
      * the padding that did not come. */
     struct stun_channeldata s;
@@ -97,7 +98,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_datagram(buf, size);
     check_stream_message(buf, size);
     check_stream_frames(buf, size);
-    (void)stun_demux_udp(buf, size);
     free(buf);
     return 0;
 }

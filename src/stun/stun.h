@@ -16,9 +16,9 @@
  *    attributes and FINGERPRINT; running out of room is reported, never
  *    written past.
  *  - framing (stun_frame.c): ChannelData (RFC 8656 §12.5) in datagrams and
- *    in streams, the length of the next frame on a TURN stream, the RFC 7983
- *    first-byte demultiplexer for the UDP port, and conversion between
- *    struct stun_addr and struct sockaddr.
+ *    in streams, the length of the next frame on a TURN stream, and
+ *    conversion between struct stun_addr and struct sockaddr. (What a
+ *    datagram on the UDP port is, is net/udp_demux's to say.)
  *
  * Multi-byte fields are big-endian on the wire; struct fields are host order
  * except addresses, which keep network byte order in stun_addr.ip.
@@ -302,18 +302,6 @@ int stun_channeldata_frame(uint8_t *buf, size_t cap, uint16_t channel, size_t le
  * Cut that many bytes and hand them to stun_msg_decode() or
  * stun_channeldata_parse(..., 1, ...). */
 int stun_frame_len(const uint8_t *buf, size_t len);
-
-/* What a UDP datagram on the shared port is, by its first byte (RFC 7983,
- * with TURN channels at 64-127: RFC 5766's channel range). */
-enum stun_demux {
-    STUN_DEMUX_STUN,         /* 0-3 */
-    STUN_DEMUX_ZRTP,         /* 16-19 */
-    STUN_DEMUX_DTLS,         /* 20-63 */
-    STUN_DEMUX_CHANNELDATA,  /* 64-127 */
-    STUN_DEMUX_RTP,          /* 128-191: RTP and RTCP */
-    STUN_DEMUX_OTHER,        /* anything else, and empty datagrams: drop */
-};
-enum stun_demux stun_demux_udp(const uint8_t *buf, size_t len);
 
 /* Fills *out from an AF_INET or AF_INET6 socket address; IPv4-mapped IPv6
  * addresses stay IPv6. Returns 0, or -EAFNOSUPPORT for other families. */

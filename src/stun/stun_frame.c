@@ -90,24 +90,6 @@ int stun_frame_len(const uint8_t *buf, size_t len)
     return len >= STUN_HEADER_LEN + body ? (int)(STUN_HEADER_LEN + body) : 0;
 }
 
-enum stun_demux stun_demux_udp(const uint8_t *buf, size_t len)
-{
-    if (len == 0)
-        return STUN_DEMUX_OTHER;
-    uint8_t b = buf[0];
-    if (b <= 3)
-        return STUN_DEMUX_STUN;
-    if (b >= 16 && b <= 19)
-        return STUN_DEMUX_ZRTP;
-    if (b >= 20 && b <= 63)
-        return STUN_DEMUX_DTLS;
-    if (b >= 64 && b <= 127)
-        return STUN_DEMUX_CHANNELDATA;
-    if (b >= 128 && b <= 191)
-        return STUN_DEMUX_RTP;
-    return STUN_DEMUX_OTHER;
-}
-
 int stun_addr_from_sockaddr(struct stun_addr *out, const struct sockaddr *sa)
 {
     memset(out, 0, sizeof(*out));

@@ -638,23 +638,6 @@ static void test_stream_frames(void **state)
     assert_int_equal(stun_frame_len(x, 1), -1);
 }
 
-static void test_demux(void **state)
-{
-    (void)state;
-    static const struct { uint8_t lo, hi; enum stun_demux want; } ranges[] = {
-        { 0, 3, STUN_DEMUX_STUN }, { 4, 15, STUN_DEMUX_OTHER }, { 16, 19, STUN_DEMUX_ZRTP },
-        { 20, 63, STUN_DEMUX_DTLS }, { 64, 127, STUN_DEMUX_CHANNELDATA },
-        { 128, 191, STUN_DEMUX_RTP }, { 192, 255, STUN_DEMUX_OTHER },
-    };
-    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-        for (unsigned b = ranges[i].lo; b <= ranges[i].hi; b++) {
-            uint8_t byte = (uint8_t)b;
-            assert_int_equal(stun_demux_udp(&byte, 1), ranges[i].want);
-        }
-    }
-    assert_int_equal(stun_demux_udp(NULL, 0), STUN_DEMUX_OTHER);
-}
-
 static void test_sockaddr(void **state)
 {
     (void)state;
@@ -706,7 +689,6 @@ int main(void)
         cmocka_unit_test(test_channeldata_udp),
         cmocka_unit_test(test_channeldata_tcp),
         cmocka_unit_test(test_stream_frames),
-        cmocka_unit_test(test_demux),
         cmocka_unit_test(test_sockaddr),
         cmocka_unit_test(test_crc32),
     };

@@ -50,6 +50,17 @@ static void test_first_byte_ranges(void **state)
         assert_int_equal(udp_demux(b, sizeof(b)), cases[i].kind);
     }
     assert_int_equal(udp_demux(b, 0), UDP_KIND_OTHER);
+    /* Every first byte, as one-byte datagrams. */
+    static const struct { uint8_t lo, hi; enum udp_kind want; } ranges[] = {
+        { 0, 3, UDP_KIND_STUN }, { 4, 19, UDP_KIND_OTHER }, { 20, 63, UDP_KIND_DTLS },
+        { 64, 127, UDP_KIND_CHANNELDATA }, { 128, 191, UDP_KIND_RTP }, { 192, 255, UDP_KIND_OTHER },
+    };
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        for (unsigned v = ranges[i].lo; v <= ranges[i].hi; v++) {
+            uint8_t byte = (uint8_t)v;
+            assert_int_equal(udp_demux(&byte, 1), ranges[i].want);
+        }
+    }
 }
 
 static void test_ice_check_by_username(void **state)
