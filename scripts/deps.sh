@@ -16,6 +16,10 @@ PACKAGES="$PACKAGES systemd strace libcap2-bin nftables ufw python3-yaml"
 # generated src/signal/uname_tables.h is checked in, so building needs
 # neither): Unicode's data files and UTS #39 confusable pairs.
 PACKAGES="$PACKAGES unicode-data python3-confusable-homoglyphs"
+# The SFU's other peers: a second browser engine (Firefox, driven by
+# puppeteer-core over WebDriver BiDi), a WebRTC stack nobody here wrote
+# (aiortc, run with /usr/bin/python3) and Janus's videoroom for bench/sfu.
+PACKAGES="$PACKAGES firefox-esr python3-aiortc janus"
 # Node.js may come from elsewhere than Debian (with its own npm): only ask
 # Debian for it when there is no node at all.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
