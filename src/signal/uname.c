@@ -278,15 +278,43 @@ int uname_fold_key(const char *s, size_t len, char *out, size_t cap)
     return apply(s, len, STEP_FOLD, out, cap);
 }
 
-int uname_skeleton(const char *s, size_t len, char *out, size_t cap)
+/* One round of the skeleton: prototypes, case fold, prototypes again. */
+static int skeleton_round(const char *s, size_t len, char *out, size_t cap)
 {
     char a[UNAME_KEY_MAX * 2], b[UNAME_KEY_MAX * 2];
-    if (!valid_utf8(s, len) || len > UNAME_KEY_MAX)
-        return -1;
     int n = apply(s, len, STEP_PROTO, a, sizeof(a));
     if (n >= 0)
         n = apply(a, (size_t)n, STEP_FOLD, b, sizeof(b));
     if (n >= 0)
         n = apply(b, (size_t)n, STEP_PROTO, out, cap);
+    return n;
+}
+
+/*
+ * Folding can make a new prototype appear (U+03DA folds to U+03DB, whose
+ * prototype U+03C2 folds to U+03C3, whose prototype is "o"), so rounds run
+ * until the skeleton stops changing: a skeleton is its own skeleton, and two
+ * names that look alike through such a chain still collide.
+ */
+#define SKELETON_ROUNDS 8
+
+int uname_skeleton(const char *s, size_t len, char *out, size_t cap)
+{
+    char cur[UNAME_KEY_MAX * 2], next[UNAME_KEY_MAX * 2];
+    if (!valid_utf8(s, len) || len > UNAME_KEY_MAX)
+        return -1;
+    int n = skeleton_round(s, len, cur, sizeof(cur));
+    for (int round = 1; n >= 0 && round < SKELETON_ROUNDS; round++) {
+        int m = skeleton_round(cur, (size_t)n, next, sizeof(next));
+        if (m < 0)
+            return -1;
+        if (m == n && memcmp(cur, next, (size_t)n) == 0)
+            break;
+        memcpy(cur, next, (size_t)m + 1);
+        n = m;
+    }
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    memcpy(out, cur, (size_t)n + 1);
     return n;
 }
