@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""fnlen — no C function in src/ is longer than 60 lines (CONVENTIONS.md 12).
+"""fnlen — no C function in src/ (.c files, and inline functions in .h files)
+is longer than 60 lines (CONVENTIONS.md 12).
 
 A function is counted from the first line of its definition (the return
 type) to its closing brace, both included. Functions are found the way the
@@ -86,7 +87,7 @@ def c_files(args):
             continue
         for d, _, names in sorted(os.walk(a)):
             for name in sorted(names):
-                if name.endswith('.c'):
+                if name.endswith(('.c', '.h')):
                     yield os.path.join(d, name)
 
 
