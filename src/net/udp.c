@@ -116,7 +116,9 @@ int udp_recv_batch(int fd, struct udp_rx_batch *b)
     int n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0)
         return 0;
-    uint16_t port = bound_port(fd);
+    if (!b->port)
+        b->port = bound_port(fd); /* once: not a system call per read */
+    uint16_t port = b->port;
     for (int i = 0; i < n; i++) {
         struct udp_rx *p = &b->pkt[i];
         p->fromlen = msgs[i].msg_hdr.msg_namelen;

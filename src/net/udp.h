@@ -33,6 +33,7 @@ struct udp_rx_batch {
     uint8_t buf[UDP_BATCH][UDP_DATAGRAM_MAX + 1];
     struct udp_rx pkt[UDP_BATCH];
     uint8_t control[UDP_BATCH][128]; /* room for IPV6_PKTINFO and IP_PKTINFO together */
+    uint16_t port;                   /* the socket's port (network order), learned on the first read */
 };
 
 /* Datagrams queued to go out with one system call. */
@@ -51,7 +52,8 @@ struct udp_tx_batch {
  * address; "::" every IPv6 one, as for the TCP listener) and port, with destination addresses reported on receive
  * and 4 MiB kernel buffers. Returns the fd, or -errno with a message in err. */
 int udp_open(const char *addr, int port, char *err, size_t errlen);
-/* Reads what fd has into b; returns the count (0 if none). */
+/* Reads what fd has into b; returns the count (0 if none). A batch serves
+ * one socket (it keeps that socket's port). */
 int udp_recv_batch(int fd, struct udp_rx_batch *b);
 /* Queues a datagram from local (as reported by udp_recv_batch; port 0 or
  * family AF_UNSPEC: let the kernel choose) to to. Flushes first if the batch
