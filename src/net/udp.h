@@ -46,6 +46,8 @@ struct udp_tx_batch {
     size_t controllen[UDP_BATCH];
     int n;
     uint64_t sent, dropped;        /* datagrams the kernel took / refused (EAGAIN, errors) */
+    uint64_t segmented;            /* of the sent, those that went in a GSO group */
+    int no_gso;                    /* the kernel or route refused UDP_SEGMENT: never again */
 };
 
 /* Opens a non-blocking UDP socket on addr (NULL: every IPv4 and IPv6
@@ -61,7 +63,11 @@ int udp_recv_batch(int fd, struct udp_rx_batch *b);
 void udp_tx_queue(struct udp_tx_batch *b, int fd, const struct sockaddr_storage *local,
                   const struct sockaddr_storage *to, socklen_t tolen, const uint8_t *buf, size_t len);
 /* Sends every queued datagram (sendmmsg); what the kernel refuses is
- * dropped and counted. The batch is empty afterwards. */
+ * dropped and counted. The batch is empty afterwards. A run of queued
+ * datagrams of one size, to one address from one local address, goes as
+ * one GSO message (UDP_SEGMENT): one trip down the stack for the run, cut
+ * into the same datagrams on the way out. Where the kernel refuses that,
+ * they go one by one and the batch stops trying. */
 void udp_tx_flush(struct udp_tx_batch *b, int fd);
 
 #endif
