@@ -125,7 +125,7 @@ export async function setupTincan(gen, { url, room, pubs, subs }) {
     await within(p.opened, 10000, 'WebSocket open');
     await p.take('welcome');
     p.send({ type: 'join', room, sfu: true });
-    const j = await p.take('joined');
+    const j = await Promise.race([p.take('joined'), p.take('error').then((e) => { throw new Error(`${label}: ${JSON.stringify(e)}`); })]);
     if (!j.sfu) throw new Error(`${label}: the room is not an SFU room`);
     return p;
   };

@@ -1,0 +1,54 @@
+// The SFU bench's load generator against tincan, briefly: build/rel/sfuload
+// (`make sfuload`; the project's DTLS client, SRTP, STUN and SDP code
+// playing browsers) with bench/sfu/drive.mjs's signaling, 2 publishers x 3
+// subscribers in one SFU room on 127.0.0.1. It checks that the media is
+// really forwarded: every subscriber receives, decrypts and parses RTP of
+// exactly the publishers' SSRCs (audio and video of each), nothing fails
+// SRTP authentication, and what arrives is close to what was sent times
+// the subscribers. Not a timing test: bench/sfu/run.sh measures. It keeps
+// the generator working, so the bench does not rot between runs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { start } from './net.mjs';
+import { Gen, SFULOAD, setupTincan, measure } from '../../bench/sfu/drive.mjs';
+
+const PUBS = 2;
+const SUBS = 3;
+
+test('sfuload: 2 publishers x 3 subscribers through tincan, every track forwarded and decrypted', { timeout: 60000 }, async () => {
+  assert.ok(existsSync(SFULOAD), `${SFULOAD} is missing: make sfuload`);
+  const srv = await start();
+  const gen = new Gen([SFULOAD, '--bind', '127.0.0.1']);
+  const offers = new Map();
+  const ask = gen.ask.bind(gen);
+  gen.ask = async (cmd, pred, ms) => { // keep the publishers' offers, to know their SSRCs
+    const ev = await ask(cmd, pred, ms);
+    if (cmd.op === 'pub') offers.set(cmd.id, ev.sdp);
+    return ev;
+  };
+  let run;
+  try {
+    run = await setupTincan(gen, { url: `wss://127.0.0.1:${srv.port}/ws`, room: `load${process.pid}`, pubs: PUBS, subs: SUBS });
+    assert.equal(gen.connected.size, PUBS + SUBS);
+    const r = await measure(gen, { pid: srv.proc.pid, warmup: 1, duration: 2 });
+    const ssrcs = [...offers.values()].flatMap((sdp) => [...sdp.matchAll(/^a=ssrc:(\d+) cname:/gm)].map((m) => Number(m[1])));
+    assert.equal(ssrcs.length, 2 * PUBS);
+    assert.equal(r.auth_fail, 0, 'SRTP: nothing fails to authenticate');
+    assert.ok(r.sent_pps > 0, 'the publishers sent');
+    assert.equal(r.final.subs.length, SUBS);
+    for (const s of r.final.subs) {
+      const got = s.tracks.filter((t) => t.recv > 0).map((t) => t.ssrc).sort();
+      assert.deepEqual(got, [...ssrcs].sort(), `subscriber ${s.id} receives every publisher track, and only those`);
+      for (const t of s.tracks) assert.ok(t.recv >= 20, `subscriber ${s.id}: ${t.recv} packets of ${t.ssrc}`);
+    }
+    // In the window each subscriber gets what the publishers sent (bar loss on a busy machine).
+    assert.ok(r.fwd >= 0.8 * r.sent_pps * r.secs * SUBS, `forwarded ${r.fwd}, sent ${Math.round(r.sent_pps * r.secs)} x ${SUBS}`);
+    assert.ok(r.loss_pct < 5, `loss ${r.loss_pct} %`);
+    assert.ok(r.server_cpu >= 0);
+  } finally {
+    if (run) await run.close();
+    await gen.quit();
+    await srv.stop();
+  }
+});
