@@ -145,6 +145,9 @@ transports: {
 events: {
 	broadcast = false
 }
+loggers: {
+	disable = "libjanus_jsonlog.so"
+}
 EOF
 	cat >"$J/janus.transport.http.jcfg" <<EOF
 general: {

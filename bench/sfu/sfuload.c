@@ -178,7 +178,9 @@ static struct xport *xport_new(int id, enum role role)
     x->role = role;
     rand_token(x->ufrag, 8);
     rand_token(x->pwd, 24);
-    RAND_bytes((uint8_t *)&x->tiebreak, sizeof(x->tiebreak));
+    /* the largest tie-breaker: a full agent that offers (Janus for subscribers)
+     * starts controlling too and must give way (RFC 8445 §7.3.1.1) */
+    x->tiebreak = UINT64_MAX;
     x->assrc = rand32();
     x->vssrc = rand32();
     x->aseq = (uint16_t)rand32();
