@@ -3,9 +3,11 @@
  *
  * One process holds many WebRTC transports, each on its own UDP socket:
  * publishers send synthetic VP8 video (30 frames/s, about 1 Mbit/s, key
- * frames at the start and on PLI/FIR) and Opus audio (50 packets/s);
+ * frames at the start and on PLI/FIR) and Opus audio (50 packets/s) with
+ * a sender report per track each second;
  * subscribers receive, decrypt and count what the server forwards (packets,
- * bytes, sequence gaps = loss, per SSRC). It uses the project's own code
+ * bytes, sequence gaps = loss, per SSRC) and send a receiver report each
+ * second. It uses the project's own code
  * as the browser side: the DTLS client of src/sfu/dtls.c over memory BIOs,
  * SRTP through src/sfu/srtp.c (libsrtp2), STUN from src/stun (we are a
  * full ICE agent, controlling, nominating with USE-CANDIDATE at once, and
@@ -93,7 +95,8 @@ struct xport {
     uint32_t assrc, vssrc;
     uint16_t aseq, vseq;
     uint32_t ats, vts;
-    uint64_t next_audio, next_video, last_key;
+    uint64_t next_audio, next_video, last_key, next_rtcp;
+    uint32_t apkts, vpkts, aoctets, voctets;
     int want_key, frames;
     uint16_t picid;
     /* subscriber */
@@ -111,7 +114,7 @@ static struct {
     int nx;
     uint64_t pub_rtp, pub_bytes, pub_rtcp, sub_rtp, sub_bytes, sub_rtcp, plis, firs, nacks, remb, sr_rr;
     uint64_t auth_fail, bad, unknown_ssrc, stun_in, dtls_in;
-    uint64_t frames, key_frames;
+    uint64_t frames, key_frames, rtcp_out;
 } G;
 
 static uint64_t now_ms(void)
@@ -618,6 +621,8 @@ static void send_audio(struct xport *x)
     for (size_t i = 1; i < plen; i++)
         pkt[n + i] = (uint8_t)rand32();
     x->ats += 960;
+    x->apkts++;
+    x->aoctets += (uint32_t)plen;
     send_rtp(x, pkt, n + plen);
 }
 
@@ -660,6 +665,8 @@ static void send_frame(struct xport *x, uint64_t now)
         n += vp8_prefix(x, pkt + n, i == 0, key);
         for (size_t j = 0; j < per; j++)
             pkt[n + j] = (uint8_t)(j * 131 + i);
+        x->vpkts++;
+        x->voctets += (uint32_t)(n - 12 + per);
         send_rtp(x, pkt, n + per);
     }
     x->picid = (uint16_t)((x->picid + 1) & 0x7FFF);
@@ -686,6 +693,48 @@ static uint64_t pump_media(struct xport *x, uint64_t now)
     return x->next_audio < x->next_video ? x->next_audio : x->next_video;
 }
 
+/* --- RTCP out: what a browser sends about once a second --- */
+
+static void send_rtcp(struct xport *x, uint8_t *pkt, size_t len)
+{
+    if (sfu_srtp_protect_rtcp(x->tx, pkt, &len, PKT_CAP) != SFU_SRTP_OK)
+        return;
+    send_to_remote(x, pkt, len);
+    G.rtcp_out++;
+}
+
+/* Publishers: a sender report per track; subscribers: a receiver report
+ * with a block per SSRC received. */
+static void rtcp_tick(struct xport *x, uint64_t now)
+{
+    uint8_t pkt[PKT_CAP];
+    int n = 0;
+    if (x->role == PUB) {
+        struct rtcp_sr sr = { .ssrc = x->assrc, .ntp_sec = (uint32_t)(now / 1000 + 2208988800u),
+                              .rtp_ts = x->ats, .packet_count = x->apkts, .octet_count = x->aoctets };
+        n = rtcp_build_sr(pkt, sizeof(pkt) - SFU_SRTP_TRAILER_MAX, &sr);
+        sr.ssrc = x->vssrc, sr.rtp_ts = x->vts, sr.packet_count = x->vpkts, sr.octet_count = x->voctets;
+        int m = n > 0 ? rtcp_build_sr(pkt + n, sizeof(pkt) - SFU_SRTP_TRAILER_MAX - (size_t)n, &sr) : -1;
+        n = m > 0 ? n + m : -1;
+    } else {
+        static struct rtcp_rr rr;
+        memset(&rr, 0, sizeof(rr));
+        rr.ssrc = x->assrc;
+        for (int i = 0; i < x->nrx && rr.nblocks < RTCP_MAX_BLOCKS; i++) {
+            const struct rxtrack *t = &x->rxt[i];
+            uint64_t exp = t->started ? (uint64_t)(t->max - t->first) + 1 : 0;
+            if (t->started)
+                rr.blocks[rr.nblocks++] = (struct rtcp_report_block){
+                    .ssrc = t->ssrc, .highest_seq = t->max,
+                    .cumulative_lost = exp > t->recv ? (int32_t)(exp - t->recv) : 0 };
+        }
+        n = rtcp_build_rr(pkt, sizeof(pkt) - SFU_SRTP_TRAILER_MAX, &rr);
+    }
+    if (n > 0)
+        send_rtcp(x, pkt, (size_t)n);
+    x->next_rtcp = now + 1000;
+}
+
 /* --- timers --- */
 
 static uint64_t run_timers(uint64_t now)
@@ -708,8 +757,10 @@ static uint64_t run_timers(uint64_t now)
                 next = (uint64_t)d;
             }
         }
-        if (G.sending && x->role == PUB && x->connected) {
-            uint64_t t = pump_media(x, now);
+        if (G.sending && x->connected) {
+            if (x->next_rtcp <= now)
+                rtcp_tick(x, now);
+            uint64_t t = x->role == PUB ? pump_media(x, now) : x->next_rtcp;
             if (t < next)
                 next = t;
         }
@@ -757,7 +808,7 @@ static void cmd_stats(int detail)
         { "sub_rtp", G.sub_rtp }, { "sub_bytes", G.sub_bytes }, { "sub_rtcp", G.sub_rtcp },
         { "plis", G.plis }, { "firs", G.firs }, { "nacks", G.nacks }, { "remb", G.remb },
         { "sr_rr", G.sr_rr }, { "auth_fail", G.auth_fail }, { "bad", G.bad },
-        { "unknown_ssrc", G.unknown_ssrc }, { "frames", G.frames }, { "key_frames", G.key_frames },
+        { "unknown_ssrc", G.unknown_ssrc }, { "frames", G.frames }, { "key_frames", G.key_frames }, { "rtcp_out", G.rtcp_out },
         { "lost", lost }, { "expected", expected },
     };
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
