@@ -44,6 +44,8 @@ const w = head.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
 for (const l of lines) console.log(l.map((c, i) => c.padEnd(w[i])).join('  '));
 
 console.log();
+console.log('rounds: ' + rows.map((r) => `${r.server}/${r.srtp} ${f(r.cpu_s_per_mpkt)} µs/pkt ${f(r.fwd_pps, 0)} pkt/s gen ${f(r.gen_cpu_pct, 0)}%`).join('; '));
+console.log();
 for (const srtp of new Set(rows.map((r) => r.srtp))) {
   const t = med[`tincan ${srtp}`], j = med[`janus ${srtp}`];
   if (t && j) {
