@@ -3,7 +3,8 @@
 // playing browsers) with bench/sfu/drive.mjs's signaling, 2 publishers x 3
 // subscribers in one SFU room on 127.0.0.1. It checks that the media is
 // really forwarded: every subscriber receives, decrypts and parses RTP of
-// exactly the publishers' SSRCs (audio and video of each), nothing fails
+// exactly the SSRCs tincan offered it (the audio and video of each
+// publisher, with their own SSRCs as long as tincan keeps them), nothing fails
 // SRTP authentication, and what arrives is close to what was sent times
 // the subscribers, and tincan's metrics show no SRTP or SRTCP failures
 // of the generator's packets. Not a timing test: bench/sfu/run.sh measures. It keeps
@@ -16,6 +17,7 @@ import { scrape } from './prom.mjs';
 import { Gen, SFULOAD, setupTincan, measure } from '../../bench/sfu/drive.mjs';
 
 const PUBS = 2;
+const SUBS = 3;
 
 /** The media SSRC of each live m-section (the first of an FID group). */
 function mediaSsrcs(sdp) {
@@ -24,7 +26,6 @@ function mediaSsrcs(sdp) {
     return Number(fid ? fid[1] : /^a=ssrc:(\d+)/m.exec(m)[1]);
   });
 }
-const SUBS = 3;
 
 test('sfuload: 2 publishers x 3 subscribers through tincan, every track forwarded and decrypted', { timeout: 60000 }, async () => {
   assert.ok(existsSync(SFULOAD), `${SFULOAD} is missing: make sfuload`);
