@@ -73,6 +73,8 @@ struct sfu_glue {
     size_t sessions;
     struct sfu_room_stats router;
     uint64_t dropped[SFU_DROPS];
+    uint64_t consent_closed;
+    uint64_t from_turn;              /* datagrams our TURN relays handed over in process */
     uint8_t in[SFU_BUF];             /* a datagram being unprotected in place */
     uint8_t out[SFU_BUF];            /* the routers' copies and feedback */
 };
@@ -87,6 +89,7 @@ void sfu_tx_free(struct sfu_tx *t);
  * transport, feedback to its publisher transport. */
 void sfu_tx_send_rtp(void *part, uint8_t *pkt, size_t len, size_t cap);
 void sfu_tx_send_rtcp(void *part, uint8_t *pkt, size_t len, size_t cap);
+void sfu_tx_send_sub_rtcp(void *part, uint8_t *pkt, size_t len, size_t cap);
 
 /* sfu_signal.c: the hub's hooks. */
 void sfu_signal_hook(struct sfu_glue *g);

@@ -127,6 +127,7 @@ static void on_sub_answer(struct sfu_part *p, const struct sdp *d)
         return;
     }
     p->sub_pending = 0;
+    sfu_room_answered(p->room->router, p->member, d);
     if (sfu_session_state(p->sub->sess) == SFU_SESSION_CONNECTED)
         sfu_room_ready(p->room->router, p->member, loop_now(p->g->srv->loop));
     if (p->sub_dirty) {
@@ -184,7 +185,9 @@ static struct sfu_groom *room_get(struct sfu_glue *g, const char *name)
     struct strmap_entry *e = strmap_get(&g->rooms, name);
     if (e)
         return container_of(e, struct sfu_groom, entry);
-    static const struct sfu_room_ops ops = { .send_rtp = sfu_tx_send_rtp, .send_rtcp = sfu_tx_send_rtcp };
+    static const struct sfu_room_ops ops = {
+        .send_rtp = sfu_tx_send_rtp, .send_rtcp = sfu_tx_send_rtcp, .send_sub_rtcp = sfu_tx_send_sub_rtcp,
+    };
     struct sfu_groom *r = xcalloc(1, sizeof(*r));
     snprintf(r->key, sizeof(r->key), "%s", name);
     r->router = sfu_room_new(&ops, g->out, sizeof(g->out), &g->router);

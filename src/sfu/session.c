@@ -131,6 +131,8 @@ static enum sfu_input input_dtls(struct sfu_session *s, const uint8_t *buf, size
 {
     if (!valid_remote(s, from))
         return SFU_IN_UNKNOWN_ADDR;
+    if (dtls_record_check(buf, len) != 0)
+        return SFU_IN_BAD_DTLS;
     s->dtls_from = *from;
     s->have_dtls_from = 1;
     enum dtls_state st = dtls_session_feed(s->dtls, buf, len);

@@ -42,6 +42,7 @@ enum sfu_input {
     SFU_IN_SRTP_AUTH,     /* SRTP/SRTCP did not authenticate, or a replay */
     SFU_IN_BAD_PACKET,    /* not STUN, DTLS or RTP/RTCP shaped, or SRTP refused its form */
     SFU_IN_DTLS_FAILED,   /* the handshake failed with this datagram (or already had) */
+    SFU_IN_BAD_DTLS,      /* not whole DTLS records (truncated, garbage): not fed to OpenSSL */
 };
 
 struct sfu_session_ops {
