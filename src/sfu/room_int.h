@@ -50,6 +50,7 @@ struct sfu_member {
     double nack_tokens;             /* retransmissions this subscriber may still have */
     uint64_t nack_ms;
     uint64_t last_rr_ms;
+    int rr_started;
 };
 
 struct sfu_room {

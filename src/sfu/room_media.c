@@ -67,9 +67,14 @@ static void check_gap(struct sfu_room *r, struct sfu_member *pub, size_t i, uint
 
 static void maybe_report(struct sfu_room *r, struct sfu_member *pub, uint64_t now_ms)
 {
-    if (pub->last_rr_ms && now_ms - pub->last_rr_ms < SFU_ROOM_RR_MS)
+    if (!pub->rr_started) { /* the first report one interval after the first packet */
+        pub->rr_started = 1;
+        pub->last_rr_ms = now_ms;
         return;
-    pub->last_rr_ms = now_ms ? now_ms : 1;
+    }
+    if (now_ms - pub->last_rr_ms < SFU_ROOM_RR_MS)
+        return;
+    pub->last_rr_ms = now_ms;
     struct rtcp_rr rr = { .ssrc = ROUTER_SSRC };
     for (size_t i = 0; i < pub->ntracks && rr.nblocks < RTCP_MAX_BLOCKS; i++)
         if (sfu_rxstats_block(&pub->state[i].rx, pub->tracks[i].ssrc, now_ms, &rr.blocks[rr.nblocks]) == 0)
