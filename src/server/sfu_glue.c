@@ -154,7 +154,26 @@ int sfu_tx_start(struct sfu_tx *t, const char *ufrag, const char *fp_hash, const
     t->sess = sfu_session_new(t->g->dtls, &p, &session_ops, t);
     if (!t->sess)
         return -1;
+    t->started_ms = loop_now(t->g->srv->loop);
     t->g->sessions++;
+    return 0;
+}
+
+int sfu_tx_restart(struct sfu_tx *t, const char *remote_ufrag)
+{
+    struct sfu_glue *g = t->g;
+    char ufrag[sizeof(t->ufrag)], pwd[sizeof(t->pwd)];
+    do {
+        random_token(ufrag, 16);
+    } while (strmap_get(&g->by_ufrag, ufrag));
+    random_token(pwd, 32);
+    if (!t->sess || sfu_session_restart_ice(t->sess, ufrag, pwd, remote_ufrag) != 0)
+        return -1;
+    strmap_del(&g->by_ufrag, &t->by_ufrag);
+    memcpy(t->ufrag, ufrag, sizeof(ufrag));
+    memcpy(t->pwd, pwd, sizeof(pwd));
+    strmap_put(&g->by_ufrag, &t->by_ufrag, t->ufrag);
+    t->started_ms = loop_now(g->srv->loop); /* the new checks get their 30 s */
     return 0;
 }
 
@@ -215,6 +234,13 @@ static void on_timer(struct loop *loop, struct loop_timer *timer)
     struct sfu_tx *t = container_of(timer, struct sfu_tx, timer);
     sfu_session_on_timer(t->sess);
     arm(t);
+}
+
+static void on_sweep(struct loop *loop, struct loop_timer *timer)
+{
+    struct sfu_glue *g = container_of(timer, struct sfu_glue, sweep);
+    sfu_signal_sweep(g);
+    loop_timer_start(loop, &g->sweep, SFU_SWEEP_MS, on_sweep);
 }
 
 /* --- the main port --- */
@@ -326,6 +352,7 @@ int sfu_glue_init(struct server *s)
         turn_server_set_sfu(s->turn, &ops);
     }
     sfu_signal_hook(g);
+    loop_timer_start(s->loop, &g->sweep, SFU_SWEEP_MS, on_sweep);
     return 0;
 }
 
@@ -340,6 +367,7 @@ void sfu_glue_cleanup(struct server *s)
         turn_server_set_sfu(s->turn, NULL);
     for (size_t i = 0; s->udp && i < sizeof(routed) / sizeof(routed[0]); i++)
         udp_port_route(s->udp, routed[i], NULL, NULL);
+    loop_timer_stop(s->loop, &g->sweep);
     sfu_signal_free_all(g);
     strmap_cleanup(&g->by_ufrag);
     strmap_cleanup(&g->by_addr);

@@ -187,6 +187,12 @@ int sfu_room_publish(struct sfu_room *r, struct sfu_member *m, const struct sdp 
     return (int)n;
 }
 
+void sfu_room_unpublish(struct sfu_room *r, struct sfu_member *m)
+{
+    (void)r;
+    free_tracks(m);
+}
+
 const struct sfu_track *sfu_room_tracks(const struct sfu_member *m, size_t *n)
 {
     *n = m->ntracks;

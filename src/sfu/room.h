@@ -127,6 +127,9 @@ size_t sfu_room_count(const struct sfu_room *r);
  * FID) becomes a track. A track whose SSRC m already published keeps its
  * outgoing SSRCs, cache and counters. Returns the number of tracks. */
 int sfu_room_publish(struct sfu_room *r, struct sfu_member *m, const struct sdp *offer, const struct sdp *answer);
+/* m publishes nothing any more (its publisher transport is gone); the
+ * others' slots for its tracks become rejected at their next offer. */
+void sfu_room_unpublish(struct sfu_room *r, struct sfu_member *m);
 /* m's published tracks. */
 const struct sfu_track *sfu_room_tracks(const struct sfu_member *m, size_t *n);
 
