@@ -392,35 +392,28 @@ void sfu_room_ready(struct sfu_room *r, struct sfu_member *m, uint64_t now_ms)
 
 /* --- feedback from subscribers --- */
 
-static void feedback(struct sfu_room *r, struct sfu_member *m, const struct rtcp_pkt *p, uint64_t now_ms)
+/* One packet of a subscriber's compound: 0, or -1 if malformed. */
+static int feedback(struct sfu_room *r, struct sfu_member *m, const struct rtcp_pkt *p, uint64_t now_ms)
 {
     struct rtcp_fb fb;
     struct rtcp_fir_entry fir[4];
     uint32_t sender;
-    if (p->pt == RTCP_RTPFB && p->count == RTCP_FMT_NACK) {
-        room_nack(r, m, p, now_ms);
-    } else if (p->pt == RTCP_PSFB && p->count == RTCP_FMT_PLI) {
-        if (rtcp_parse_pli(p, &fb) == 0)
-            keyframe_for(r, m, fb.media_ssrc, now_ms);
-        else
-            r->stats->bad_rtcp++;
+    if (p->pt == RTCP_RTPFB && p->count == RTCP_FMT_NACK)
+        return room_nack(r, m, p, now_ms);
+    if (p->pt == RTCP_PSFB && p->count == RTCP_FMT_PLI) {
+        if (rtcp_parse_pli(p, &fb) != 0)
+            return -1;
+        keyframe_for(r, m, fb.media_ssrc, now_ms);
     } else if (p->pt == RTCP_PSFB && p->count == RTCP_FMT_FIR) {
         int n = rtcp_parse_fir(p, &sender, fir, 4);
-        if (n < 0)
-            r->stats->bad_rtcp++;
         for (int i = 0; i < n && i < 4; i++)
             keyframe_for(r, m, fir[i].ssrc, now_ms);
+        return n < 0 ? -1 : 0;
     }
+    return 0;
 }
 
 void sfu_room_rtcp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len, uint64_t now_ms)
 {
-    struct rtcp_iter it;
-    struct rtcp_pkt p;
-    rtcp_iter_init(&it, pkt, len);
-    enum rtcp_status st = rtcp_iter_next(&it, &p);
-    for (; st == RTCP_OK; st = rtcp_iter_next(&it, &p))
-        feedback(r, m, &p, now_ms);
-    if (st == RTCP_MALFORMED)
-        r->stats->bad_rtcp++;
+    room_walk_rtcp(r, m, pkt, len, now_ms, feedback);
 }

@@ -9,6 +9,7 @@
 #include "pktcache.h"
 #include "rewrite.h"
 #include "room.h"
+#include "rtcp.h"
 #include "rxstats.h"
 
 #define SFU_ROOM_PKT_MAX 2048        /* longer RTP is dropped (browsers send about 1200) */
@@ -75,7 +76,13 @@ void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sf
                            struct track_state *st, uint64_t now_ms);
 
 /* room_media.c */
-/* A subscriber's generic NACK, parsed. */
-void room_nack(struct sfu_room *r, struct sfu_member *sub, const struct rtcp_pkt *p, uint64_t now_ms);
+/* A subscriber's generic NACK: answered; 0, or -1 if malformed. */
+int room_nack(struct sfu_room *r, struct sfu_member *sub, const struct rtcp_pkt *p, uint64_t now_ms);
+/* What to do with one packet of a compound: 0, or -1 if it is malformed. */
+typedef int (*room_rtcp_fn)(struct sfu_room *r, struct sfu_member *m, const struct rtcp_pkt *p, uint64_t now_ms);
+/* Walks the compound pkt[0..len) from m through fn; a malformed compound
+ * (or packet in it) counts once in bad_rtcp. */
+void room_walk_rtcp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len, uint64_t now_ms,
+                    room_rtcp_fn fn);
 
 #endif

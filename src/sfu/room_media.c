@@ -205,22 +205,20 @@ static void resend(struct sfu_room *r, struct sfu_member *sub, struct slot *s, c
     r->ops.send_rtp(sub->ud, r->scratch, len, r->cap);
 }
 
-void room_nack(struct sfu_room *r, struct sfu_member *sub, const struct rtcp_pkt *p, uint64_t now_ms)
+int room_nack(struct sfu_room *r, struct sfu_member *sub, const struct rtcp_pkt *p, uint64_t now_ms)
 {
     struct rtcp_fb fb;
     struct sfu_track *t;
     struct track_state *st;
     uint16_t seqs[SFU_ROOM_NACK_MAX], missing[SFU_ROOM_NACK_MAX];
     size_t nmissing = 0;
-    if (rtcp_parse_nack(p, &fb) != 0) {
-        r->stats->bad_rtcp++;
-        return;
-    }
+    if (rtcp_parse_nack(p, &fb) != 0)
+        return -1;
     struct slot *s = room_slot_of(sub, fb.media_ssrc);
     struct sfu_member *pub = s ? room_publisher_of(r, sub, fb.media_ssrc, &t, &st) : NULL;
     if (!pub) {
         r->stats->unknown_ssrc++;
-        return;
+        return 0;
     }
     size_t total = rtcp_nack_seqs(&fb, seqs, SFU_ROOM_NACK_MAX), n = total < SFU_ROOM_NACK_MAX ? total : SFU_ROOM_NACK_MAX;
     r->stats->nack_seqs += total;
@@ -240,6 +238,7 @@ void room_nack(struct sfu_room *r, struct sfu_member *sub, const struct rtcp_pkt
         }
     }
     nack_upstream(r, pub, t, st, missing, nmissing, now_ms);
+    return 0;
 }
 
 /* --- sender reports --- */
@@ -266,28 +265,35 @@ static void forward_sr(struct sfu_room *r, struct sfu_member *pub, size_t i, con
     }
 }
 
-static void publisher_report(struct sfu_room *r, struct sfu_member *m, const struct rtcp_pkt *p, uint64_t now_ms)
+/* One packet of a publisher's compound: 0, or -1 if malformed. */
+static int publisher_report(struct sfu_room *r, struct sfu_member *m, const struct rtcp_pkt *p, uint64_t now_ms)
 {
     struct rtcp_sr sr;
     if (p->pt != RTCP_SR)
-        return;
-    if (rtcp_parse_sr(p, &sr) != 0) {
-        r->stats->bad_rtcp++;
-        return;
-    }
+        return 0;
+    if (rtcp_parse_sr(p, &sr) != 0)
+        return -1;
     for (size_t i = 0; i < m->ntracks; i++)
         if (m->tracks[i].ssrc == sr.ssrc)
             forward_sr(r, m, i, &sr, now_ms);
+    return 0;
 }
 
 void sfu_room_rtcp_pub(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len, uint64_t now_ms)
 {
+    room_walk_rtcp(r, m, pkt, len, now_ms, publisher_report);
+}
+
+void room_walk_rtcp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len, uint64_t now_ms,
+                    room_rtcp_fn fn)
+{
     struct rtcp_iter it;
     struct rtcp_pkt p;
+    int bad = 0;
     rtcp_iter_init(&it, pkt, len);
     enum rtcp_status st = rtcp_iter_next(&it, &p);
     for (; st == RTCP_OK; st = rtcp_iter_next(&it, &p))
-        publisher_report(r, m, &p, now_ms);
-    if (st == RTCP_MALFORMED)
-        r->stats->bad_rtcp++;
+        bad |= fn(r, m, &p, now_ms) != 0;
+    if (bad || st == RTCP_MALFORMED)
+        r->stats->bad_rtcp++; /* once per datagram, however many of its packets were wrong */
 }

@@ -61,10 +61,14 @@ describe('signaling: SFU rooms', () => {
     assert.match(ans, new RegExp(`^a=candidate:\\S+ 1 udp \\d+ 127\\.0\\.0\\.1 ${env.srv.port} typ host\\r$`, 'm'));
     assert.match(ans, /^a=fingerprint:sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\r$/m);
     const sub = (await b.take('sfu-offer')).sdp;
-    assert.match(sub, /^m=video 9 UDP\/TLS\/RTP\/SAVPF 96\r$/m);
+    assert.match(sub, /^m=video 9 UDP\/TLS\/RTP\/SAVPF 96 97\r$/m);
     assert.match(sub, /^a=sendonly\r$/m);
+    assert.match(sub, /^a=rtcp-fb:96 nack\r$/m, 'NACKs are answered from our cache');
+    assert.match(sub, /^a=rtpmap:97 rtx\/90000\r$/m);
+    assert.match(sub, /^a=fmtp:97 apt=96\r$/m);
+    assert.match(sub, /^a=ssrc-group:FID 1111 2222\r$/m, 'the publisher\'s SSRCs, unique in the room, are kept');
     assert.match(sub, /^a=ssrc:1111 cname:c1\r$/m);
-    assert.doesNotMatch(sub, /a=ssrc:2222/, 'no RTX in the subscriber offer');
+    assert.match(sub, /^a=ssrc:2222 cname:c1\r$/m);
     assert.match(sub, new RegExp(`^a=msid:${a.id} track1\\r$`, 'm'));
     const subUfrag = /a=ice-ufrag:(\S+)/.exec(sub)[1];
     assert.notEqual(subUfrag, /a=ice-ufrag:(\S+)/.exec(ans)[1], 'each transport has its own credentials');
@@ -73,6 +77,6 @@ describe('signaling: SFU rooms', () => {
     a.send({ type: 'leave' });
     await b.take('peer-left');
     const again = (await b.take('sfu-offer')).sdp;
-    assert.match(again, /^m=video 0 UDP\/TLS\/RTP\/SAVPF 96\r$/m, 'the gone track is rejected, in its place');
+    assert.match(again, /^m=video 0 UDP\/TLS\/RTP\/SAVPF 96 97\r$/m, 'the gone track is rejected, in its place');
   });
 });
