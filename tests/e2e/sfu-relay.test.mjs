@@ -136,7 +136,9 @@ describe('a relay-only browser in an SFU room', { timeout: 180_000 }, () => {
       assert.equal(plain[side].remote.port, server.port);
     }
     const { m } = await scrape(server.port);
-    assert.ok(m.get('tincan_sfu_from_turn_total') > 100, 'TURN handed the relayed media to the SFU in process');
+    const handed = m.get('tincan_sfu_from_turn_total');
+    assert.ok(handed > 50, `TURN handed the relayed checks, DTLS and media to the SFU in process (${handed})`);
+    assert.equal(m.get('tincan_turn_refused_total', { reason: 'own_address' }), 0, 'TURN refused no own address');
     assert.equal(m.get('tincan_sfu_sessions'), 4);
     assert.ok(m.get('tincan_sfu_forwarded_packets_total') > 100);
   });
