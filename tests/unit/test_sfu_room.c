@@ -342,6 +342,19 @@ static const struct sent *last_to(char who, int rtcp)
     return NULL;
 }
 
+/* The offer carries nack, RTX 97 (apt 96) and the FID group. */
+static void check_rtx_offer(const struct sdp *d)
+{
+    const struct sdp_media *v = d->media[0].kind == SDP_VIDEO ? &d->media[0] : &d->media[1];
+    assert_int_equal(v->ncodecs, 2);
+    assert_string_equal(v->codecs[1].name, "rtx");
+    assert_int_equal(v->codecs[1].pt, 97);
+    assert_string_equal(v->codecs[1].fmtp, "apt=96");
+    assert_true(v->codecs[0].fb & SDP_FB_NACK);
+    assert_int_equal(v->fid[0], 2000);
+    assert_int_equal(v->fid[1], 2001);
+}
+
 static void test_nack_rtx(void **state)
 {
     struct sfu_room *r = *state;
@@ -351,15 +364,7 @@ static void test_nack_rtx(void **state)
     publish_rtx(r, a, 1000, 2000);
     struct sdp *d = xcalloc(1, sizeof(*d));
     assert_int_equal(sfu_room_offer(r, b, d), 2);
-    /* The offer carries nack, RTX 97 (apt 96) and the FID group. */
-    const struct sdp_media *v = d->media[0].kind == SDP_VIDEO ? &d->media[0] : &d->media[1];
-    assert_int_equal(v->ncodecs, 2);
-    assert_string_equal(v->codecs[1].name, "rtx");
-    assert_int_equal(v->codecs[1].pt, 97);
-    assert_string_equal(v->codecs[1].fmtp, "apt=96");
-    assert_true(v->codecs[0].fb & SDP_FB_NACK);
-    assert_int_equal(v->fid[0], 2000);
-    assert_int_equal(v->fid[1], 2001);
+    check_rtx_offer(d);
     answer(r, b, d, 1);
     assert_int_equal(sfu_room_offer(r, c, d), 2);
     answer(r, c, d, 0);
