@@ -9,9 +9,9 @@
  * switch first when the op says so). Checks: a get returns nothing, or
  * exactly the packet last put under that number, never one older than
  * SFU_CACHE_MS; a packet put, not older than SFU_CACHE_MS and whose ring
- * slot no later put took is always found; within one source the rewriter
- * keeps a constant offset, and the first packet after a switch follows
- * the last number sent.
+ * slot no later put took is always found; the rewriter's offset changes
+ * only where a new source starts (a switch, or the sender's numbering
+ * restarting), and then the stream goes on at the last number sent + 1.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -77,13 +77,14 @@ static void do_map(struct sfu_rewriter *rw, int *have_delta, uint16_t *delta, ui
         CHECK(*have_delta);
         return;
     }
-    if (!*have_delta) {
+    if (!*have_delta || (uint16_t)(out - seq) != *delta) {
+        /* A new source (asked for, or the sender's numbering restarted):
+         * the stream goes on right after the last number sent. */
         if (started)
             CHECK(out == (uint16_t)(last + 1));
         *delta = (uint16_t)(out - seq);
         *have_delta = 1;
     }
-    CHECK((uint16_t)(out - seq) == *delta);
     CHECK(sfu_rewriter_unmap_seq(rw, out) == seq);
 }
 

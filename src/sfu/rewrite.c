@@ -37,15 +37,38 @@ static void start_source(struct sfu_rewriter *rw, uint16_t seq, uint32_t ts, uin
     rw->last_seq = (uint16_t)(seq + rw->seq_delta - 1); /* so that this packet counts as newer */
 }
 
+/* A packet older than the newest: 0 to map it, 1 if it confirms a restart
+ * of the sender's numbering (start a new source), -1 to drop it. */
+static int late(struct sfu_rewriter *rw, uint16_t seq)
+{
+    uint16_t behind = (uint16_t)(rw->last_in - seq);
+    if (behind <= SFU_REWRITE_REORDER)
+        return seq == rw->first_in || rtp_seq_newer(seq, rw->first_in) ? 0 : -1;
+    if (rw->have_bad && seq == rw->bad_seq)
+        return 1;
+    rw->bad_seq = (uint16_t)(seq + 1);
+    rw->have_bad = 1;
+    return -1;
+}
+
 int sfu_rewriter_map(struct sfu_rewriter *rw, uint16_t seq, uint32_t ts, uint64_t now_ms, uint32_t clock,
                      uint16_t *out_seq, uint32_t *out_ts)
 {
-    if (!rw->started || rw->switching)
-        start_source(rw, seq, ts, now_ms, clock);
-    else if (seq != rw->first_in && !rtp_seq_newer(seq, rw->first_in))
+    int older = rw->started && !rw->switching && seq != rw->last_in && !rtp_seq_newer(seq, rw->last_in);
+    int verdict = older ? late(rw, seq) : 0;
+    if (verdict < 0)
         return -1;
+    if (verdict > 0)
+        rw->switching = 1;
+    if (!rw->started || rw->switching) {
+        start_source(rw, seq, ts, now_ms, clock);
+        rw->last_in = seq;
+        rw->have_bad = 0;
+    }
     *out_seq = (uint16_t)(seq + rw->seq_delta);
     *out_ts = ts + rw->ts_delta;
+    if (rtp_seq_newer(seq, rw->last_in))
+        rw->last_in = seq;
     if (rtp_seq_newer(*out_seq, rw->last_seq)) {
         /* The start of the source trails the newest packet by at most
          * 2^14, so that serial order with it stays meaningful past a wrap. */

@@ -10,7 +10,9 @@
  * came (a subscriber NACKs what it misses, by outgoing number), and both
  * fields wrap around modulo 2^16 and 2^32. After a switch, a packet older
  * than the first one of the new source is refused: its number would land
- * on one already sent (and so is one 2^14 behind the newest).
+ * on one already sent. So is one more than SFU_REWRITE_REORDER behind the
+ * newest, unless the next one follows it (RFC 3550 A.1: the sender
+ * restarted its numbering); then a new source starts there by itself.
  *
  * Until the first switch the offsets are zero: the stream carries the
  * publisher's own numbers. Pure; the caller gives the time.
@@ -20,6 +22,8 @@
 
 #include <stdint.h>
 
+#define SFU_REWRITE_REORDER 1024 /* how far behind the newest a late packet may be */
+
 struct sfu_rewriter {
     uint32_t ssrc;        /* the outgoing SSRC */
     uint16_t seq_delta;   /* outgoing = incoming + delta (mod 2^16) */
@@ -28,6 +32,9 @@ struct sfu_rewriter {
     uint32_t last_ts;     /* and its timestamp */
     uint64_t last_ms;     /* when it was mapped */
     uint16_t first_in;    /* the first incoming number of the current source */
+    uint16_t last_in;     /* the newest incoming number */
+    uint16_t bad_seq;     /* after a far jump back: the number that would confirm it */
+    int have_bad;
     int started;          /* a packet was mapped */
     int switching;        /* the next packet starts a new source */
 };

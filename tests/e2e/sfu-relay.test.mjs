@@ -135,6 +135,14 @@ describe('a relay-only browser in an SFU room', { timeout: 180_000 }, () => {
       assert.equal(plain[side].local.type, 'host', `plain ${side}: ${JSON.stringify(plain[side])}`);
       assert.equal(plain[side].remote.port, server.port);
     }
+    // Media keeps flowing both ways: each page decodes 30 more frames.
+    const first = stats.map((s) => Math.max(...s.decoded));
+    for (;;) {
+      const now = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
+      if (now.every((s, i) => Math.max(...s.decoded) >= first[i] + 30)) break;
+      if (Date.now() > deadline + 20_000) assert.fail(`video stopped: ${JSON.stringify(now)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const { m } = await scrape(server.port);
     const handed = m.get('tincan_sfu_from_turn_total');
     assert.ok(handed > 50, `TURN handed the relayed checks, DTLS and media to the SFU in process (${handed})`);

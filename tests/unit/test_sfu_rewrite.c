@@ -2,7 +2,8 @@
  * test_sfu_rewrite — the outgoing SSRC/sequence/timestamp rewriter
  * (src/sfu/rewrite.c), the packet cache (src/sfu/pktcache.c) and the
  * receiver statistics (src/sfu/rxstats.c): loss, reordering and
- * wrap-around of both fields, source switches, stale packets, cache
+ * wrap-around of both fields, source switches, stale packets, a sender
+ * that restarts its numbering, cache
  * eviction by number and by age, RFC 3550 loss and jitter arithmetic.
  */
 #include <setjmp.h>
@@ -72,6 +73,29 @@ static void test_switch(void **state)
     map_ok(&rw, 5, 100, 1200, 1010, 503000 + 27000 + 1);
 }
 
+static void test_sender_restart(void **state)
+{
+    (void)state;
+    struct sfu_rewriter rw;
+    uint16_t s;
+    uint32_t t;
+    sfu_rewriter_init(&rw, 9);
+    for (uint16_t i = 40000; i < 40010; i++)
+        map_ok(&rw, i, i * 10u, i, i, i * 10u);
+    /* The sender starts again at 20000 (behind, as serial numbers go): the
+     * first packet is held back as a stray, the next one confirms the jump
+     * and the stream goes on at 40010, 10 s of clock later. */
+    const uint32_t ts0 = 40009 * 10u + 900090;
+    assert_int_equal(sfu_rewriter_map(&rw, 20000, 5, 50000, 90000, &s, &t), -1);
+    map_ok(&rw, 20001, 15, 50010, 40010, ts0);
+    map_ok(&rw, 20002, 25, 50020, 40011, ts0 + 10);
+    /* A single stray far behind does not restart anything. */
+    assert_int_equal(sfu_rewriter_map(&rw, 60000, 0, 50030, 90000, &s, &t), -1);
+    map_ok(&rw, 20003, 35, 50040, 40012, ts0 + 20);
+    /* A late packet within the reorder window still maps. */
+    map_ok(&rw, 20001, 15, 50050, 40010, ts0);
+}
+
 static void test_cache(void **state)
 {
     (void)state;
@@ -136,6 +160,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identity_loss_wrap),
         cmocka_unit_test(test_switch),
+        cmocka_unit_test(test_sender_restart),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_rxstats),
     };
