@@ -25,8 +25,10 @@
 struct model {
     uint64_t ms;
     uint16_t len;
-    int have;
+    uint32_t gen;   /* valid when it is the current input's */
 };
+
+static uint32_t gen;
 
 static struct model put_at[65536];
 static int32_t slot_owner[SFU_CACHE_PACKETS]; /* the number last put in each ring slot, or -1 */
@@ -36,7 +38,7 @@ static void do_get(struct sfu_pktcache *c, uint16_t seq, uint64_t now)
     const uint8_t *got;
     size_t n = sfu_pktcache_get(c, seq, now, &got);
     const struct model *m = &put_at[seq];
-    int fresh = m->have && now <= m->ms + SFU_CACHE_MS && slot_owner[seq & (SFU_CACHE_PACKETS - 1)] == seq;
+    int fresh = m->gen == gen && now <= m->ms + SFU_CACHE_MS && slot_owner[seq & (SFU_CACHE_PACKETS - 1)] == seq;
     if (n) {
         CHECK(fresh && n == m->len);
         uint64_t ms;
@@ -59,7 +61,7 @@ static void do_put(struct sfu_pktcache *c, uint16_t seq, uint64_t now, size_t le
     int rc = sfu_pktcache_put(c, seq, pkt, len, now);
     CHECK(rc == ((len > 0 && len <= SFU_CACHE_PKT_MAX) ? 0 : -1));
     if (rc == 0) {
-        put_at[seq] = (struct model){ .ms = now, .len = (uint16_t)len, .have = 1 };
+        put_at[seq] = (struct model){ .ms = now, .len = (uint16_t)len, .gen = gen };
         slot_owner[seq & (SFU_CACHE_PACKETS - 1)] = seq;
     }
 }
@@ -90,10 +92,13 @@ static void do_map(struct sfu_rewriter *rw, int *have_delta, uint16_t *delta, ui
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct sfu_pktcache *c = sfu_pktcache_new();
+    static struct sfu_pktcache *c;
+    if (!c)
+        c = sfu_pktcache_new(); /* one cache for the run, emptied per input */
+    sfu_pktcache_reset(c);
+    gen++;
     struct sfu_rewriter rw;
     sfu_rewriter_init(&rw, 1);
-    memset(put_at, 0, sizeof(put_at));
     memset(slot_owner, 0xFF, sizeof(slot_owner));
     int have_delta = 0;
     uint16_t delta = 0;
@@ -108,6 +113,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         default: do_map(&rw, &have_delta, &delta, seq, now, data[0] % 4 == 3); break;
         }
     }
-    sfu_pktcache_free(c);
     return 0;
 }

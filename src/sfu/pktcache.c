@@ -29,6 +29,12 @@ void sfu_pktcache_free(struct sfu_pktcache *c)
     xfree(c);
 }
 
+void sfu_pktcache_reset(struct sfu_pktcache *c)
+{
+    for (size_t i = 0; i < SFU_CACHE_PACKETS; i++)
+        c->e[i].len = 0;
+}
+
 int sfu_pktcache_put(struct sfu_pktcache *c, uint16_t seq, const uint8_t *pkt, size_t len, uint64_t now_ms)
 {
     if (len == 0 || len > SFU_CACHE_PKT_MAX)

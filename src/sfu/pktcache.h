@@ -25,6 +25,8 @@ struct sfu_pktcache;
 struct sfu_pktcache *sfu_pktcache_new(void);
 void sfu_pktcache_free(struct sfu_pktcache *c);
 
+/* Forgets every packet (the stream starts over). */
+void sfu_pktcache_reset(struct sfu_pktcache *c);
 /* Keeps a copy of the RTP packet pkt[0..len) under seq, received at
  * now_ms. Returns 0, or -1 if it is too long (nothing kept). */
 int sfu_pktcache_put(struct sfu_pktcache *c, uint16_t seq, const uint8_t *pkt, size_t len, uint64_t now_ms);

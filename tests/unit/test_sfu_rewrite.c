@@ -121,6 +121,8 @@ static void test_cache(void **state)
     assert_int_equal(sfu_pktcache_put(c, 1, pkt, 0, 6000), -1);
     assert_int_equal(sfu_pktcache_put(c, 1, pkt, SFU_CACHE_PKT_MAX, 6000), 0);
     assert_int_equal(sfu_pktcache_get(c, 1, 6000, &got), SFU_CACHE_PKT_MAX);
+    sfu_pktcache_reset(c);
+    assert_int_equal(sfu_pktcache_get(c, 1, 6000, &got), 0);
     sfu_pktcache_free(c);
     sfu_pktcache_free(NULL);
 }
