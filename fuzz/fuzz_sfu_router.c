@@ -5,10 +5,12 @@
  * A room of two: alice publishes audio SSRC 1000 and video SSRC 2000, bob
  * has been offered them. The first input byte picks the path (RTP from
  * alice, RTCP from bob, RTCP from alice), the rest is the packet, in a heap
- * block of exactly its size. Besides "no crash" it checks: whatever is
- * forwarded is the input byte for byte and only ever to bob; feedback only
- * ever goes to alice, as a 12-byte PLI; no callback gets a packet without
- * room for the SRTP trailer.
+ * block of exactly its size. Besides "no crash" it checks: RTP from alice
+ * is forwarded as the input byte for byte (her SSRCs collide with nobody)
+ * and only ever to bob, who gets retransmissions from the cache only when
+ * he sent RTCP; feedback (PLI, NACK, our receiver reports) only ever goes
+ * to alice, as well-framed RTCP; sender reports only to bob; no callback
+ * gets a packet without room for the SRTP trailer.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "sfu/room.h"
+#include "sfu/rtcp.h"
 #include "sfu/srtp.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
@@ -24,17 +27,27 @@ static uint8_t scratch[1500 + SFU_SRTP_TRAILER_MAX];
 static struct sfu_room_stats stats;
 static const uint8_t *input;
 static size_t input_len;
+static int path;
 static const char ALICE = 'a', BOB = 'b';
 
 static void send_rtp(void *ud, uint8_t *pkt, size_t len, size_t cap)
 {
     CHECK(ud == &BOB && cap >= len + SFU_SRTP_TRAILER_MAX);
-    CHECK(len == input_len && memcmp(pkt, input, len) == 0);
+    if (path == 0)
+        CHECK(len == input_len && memcmp(pkt, input, len) == 0);
+    else
+        CHECK(path == 1); /* a retransmission for bob's NACK */
 }
 
 static void send_rtcp(void *ud, uint8_t *pkt, size_t len, size_t cap)
 {
-    CHECK(ud == &ALICE && len == 12 && cap >= len + SFU_SRTP_TRAILER_MAX && pkt[1] == 206);
+    CHECK(ud == &ALICE && cap >= len + SFU_SRTP_TRAILER_MAX && rtcp_validate(pkt, len) == 0);
+    CHECK(pkt[1] == RTCP_PSFB || pkt[1] == RTCP_RTPFB || pkt[1] == RTCP_RR);
+}
+
+static void send_sub_rtcp(void *ud, uint8_t *pkt, size_t len, size_t cap)
+{
+    CHECK(ud == &BOB && path == 2 && cap >= len + SFU_SRTP_TRAILER_MAX && pkt[1] == RTCP_SR);
 }
 
 static void track(struct sdp *o, struct sdp *a, size_t i, enum sdp_kind kind, uint32_t ssrc)
@@ -49,7 +62,7 @@ static void track(struct sdp *o, struct sdp *a, size_t i, enum sdp_kind kind, ui
 
 static struct sfu_room *room(struct sfu_member **alice, struct sfu_member **bob)
 {
-    static const struct sfu_room_ops ops = { .send_rtp = send_rtp, .send_rtcp = send_rtcp };
+    static const struct sfu_room_ops ops = { .send_rtp = send_rtp, .send_rtcp = send_rtcp, .send_sub_rtcp = send_sub_rtcp };
     struct sfu_room *r = sfu_room_new(&ops, scratch, sizeof(scratch), &stats);
     *alice = sfu_room_join(r, "alice", (void *)&ALICE);
     *bob = sfu_room_join(r, "bob", (void *)&BOB);
@@ -78,9 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     input = pkt;
     input_len = size - 1;
     now += 100;
-    switch (data[0] % 3) {
+    path = data[0] % 3;
+    switch (path) {
     case 0:
-        sfu_room_rtp(r, alice, pkt, size - 1);
+        sfu_room_rtp(r, alice, pkt, size - 1, now);
         break;
     case 1:
         sfu_room_rtcp(r, bob, pkt, size - 1, now);

@@ -227,6 +227,19 @@ static void render_sfu(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "sfu_forwarded_bytes_total", "", f->forwarded_bytes);
     family(w, "sfu_keyframe_requests_total", "counter", "PLIs the SFU sent to publishers.");
     sample(w, "sfu_keyframe_requests_total", "", f->keyframe_requests);
+    const struct { const char *name, *help; uint64_t v; } more[] = {
+        { "sfu_retransmitted_packets_total", "Packets the SFU resent from its cache for subscribers' NACKs (RTX or plain).", f->retransmitted },
+        { "sfu_nacks_upstream_total", "NACKs the SFU sent to publishers for packets it lost.", f->nack_upstream },
+        { "sfu_repaired_packets_total", "Lost packets the publishers' RTX gave back to the SFU.", f->repaired },
+        { "sfu_sender_reports_forwarded_total", "Publishers' RTCP sender reports passed on to subscribers.", f->sr_forwarded },
+        { "sfu_receiver_reports_total", "RTCP receiver reports the SFU sent to publishers.", f->rr_sent },
+        { "sfu_consent_closed_total", "SFU transports closed because consent expired (RFC 7675).", f->consent_closed },
+        { "sfu_from_turn_total", "Datagrams TURN allocations of this server handed to the SFU in process.", f->from_turn },
+    };
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+        family(w, more[i].name, "counter", more[i].help);
+        sample(w, more[i].name, "", more[i].v);
+    }
     family(w, "sfu_dropped_total", "counter", "Datagrams for the SFU dropped, by reason.");
     char label[40];
     for (int d = 0; d < SFU_DROPS; d++) {

@@ -14,6 +14,7 @@
 #include "../base/alloc.h"
 #include "../base/log.h"
 #include "../stun/stun.h"
+#include "../turn/server.h"
 #include "server.h"
 #include "sfu_int.h"
 #include "udp_port.h"
@@ -71,6 +72,11 @@ static void bind_addr(struct sfu_tx *t, const struct stun_addr *remote)
 static void on_send(void *ud, const struct stun_addr *to, const uint8_t *buf, size_t len)
 {
     struct sfu_tx *t = ud;
+    struct stun_addr local;
+    /* A browser that reaches us through our own TURN relay: in process. */
+    if (t->g->srv->turn && stun_addr_from_sockaddr(&local, (const struct sockaddr *)&t->local) == 0 &&
+        turn_server_from_sfu(t->g->srv->turn, &local, to, buf, len) == 0)
+        return;
     struct sockaddr_storage ss;
     socklen_t sl = stun_addr_to_sockaddr(to, &ss);
     udp_port_send(t->g->srv->udp, &t->local, &ss, sl, buf, len);
@@ -81,15 +87,18 @@ static void on_rtp(void *ud, uint8_t *buf, size_t len, size_t cap)
     (void)cap;
     struct sfu_tx *t = ud;
     if (t->publisher) /* a subscriber transport sends no media we use */
-        sfu_room_rtp(t->part->room->router, t->part->member, buf, len);
+        sfu_room_rtp(t->part->room->router, t->part->member, buf, len, loop_now(t->g->srv->loop));
 }
 
 static void on_rtcp(void *ud, uint8_t *buf, size_t len, size_t cap)
 {
     (void)cap;
     struct sfu_tx *t = ud;
-    if (!t->publisher) /* feedback about what we forward; the publisher's own reports are not used yet */
-        sfu_room_rtcp(t->part->room->router, t->part->member, buf, len, loop_now(t->g->srv->loop));
+    uint64_t now = loop_now(t->g->srv->loop);
+    if (t->publisher) /* the publisher's sender reports */
+        sfu_room_rtcp_pub(t->part->room->router, t->part->member, buf, len, now);
+    else /* feedback about what we forward */
+        sfu_room_rtcp(t->part->room->router, t->part->member, buf, len, now);
 }
 
 static void on_pair(void *ud, const struct stun_addr *remote)
@@ -145,7 +154,26 @@ int sfu_tx_start(struct sfu_tx *t, const char *ufrag, const char *fp_hash, const
     t->sess = sfu_session_new(t->g->dtls, &p, &session_ops, t);
     if (!t->sess)
         return -1;
+    t->started_ms = loop_now(t->g->srv->loop);
     t->g->sessions++;
+    return 0;
+}
+
+int sfu_tx_restart(struct sfu_tx *t, const char *remote_ufrag)
+{
+    struct sfu_glue *g = t->g;
+    char ufrag[sizeof(t->ufrag)], pwd[sizeof(t->pwd)];
+    do {
+        random_token(ufrag, 16);
+    } while (strmap_get(&g->by_ufrag, ufrag));
+    random_token(pwd, 32);
+    if (!t->sess || sfu_session_restart_ice(t->sess, ufrag, pwd, remote_ufrag) != 0)
+        return -1;
+    strmap_del(&g->by_ufrag, &t->by_ufrag);
+    memcpy(t->ufrag, ufrag, sizeof(ufrag));
+    memcpy(t->pwd, pwd, sizeof(pwd));
+    strmap_put(&g->by_ufrag, &t->by_ufrag, t->ufrag);
+    t->started_ms = loop_now(g->srv->loop); /* the new checks get their 30 s */
     return 0;
 }
 
@@ -178,6 +206,13 @@ void sfu_tx_send_rtcp(void *part, uint8_t *pkt, size_t len, size_t cap)
         sfu_session_send_rtcp(p->pub->sess, pkt, len, cap);
 }
 
+void sfu_tx_send_sub_rtcp(void *part, uint8_t *pkt, size_t len, size_t cap)
+{
+    struct sfu_part *p = part;
+    if (p->sub && p->sub->sess)
+        sfu_session_send_rtcp(p->sub->sess, pkt, len, cap);
+}
+
 /* --- timers --- */
 
 static void on_timer(struct loop *loop, struct loop_timer *timer);
@@ -201,6 +236,13 @@ static void on_timer(struct loop *loop, struct loop_timer *timer)
     arm(t);
 }
 
+static void on_sweep(struct loop *loop, struct loop_timer *timer)
+{
+    struct sfu_glue *g = container_of(timer, struct sfu_glue, sweep);
+    sfu_signal_sweep(g);
+    loop_timer_start(loop, &g->sweep, SFU_SWEEP_MS, on_sweep);
+}
+
 /* --- the main port --- */
 
 static void count(struct sfu_glue *g, enum sfu_input r)
@@ -208,7 +250,8 @@ static void count(struct sfu_glue *g, enum sfu_input r)
     static const int reason[] = {
         [SFU_IN_OK] = -1, [SFU_IN_ICE_REJECTED] = SFU_DROP_NOT_READY, [SFU_IN_UNKNOWN_ADDR] = SFU_DROP_NO_SESSION,
         [SFU_IN_NOT_READY] = SFU_DROP_NOT_READY, [SFU_IN_SRTP_AUTH] = SFU_DROP_SRTP_AUTH,
-        [SFU_IN_BAD_PACKET] = SFU_DROP_BAD_RTP, [SFU_IN_DTLS_FAILED] = SFU_DROP_NOT_READY,
+        [SFU_IN_BAD_PACKET] = SFU_DROP_BAD_RTP, [SFU_IN_DTLS_FAILED] = SFU_DROP_BAD_DTLS,
+        [SFU_IN_BAD_DTLS] = SFU_DROP_BAD_DTLS,
     };
     if (reason[r] >= 0)
         g->dropped[reason[r]]++;
@@ -259,6 +302,29 @@ static void on_bound(void *ctx, struct udp_port *port, const struct udp_packet *
     deliver(g, t, p);
 }
 
+/* An allocation of our TURN server sends to the SFU (the browser's relay
+ * candidate checks ours): the same routes as the port's, by first byte. */
+static void from_turn(void *ctx, const struct stun_addr *from, const struct stun_addr *to, const uint8_t *data,
+                      size_t len)
+{
+    struct sfu_glue *g = ctx;
+    struct sockaddr_storage f, l;
+    socklen_t fl = stun_addr_to_sockaddr(from, &f);
+    if (!fl || !stun_addr_to_sockaddr(to, &l)) {
+        g->dropped[SFU_DROP_NO_SESSION]++;
+        return;
+    }
+    struct udp_packet p = { .buf = data, .len = len, .from = &f, .fromlen = fl, .local = &l };
+    uint8_t b = len ? data[0] : 255;
+    g->from_turn++;
+    if (b <= 3)
+        on_ice(g, NULL, &p);
+    else if ((b >= 20 && b <= 63) || (b >= 128 && b <= 191))
+        on_bound(g, NULL, &p);
+    else
+        g->dropped[SFU_DROP_BAD_RTP]++;
+}
+
 /* --- start, stop, counters --- */
 
 static const enum udp_kind routed[] = { UDP_KIND_ICE, UDP_KIND_DTLS, UDP_KIND_RTP };
@@ -281,7 +347,12 @@ int sfu_glue_init(struct server *s)
     udp_port_route(s->udp, UDP_KIND_ICE, on_ice, g);
     udp_port_route(s->udp, UDP_KIND_DTLS, on_bound, g);
     udp_port_route(s->udp, UDP_KIND_RTP, on_bound, g);
+    if (s->turn) {
+        struct turn_sfu_ops ops = { .input = from_turn, .ctx = g };
+        turn_server_set_sfu(s->turn, &ops);
+    }
     sfu_signal_hook(g);
+    loop_timer_start(s->loop, &g->sweep, SFU_SWEEP_MS, on_sweep);
     return 0;
 }
 
@@ -292,8 +363,11 @@ void sfu_glue_cleanup(struct server *s)
         return;
     if (s->hub)
         hub_set_sfu(s->hub, NULL);
+    if (s->turn)
+        turn_server_set_sfu(s->turn, NULL);
     for (size_t i = 0; s->udp && i < sizeof(routed) / sizeof(routed[0]); i++)
         udp_port_route(s->udp, routed[i], NULL, NULL);
+    loop_timer_stop(s->loop, &g->sweep);
     sfu_signal_free_all(g);
     strmap_cleanup(&g->by_ufrag);
     strmap_cleanup(&g->by_addr);
@@ -314,12 +388,25 @@ void sfu_glue_stats(const struct server *s, struct sfu_glue_stats *out)
     out->forwarded_packets = g->router.forwarded_packets;
     out->forwarded_bytes = g->router.forwarded_bytes;
     out->keyframe_requests = g->router.pli_sent;
+    out->retransmitted = g->router.retransmitted;
+    out->nack_upstream = g->router.nack_upstream;
+    out->repaired = g->router.repaired;
+    out->sr_forwarded = g->router.sr_forwarded;
+    out->rr_sent = g->router.rr_sent;
+    out->consent_closed = g->consent_closed;
+    out->from_turn = g->from_turn;
     memcpy(out->dropped, g->dropped, sizeof(out->dropped));
     out->dropped[SFU_DROP_BAD_RTP] += g->router.bad_rtp;
+    out->dropped[SFU_DROP_BAD_RTCP] += g->router.bad_rtcp;
+    out->dropped[SFU_DROP_UNKNOWN_SSRC] += g->router.unknown_ssrc;
+    out->dropped[SFU_DROP_NACK_STORM] += g->router.nack_storm;
+    out->dropped[SFU_DROP_STALE] += g->router.stale;
 }
 
 const char *sfu_drop_name(enum sfu_drop d)
 {
-    static const char *const names[SFU_DROPS] = { "no_session", "srtp_auth", "bad_rtp", "not_ready" };
+    static const char *const names[SFU_DROPS] = {
+        "no_session", "srtp_auth", "bad_rtp", "not_ready", "bad_dtls", "bad_rtcp", "unknown_ssrc", "nack_storm", "stale",
+    };
     return names[d];
 }

@@ -23,6 +23,11 @@ enum sfu_drop {
     SFU_DROP_SRTP_AUTH,   /* SRTP/SRTCP failed authentication or replayed */
     SFU_DROP_BAD_RTP,     /* not RTP/RTCP after unprotect, or not the shape SRTP/DTLS take */
     SFU_DROP_NOT_READY,   /* media before the handshake, DTLS of a failed session, rejected checks */
+    SFU_DROP_BAD_DTLS,    /* DTLS records that fail the handshake or do not parse */
+    SFU_DROP_BAD_RTCP,    /* RTCP compounds or feedback with wrong lengths */
+    SFU_DROP_UNKNOWN_SSRC,/* RTP of no published track, feedback about no forwarded one */
+    SFU_DROP_NACK_STORM,  /* retransmissions asked for past a subscriber's budget */
+    SFU_DROP_STALE,       /* RTP older than its stream's current source */
     SFU_DROPS
 };
 
@@ -31,6 +36,12 @@ struct sfu_glue_stats {
     size_t rooms;                    /* SFU rooms with members */
     uint64_t forwarded_packets, forwarded_bytes;
     uint64_t keyframe_requests;      /* PLIs sent to publishers */
+    uint64_t retransmitted;          /* packets resent from the cache for NACKs (RTX or plain) */
+    uint64_t nack_upstream;          /* NACKs sent to publishers */
+    uint64_t repaired;               /* packets the publishers' RTX gave back */
+    uint64_t sr_forwarded, rr_sent;  /* sender reports passed on, receiver reports of ours */
+    uint64_t consent_closed;         /* transports closed for want of consent (RFC 7675) */
+    uint64_t from_turn;              /* datagrams from browsers' relays on our TURN, in process */
     uint64_t dropped[SFU_DROPS];
 };
 

@@ -19,6 +19,8 @@
 
 #define SFU_ADDR_KEY 40              /* hex of family, port and address */
 #define SFU_BUF (SOCK_DATAGRAM_MAX + SFU_SRTP_TRAILER_MAX)
+#define SFU_CONSENT_MS 30000         /* RFC 7675 §5.1: consent expires after 30 s without a check */
+#define SFU_SWEEP_MS 2000            /* how often transports are looked at */
 
 struct sfu_part;
 struct sfu_glue;
@@ -43,6 +45,7 @@ struct sfu_tx {
     size_t next_bind;
     struct sockaddr_storage local;   /* our address the checks came to */
     struct loop_timer timer;
+    uint64_t started_ms;             /* when the session started (consent counts from there) */
 };
 
 struct sfu_groom {
@@ -63,6 +66,7 @@ struct sfu_part {
     char host_ip[64];                /* our candidate's address for this browser */
     int sub_pending;                 /* an sfu-offer waits for its answer */
     int sub_dirty;                   /* the tracks changed meanwhile: offer again after it */
+    const char *closed_pub, *closed_sub; /* sfu-closed reasons not yet followed by a new transport */
 };
 
 struct sfu_glue {
@@ -73,6 +77,9 @@ struct sfu_glue {
     size_t sessions;
     struct sfu_room_stats router;
     uint64_t dropped[SFU_DROPS];
+    uint64_t consent_closed;
+    struct loop_timer sweep;         /* consent freshness and dead sessions */
+    uint64_t from_turn;              /* datagrams our TURN relays handed over in process */
     uint8_t in[SFU_BUF];             /* a datagram being unprotected in place */
     uint8_t out[SFU_BUF];            /* the routers' copies and feedback */
 };
@@ -83,15 +90,22 @@ struct sfu_tx *sfu_tx_new(struct sfu_glue *g, struct sfu_part *part, int publish
  * are known. 0, or -1 if they are unusable. */
 int sfu_tx_start(struct sfu_tx *t, const char *ufrag, const char *fp_hash, const char *fp);
 void sfu_tx_free(struct sfu_tx *t);
+/* The browser restarts ICE with remote_ufrag: t gets new credentials of
+ * its own, keeping its DTLS and SRTP. 0, or -1 (t unchanged). */
+int sfu_tx_restart(struct sfu_tx *t, const char *remote_ufrag);
 /* The router's callbacks: forward to a participant's subscriber
  * transport, feedback to its publisher transport. */
 void sfu_tx_send_rtp(void *part, uint8_t *pkt, size_t len, size_t cap);
 void sfu_tx_send_rtcp(void *part, uint8_t *pkt, size_t len, size_t cap);
+void sfu_tx_send_sub_rtcp(void *part, uint8_t *pkt, size_t len, size_t cap);
 
 /* sfu_signal.c: the hub's hooks. */
 void sfu_signal_hook(struct sfu_glue *g);
 /* A participant's subscriber transport is connected. */
 void sfu_signal_sub_connected(struct sfu_part *p);
+/* Closes transports whose consent lapsed (no valid check for
+ * SFU_CONSENT_MS) or whose DTLS failed or closed, telling their members. */
+void sfu_signal_sweep(struct sfu_glue *g);
 /* Frees every participant and room. */
 void sfu_signal_free_all(struct sfu_glue *g);
 

@@ -127,6 +127,8 @@ static void on_sub_answer(struct sfu_part *p, const struct sdp *d)
         return;
     }
     p->sub_pending = 0;
+    p->closed_sub = NULL;
+    sfu_room_answered(p->room->router, p->member, d);
     if (sfu_session_state(p->sub->sess) == SFU_SESSION_CONNECTED)
         sfu_room_ready(p->room->router, p->member, loop_now(p->g->srv->loop));
     if (p->sub_dirty) {
@@ -137,12 +139,19 @@ static void on_sub_answer(struct sfu_part *p, const struct sdp *d)
 
 /* --- the publisher transport --- */
 
-/* The transport for an offer with this ufrag: the one we have, or a new
- * one (a new ufrag is an ICE restart: a new session). NULL if unusable. */
+/* The transport for an offer with this ufrag: the one we have, the same
+ * one with new ICE credentials (an ICE restart: DTLS stays), or a new one
+ * when the old one never connected. NULL if unusable. */
 static struct sfu_tx *publisher_for(struct sfu_part *p, const struct sdp_media *m)
 {
     if (p->pub && p->pub->sess && strcmp(sfu_session_ice(p->pub->sess)->remote_ufrag, m->ice_ufrag) == 0)
         return p->pub;
+    /* A new ufrag on a transport whose DTLS is up: an ICE restart, same DTLS. */
+    if (p->pub && p->pub->sess && sfu_session_state(p->pub->sess) == SFU_SESSION_CONNECTED &&
+        sfu_tx_restart(p->pub, m->ice_ufrag) == 0) {
+        log_info("sfu_ice_restart", "peer=%s kind=publisher", hub_peer_id(p->peer));
+        return p->pub;
+    }
     sfu_tx_free(p->pub);
     p->pub = sfu_tx_new(p->g, p, 1);
     if (sfu_tx_start(p->pub, m->ice_ufrag, m->fp_hash, m->fp) != 0) {
@@ -162,11 +171,74 @@ static void on_publish(struct sfu_part *p, const struct sdp *offer)
         send_error(p, "bad_sdp", "the offer's ICE credentials or fingerprint are unusable");
     } else {
         int n = sfu_room_publish(p->room->router, p->member, offer, answer);
+        p->closed_pub = NULL;
         send_sdp(p, p->pub, answer, "sfu-answer");
         log_info("sfu_publish", "peer=%s tracks=%d", hub_peer_id(p->peer), n);
         offer_to_others(p);
     }
     xfree(answer);
+}
+
+/* --- transports that die: consent, DTLS --- */
+
+static void send_closed(struct sfu_part *p, int publisher, const char *reason)
+{
+    send_msg(p, json_pack("{s:s, s:s, s:s}", "type", "sfu-closed", "transport", publisher ? "publisher" : "subscriber",
+                          "reason", reason));
+}
+
+/* Ends p's publisher or subscriber transport and tells the browser. Its
+ * tracks leave the others' offers; a subscriber gets a new transport
+ * offered at once. */
+static void close_tx(struct sfu_part *p, int publisher, const char *reason)
+{
+    log_info("sfu_transport_closed", "peer=%s kind=%s reason=%s", hub_peer_id(p->peer),
+             publisher ? "publisher" : "subscriber", reason);
+    if (publisher) {
+        sfu_tx_free(p->pub);
+        p->pub = NULL;
+        p->closed_pub = reason;
+        sfu_room_unpublish(p->room->router, p->member);
+        send_closed(p, 1, reason);
+        offer_to_others(p);
+    } else {
+        sfu_tx_free(p->sub);
+        p->sub = NULL;
+        p->sub_pending = p->sub_dirty = 0;
+        p->closed_sub = reason;
+        send_closed(p, 0, reason);
+        offer_to(p);
+    }
+}
+
+/* Why t must close now, or NULL. */
+static const char *dead(struct sfu_tx *t, uint64_t now)
+{
+    if (!t || !t->sess)
+        return NULL;
+    enum sfu_session_state st = sfu_session_state(t->sess);
+    if (st == SFU_SESSION_FAILED)
+        return "dtls-failed";
+    if (st == SFU_SESSION_CLOSED)
+        return "dtls-closed";
+    if (now - sfu_session_last_check(t->sess, t->started_ms) > SFU_CONSENT_MS) {
+        t->g->consent_closed++;
+        return "consent";
+    }
+    return NULL;
+}
+
+void sfu_signal_sweep(struct sfu_glue *g)
+{
+    uint64_t now = loop_now(g->srv->loop);
+    for (struct sfu_part *p = g->parts; p; p = p->next) {
+        const char *why = dead(p->pub, now);
+        if (why)
+            close_tx(p, 1, why);
+        why = dead(p->sub, now);
+        if (why)
+            close_tx(p, 0, why);
+    }
 }
 
 /* --- the hub's hooks --- */
@@ -184,7 +256,9 @@ static struct sfu_groom *room_get(struct sfu_glue *g, const char *name)
     struct strmap_entry *e = strmap_get(&g->rooms, name);
     if (e)
         return container_of(e, struct sfu_groom, entry);
-    static const struct sfu_room_ops ops = { .send_rtp = sfu_tx_send_rtp, .send_rtcp = sfu_tx_send_rtcp };
+    static const struct sfu_room_ops ops = {
+        .send_rtp = sfu_tx_send_rtp, .send_rtcp = sfu_tx_send_rtcp, .send_sub_rtcp = sfu_tx_send_sub_rtcp,
+    };
     struct sfu_groom *r = xcalloc(1, sizeof(*r));
     snprintf(r->key, sizeof(r->key), "%s", name);
     r->router = sfu_room_new(&ops, g->out, sizeof(g->out), &g->router);
@@ -258,9 +332,31 @@ static void on_message(void *ctx, struct peer *peer, void *conn, const char *typ
     xfree(d);
 }
 
+/* p is back after its grace: what we sent meanwhile was lost, so the
+ * notices of closed transports go again and an offer still waiting for
+ * its answer is made anew with the current tracks. */
+static void on_resumed(void *ctx, struct peer *peer, void *conn)
+{
+    struct sfu_glue *g = ctx;
+    struct sfu_part *p = part_of(g, peer);
+    if (!p)
+        return;
+    host_ip(g, conn, p->host_ip, sizeof(p->host_ip));
+    if (p->closed_pub)
+        send_closed(p, 1, p->closed_pub);
+    if (p->closed_sub)
+        send_closed(p, 0, p->closed_sub);
+    if (p->sub_pending) {
+        p->sub_pending = p->sub_dirty = 0;
+        offer_to(p);
+    }
+}
+
 void sfu_signal_hook(struct sfu_glue *g)
 {
-    struct hub_sfu h = { .ctx = g, .enter = on_enter, .leave = on_leave, .message = on_message };
+    struct hub_sfu h = {
+        .ctx = g, .enter = on_enter, .leave = on_leave, .message = on_message, .resumed = on_resumed,
+    };
     hub_set_sfu(g->srv->hub, &h);
 }
 

@@ -393,6 +393,23 @@ static void read_records(struct dtls_session *s)
     }
 }
 
+int dtls_record_check(const uint8_t *buf, size_t len)
+{
+    size_t off = 0;
+    if (len == 0)
+        return -1;
+    while (off < len) {
+        if (len - off < 13)
+            return -1;
+        const uint8_t *h = buf + off;
+        size_t body = ((size_t)h[11] << 8) | h[12];
+        if (h[0] < 20 || h[0] > 25 || h[1] != 0xFE || (h[2] != 0xFF && h[2] != 0xFD) || body > len - off - 13)
+            return -1;
+        off += 13 + body;
+    }
+    return 0;
+}
+
 enum dtls_state dtls_session_feed(struct dtls_session *s, const uint8_t *dgram, size_t len)
 {
     if (s->state == DTLS_FAILED || s->state == DTLS_CLOSED || len == 0 || len > INT32_MAX)

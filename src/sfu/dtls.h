@@ -112,6 +112,11 @@ enum dtls_state dtls_session_connect(struct dtls_session *s);
 /* Handles one received datagram; may call send (handshake flights, alerts)
  * and data. Returns the state after it. Datagrams fed after FAILED or
  * CLOSED are ignored. */
+/* Checks the framing of a datagram before it goes near OpenSSL: one or
+ * more whole DTLS records (RFC 6347 §4.1: 13-byte header, content type
+ * 20-25, version 1.0 or 1.2, a length that ends inside the datagram), and
+ * nothing after the last. 0, or -1 for truncated or garbage bytes. Pure. */
+int dtls_record_check(const uint8_t *buf, size_t len);
 enum dtls_state dtls_session_feed(struct dtls_session *s, const uint8_t *dgram, size_t len);
 enum dtls_state dtls_session_state(const struct dtls_session *s);
 /* Why the session failed, for logs ("" if it has not). */

@@ -173,7 +173,10 @@ static void update_pair(struct ice_lite *ice, const struct stun_addr *from, uint
     if (!res->use_candidate)
         return;
     p->nominated = 1;
-    if (ice->selected < 0 || (i != ice->selected && prio > ice->pairs[ice->selected].priority)) {
+    /* After a restart the old selected pair is no longer nominated: the
+     * first pair nominated with the new credentials takes over. */
+    const struct ice_pair *sel = ice->selected >= 0 ? &ice->pairs[ice->selected] : NULL;
+    if (!sel || !sel->nominated || (i != ice->selected && prio > sel->priority)) {
         ice->selected = i;
         res->selected_changed = 1;
     }
@@ -207,6 +210,19 @@ int ice_lite_handle(struct ice_lite *ice, const uint8_t *req, size_t len, const 
     if (n > 0)
         update_pair(ice, from, prio, now_ms, res);
     return n;
+}
+
+int ice_lite_restart(struct ice_lite *ice, const char *local_ufrag, const char *local_pwd, const char *remote_ufrag)
+{
+    struct ice_lite fresh;
+    if (ice_lite_init(&fresh, local_ufrag, local_pwd, remote_ufrag) != 0)
+        return -EINVAL;
+    memcpy(fresh.pairs, ice->pairs, sizeof(fresh.pairs));
+    for (int i = 0; i < ICE_MAX_PAIRS; i++)
+        fresh.pairs[i].nominated = 0;
+    fresh.selected = ice->selected;
+    *ice = fresh;
+    return 0;
 }
 
 const struct ice_pair *ice_lite_selected(const struct ice_lite *ice)

@@ -63,6 +63,12 @@ int ice_lite_init(struct ice_lite *ice, const char *local_ufrag, const char *loc
  * needs a new session). Returns 0 or -EINVAL. */
 int ice_lite_set_remote(struct ice_lite *ice, const char *remote_ufrag);
 
+/* An ICE restart (RFC 8445 §2.4): new credentials on both sides. The
+ * pairs that passed checks stay valid and the selected one stays selected
+ * (media goes on) until a check with the new credentials nominates a pair,
+ * which then takes over whatever its priority. 0 or -EINVAL. */
+int ice_lite_restart(struct ice_lite *ice, const char *local_ufrag, const char *local_pwd, const char *remote_ufrag);
+
 enum ice_verdict {
     ICE_DROP,    /* nothing to send: not a Binding request, or FINGERPRINT wrong */
     ICE_ERROR,   /* an error response was built: see error_code */

@@ -1,47 +1,19 @@
 /*
  * room — the SFU's router for one room (see room.h): members, their
- * published tracks, their subscriber slots, forwarding and key frame
- * requests.
+ * published tracks and outgoing SSRCs, their subscriber slots and offers,
+ * and key frame requests. Packets, NACK/RTX and reports are in
+ * room_media.c.
  */
 #include "room.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/alloc.h"
+#include "room_int.h"
 #include "rtcp.h"
-#include "rtp.h"
 #include "srtp.h"
-
-#define ROUTER_SSRC 0x74696E63u /* "tinc": the sender SSRC of our feedback */
-
-/* One m-section of a member's subscriber transport. */
-struct slot {
-    char mid[SDP_TOKEN_MAX];
-    int active;                     /* 0: its track is gone, the m-section is rejected */
-    char publisher[SFU_ROOM_ID_MAX + 1];
-    struct sfu_track track;         /* a copy: the slot outlives the publisher */
-};
-
-struct sfu_member {
-    struct sfu_member *prev, *next;
-    char id[SFU_ROOM_ID_MAX + 1];
-    void *ud;
-    size_t ntracks;
-    struct sfu_track tracks[SFU_ROOM_TRACKS];
-    size_t nslots;
-    struct slot slots[SFU_ROOM_SLOTS];
-    unsigned next_mid;
-};
-
-struct sfu_room {
-    struct sfu_room_ops ops;
-    uint8_t *scratch;
-    size_t cap;
-    struct sfu_room_stats *stats;
-    struct sfu_member *members;
-    size_t count;
-};
 
 struct sfu_room *sfu_room_new(const struct sfu_room_ops *ops, uint8_t *scratch, size_t cap,
                               struct sfu_room_stats *stats)
@@ -51,6 +23,7 @@ struct sfu_room *sfu_room_new(const struct sfu_room_ops *ops, uint8_t *scratch, 
     r->scratch = scratch;
     r->cap = cap;
     r->stats = stats;
+    r->ssrc_seed = 0x9E3779B9u;
     return r;
 }
 
@@ -68,12 +41,20 @@ struct sfu_member *sfu_room_join(struct sfu_room *r, const char *id, void *ud)
     struct sfu_member *m = xcalloc(1, sizeof(*m));
     snprintf(m->id, sizeof(m->id), "%s", id);
     m->ud = ud;
+    m->nack_tokens = SFU_ROOM_NACK_RATE;
     m->next = r->members;
     if (r->members)
         r->members->prev = m;
     r->members = m;
     r->count++;
     return m;
+}
+
+static void free_tracks(struct sfu_member *m)
+{
+    for (size_t i = 0; i < m->ntracks; i++)
+        sfu_pktcache_free(m->state[i].cache);
+    m->ntracks = 0;
 }
 
 void sfu_room_leave(struct sfu_room *r, struct sfu_member *m)
@@ -85,6 +66,7 @@ void sfu_room_leave(struct sfu_room *r, struct sfu_member *m)
     if (m->next)
         m->next->prev = m->prev;
     r->count--;
+    free_tracks(m);
     xfree(m);
 }
 
@@ -94,6 +76,15 @@ size_t sfu_room_count(const struct sfu_room *r)
 }
 
 /* --- publishing --- */
+
+/* The RTX payload type the answer a negotiated for its codec, or -1. */
+static int rtx_pt_of(const struct sdp_media *a)
+{
+    for (size_t i = 1; i < a->ncodecs; i++)
+        if (strcasecmp(a->codecs[i].name, "rtx") == 0 && a->codecs[i].apt == a->codecs[0].pt)
+            return a->codecs[i].pt;
+    return -1;
+}
 
 /* The track of offer section o, answered with a: 0, or -1 if it has none. */
 static int track_from(const struct sdp_media *o, const struct sdp_media *a, struct sfu_track *t)
@@ -105,6 +96,7 @@ static int track_from(const struct sdp_media *o, const struct sdp_media *a, stru
     if (!t->ssrc)
         return -1;
     t->rtx_ssrc = o->fid[0] ? o->fid[1] : 0;
+    t->rtx_pt = rtx_pt_of(a);
     t->kind = o->kind;
     memcpy(t->mid, o->mid, sizeof(t->mid));
     memcpy(t->cname, o->nssrcs ? o->ssrcs[0].cname : "-", sizeof(t->cname));
@@ -113,14 +105,92 @@ static int track_from(const struct sdp_media *o, const struct sdp_media *a, stru
     return 0;
 }
 
+/* True if some track of the room (m's first n included) leaves as ssrc. */
+static int ssrc_taken(const struct sfu_room *r, const struct sfu_member *m, size_t n, uint32_t ssrc)
+{
+    if (ssrc == 0 || ssrc == ROUTER_SSRC)
+        return 1;
+    for (const struct sfu_member *p = r->members; p; p = p->next) {
+        size_t k = p == m ? n : p->ntracks;
+        for (size_t i = 0; i < k; i++)
+            if (p->tracks[i].out_ssrc == ssrc || p->tracks[i].out_rtx_ssrc == ssrc)
+                return 1;
+    }
+    return 0;
+}
+
+/* ssrc if no track leaves as it yet, else a fresh one (xorshift32). */
+static uint32_t unique_ssrc(struct sfu_room *r, const struct sfu_member *m, size_t n, uint32_t ssrc)
+{
+    while (ssrc_taken(r, m, n, ssrc)) {
+        uint32_t x = r->ssrc_seed ^ ssrc;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        r->ssrc_seed = x;
+        ssrc = x;
+    }
+    return ssrc;
+}
+
+/* Track n of m is new: outgoing SSRCs, rewriter, cache. */
+static void start_track(struct sfu_room *r, struct sfu_member *m, size_t n)
+{
+    struct sfu_track *t = &m->tracks[n];
+    struct track_state *st = &m->state[n];
+    t->out_ssrc = unique_ssrc(r, m, n, t->ssrc);
+    if (t->out_ssrc != t->ssrc)
+        r->stats->ssrc_rewritten++;
+    t->out_rtx_ssrc = 0;
+    t->out_rtx_ssrc = unique_ssrc(r, m, n + 1, t->rtx_ssrc ? t->rtx_ssrc : t->out_ssrc ^ 0x5A5A5A5Au);
+    memset(st, 0, sizeof(*st));
+    sfu_rewriter_init(&st->rw, t->out_ssrc);
+    st->up_tokens = SFU_ROOM_NACK_UP_BURST;
+    if (t->kind == SDP_VIDEO)
+        st->cache = sfu_pktcache_new();
+}
+
+/* The old track of m with ssrc (before this publish), or -1. */
+static int old_track(const struct sfu_track *old, size_t nold, uint32_t ssrc)
+{
+    for (size_t i = 0; i < nold; i++)
+        if (old[i].ssrc == ssrc)
+            return (int)i;
+    return -1;
+}
+
 int sfu_room_publish(struct sfu_room *r, struct sfu_member *m, const struct sdp *offer, const struct sdp *answer)
 {
+    struct sfu_track old[SFU_ROOM_TRACKS];
+    struct track_state old_state[SFU_ROOM_TRACKS];
+    size_t nold = m->ntracks, n = 0;
+    memcpy(old, m->tracks, sizeof(old));
+    memcpy(old_state, m->state, sizeof(old_state));
+    m->ntracks = 0; /* while choosing SSRCs, only the new ones count */
+    for (size_t i = 0; i < offer->nmedia && i < answer->nmedia && n < SFU_ROOM_TRACKS; i++) {
+        if (track_from(&offer->media[i], &answer->media[i], &m->tracks[n]) != 0)
+            continue;
+        int k = old_track(old, nold, m->tracks[n].ssrc);
+        if (k >= 0 && old[k].kind == m->tracks[n].kind) {
+            m->tracks[n].out_ssrc = old[k].out_ssrc;
+            m->tracks[n].out_rtx_ssrc = old[k].out_rtx_ssrc;
+            m->state[n] = old_state[k];
+            old_state[k].cache = NULL; /* moved */
+        } else {
+            start_track(r, m, n);
+        }
+        n++;
+    }
+    for (size_t i = 0; i < nold; i++)
+        sfu_pktcache_free(old_state[i].cache);
+    m->ntracks = n;
+    return (int)n;
+}
+
+void sfu_room_unpublish(struct sfu_room *r, struct sfu_member *m)
+{
     (void)r;
-    m->ntracks = 0;
-    for (size_t i = 0; i < offer->nmedia && i < answer->nmedia && m->ntracks < SFU_ROOM_TRACKS; i++)
-        if (track_from(&offer->media[i], &answer->media[i], &m->tracks[m->ntracks]) == 0)
-            m->ntracks++;
-    return (int)m->ntracks;
+    free_tracks(m);
 }
 
 const struct sfu_track *sfu_room_tracks(const struct sfu_member *m, size_t *n)
@@ -129,16 +199,16 @@ const struct sfu_track *sfu_room_tracks(const struct sfu_member *m, size_t *n)
     return m->tracks;
 }
 
-/* The member other than `not` publishing ssrc, and the track; NULL if none. */
-static struct sfu_member *publisher_of(struct sfu_room *r, const struct sfu_member *not, uint32_t ssrc,
-                                       struct sfu_track **track)
+struct sfu_member *room_publisher_of(struct sfu_room *r, const struct sfu_member *not, uint32_t out_ssrc,
+                                     struct sfu_track **t, struct track_state **st)
 {
     for (struct sfu_member *p = r->members; p; p = p->next) {
         if (p == not)
             continue;
         for (size_t i = 0; i < p->ntracks; i++) {
-            if (p->tracks[i].ssrc == ssrc) {
-                *track = &p->tracks[i];
+            if (p->tracks[i].out_ssrc == out_ssrc) {
+                *t = &p->tracks[i];
+                *st = &p->state[i];
                 return p;
             }
         }
@@ -146,10 +216,10 @@ static struct sfu_member *publisher_of(struct sfu_room *r, const struct sfu_memb
     return NULL;
 }
 
-static struct slot *slot_of(struct sfu_member *m, uint32_t ssrc)
+struct slot *room_slot_of(struct sfu_member *m, uint32_t out_ssrc)
 {
     for (size_t i = 0; i < m->nslots; i++)
-        if (m->slots[i].active && m->slots[i].track.ssrc == ssrc)
+        if (m->slots[i].active && m->slots[i].track.out_ssrc == out_ssrc)
             return &m->slots[i];
     return NULL;
 }
@@ -169,21 +239,30 @@ static struct slot *new_slot(struct sfu_member *m)
     if (s) {
         memset(s, 0, sizeof(*s));
         snprintf(s->mid, sizeof(s->mid), "%u", m->next_mid++);
+        s->rtx_seq = (uint16_t)(m->next_mid * 7919u);
     }
     return s;
 }
 
-static void sync_slots(struct sfu_room *r, struct sfu_member *m)
+/* True if the slot's track is still published by the member it came from. */
+static int slot_alive(struct sfu_room *r, struct sfu_member *m, const struct slot *s)
 {
     struct sfu_track *t;
+    struct track_state *st;
+    struct sfu_member *p = room_publisher_of(r, m, s->track.out_ssrc, &t, &st);
+    return p && strcmp(p->id, s->publisher) == 0 && t->ssrc == s->track.ssrc;
+}
+
+static void sync_slots(struct sfu_room *r, struct sfu_member *m)
+{
     for (size_t i = 0; i < m->nslots; i++)
-        if (m->slots[i].active && !publisher_of(r, m, m->slots[i].track.ssrc, &t))
+        if (m->slots[i].active && !slot_alive(r, m, &m->slots[i]))
             m->slots[i].active = 0;
     for (struct sfu_member *p = r->members; p; p = p->next) {
         if (p == m)
             continue;
         for (size_t i = 0; i < p->ntracks; i++) {
-            if (slot_of(m, p->tracks[i].ssrc))
+            if (room_slot_of(m, p->tracks[i].out_ssrc))
                 continue;
             struct slot *s = new_slot(m);
             if (!s)
@@ -192,6 +271,31 @@ static void sync_slots(struct sfu_room *r, struct sfu_member *m)
             s->track = p->tracks[i];
             memcpy(s->publisher, p->id, sizeof(s->publisher));
         }
+    }
+}
+
+/* The RTX codec of our offer for t (apt = its codec). */
+static void rtx_codec(const struct sfu_track *t, struct sdp_codec *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->pt = (uint8_t)t->rtx_pt;
+    snprintf(c->name, sizeof(c->name), "rtx");
+    c->clock = t->codec.clock;
+    snprintf(c->fmtp, sizeof(c->fmtp), "apt=%u", t->codec.pt);
+    c->apt = t->codec.pt;
+}
+
+static void slot_ssrcs(const struct slot *s, struct sdp_media *d)
+{
+    d->ssrcs[0].ssrc = s->track.out_ssrc;
+    memcpy(d->ssrcs[0].cname, s->track.cname, sizeof(d->ssrcs[0].cname));
+    d->nssrcs = 1;
+    if (d->ncodecs == 2) {
+        d->ssrcs[1].ssrc = s->track.out_rtx_ssrc;
+        memcpy(d->ssrcs[1].cname, s->track.cname, sizeof(d->ssrcs[1].cname));
+        d->nssrcs = 2;
+        d->fid[0] = s->track.out_ssrc;
+        d->fid[1] = s->track.out_rtx_ssrc;
     }
 }
 
@@ -206,11 +310,11 @@ static void slot_media(const struct slot *s, struct sdp_media *d)
     d->setup = SDP_SETUP_PASSIVE;
     d->rtcp_mux = d->rtcp_rsize = 1;
     d->codecs[0] = s->track.codec;
-    d->codecs[0].fb = s->track.kind == SDP_VIDEO ? SDP_FB_PLI | SDP_FB_FIR : 0;
+    d->codecs[0].fb = s->track.kind == SDP_VIDEO ? SDP_FB_NACK | SDP_FB_PLI | SDP_FB_FIR : 0;
     d->ncodecs = 1;
-    d->ssrcs[0].ssrc = s->track.ssrc;
-    memcpy(d->ssrcs[0].cname, s->track.cname, sizeof(d->ssrcs[0].cname));
-    d->nssrcs = 1;
+    if (s->track.kind == SDP_VIDEO && s->track.rtx_pt >= 0)
+        rtx_codec(&s->track, &d->codecs[d->ncodecs++]);
+    slot_ssrcs(s, d);
     snprintf(d->msid_stream, sizeof(d->msid_stream), "%s", s->publisher);
     memcpy(d->msid_track, s->track.track_id, sizeof(d->msid_track));
 }
@@ -229,88 +333,87 @@ int sfu_room_offer(struct sfu_room *r, struct sfu_member *m, struct sdp *out)
     return (int)m->nslots;
 }
 
+/* True if answer section a accepted RTX for codec pt. */
+static int accepts_rtx(const struct sdp_media *a, uint8_t pt)
+{
+    if (a->port == 0)
+        return 0;
+    for (size_t i = 0; i < a->ncodecs; i++)
+        if (strcasecmp(a->codecs[i].name, "rtx") == 0 && a->codecs[i].apt == pt)
+            return 1;
+    return 0;
+}
+
+void sfu_room_answered(struct sfu_room *r, struct sfu_member *m, const struct sdp *answer)
+{
+    (void)r;
+    for (size_t i = 0; i < m->nslots; i++) {
+        struct slot *s = &m->slots[i];
+        s->rtx_ok = 0;
+        for (size_t k = 0; k < answer->nmedia && s->track.rtx_pt >= 0; k++)
+            if (strcmp(answer->media[k].mid, s->mid) == 0)
+                s->rtx_ok = accepts_rtx(&answer->media[k], s->track.codec.pt);
+    }
+}
+
 /* --- key frames --- */
 
-static void request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sfu_track *t, uint64_t now_ms)
+void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sfu_track *t,
+                           struct track_state *st, uint64_t now_ms)
 {
-    if (t->pli_sent && now_ms - t->last_pli_ms < SFU_ROOM_PLI_MS) {
+    if (st->pli_sent && now_ms - st->last_pli_ms < SFU_ROOM_PLI_MS) {
         r->stats->pli_limited++;
         return;
     }
     int n = rtcp_build_pli(r->scratch, r->cap, ROUTER_SSRC, t->ssrc);
     if (n <= 0)
         return;
-    t->pli_sent = 1;
-    t->last_pli_ms = now_ms;
+    st->pli_sent = 1;
+    st->last_pli_ms = now_ms;
     r->stats->pli_sent++;
     r->ops.send_rtcp(pub->ud, r->scratch, (size_t)n, r->cap);
 }
 
-static void keyframe_for(struct sfu_room *r, struct sfu_member *sub, uint32_t ssrc, uint64_t now_ms)
+static void keyframe_for(struct sfu_room *r, struct sfu_member *sub, uint32_t out_ssrc, uint64_t now_ms)
 {
     struct sfu_track *t;
-    struct sfu_member *pub = publisher_of(r, sub, ssrc, &t);
-    if (pub && t->kind == SDP_VIDEO && slot_of(sub, ssrc))
-        request_keyframe(r, pub, t, now_ms);
+    struct track_state *st;
+    struct sfu_member *pub = room_publisher_of(r, sub, out_ssrc, &t, &st);
+    if (pub && t->kind == SDP_VIDEO && room_slot_of(sub, out_ssrc))
+        room_request_keyframe(r, pub, t, st, now_ms);
 }
 
 void sfu_room_ready(struct sfu_room *r, struct sfu_member *m, uint64_t now_ms)
 {
     for (size_t i = 0; i < m->nslots; i++)
         if (m->slots[i].active)
-            keyframe_for(r, m, m->slots[i].track.ssrc, now_ms);
+            keyframe_for(r, m, m->slots[i].track.out_ssrc, now_ms);
 }
 
-/* --- packets --- */
+/* --- feedback from subscribers --- */
 
-void sfu_room_rtp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len)
-{
-    struct rtp_hdr h;
-    if (rtp_parse(pkt, len, &h) != RTP_OK) {
-        r->stats->bad_rtp++;
-        return;
-    }
-    int known = 0;
-    for (size_t i = 0; i < m->ntracks && !known; i++)
-        known = m->tracks[i].ssrc == h.ssrc;
-    if (!known) {
-        r->stats->unknown_ssrc++;
-        return;
-    }
-    for (struct sfu_member *o = r->members; o; o = o->next) {
-        if (o == m || !slot_of(o, h.ssrc) || len + SFU_SRTP_TRAILER_MAX > r->cap)
-            continue;
-        memcpy(r->scratch, pkt, len);
-        r->stats->forwarded_packets++;
-        r->stats->forwarded_bytes += len;
-        r->ops.send_rtp(o->ud, r->scratch, len, r->cap);
-    }
-}
-
-static void feedback(struct sfu_room *r, struct sfu_member *m, const struct rtcp_pkt *p, uint64_t now_ms)
+/* One packet of a subscriber's compound: 0, or -1 if malformed. */
+static int feedback(struct sfu_room *r, struct sfu_member *m, const struct rtcp_pkt *p, uint64_t now_ms)
 {
     struct rtcp_fb fb;
     struct rtcp_fir_entry fir[4];
     uint32_t sender;
-    if (p->pt != RTCP_PSFB)
-        return;
-    if (p->count == RTCP_FMT_PLI && rtcp_parse_pli(p, &fb) == 0) {
+    if (p->pt == RTCP_RTPFB && p->count == RTCP_FMT_NACK)
+        return room_nack(r, m, p, now_ms);
+    if (p->pt == RTCP_PSFB && p->count == RTCP_FMT_PLI) {
+        if (rtcp_parse_pli(p, &fb) != 0)
+            return -1;
         keyframe_for(r, m, fb.media_ssrc, now_ms);
-    } else if (p->count == RTCP_FMT_FIR) {
+    } else if (p->pt == RTCP_PSFB && p->count == RTCP_FMT_FIR) {
         int n = rtcp_parse_fir(p, &sender, fir, 4);
         for (int i = 0; i < n && i < 4; i++)
             keyframe_for(r, m, fir[i].ssrc, now_ms);
+        return n < 0 ? -1 : 0;
     }
+    return 0;
 }
 
 void sfu_room_rtcp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len, uint64_t now_ms)
 {
-    struct rtcp_iter it;
-    struct rtcp_pkt p;
-    rtcp_iter_init(&it, pkt, len);
-    enum rtcp_status st = rtcp_iter_next(&it, &p);
-    for (; st == RTCP_OK; st = rtcp_iter_next(&it, &p))
-        feedback(r, m, &p, now_ms);
-    if (st == RTCP_MALFORMED)
-        r->stats->bad_rtp++;
+    room_walk_rtcp(r, m, pkt, len, now_ms, feedback);
 }

@@ -3,23 +3,44 @@
  * each member's subscriber transport carries, and where each packet goes.
  *
  * A member publishes tracks (from its publisher offer and our answer:
- * SSRC, kind, mid, codec, msid) and subscribes to everyone else's. Each
- * member has subscriber slots: the m-sections of the offer we make to its
- * subscriber transport, one per track of the others, in a fixed order (a
- * gone track's slot stays, rejected, because m-lines never move).
+ * SSRC, RTX SSRC and payload type, kind, mid, codec, msid) and subscribes
+ * to everyone else's. Each member has subscriber slots: the m-sections of
+ * the offer we make to its subscriber transport, one per track of the
+ * others, in a fixed order (a gone track's slot stays, rejected, because
+ * m-lines never move).
  *
- * Media: a publisher's RTP arrives here unprotected (once, by its session);
- * for every member whose subscriber slots hold that SSRC it is copied into
- * the scratch buffer the caller gave and handed to send_rtp, which
- * protects it with that member's context. SSRC, sequence number and
- * timestamp stay the publisher's (no simulcast, no rewriting yet).
- * Feedback: PLI and FIR from a subscriber about a track become one PLI to
+ * Every track leaves with an SSRC of its own in the room: the publisher's,
+ * unless another track already sends as that one (two browsers may pick
+ * the same random SSRC), then a new one; likewise for its RTX stream.
+ * Sequence numbers and timestamps go through a rewriter (rewrite.h) that
+ * keeps them the publisher's until a source switch (simulcast layers,
+ * later) needs them to continue.
+ *
+ * Media: a publisher's RTP arrives here unprotected (once, by its
+ * session), is counted for our receiver reports, rewritten, kept in the
+ * track's packet cache (video) and copied for every member whose
+ * subscriber slots hold the track into the scratch buffer the caller
+ * gave, then handed to send_rtp, which protects it with that member's
+ * context. The publisher's RTX packets are turned back into the packets
+ * they repair and go the same way when we had lost them.
+ *
+ * Feedback from subscribers: PLI and FIR about a track become one PLI to
  * its publisher, at most one per SFU_ROOM_PLI_MS per track; a subscriber
- * that becomes ready asks for a key frame the same way. Other RTCP (NACK,
- * receiver reports, REMB, transport-cc) is read and not answered.
+ * that becomes ready asks for a key frame the same way. A generic NACK is
+ * answered from the cache, as RTX (RFC 4588) when the subscriber's answer
+ * accepted it, else as the plain packet, within a budget of
+ * SFU_ROOM_NACK_RATE packets per second per subscriber (past it, the
+ * requests are dropped and counted as a NACK storm). What the cache lacks,
+ * and every gap in what a publisher sends, is NACKed upstream, at most
+ * SFU_ROOM_NACK_UP_RATE NACKs per second per track.
  *
- * No I/O, no allocation per packet (members and their slots are
- * allocated when they join).
+ * Reports: a publisher's sender reports go on to each subscriber of the
+ * track with the outgoing SSRC and timestamp (lip sync needs them), and
+ * every SFU_ROOM_RR_MS the publisher gets a receiver report from us about
+ * each of its tracks (loss, jitter, LSR/DLSR).
+ *
+ * No I/O, no allocation per packet (members, their slots and the packet
+ * caches of video tracks are allocated when they join and publish).
  */
 #ifndef TINCAN_SFU_ROOM_H
 #define TINCAN_SFU_ROOM_H
@@ -33,33 +54,53 @@
 #define SFU_ROOM_SLOTS SDP_MAX_MEDIA
 #define SFU_ROOM_PLI_MS 500      /* at most one PLI per track this often */
 #define SFU_ROOM_ID_MAX 32
+#define SFU_ROOM_NACK_RATE 250   /* retransmissions per second per subscriber (and burst) */
+#define SFU_ROOM_NACK_MAX 64     /* sequence numbers looked at per NACK packet */
+#define SFU_ROOM_NACK_UP_RATE 50 /* NACKs per second per track to its publisher */
+#define SFU_ROOM_NACK_UP_BURST 10
+#define SFU_ROOM_NACK_GAP 64     /* a longer gap is not NACKed: a key frame repairs it */
+#define SFU_ROOM_RR_MS 1000      /* receiver reports to each publisher this often */
 
 struct sfu_room_ops {
     /* Sends the RTP packet pkt[0..len) (pkt has cap bytes, room for the
      * SRTP trailer) to member ud's subscriber transport. May change pkt. */
     void (*send_rtp)(void *ud, uint8_t *pkt, size_t len, size_t cap);
-    /* Sends the RTCP packet to member ud's publisher transport (a PLI). */
+    /* Sends the RTCP packet to member ud's publisher transport (PLI,
+     * NACK, our receiver reports). */
     void (*send_rtcp)(void *ud, uint8_t *pkt, size_t len, size_t cap);
+    /* Sends the RTCP packet to member ud's subscriber transport (the
+     * publishers' sender reports). */
+    void (*send_sub_rtcp)(void *ud, uint8_t *pkt, size_t len, size_t cap);
 };
 
-/* A published track. */
+/* A published track (what a subscriber slot copies of it). */
 struct sfu_track {
     uint32_t ssrc;
     uint32_t rtx_ssrc;                 /* 0: none */
+    int rtx_pt;                        /* the publisher's RTX payload type, -1: none negotiated */
+    uint32_t out_ssrc, out_rtx_ssrc;   /* what subscribers see: unique in the room */
     enum sdp_kind kind;
     char mid[SDP_TOKEN_MAX];           /* in the publisher's transport */
     char cname[SDP_TOKEN_MAX];
     char track_id[SDP_TOKEN_MAX];      /* msid track */
     struct sdp_codec codec;            /* as negotiated with the publisher */
-    uint64_t last_pli_ms;              /* when the last PLI went to the publisher */
-    int pli_sent;                      /* last_pli_ms is set */
 };
 
 struct sfu_room_stats {
     uint64_t forwarded_packets, forwarded_bytes; /* RTP copies handed to send_rtp */
-    uint64_t bad_rtp;                  /* unprotected but not RTP (rtp_parse failed) or bad RTCP */
-    uint64_t unknown_ssrc;             /* RTP of no published track (RTX, probes) */
+    uint64_t bad_rtp;                  /* unprotected but not RTP (rtp_parse failed) */
+    uint64_t bad_rtcp;                 /* RTCP whose compound framing or feedback is malformed */
+    uint64_t unknown_ssrc;             /* RTP of no published track; feedback about no forwarded track */
     uint64_t pli_sent, pli_limited;    /* key frame requests sent to publishers, and held back */
+    uint64_t nack_seqs;                /* sequence numbers subscribers asked for */
+    uint64_t retransmitted, rtx_sent;  /* answered from the cache; of them as RTX */
+    uint64_t nack_missed;              /* asked for, not in the cache */
+    uint64_t nack_storm;               /* asked for past a subscriber's budget: dropped */
+    uint64_t nack_upstream, nack_up_limited; /* NACKs to publishers, and held back */
+    uint64_t repaired, rtx_dropped;    /* publisher RTX used, and not (padding, duplicates) */
+    uint64_t stale;                    /* RTP older than its stream's source (rewriter) */
+    uint64_t sr_forwarded, rr_sent;
+    uint64_t ssrc_rewritten;           /* tracks that leave with an SSRC not the publisher's */
 };
 
 struct sfu_room;
@@ -83,15 +124,21 @@ size_t sfu_room_count(const struct sfu_room *r);
 
 /* Sets m's tracks from its publisher offer and our answer to it: each
  * accepted m-section we receive on with an SSRC (a=ssrc or ssrc-group
- * FID) becomes a track. Returns the number of tracks. */
+ * FID) becomes a track. A track whose SSRC m already published keeps its
+ * outgoing SSRCs, cache and counters. Returns the number of tracks. */
 int sfu_room_publish(struct sfu_room *r, struct sfu_member *m, const struct sdp *offer, const struct sdp *answer);
+/* m publishes nothing any more (its publisher transport is gone); the
+ * others' slots for its tracks become rejected at their next offer. */
+void sfu_room_unpublish(struct sfu_room *r, struct sfu_member *m);
 /* m's published tracks. */
 const struct sfu_track *sfu_room_tracks(const struct sfu_member *m, size_t *n);
 
 /* Brings m's slots up to date with the others' tracks (new tracks get new
  * slots, gone ones are rejected) and writes the offer for m's subscriber
  * transport into *out: sendonly m-sections with the publisher's codec and
- * payload type, its SSRC and cname, msid "<publisher id> <track id>", no
+ * payload type (video: with nack, nack pli, ccm fir, and the publisher's
+ * RTX payload type if it has one), the outgoing SSRC (and RTX SSRC in an
+ * ssrc-group FID) with its cname, msid "<publisher id> <track id>", no
  * header extensions. Returns the number of m-sections (0: nothing to
  * offer yet). */
 int sfu_room_offer(struct sfu_room *r, struct sfu_member *m, struct sdp *out);
@@ -101,10 +148,18 @@ int sfu_room_offer(struct sfu_room *r, struct sfu_member *m, struct sdp *out);
  * (rate-limited like any PLI). */
 void sfu_room_ready(struct sfu_room *r, struct sfu_member *m, uint64_t now_ms);
 
-/* Unprotected RTP from m's publisher transport: forwarded as above. */
-void sfu_room_rtp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len);
+/* m's answer to our last subscriber offer: which slots accepted RTX. */
+void sfu_room_answered(struct sfu_room *r, struct sfu_member *m, const struct sdp *answer);
+
+/* Unprotected RTP from m's publisher transport at now_ms: forwarded as
+ * above. */
+void sfu_room_rtp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len, uint64_t now_ms);
 /* Unprotected RTCP from m's subscriber transport (feedback about what we
- * forward) at now_ms: PLI/FIR go to the publisher, rate-limited. */
+ * forward) at now_ms: PLI/FIR go to the publisher, rate-limited; NACKs
+ * are answered from the cache. */
 void sfu_room_rtcp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len, uint64_t now_ms);
+/* Unprotected RTCP from m's publisher transport at now_ms: its sender
+ * reports go on to the subscribers. */
+void sfu_room_rtcp_pub(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len, uint64_t now_ms);
 
 #endif

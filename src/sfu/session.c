@@ -131,6 +131,8 @@ static enum sfu_input input_dtls(struct sfu_session *s, const uint8_t *buf, size
 {
     if (!valid_remote(s, from))
         return SFU_IN_UNKNOWN_ADDR;
+    if (dtls_record_check(buf, len) != 0)
+        return SFU_IN_BAD_DTLS;
     s->dtls_from = *from;
     s->have_dtls_from = 1;
     enum dtls_state st = dtls_session_feed(s->dtls, buf, len);
@@ -202,6 +204,21 @@ int sfu_session_send_rtp(struct sfu_session *s, uint8_t *buf, size_t len, size_t
 int sfu_session_send_rtcp(struct sfu_session *s, uint8_t *buf, size_t len, size_t cap)
 {
     return send_protected(s, buf, len, cap, 1);
+}
+
+int sfu_session_restart_ice(struct sfu_session *s, const char *local_ufrag, const char *local_pwd,
+                            const char *remote_ufrag)
+{
+    return ice_lite_restart(&s->ice, local_ufrag, local_pwd, remote_ufrag) == 0 ? 0 : -1;
+}
+
+uint64_t sfu_session_last_check(const struct sfu_session *s, uint64_t since)
+{
+    uint64_t last = since;
+    for (int i = 0; i < ICE_MAX_PAIRS; i++)
+        if (s->ice.pairs[i].in_use && s->ice.pairs[i].last_check_ms > last)
+            last = s->ice.pairs[i].last_check_ms;
+    return last;
 }
 
 enum sfu_session_state sfu_session_state(const struct sfu_session *s)

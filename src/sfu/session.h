@@ -42,6 +42,7 @@ enum sfu_input {
     SFU_IN_SRTP_AUTH,     /* SRTP/SRTCP did not authenticate, or a replay */
     SFU_IN_BAD_PACKET,    /* not STUN, DTLS or RTP/RTCP shaped, or SRTP refused its form */
     SFU_IN_DTLS_FAILED,   /* the handshake failed with this datagram (or already had) */
+    SFU_IN_BAD_DTLS,      /* not whole DTLS records (truncated, garbage): not fed to OpenSSL */
 };
 
 struct sfu_session_ops {
@@ -86,6 +87,17 @@ enum sfu_input sfu_session_input(struct sfu_session *s, uint8_t *buf, size_t len
  * SRTP refused it. */
 int sfu_session_send_rtp(struct sfu_session *s, uint8_t *buf, size_t len, size_t cap);
 int sfu_session_send_rtcp(struct sfu_session *s, uint8_t *buf, size_t len, size_t cap);
+
+/* An ICE restart asked by the browser (a new ufrag in its offer): new
+ * ICE credentials, the same DTLS association and SRTP keys (RFC 8445
+ * §2.4, RFC 8842 §4: the fingerprint did not change). Media goes on over
+ * the old pair until the new checks nominate one. 0, or -1 if the
+ * credentials are unusable (the session is unchanged). */
+int sfu_session_restart_ice(struct sfu_session *s, const char *local_ufrag, const char *local_pwd,
+                            const char *remote_ufrag);
+/* When the browser last proved it still wants our media: the latest
+ * valid check on any pair, or since (the session's start) if none came. */
+uint64_t sfu_session_last_check(const struct sfu_session *s, uint64_t since);
 
 enum sfu_session_state sfu_session_state(const struct sfu_session *s);
 /* The ICE state, for the glue (selected pair, consent). */

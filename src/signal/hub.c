@@ -304,6 +304,8 @@ static void take_over(struct peer *p, hub_send_fn send, hub_evict_fn evict, void
     state_tell_room(p);
     if (p->room)
         room_broadcast(p->room, p, json_pack("{s:s, s:s}", "type", "peer-resumed", "peerId", p->id));
+    if (p->room && p->room->sfu && h->sfu.resumed)
+        h->sfu.resumed(h->sfu.ctx, p, ctx);
 }
 
 /* The tincan identity holding token, or NULL. */

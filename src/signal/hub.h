@@ -82,6 +82,9 @@ struct hub_sfu {
     /* p, in an SFU room, sent `type` ("sfu-publish", "sfu-subscribe-answer")
      * with description sdp. */
     void (*message)(void *ctx, struct peer *p, void *conn, const char *type, const char *sdp);
+    /* p, in an SFU room, resumed on connection conn after its grace (what
+     * was sent meanwhile was lost); may be NULL. */
+    void (*resumed)(void *ctx, struct peer *p, void *conn);
 };
 
 /* Installs the SFU (copied), or removes it with NULL: then a join asking

@@ -202,6 +202,8 @@ enum policy_verdict policy_peer(const struct turn_policy *p, const struct stun_a
         return policy_peer_allowed(p, peer) ? POLICY_NETWORK : POLICY_REFUSED;
     if (peer->port >= p->relay_lo && peer->port <= p->relay_hi && p->relay_hi)
         return POLICY_RELAY;
+    if (peer->port == p->main_port && p->sfu_peer && p->main_port)
+        return POLICY_SFU;
     if (peer->port == p->main_port || peer->port == 0)
         return POLICY_REFUSED;
     uint8_t ip[16];

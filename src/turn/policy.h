@@ -14,7 +14,9 @@
  * (CVE-2020-26262): only relay-range ports are peers there, and those are
  * delivered in process to the allocation that owns the port. An --allow-peer
  * rule with ports (CIDR@LO-HI) may open other ports of an own address; the
- * main port stays closed. Pure.
+ * main port stays closed to the network, and when the SFU runs in the same
+ * process (sfu_peer) it is a peer in process only: the relay hands its
+ * data to the SFU, never to the socket. Pure.
  */
 #ifndef TINCAN_POLICY_H
 #define TINCAN_POLICY_H
@@ -43,6 +45,7 @@ struct turn_policy {
     int nlocal;
     uint16_t main_port;                       /* never a peer on an own address */
     uint16_t relay_lo, relay_hi;              /* the relay port range */
+    int sfu_peer;                             /* the main port of an own address is the SFU, in process */
 };
 
 /* What may be done with a peer address. */
@@ -50,6 +53,7 @@ enum policy_verdict {
     POLICY_REFUSED,   /* 403; nothing is sent there */
     POLICY_NETWORK,   /* a peer on the network: sent through the relay socket */
     POLICY_RELAY,     /* a relay port of this server: delivered in process only */
+    POLICY_SFU,       /* the main port of this server with the SFU on: delivered in process only */
 };
 
 /* Parses "10.0.0.0/8", "fc00::/7" or a single address, each optionally with

@@ -5,8 +5,10 @@
  * data from clients to peers, in process when the peer is a relay port of
  * this server (two browsers that both relay through tincan), with the same
  * permission and channel checks either way. relay_to_peer() is the one
- * place that decides "the peer is one of ours, deliver in process"; an SFU
- * in the same process plugs in there.
+ * place that decides "the peer is one of ours, deliver in process"; the
+ * SFU in the same process plugs in there (the main port of an own address,
+ * policy POLICY_SFU), and its answers come back through
+ * turn_server_from_sfu().
  */
 #include <errno.h>
 #include <openssl/rand.h>
@@ -26,7 +28,7 @@ static int peer_reachable(struct turn_server *ts, const struct stun_addr *peer, 
     if (!policy_is_local(&ts->opt.policy, peer))
         return 1;
     enum policy_verdict v = policy_peer(&ts->opt.policy, peer);
-    if (v == (in_process ? POLICY_RELAY : POLICY_NETWORK))
+    if (in_process ? v == POLICY_RELAY || (v == POLICY_SFU && ts->sfu.input) : v == POLICY_NETWORK)
         return 1;
     ts->stats.own_refused++;
     return 0;
@@ -114,8 +116,17 @@ void relay_to_peer(struct turn_server *ts, struct turn_alloc *a, const struct st
     if (!alloc_permitted(&a->st, peer, loop_now(ts->loop)))
         return;
     int own = relay_is_own(ts, peer);
-    if (!peer_reachable(ts, peer, own) || !bandwidth_ok(ts, a, len))
+    int sfu = !own && ts->sfu.input && policy_is_local(&ts->opt.policy, peer) &&
+              policy_peer(&ts->opt.policy, peer) == POLICY_SFU;
+    if (!peer_reachable(ts, peer, own || sfu) || !bandwidth_ok(ts, a, len))
         return;
+    if (sfu) {
+        /* The browser relays to our SFU: handed over, no trip through the kernel. */
+        ts->stats.to_peer_packets++;
+        ts->stats.to_peer_bytes += len;
+        ts->sfu.input(ts->sfu.ctx, &a->relayed, peer, data, len);
+        return;
+    }
     if (own) {
         /* Both ends relay through us: no trip through the kernel. */
         struct turn_alloc *to = ts->by_port[peer->port - ts->opt.port_lo];
@@ -131,6 +142,28 @@ void relay_to_peer(struct turn_server *ts, struct turn_alloc *a, const struct st
     ts->stats.relayed_bytes += len;
     ts->stats.to_peer_packets++;
     ts->stats.to_peer_bytes += len;
+}
+
+void turn_server_set_sfu(struct turn_server *ts, const struct turn_sfu_ops *sfu)
+{
+    memset(&ts->sfu, 0, sizeof(ts->sfu));
+    if (sfu)
+        ts->sfu = *sfu;
+    ts->opt.policy.sfu_peer = ts->sfu.input != NULL;
+}
+
+int turn_server_from_sfu(struct turn_server *ts, const struct stun_addr *from, const struct stun_addr *to,
+                         const uint8_t *data, size_t len)
+{
+    size_t n = to->family == STUN_IPV4 ? 4 : 16;
+    if (to->port < ts->opt.port_lo || to->port > ts->opt.port_hi || to->family != ts->relay_public.family ||
+        memcmp(to->ip, ts->relay_public.ip, n) != 0)
+        return -1;
+    struct turn_alloc *a = ts->by_port[to->port - ts->opt.port_lo];
+    if (!a)
+        return -1;
+    relay_deliver(ts, a, from, data, len, 1);
+    return 0;
 }
 
 void relay_channel_from_client(struct turn_server *ts, struct turn_alloc *a, const uint8_t *buf, size_t len)

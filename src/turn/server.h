@@ -58,6 +58,15 @@ struct turn_relay_ops {
     void *ctx;
 };
 
+/* The SFU of this process, as a peer of allocations (policy POLICY_SFU). */
+struct turn_sfu_ops {
+    /* Data an allocation sends to the SFU: from its relayed address `from`
+     * to the SFU's address `to` (an own address, the main port). */
+    void (*input)(void *ctx, const struct stun_addr *from, const struct stun_addr *to, const uint8_t *data,
+                  size_t len);
+    void *ctx;
+};
+
 struct turn_options {
     const char *realm;
     const char *secret;        /* TURN REST secret */
@@ -107,6 +116,15 @@ void turn_server_input(struct turn_server *ts, const struct turn_source *src, co
  * that could not take more): stop handing in datagrams of that socket. */
 int turn_server_relay_input(struct turn_server *ts, uint16_t port, const struct stun_addr *peer, const uint8_t *data,
                             size_t len);
+/* Plugs the SFU in (copied; NULL unplugs): from now on an allocation's
+ * data to the main port of an own address goes to sfu->input. */
+void turn_server_set_sfu(struct turn_server *ts, const struct turn_sfu_ops *sfu);
+/* The SFU sends data from its address `from` to `to`: if `to` is the
+ * relayed address of an allocation here, it is delivered in process (when
+ * the allocation's permissions and limits allow) and 0 is returned; else
+ * -1 and the caller sends it on the network. */
+int turn_server_from_sfu(struct turn_server *ts, const struct stun_addr *from, const struct stun_addr *to,
+                         const uint8_t *data, size_t len);
 /* A TCP or TLS client (ctx) went away: its allocation ends. */
 void turn_server_stream_closed(struct turn_server *ts, void *ctx);
 /* Mints a REST credential valid for ttl seconds. Returns 0 or -1. */

@@ -64,6 +64,7 @@ struct turn_server {
     uint8_t nonce_secret[32];
     struct stun_addr relay_local, relay_public;
     struct turn_stats stats;
+    struct turn_sfu_ops sfu;         /* the SFU in this process, or input NULL */
     struct loop_timer sweep;
     uint64_t txid_state;             /* xorshift64* for Data indications */
 };

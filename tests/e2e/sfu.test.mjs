@@ -9,7 +9,8 @@
 // What a user would check: each page decodes the other two's video
 // (getStats: two inbound video streams with framesDecoded > 0), and both of
 // its transports run over the server's main port (the selected pair's
-// remote candidate is 127.0.0.1:PORT). A second test sends garbage DTLS and
+// remote candidate is 127.0.0.1:PORT), and RTCP reports go both ways
+// through the SFU (/metrics). A second test sends garbage DTLS and
 // RTP to the port from a stranger's socket: it is dropped and counted in
 // /metrics, and the call goes on decoding.
 //
@@ -132,7 +133,16 @@ describe('three browsers through the SFU', { timeout: 180_000 }, () => {
       assert.equal(s.sub.remote.address, '127.0.0.1');
       assert.equal(s.decoded.length, 2, 'two inbound video streams');
     }
-    const { m } = await scrape(server.port);
+    // RTCP both ways: the publishers' sender reports reach the subscribers
+    // (lip sync) and the publishers get our receiver reports, within seconds.
+    let m;
+    for (let i = 0; i < 100; i++) {
+      m = (await scrape(server.port)).m;
+      if (m.get('tincan_sfu_sender_reports_forwarded_total') > 0 && m.get('tincan_sfu_receiver_reports_total') > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(m.get('tincan_sfu_sender_reports_forwarded_total') > 0, 'sender reports forwarded');
+    assert.ok(m.get('tincan_sfu_receiver_reports_total') > 0, 'receiver reports sent');
     assert.equal(m.get('tincan_sfu_sessions'), 6, 'a publisher and a subscriber transport per page');
     assert.ok(m.get('tincan_sfu_forwarded_packets_total') > 100);
     assert.ok(m.get('tincan_sfu_keyframe_requests_total') >= 1);

@@ -22,7 +22,8 @@ const LABEL_VALUES = {
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
   reason: ['bad_credentials', 'stale_nonce', 'unrouted', 'oversized', 'send_failed', 'own_address', 'peer_policy', 'unknown_method',
-    'csrf', 'unauthenticated', 'forbidden', 'no_session', 'srtp_auth', 'bad_rtp', 'not_ready'],
+    'csrf', 'unauthenticated', 'forbidden', 'no_session', 'srtp_auth', 'bad_rtp', 'not_ready',
+    'bad_dtls', 'bad_rtcp', 'unknown_ssrc', 'nack_storm', 'stale'],
   // The limits are the ones docs/deploy.md lists (and every one of them is served: see below).
   limit: documentedLimits(),
 };

@@ -4,6 +4,8 @@
 // other members get an sfu-offer with the publisher's SSRC and msid, and a
 // new offer with the track's m-section rejected when the publisher leaves.
 // Mixing mesh and SFU joins, and sfu-* messages out of place, are refused.
+// An offer lost while a member was away is made again when it resumes; a
+// transport that hears no ICE check for 30 s is closed with sfu-closed.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer, uniq } from './signal-client.mjs';
@@ -61,10 +63,14 @@ describe('signaling: SFU rooms', () => {
     assert.match(ans, new RegExp(`^a=candidate:\\S+ 1 udp \\d+ 127\\.0\\.0\\.1 ${env.srv.port} typ host\\r$`, 'm'));
     assert.match(ans, /^a=fingerprint:sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\r$/m);
     const sub = (await b.take('sfu-offer')).sdp;
-    assert.match(sub, /^m=video 9 UDP\/TLS\/RTP\/SAVPF 96\r$/m);
+    assert.match(sub, /^m=video 9 UDP\/TLS\/RTP\/SAVPF 96 97\r$/m);
     assert.match(sub, /^a=sendonly\r$/m);
+    assert.match(sub, /^a=rtcp-fb:96 nack\r$/m, 'NACKs are answered from our cache');
+    assert.match(sub, /^a=rtpmap:97 rtx\/90000\r$/m);
+    assert.match(sub, /^a=fmtp:97 apt=96\r$/m);
+    assert.match(sub, /^a=ssrc-group:FID 1111 2222\r$/m, 'the publisher\'s SSRCs, unique in the room, are kept');
     assert.match(sub, /^a=ssrc:1111 cname:c1\r$/m);
-    assert.doesNotMatch(sub, /a=ssrc:2222/, 'no RTX in the subscriber offer');
+    assert.match(sub, /^a=ssrc:2222 cname:c1\r$/m);
     assert.match(sub, new RegExp(`^a=msid:${a.id} track1\\r$`, 'm'));
     const subUfrag = /a=ice-ufrag:(\S+)/.exec(sub)[1];
     assert.notEqual(subUfrag, /a=ice-ufrag:(\S+)/.exec(ans)[1], 'each transport has its own credentials');
@@ -73,6 +79,66 @@ describe('signaling: SFU rooms', () => {
     a.send({ type: 'leave' });
     await b.take('peer-left');
     const again = (await b.take('sfu-offer')).sdp;
-    assert.match(again, /^m=video 0 UDP\/TLS\/RTP\/SAVPF 96\r$/m, 'the gone track is rejected, in its place');
+    assert.match(again, /^m=video 0 UDP\/TLS\/RTP\/SAVPF 96 97\r$/m, 'the gone track is rejected, in its place');
+  });
+});
+
+describe('signaling: SFU rooms across a resume, and consent (--resume-grace 5)', () => {
+  const env = useServer(['--resume-grace', '5']);
+  const { peers } = env;
+
+  test('an sfu-offer made while the member was away is made again when it resumes', T, async () => {
+    const [a, b] = await peers.many('a', 'b');
+    const r = uniq('sfu');
+    a.send({ type: 'join', room: r, sfu: true });
+    await a.take('joined');
+    b.send({ type: 'join', room: r, sfu: true });
+    await b.take('joined');
+    b.drop();
+    assert.equal((await a.take('peer-reconnecting')).peerId, b.id);
+    a.send({ type: 'sfu-publish', sdp: offer('aaaa') });
+    await a.take('sfu-answer'); // b's sfu-offer goes nowhere now
+    const b2 = await peers.connect("b'", { resume: b.token });
+    assert.equal(b2.welcome.resumed, true);
+    const sub = (await b2.take('sfu-offer')).sdp;
+    assert.match(sub, /^a=ssrc:1111 cname:c1\r$/m, 'the offer holds the track published meanwhile');
+    b2.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub) });
+    await b2.barrier();
+  });
+
+  test('a publish with a new ufrag before DTLS is up gets a new transport', T, async () => {
+    const [a] = await peers.many('a');
+    a.send({ type: 'join', room: uniq('sfu'), sfu: true });
+    await a.take('joined');
+    a.send({ type: 'sfu-publish', sdp: offer('aaaa') });
+    const first = /a=ice-ufrag:(\S+)/.exec((await a.take('sfu-answer')).sdp)[1];
+    a.send({ type: 'sfu-publish', sdp: offer('cccc') });
+    const second = /a=ice-ufrag:(\S+)/.exec((await a.take('sfu-answer')).sdp)[1];
+    assert.notEqual(second, first);
+  });
+
+  test('a subscriber transport without ICE checks for 30 s is closed and offered anew', { timeout: 60000 }, async () => {
+    const [a, b] = await peers.many('a', 'b');
+    const r = uniq('sfu');
+    a.send({ type: 'join', room: r, sfu: true });
+    await a.take('joined');
+    b.send({ type: 'join', room: r, sfu: true });
+    await b.take('joined');
+    a.send({ type: 'sfu-publish', sdp: offer('aaaa') });
+    await a.take('sfu-answer');
+    const sub = (await b.take('sfu-offer')).sdp;
+    const t0 = Date.now();
+    b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub) });
+    assert.deepEqual(await b.take('sfu-closed', 45000),
+      { type: 'sfu-closed', transport: 'subscriber', reason: 'consent' });
+    assert.ok(Date.now() - t0 >= 29000, 'not before 30 s');
+    // A new transport (new credentials) is offered. (a's publisher transport
+    // lapses too, at about the same time, so its track may be in it or rejected.)
+    const ufrag = (sdp) => /a=ice-ufrag:(\S+)/.exec(sdp)?.[1];
+    const old = ufrag(sub);
+    const again = (await b.take((m) => m.type === 'sfu-offer' && ufrag(m.sdp) !== old)).sdp;
+    assert.match(again, /^m=video \d+ UDP\/TLS\/RTP\/SAVPF 96 97\r$/m);
+    // The publisher transport never saw a check either: a hears the same.
+    assert.deepEqual(await a.take('sfu-closed', 5000), { type: 'sfu-closed', transport: 'publisher', reason: 'consent' });
   });
 });

@@ -3,8 +3,12 @@
 // --allow-peer 127.0.0.1/32: 127.0.0.1 stands in for a public address that
 // the peer policy lets through. Only relay-range ports of an own address
 // are peers (delivered in process to the allocation that owns the port);
-// the main port never is; a local UDP service is unreachable unless an
-// --allow-peer rule names its port; every refusal is counted in /metrics.
+// the main port is a peer only as the SFU, in process (a browser that can
+// reach tincan only through TURN uses an SFU room so): what goes there
+// reaches neither the network nor the TURN server itself, so a Binding
+// through the relay gets no answer. A local UDP service is unreachable
+// unless an --allow-peer rule names its port; every refusal is counted in
+// /metrics.
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { start, sleep } from './net.mjs';
@@ -37,14 +41,25 @@ describe('own addresses are not peers (--allow-peer 127.0.0.1/32 stands in for a
   }
 
   for (const tr of ['udp', 'tcp']) {
-    test(`${tr}: CreatePermission and ChannelBind to the main port of the relay address → 403`, T, async () => {
-      const before_ = (await scrape(srv.port)).m.get('tincan_turn_refused_total', { reason: 'own_address' });
+    test(`${tr}: the main port of the relay address is the SFU, in process only`, T, async () => {
+      const m0 = (await scrape(srv.port)).m;
       const t = bag.add(await TurnClient.connect(tr, srv.port, ALICE));
       expectSuccess(await t.allocate(), 'Allocate');
-      expectError(await t.createPermission({ ip: '127.0.0.1', port: srv.port }), 403, 'CreatePermission to the main port');
-      expectError(await t.channelBind(0x4001, { ip: '127.0.0.1', port: srv.port }), 403, 'ChannelBind to the main port');
-      const m = (await scrape(srv.port)).m;
-      assert.equal(m.get('tincan_turn_refused_total', { reason: 'own_address' }), before_ + 2, 'both refusals counted');
+      expectSuccess(await t.createPermission({ ip: '127.0.0.1', port: srv.port }), 'CreatePermission to the main port (the SFU)');
+      expectSuccess(await t.channelBind(0x4001, { ip: '127.0.0.1', port: srv.port }), 'ChannelBind to the main port (the SFU)');
+      t.send({ ip: '127.0.0.1', port: srv.port }, binding());
+      let m;
+      for (let i = 0; i < 50; i++) {
+        m = (await scrape(srv.port)).m;
+        if (m.get('tincan_sfu_from_turn_total') > m0.get('tincan_sfu_from_turn_total')) break;
+        await sleep(50);
+      }
+      assert.equal(m.get('tincan_sfu_from_turn_total'), m0.get('tincan_sfu_from_turn_total') + 1, 'handed to the SFU');
+      assert.equal(m.get('tincan_sfu_dropped_total', { reason: 'no_session' }),
+        m0.get('tincan_sfu_dropped_total', { reason: 'no_session' }) + 1, 'which has no session for it');
+      assert.equal(m.get('tincan_turn_refused_total', { reason: 'own_address' }),
+        m0.get('tincan_turn_refused_total', { reason: 'own_address' }), 'nothing refused');
+      assert.ok(await t.c.none(isData, 10), 'and the TURN server never saw the Binding: no answer');
     });
   }
 
@@ -84,7 +99,7 @@ describe('own addresses are not peers (--allow-peer 127.0.0.1/32 stands in for a
   });
 });
 
-describe('--allow-peer with ports opens a port of an own address, never the main port', () => {
+describe('--allow-peer with ports opens a port of an own address; the main port stays the SFU\'s', () => {
   let srv;
   let echo;
   const bag = new Bag();
@@ -101,13 +116,13 @@ describe('--allow-peer with ports opens a port of an own address, never the main
   afterEach(() => bag.closeAll());
   after(async () => { echo?.close(); await srv?.stop(); });
 
-  test('the named port echoes through the relay; the main port stays refused', T, async () => {
+  test('the named port echoes through the relay; the main port stays the SFU\'s, not the network\'s', T, async () => {
     const t = bag.add(await TurnClient.connect('udp', srv.port, ALICE));
     expectSuccess(await t.allocate(), 'Allocate');
     expectSuccess(await t.createPermission(echo.addr), 'CreatePermission to the opened port');
     t.send(echo.addr, Buffer.from('ping'));
     await t.data(Buffer.from('ping'));
-    expectError(await t.createPermission({ ip: '127.0.0.1', port: srv.port }), 403, 'the main port, though inside an --allow-peer port range');
+    expectSuccess(await t.createPermission({ ip: '127.0.0.1', port: srv.port }), 'the main port is the SFU, even inside an --allow-peer range');
     t.send({ ip: '127.0.0.1', port: srv.port }, binding());
     await sleep(500);
     assert.ok(await t.c.none((it) => isData(it) && it.msg.xorAddr(0x0012)?.port === srv.port, 10), 'no answer from the main port');

@@ -401,6 +401,13 @@ static void test_own_addresses(void **state)
     assert_int_equal(verdict(&p, "198.51.100.2", 53), POLICY_NETWORK); /* another host in the allowed range */
     assert_int_equal(verdict(&p, "192.0.2.9", 49170), POLICY_RELAY);
     assert_int_equal(verdict(&p, "2001:db8::9", 443), POLICY_REFUSED);
+    /* With the SFU in process, the main port of an own address is it. */
+    p.sfu_peer = 1;
+    assert_int_equal(verdict(&p, "198.51.100.1", 443), POLICY_SFU);
+    assert_int_equal(verdict(&p, "127.0.0.1", 443), POLICY_SFU);
+    assert_int_equal(verdict(&p, "8.8.8.8", 443), POLICY_NETWORK);
+    assert_int_equal(verdict(&p, "198.51.100.1", 444), POLICY_REFUSED);
+    p.sfu_peer = 0;
     assert_int_equal(verdict(&p, "8.8.8.8", 443), POLICY_NETWORK);
     assert_int_equal(verdict(&p, "10.0.0.1", 49170), POLICY_REFUSED);
     /* All of loopback is this host, listed or not. */

@@ -15,10 +15,11 @@
 
 #include "base/alloc.h"
 #include "sfu/rtcp.h"
+#include "sfu/pktcache.h"
 #include "sfu/room.h"
 #include "sfu/srtp.h"
 
-#define MAX_SENT 32
+#define MAX_SENT 64
 
 struct sent {
     char to;             /* member name */
@@ -53,7 +54,12 @@ static void send_rtcp(void *ud, uint8_t *pkt, size_t len, size_t cap)
     record(ud, pkt, len, cap, 1);
 }
 
-static const struct sfu_room_ops ops = { .send_rtp = send_rtp, .send_rtcp = send_rtcp };
+static void send_sub_rtcp(void *ud, uint8_t *pkt, size_t len, size_t cap)
+{
+    record(ud, pkt, len, cap, 2);
+}
+
+static const struct sfu_room_ops ops = { .send_rtp = send_rtp, .send_rtcp = send_rtcp, .send_sub_rtcp = send_sub_rtcp };
 
 /* A publisher's offer (sendonly audio + video with RTX) and our answer. */
 static void publish(struct sfu_room *r, struct sfu_member *m, uint32_t audio, uint32_t video)
@@ -128,13 +134,13 @@ static void test_forwarding(void **state)
     uint8_t pkt[64];
     size_t n = rtp(pkt, 2000);
     /* Nobody has been offered alice's tracks yet: nothing goes out. */
-    sfu_room_rtp(r, a, pkt, n);
+    sfu_room_rtp(r, a, pkt, n, 1000);
     assert_int_equal(nsent, 0);
     struct sdp *d = xcalloc(1, sizeof(*d));
     assert_int_equal(sfu_room_offer(r, b, d), 2);
     assert_int_equal(sfu_room_offer(r, c, d), 2);
     assert_int_equal(sfu_room_offer(r, a, d), 0); /* nothing of the others to offer alice */
-    sfu_room_rtp(r, a, pkt, n);
+    sfu_room_rtp(r, a, pkt, n, 1000);
     assert_int_equal(nsent, 2);
     assert_int_equal(sent_to('B', 0), 1);
     assert_int_equal(sent_to('C', 0), 1);
@@ -142,14 +148,15 @@ static void test_forwarding(void **state)
     assert_memory_equal(sent[0].buf, pkt, n); /* SSRC, sequence number and timestamp kept */
     assert_int_equal(stats.forwarded_packets, 2);
     assert_int_equal(stats.forwarded_bytes, 2 * n);
-    /* RTX (not offered), a stranger's SSRC and garbage are not forwarded. */
+    /* RTX repairing a packet we have, a stranger's SSRC and garbage are not forwarded. */
     nsent = 0;
-    sfu_room_rtp(r, a, pkt, rtp(pkt, 2001));
-    sfu_room_rtp(r, b, pkt, rtp(pkt, 2000)); /* bob does not publish alice's SSRC */
+    sfu_room_rtp(r, a, pkt, rtp(pkt, 2001), 1000);
+    sfu_room_rtp(r, b, pkt, rtp(pkt, 2000), 1000); /* bob does not publish alice's SSRC */
     pkt[0] = 0x40;
-    sfu_room_rtp(r, a, pkt, n);
+    sfu_room_rtp(r, a, pkt, n, 1000);
     assert_int_equal(nsent, 0);
-    assert_int_equal(stats.unknown_ssrc, 2);
+    assert_int_equal(stats.unknown_ssrc, 1);
+    assert_int_equal(stats.rtx_dropped, 1);
     assert_int_equal(stats.bad_rtp, 1);
     xfree(d);
 }
@@ -168,7 +175,7 @@ static void test_offer_slots(void **state)
     assert_int_equal(v->ssrcs[0].ssrc, 2000);
     assert_int_equal(v->nssrcs, 1);
     assert_int_equal(v->codecs[0].pt, 96);
-    assert_int_equal(v->codecs[0].fb, SDP_FB_PLI | SDP_FB_FIR);
+    assert_int_equal(v->codecs[0].fb, SDP_FB_NACK | SDP_FB_PLI | SDP_FB_FIR);
     assert_int_equal(v->nextmaps, 0);
     assert_string_equal(v->msid_stream, "alice");
     assert_string_equal(v->msid_track, "cam");
@@ -243,8 +250,340 @@ static void test_pli(void **state)
     /* Malformed RTCP is counted. */
     fir[0] = 0x40;
     sfu_room_rtcp(r, b, fir, (size_t)n, 40000);
-    assert_int_equal(stats.bad_rtp, 1);
+    assert_int_equal(stats.bad_rtcp, 1);
     assert_int_equal(sent_to('A', 1), 3);
+    xfree(d);
+}
+
+
+/* --- NACK, RTX, rewriting, reports --- */
+
+/* Alice publishes video 2000 (RTX 2001, payload type 97) and audio 1000;
+ * the answer negotiated nack and RTX. */
+static void publish_rtx(struct sfu_room *r, struct sfu_member *m, uint32_t audio, uint32_t video)
+{
+    struct sdp *o = xcalloc(1, sizeof(*o)), *a = xcalloc(1, sizeof(*a));
+    o->nmedia = a->nmedia = 2;
+    o->media[0].kind = a->media[0].kind = SDP_AUDIO;
+    o->media[1].kind = a->media[1].kind = SDP_VIDEO;
+    strcpy(o->media[0].mid, "0");
+    strcpy(o->media[1].mid, "1");
+    o->media[0].ssrcs[0] = (struct sdp_ssrc){ .ssrc = audio, .cname = "cn" };
+    o->media[0].nssrcs = 1;
+    o->media[1].ssrcs[0] = (struct sdp_ssrc){ .ssrc = video, .cname = "cn" };
+    o->media[1].nssrcs = 1;
+    o->media[1].fid[0] = video;
+    o->media[1].fid[1] = video + 1;
+    for (int i = 0; i < 2; i++) {
+        a->media[i].port = 9;
+        a->media[i].dir = SDP_RECVONLY;
+        a->media[i].ncodecs = 1;
+        a->media[i].codecs[0] = (struct sdp_codec){ .pt = (uint8_t)(i ? 96 : 111), .clock = i ? 90000 : 48000, .apt = -1 };
+        strcpy(a->media[i].codecs[0].name, i ? "VP8" : "opus");
+    }
+    a->media[1].codecs[0].fb = SDP_FB_NACK | SDP_FB_PLI;
+    a->media[1].codecs[1] = (struct sdp_codec){ .pt = 97, .name = "rtx", .clock = 90000, .apt = 96 };
+    a->media[1].ncodecs = 2;
+    assert_int_equal(sfu_room_publish(r, m, o, a), 2);
+    xfree(o);
+    xfree(a);
+}
+
+/* An RTP packet: ssrc, seq, ts, payload type, a 20-byte payload of seq's low byte. */
+static size_t rtp_seq(uint8_t *buf, uint32_t ssrc, uint16_t seq, uint8_t pt)
+{
+    rtp(buf, ssrc);
+    buf[1] = pt;
+    buf[2] = (uint8_t)(seq >> 8), buf[3] = (uint8_t)seq;
+    uint32_t ts = seq * 3000u;
+    buf[4] = (uint8_t)(ts >> 24), buf[5] = (uint8_t)(ts >> 16), buf[6] = (uint8_t)(ts >> 8), buf[7] = (uint8_t)ts;
+    memset(buf + 12, seq & 0xFF, 20);
+    return 32;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The subscriber's answer to its offer d, accepting RTX or not. */
+static void answer(struct sfu_room *r, struct sfu_member *m, const struct sdp *d, int rtx)
+{
+    struct sdp *a = xcalloc(1, sizeof(*a));
+    *a = *d;
+    for (size_t i = 0; i < a->nmedia; i++) {
+        a->media[i].dir = SDP_RECVONLY;
+        if (!rtx && a->media[i].ncodecs > 1)
+            a->media[i].ncodecs = 1;
+    }
+    sfu_room_answered(r, m, a);
+    xfree(a);
+}
+
+static void nack(struct sfu_room *r, struct sfu_member *from, uint32_t ssrc, const uint16_t *seqs, size_t n, uint64_t now)
+{
+    uint8_t buf[256];
+    int len = rtcp_build_nack(buf, sizeof(buf), 9, ssrc, seqs, n);
+    assert_true(len > 0);
+    sfu_room_rtcp(r, from, buf, (size_t)len, now);
+}
+
+static const struct sent *last_to(char who, int rtcp)
+{
+    for (size_t i = nsent; i-- > 0;)
+        if (sent[i].to == who && sent[i].rtcp == rtcp)
+            return &sent[i];
+    fail_msg("nothing sent to %c", who);
+    return NULL;
+}
+
+/* The offer carries nack, RTX 97 (apt 96) and the FID group. */
+static void check_rtx_offer(const struct sdp *d)
+{
+    const struct sdp_media *v = d->media[0].kind == SDP_VIDEO ? &d->media[0] : &d->media[1];
+    assert_int_equal(v->ncodecs, 2);
+    assert_string_equal(v->codecs[1].name, "rtx");
+    assert_int_equal(v->codecs[1].pt, 97);
+    assert_string_equal(v->codecs[1].fmtp, "apt=96");
+    assert_true(v->codecs[0].fb & SDP_FB_NACK);
+    assert_int_equal(v->fid[0], 2000);
+    assert_int_equal(v->fid[1], 2001);
+}
+
+static void test_nack_rtx(void **state)
+{
+    struct sfu_room *r = *state;
+    struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
+    struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
+    struct sfu_member *c = sfu_room_join(r, "carol", (void *)&C);
+    publish_rtx(r, a, 1000, 2000);
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    assert_int_equal(sfu_room_offer(r, b, d), 2);
+    check_rtx_offer(d);
+    answer(r, b, d, 1);
+    assert_int_equal(sfu_room_offer(r, c, d), 2);
+    answer(r, c, d, 0);
+    uint8_t pkt[64];
+    for (uint16_t s = 100; s <= 105; s++)
+        if (s != 103)
+            sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, s, 96), 5000 + s);
+    /* 103 never came: one NACK to alice for it. */
+    assert_int_equal(stats.nack_upstream, 1);
+    const struct sent *up = last_to('A', 1);
+    assert_int_equal(up->buf[1], 205);
+    assert_int_equal(be16(up->buf + 12), 103);
+    /* Bob (RTX accepted) asks for 101: RTX, OSN 101, the same payload. */
+    nsent = 0;
+    uint16_t want = 101;
+    nack(r, b, 2000, &want, 1, 5200);
+    const struct sent *x = last_to('B', 0);
+    assert_int_equal(x->len, 34);
+    assert_int_equal(x->buf[1] & 0x7F, 97);
+    assert_int_equal(be32(x->buf + 8), 2001);
+    assert_int_equal(be16(x->buf + 12), 101);
+    assert_int_equal(x->buf[14], 101);
+    uint16_t first_rtx_seq = be16(x->buf + 2);
+    nack(r, b, 2000, &want, 1, 5201);
+    assert_int_equal(be16(last_to('B', 0)->buf + 2), (uint16_t)(first_rtx_seq + 1));
+    /* Carol (no RTX) gets the packet itself. */
+    want = 102;
+    nack(r, c, 2000, &want, 1, 5202);
+    x = last_to('C', 0);
+    assert_int_equal(x->len, 32);
+    assert_int_equal(be32(x->buf + 8), 2000);
+    assert_int_equal(be16(x->buf + 2), 102);
+    assert_int_equal(stats.retransmitted, 3);
+    assert_int_equal(stats.rtx_sent, 2);
+    /* 103 is not in the cache: counted, asked upstream; too old a packet likewise. */
+    want = 103;
+    nack(r, c, 2000, &want, 1, 5300);
+    assert_int_equal(stats.nack_missed, 1);
+    assert_int_equal(stats.nack_upstream, 2);
+    want = 101;
+    nsent = 0;
+    nack(r, c, 2000, &want, 1, 5101 + SFU_CACHE_MS + 1);
+    assert_int_equal(sent_to('C', 0), 0);
+    /* A NACK about a track carol does not get, or garbage, is counted. */
+    nack(r, c, 4242, &want, 1, 7000);
+    assert_int_equal(stats.unknown_ssrc, 1);
+    xfree(d);
+}
+
+static void test_nack_storm(void **state)
+{
+    struct sfu_room *r = *state;
+    struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
+    struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
+    publish_rtx(r, a, 1000, 2000);
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    sfu_room_offer(r, b, d);
+    answer(r, b, d, 0);
+    uint8_t pkt[64];
+    sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 7, 96), 1000);
+    /* 300 requests for packet 7 in the same millisecond: 250 answered, 50 dropped. */
+    uint16_t seven = 7;
+    for (int i = 0; i < 300; i++) {
+        nsent = 0;
+        nack(r, b, 2000, &seven, 1, 1001);
+    }
+    assert_int_equal(stats.retransmitted, SFU_ROOM_NACK_RATE);
+    assert_int_equal(stats.nack_storm, 300 - SFU_ROOM_NACK_RATE);
+    /* The budget comes back with time: 100 ms later, 25 more. */
+    for (int i = 0; i < 30; i++) {
+        nsent = 0;
+        nack(r, b, 2000, &seven, 1, 1101);
+    }
+    assert_int_equal(stats.retransmitted, SFU_ROOM_NACK_RATE + 25);
+    /* Forwarding is not affected. */
+    nsent = 0;
+    sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 8, 96), 1102);
+    assert_int_equal(sent_to('B', 0), 1);
+    xfree(d);
+}
+
+static void test_publisher_rtx(void **state)
+{
+    struct sfu_room *r = *state;
+    struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
+    struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
+    publish_rtx(r, a, 1000, 2000);
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    sfu_room_offer(r, b, d);
+    answer(r, b, d, 1);
+    uint8_t pkt[64], orig[64];
+    sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 10, 96), 1000);
+    sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 12, 96), 1010);
+    /* Alice repairs 11 with RTX (ssrc 2001, pt 97, OSN 11). */
+    size_t n = rtp_seq(orig, 2000, 11, 96);
+    memcpy(pkt, orig, 12);
+    pkt[1] = 97;
+    pkt[8] = 0, pkt[9] = 0, pkt[10] = 0x07, pkt[11] = 0xD1; /* 2001 */
+    pkt[2] = 0, pkt[3] = 5;
+    pkt[12] = 0, pkt[13] = 11;
+    memcpy(pkt + 14, orig + 12, n - 12);
+    nsent = 0;
+    sfu_room_rtp(r, a, pkt, n + 2, 1020);
+    assert_int_equal(nsent, 1);
+    assert_memory_equal(sent[0].buf, orig, n); /* the packet as first sent */
+    assert_int_equal(stats.repaired, 1);
+    /* It is in the cache now: bob's NACK for 11 is answered. */
+    uint16_t eleven = 11;
+    nack(r, b, 2000, &eleven, 1, 1030);
+    assert_int_equal(be16(last_to('B', 0)->buf + 12), 11);
+    /* The same repair again, and a padding-only probe, go nowhere. */
+    nsent = 0;
+    sfu_room_rtp(r, a, pkt, n + 2, 1040);
+    sfu_room_rtp(r, a, pkt, 14, 1040);
+    assert_int_equal(nsent, 0);
+    assert_int_equal(stats.rtx_dropped, 2);
+    xfree(d);
+}
+
+static void test_ssrc_collision(void **state)
+{
+    struct sfu_room *r = *state;
+    struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
+    struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
+    struct sfu_member *c = sfu_room_join(r, "carol", (void *)&C);
+    publish_rtx(r, a, 1000, 2000);
+    publish_rtx(r, b, 1000, 2000); /* the same SSRCs */
+    assert_int_equal(stats.ssrc_rewritten, 2);
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    assert_int_equal(sfu_room_offer(r, c, d), 4);
+    uint32_t seen[8];
+    size_t nseen = 0;
+    for (size_t i = 0; i < 4; i++)
+        for (size_t k = 0; k < d->media[i].nssrcs; k++)
+            seen[nseen++] = d->media[i].ssrcs[k].ssrc;
+    assert_int_equal(nseen, 6);
+    for (size_t i = 0; i < nseen; i++)
+        for (size_t k = i + 1; k < nseen; k++)
+            assert_int_not_equal(seen[i], seen[k]);
+    answer(r, c, d, 1);
+    size_t n;
+    const struct sfu_track *bt = sfu_room_tracks(b, &n);
+    const struct sfu_track *bv = bt[0].kind == SDP_VIDEO ? &bt[0] : &bt[1];
+    assert_int_equal(bv->ssrc, 2000);
+    assert_int_not_equal(bv->out_ssrc, 2000);
+    /* Bob's packets reach carol as his outgoing SSRC, numbers kept. */
+    uint8_t pkt[64];
+    nsent = 0;
+    sfu_room_rtp(r, b, pkt, rtp_seq(pkt, 2000, 50, 96), 1000);
+    assert_int_equal(sent_to('C', 0), 1);
+    assert_int_equal(be32(last_to('C', 0)->buf + 8), bv->out_ssrc);
+    assert_int_equal(be16(last_to('C', 0)->buf + 2), 50);
+    /* Carol's NACK by that SSRC is answered from bob's cache. */
+    uint16_t fifty = 50;
+    nack(r, c, bv->out_ssrc, &fifty, 1, 1010);
+    assert_int_equal(be32(last_to('C', 0)->buf + 8), bv->out_rtx_ssrc);
+    /* A key frame request for it goes to bob, about his own SSRC. */
+    pli(r, c, bv->out_ssrc, 2000);
+    assert_int_equal(be32(last_to('B', 1)->buf + 8), 2000);
+    /* Re-publishing the same tracks keeps the outgoing SSRCs. */
+    uint32_t out = bv->out_ssrc;
+    publish_rtx(r, b, 1000, 2000);
+    bt = sfu_room_tracks(b, &n);
+    assert_int_equal(bt[1].kind == SDP_VIDEO ? bt[1].out_ssrc : bt[0].out_ssrc, out);
+    xfree(d);
+}
+
+static void test_reports(void **state)
+{
+    struct sfu_room *r = *state;
+    struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
+    struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
+    publish_rtx(r, a, 1000, 2000);
+    publish_rtx(r, b, 3000, 2000); /* bob's video leaves rewritten */
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    sfu_room_offer(r, a, d);
+    uint8_t pkt[64];
+    for (uint16_t s = 1; s <= 10; s++)
+        if (s != 5)
+            sfu_room_rtp(r, b, pkt, rtp_seq(pkt, 2000, s, 96), 10000 + s * 10);
+    /* Bob's SR: forwarded to alice's subscriber transport under the outgoing SSRC. */
+    struct rtcp_sr sr = { .ssrc = 2000, .ntp_sec = 0x11223344, .ntp_frac = 0x55667788, .rtp_ts = 30000,
+                          .packet_count = 9, .octet_count = 288 };
+    uint8_t buf[128];
+    int len = rtcp_build_sr(buf, sizeof(buf), &sr);
+    nsent = 0;
+    sfu_room_rtcp_pub(r, b, buf, (size_t)len, 10500);
+    assert_int_equal(stats.sr_forwarded, 1);
+    const struct sent *f = last_to('A', 2);
+    size_t n;
+    const struct sfu_track *bt = sfu_room_tracks(b, &n);
+    const struct sfu_track *bv = bt[0].kind == SDP_VIDEO ? &bt[0] : &bt[1];
+    assert_int_equal(f->buf[1], 200);
+    assert_int_equal(be32(f->buf + 4), bv->out_ssrc);
+    assert_int_equal(be32(f->buf + 8), 0x11223344);
+    assert_int_equal(be32(f->buf + 16), 30000);
+    /* A second later bob gets our RR: 1 of 10 lost, LSR from his SR, DLSR 0.6 s. */
+    sfu_room_rtp(r, b, pkt, rtp_seq(pkt, 2000, 11, 96), 11100);
+    assert_int_equal(stats.rr_sent, 1);
+    struct rtcp_iter it;
+    struct rtcp_pkt p;
+    struct rtcp_rr rr;
+    const struct sent *rs = last_to('B', 1);
+    rtcp_iter_init(&it, rs->buf, rs->len);
+    assert_int_equal(rtcp_iter_next(&it, &p), RTCP_OK);
+    assert_int_equal(rtcp_parse_rr(&p, &rr), 0);
+    assert_int_equal(rr.nblocks, 1);
+    assert_int_equal(rr.blocks[0].ssrc, 2000);
+    assert_int_equal(rr.blocks[0].highest_seq, 11);
+    assert_int_equal(rr.blocks[0].cumulative_lost, 1);
+    assert_int_equal(rr.blocks[0].fraction_lost, 256 / 11);
+    assert_int_equal(rr.blocks[0].lsr, 0x33445566);
+    assert_int_equal(rr.blocks[0].dlsr, 600 * 65536 / 1000);
+    /* A compound with a wrong length is counted, nothing sent. */
+    buf[3] = 40;
+    nsent = 0;
+    sfu_room_rtcp_pub(r, b, buf, (size_t)len, 11200);
+    assert_int_equal(stats.bad_rtcp, 1);
+    assert_int_equal(nsent, 0);
     xfree(d);
 }
 
@@ -254,6 +593,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offer_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pli, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nack_rtx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nack_storm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_publisher_rtx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ssrc_collision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * check, runs the DTLS-SRTP handshake through sfu_session_input() and
  * exchanges SRTP and SRTCP both ways. Also: DTLS from an address that
  * passed no check is refused, media before the handshake and media that
- * fails authentication are dropped, and the DTLS timer retransmits.
+ * fails authentication are dropped, the DTLS timer retransmits, and an
+ * ICE restart keeps DTLS while the new credentials take over.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -262,6 +263,53 @@ static void test_garbage(void **state)
     assert_int_equal(r->npair, 0);
 }
 
+
+/* A check with our new credentials after a restart. */
+static size_t make_check2(uint8_t *buf, size_t cap, const char *user, const char *pwd)
+{
+    uint8_t txid[STUN_TXID_LEN] = { 7, 7, 7, 6, 5, 4, 3, 2, 1, 0, 1, 9 };
+    static const uint8_t tie[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    struct stun_builder b;
+    stun_builder_init(&b, buf, cap, stun_type(STUN_BINDING, STUN_REQUEST), txid);
+    stun_builder_add(&b, STUN_ATTR_USERNAME, user, strlen(user));
+    stun_builder_add(&b, STUN_ATTR_ICE_CONTROLLING, tie, 8);
+    stun_builder_add(&b, STUN_ATTR_USE_CANDIDATE, "", 0);
+    stun_builder_add_u32(&b, STUN_ATTR_PRIORITY, 100); /* lower than the old pair's */
+    stun_builder_add_integrity(&b, (const uint8_t *)pwd, strlen(pwd));
+    stun_builder_add_fingerprint(&b);
+    int n = stun_builder_finish(&b);
+    assert_true(n > 0);
+    return (size_t)n;
+}
+
+static void test_ice_restart(void **state)
+{
+    struct rig *r = *state;
+    struct stun_addr a = v4(1, 50000), b = v4(3, 50002);
+    handshake(r, &a);
+    assert_int_equal(sfu_session_last_check(r->s, 0), 1000);
+    assert_int_equal(sfu_session_restart_ice(r->s, "newU", "Zq3pW8rT1yU6iO0pA5sD7fG9", "brw2"), 0);
+    /* Media goes on over the old pair until a new one is nominated. */
+    uint8_t pkt[512];
+    size_t len = make_rtp(pkt, 1);
+    assert_int_equal(sfu_session_send_rtp(r->s, pkt, len, sizeof(pkt)), 0);
+    assert_memory_equal(&r->last_to, &a, sizeof(a));
+    /* The old credentials no longer pass; the new ones do, from a new address,
+     * and that pair takes over although its priority is lower. */
+    uint8_t chk[256];
+    size_t n = make_check(chk, sizeof(chk), 5);
+    assert_int_equal(sfu_session_input(r->s, chk, n, sizeof(chk), &b, 2000), SFU_IN_ICE_REJECTED);
+    n = make_check2(chk, sizeof(chk), "newU:brw2", "Zq3pW8rT1yU6iO0pA5sD7fG9");
+    assert_int_equal(sfu_session_input(r->s, chk, n, sizeof(chk), &b, 2000), SFU_IN_OK);
+    assert_int_equal(sfu_session_last_check(r->s, 0), 2000);
+    len = make_rtp(pkt, 2);
+    assert_int_equal(sfu_session_send_rtp(r->s, pkt, len, sizeof(pkt)), 0);
+    assert_memory_equal(&r->last_to, &b, sizeof(b));
+    /* DTLS was not redone: still connected, same keys. */
+    assert_int_equal(sfu_session_state(r->s), SFU_SESSION_CONNECTED);
+    assert_int_equal(sfu_session_restart_ice(r->s, "", "x", "y"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dtls_only_after_ice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handshake_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ice_restart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

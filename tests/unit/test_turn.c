@@ -787,6 +787,57 @@ static void test_relay_in_process(void **state)
     assert_int_equal(b->n, 0);
 }
 
+/* The SFU in this process as a peer: data to the main port of an own
+ * address goes to it in process, with the allocation's relayed address as
+ * the source; its answers to that relayed address come back as Data
+ * indications. Without the SFU plugged in, the main port is refused. */
+static struct {
+    int n;
+    struct stun_addr from, to;
+    char data[16];
+} sfu_got;
+
+static void sfu_input(void *ctx, const struct stun_addr *from, const struct stun_addr *to, const uint8_t *data,
+                      size_t len)
+{
+    (void)ctx;
+    sfu_got.n++;
+    sfu_got.from = *from;
+    sfu_got.to = *to;
+    snprintf(sfu_got.data, sizeof(sfu_got.data), "%.*s", (int)len, (const char *)data);
+}
+
+static void test_relay_to_sfu(void **state)
+{
+    struct turn_options o = opts();
+    o.policy.main_port = 3478;
+    start(state, o);
+    memset(&sfu_got, 0, sizeof(sfu_got));
+    struct client *a = cl("198.51.100.9", 40000, TURN_UDP, "alice", "wonderland");
+    struct stun_addr ra = allocate(a), sfu = addr("127.0.0.1", 3478);
+    /* No SFU: the main port is no peer. */
+    expect_error(permit(a, &sfu), 403);
+    struct turn_sfu_ops ops = { .input = sfu_input, .ctx = NULL };
+    turn_server_set_sfu(ts, &ops);
+    ok(permit(a, &sfu));
+    send_indication(a, &sfu, "check");
+    assert_int_equal(sfu_got.n, 1);
+    assert_string_equal(sfu_got.data, "check");
+    assert_int_equal(sfu_got.from.port, ra.port);
+    assert_int_equal(sfu_got.to.port, 3478);
+    assert_int_equal(fake.nsent, 0); /* nothing went through a socket */
+    /* The SFU answers the relayed address: to the client as a Data indication from the SFU. */
+    assert_int_equal(turn_server_from_sfu(ts, &sfu, &ra, (const uint8_t *)"answer", 6), 0);
+    expect_data(a, &sfu, "answer");
+    /* Another address is not ours to deliver: the SFU sends it itself. */
+    struct stun_addr elsewhere = addr("203.0.113.5", ra.port);
+    assert_int_equal(turn_server_from_sfu(ts, &sfu, &elsewhere, (const uint8_t *)"x", 1), -1);
+    /* Unplugged: refused again, per packet. */
+    turn_server_set_sfu(ts, NULL);
+    send_indication(a, &sfu, "late");
+    assert_int_equal(sfu_got.n, 1);
+}
+
 /* A peer on the network, both ways through the fake relay socket; only
  * permitted peers get through; a peer on this host's own address is not a
  * network peer (even at a relay port: those are delivered in process). */
@@ -911,6 +962,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_binding, stop),
+        cmocka_unit_test_teardown(test_relay_to_sfu, stop),
         cmocka_unit_test_teardown(test_challenge_and_bad_credentials, stop),
         cmocka_unit_test_teardown(test_allocate_success, stop),
         cmocka_unit_test_teardown(test_stale_nonce, stop),

@@ -1,0 +1,88 @@
+/*
+ * room_int — the router's own types, shared by room.c (members, tracks,
+ * slots, offers, key frames) and room_media.c (packets, NACK/RTX, reports).
+ * Not for other files.
+ */
+#ifndef TINCAN_SFU_ROOM_INT_H
+#define TINCAN_SFU_ROOM_INT_H
+
+#include "pktcache.h"
+#include "rewrite.h"
+#include "room.h"
+#include "rtcp.h"
+#include "rxstats.h"
+
+#define SFU_ROOM_PKT_MAX 2048        /* longer RTP is dropped (browsers send about 1200) */
+#define ROUTER_SSRC 0x74696E63u /* "tinc": the sender SSRC of our feedback and reports */
+
+/* What the router keeps about a published track besides its description. */
+struct track_state {
+    struct sfu_rewriter rw;
+    struct sfu_pktcache *cache;     /* video only; NULL for audio */
+    struct sfu_rxstats rx;
+    uint64_t last_pli_ms;
+    int pli_sent;
+    uint16_t highest_in;            /* the newest sequence number from the publisher */
+    int have_in;
+    double up_tokens;               /* NACKs we may still send upstream */
+    uint64_t up_ms;
+};
+
+/* One m-section of a member's subscriber transport. */
+struct slot {
+    char mid[SDP_TOKEN_MAX];
+    int active;                     /* 0: its track is gone, the m-section is rejected */
+    int rtx_ok;                     /* the subscriber's answer accepted our RTX */
+    uint16_t rtx_seq;               /* the next sequence number of our RTX stream to it */
+    char publisher[SFU_ROOM_ID_MAX + 1];
+    struct sfu_track track;         /* a copy: the slot outlives the publisher */
+};
+
+struct sfu_member {
+    struct sfu_member *prev, *next;
+    char id[SFU_ROOM_ID_MAX + 1];
+    void *ud;
+    size_t ntracks;
+    struct sfu_track tracks[SFU_ROOM_TRACKS];
+    struct track_state state[SFU_ROOM_TRACKS];
+    size_t nslots;
+    struct slot slots[SFU_ROOM_SLOTS];
+    unsigned next_mid;
+    double nack_tokens;             /* retransmissions this subscriber may still have */
+    uint64_t nack_ms;
+    uint64_t last_rr_ms;
+    int rr_started;
+};
+
+struct sfu_room {
+    struct sfu_room_ops ops;
+    uint8_t *scratch;
+    size_t cap;
+    struct sfu_room_stats *stats;
+    struct sfu_member *members;
+    size_t count;
+    uint32_t ssrc_seed;             /* for outgoing SSRCs that replace colliding ones */
+    uint8_t fwd[SFU_ROOM_PKT_MAX];  /* a packet being rewritten or repaired */
+};
+
+/* room.c */
+/* The member other than `not` sending out_ssrc, its track and state. */
+struct sfu_member *room_publisher_of(struct sfu_room *r, const struct sfu_member *not, uint32_t out_ssrc,
+                                     struct sfu_track **t, struct track_state **st);
+/* m's active slot of out_ssrc, or NULL. */
+struct slot *room_slot_of(struct sfu_member *m, uint32_t out_ssrc);
+/* A PLI to pub about t, unless one went less than SFU_ROOM_PLI_MS ago. */
+void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sfu_track *t,
+                           struct track_state *st, uint64_t now_ms);
+
+/* room_media.c */
+/* A subscriber's generic NACK: answered; 0, or -1 if malformed. */
+int room_nack(struct sfu_room *r, struct sfu_member *sub, const struct rtcp_pkt *p, uint64_t now_ms);
+/* What to do with one packet of a compound: 0, or -1 if it is malformed. */
+typedef int (*room_rtcp_fn)(struct sfu_room *r, struct sfu_member *m, const struct rtcp_pkt *p, uint64_t now_ms);
+/* Walks the compound pkt[0..len) from m through fn; a malformed compound
+ * (or packet in it) counts once in bad_rtcp. */
+void room_walk_rtcp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len, uint64_t now_ms,
+                    room_rtcp_fn fn);
+
+#endif

@@ -1,0 +1,158 @@
+// A browser that reaches tincan only through TURN joins an SFU room
+// (issue 11, "Relay-only"): two headless Chromium pages in one SFU room,
+// one plain, one with iceTransportPolicy "relay" and a single ICE server,
+// turns: on the main port. The relay-only page's relay candidate talks to
+// the SFU's host candidate — the server's own main port — and TURN hands
+// those datagrams to the SFU in process (and the SFU's answers back to the
+// allocation), as relay-to-relay does, instead of refusing the main port
+// as a peer.
+//
+// The pages are driven with page.evaluate as in sfu.test.mjs (the web
+// client's UI is not used; the pages sit on /health only to have the
+// server's secure origin), so the test does not depend on the web client.
+//
+// What a user would check: each page decodes the other's video
+// (framesDecoded > 0); on the relay-only page both transports' selected
+// pairs are relay (allocated over TLS) to the server's main port; the
+// plain page's pairs go to the main port directly. /metrics shows the
+// datagrams TURN handed over, and no TURN refusal of an own address.
+//
+// Run: node --test tests/e2e/sfu-relay.test.mjs   (TINCAN_BIN picks another binary)
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from './helpers.mjs';
+import { startServer } from '../lib/server.mjs';
+import { scrape } from '../integration/prom.mjs';
+
+const USER = 'test';
+const PASSWORD = 'secret';
+const STEP = { timeout: 60_000 };
+
+// ---- code that runs in the pages ------------------------------------------
+
+/** In the page: joins the SFU room with both transports built from config. */
+async function pageJoin({ room, config }) {
+  const log = (s) => window.sfuLog.push(s);
+  window.sfuLog = [];
+  const ws = new WebSocket(`wss://${location.host}/ws`);
+  await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail(new Error('ws failed')); });
+  const pub = new RTCPeerConnection(config);
+  const sub = new RTCPeerConnection(config);
+  Object.assign(window, { ws, pub, sub });
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+  for (const t of stream.getTracks()) pub.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
+  let subChain = Promise.resolve();
+  const send = (m) => ws.send(JSON.stringify(m));
+  const publish = async () => {
+    await pub.setLocalDescription(await pub.createOffer());
+    send({ type: 'sfu-publish', sdp: pub.localDescription.sdp });
+  };
+  const subscribe = async (sdp) => {
+    await sub.setRemoteDescription({ type: 'offer', sdp });
+    await sub.setLocalDescription(await sub.createAnswer());
+    send({ type: 'sfu-subscribe-answer', sdp: sub.localDescription.sdp });
+  };
+  ws.onmessage = (ev) => {
+    const m = JSON.parse(ev.data);
+    log(m.type + (m.code ? `:${m.code} ${m.message}` : ''));
+    if (m.type === 'joined') publish().catch((e) => log(`publish error ${e}`));
+    if (m.type === 'sfu-answer') pub.setRemoteDescription({ type: 'answer', sdp: m.sdp }).catch((e) => log(`answer error ${e}`));
+    if (m.type === 'sfu-offer') subChain = subChain.then(() => subscribe(m.sdp)).catch((e) => log(`offer error ${e}`));
+  };
+  send({ type: 'join', room, sfu: true });
+}
+
+/** In the page: both transports' selected pairs and the decoded frames. */
+async function pageStats() {
+  const pairOf = async (pc) => {
+    const report = await pc.getStats();
+    const all = [...report.values()];
+    const transport = all.find((s) => s.type === 'transport');
+    const pair = transport && report.get(transport.selectedCandidatePairId);
+    const pick = (c) => c && { type: c.candidateType, address: c.address, port: c.port, relayProtocol: c.relayProtocol };
+    return {
+      state: pc.connectionState,
+      local: pick(pair && report.get(pair.localCandidateId)),
+      remote: pick(pair && report.get(pair.remoteCandidateId)),
+      all,
+    };
+  };
+  const pub = await pairOf(window.pub);
+  const sub = await pairOf(window.sub);
+  const video = sub.all.filter((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+  delete pub.all;
+  delete sub.all;
+  return { pub, sub, decoded: video.map((s) => s.framesDecoded ?? 0), log: window.sfuLog };
+}
+
+// ---- the test -------------------------------------------------------------
+
+describe('a relay-only browser in an SFU room', { timeout: 180_000 }, () => {
+  let server, browser, context;
+  const pages = [];
+
+  before(async () => {
+    server = await startServer({ args: ['--relay-ip', '127.0.0.1', '--turn-user', `${USER}:${PASSWORD}`] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--allow-loopback-in-peer-connection'], timeout: 30_000,
+    });
+    context = await browser.newContext({ ignoreHTTPSErrors: true });
+    for (let i = 0; i < 2; i++) {
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      await page.goto(`${server.url}/health`);
+      pages.push(page);
+    }
+  }, STEP);
+
+  after(async () => {
+    await context?.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    await server?.stop();
+  }, STEP);
+
+  test('the relay-only page and the plain page decode each other, through TURN into the SFU', STEP, async () => {
+    const relay = {
+      iceServers: [{ urls: `turns:localhost:${server.port}?transport=tcp`, username: USER, credential: PASSWORD }],
+      iceTransportPolicy: 'relay',
+    };
+    await pages[0].evaluate(pageJoin, { room: 'sfu-relay', config: {} });
+    await pages[1].evaluate(pageJoin, { room: 'sfu-relay', config: relay });
+    const deadline = Date.now() + 40_000;
+    let stats;
+    for (;;) {
+      stats = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
+      if (stats.every((s) => s.decoded.some((n) => n > 0) && s.pub.remote && s.sub.remote)) break;
+      if (Date.now() > deadline) assert.fail(`no video both ways within 40 s: ${JSON.stringify(stats)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const [plain, relayed] = stats;
+    for (const side of ['pub', 'sub']) {
+      assert.equal(relayed[side].local.type, 'relay', `relay-only ${side}: ${JSON.stringify(relayed[side])}`);
+      assert.equal(relayed[side].local.relayProtocol, 'tls', `relay-only ${side} allocated over turns:`);
+      assert.equal(relayed[side].remote.port, server.port, `relay-only ${side} reaches the main port`);
+      assert.equal(plain[side].local.type, 'host', `plain ${side}: ${JSON.stringify(plain[side])}`);
+      assert.equal(plain[side].remote.port, server.port);
+    }
+    // Media keeps flowing both ways: each page decodes 30 more frames.
+    const first = stats.map((s) => Math.max(...s.decoded));
+    for (;;) {
+      const now = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
+      if (now.every((s, i) => Math.max(...s.decoded) >= first[i] + 30)) break;
+      if (Date.now() > deadline + 20_000) assert.fail(`video stopped: ${JSON.stringify(now)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const { m } = await scrape(server.port);
+    const handed = m.get('tincan_sfu_from_turn_total');
+    assert.ok(handed > 50, `TURN handed the relayed checks, DTLS and media to the SFU in process (${handed})`);
+    assert.equal(m.get('tincan_turn_refused_total', { reason: 'own_address' }), 0, 'TURN refused no own address');
+    assert.equal(m.get('tincan_sfu_sessions'), 4);
+    assert.ok(m.get('tincan_sfu_forwarded_packets_total') > 100);
+  });
+
+  test('the server logged no errors', () => {
+    const bad = server.logs.filter((l) => /level=(error|fatal)/.test(l));
+    assert.deepEqual(bad, []);
+  });
+});
