@@ -16,7 +16,11 @@
  *
  * Writing: sdp_write() turns a struct sdp into text with our ICE-lite
  * credentials, host candidates and certificate fingerprint, with
- * a=setup:passive: the SFU is always the DTLS server. sdp_answer() fills
+ * a=setup:passive in answers and a=setup:actpass in offers: the SFU is
+ * always the DTLS server, so whoever answers its offers must take the
+ * active role (sfu_signal refuses an answer that says passive). Where an
+ * offer lists several fingerprints, the first SHA-256 one is kept (else
+ * the last). sdp_answer() fills
  * that struct from an offer: per m-section one codec from our supported
  * list (Opus, VP8, VP9, H264, AV1) with its RTX, the header extensions we
  * use, the mirrored direction, and simulcast rids to receive.
@@ -157,11 +161,14 @@ struct sdp_local {
     const struct sdp_candidate *cands;
     size_t ncands;
     uint64_t session_id;       /* o= line; the version is always 2 */
+    enum sdp_setup setup;      /* our DTLS role as written: SDP_SETUP_ACTPASS in our
+                                * offers (RFC 8842 §5.2: an offerer says actpass),
+                                * anything else writes passive (answers) */
 };
 
 /* Writes d as SDP text into out[0..cap) with a terminating NUL: a=ice-lite,
  * the BUNDLE group, and per m-section (rejected ones as port 0 with only
- * their mid) our ICE credentials, fingerprint, a=setup:passive, the mid,
+ * their mid) our ICE credentials, fingerprint, a=setup (local->setup), the mid,
  * extmaps, direction, rtcp-mux/rsize, rtpmap/rtcp-fb/fmtp per codec, rids
  * and simulcast, msid, ssrc-groups and ssrcs with cnames, and our host
  * candidates with a=end-of-candidates. Returns the text length, or

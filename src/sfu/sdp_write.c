@@ -189,7 +189,8 @@ static void put_codec(struct writer *w, const struct sdp_codec *c)
 static void put_transport(struct writer *w, const struct sdp_local *l)
 {
     put(w, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", l->ice_ufrag, l->ice_pwd);
-    put(w, "a=fingerprint:sha-256 %s\r\na=setup:passive\r\n", l->fingerprint);
+    put(w, "a=fingerprint:sha-256 %s\r\na=setup:%s\r\n", l->fingerprint,
+        l->setup == SDP_SETUP_ACTPASS ? "actpass" : "passive");
 }
 
 static void put_ssrcs(struct writer *w, const struct sdp_media *m)
