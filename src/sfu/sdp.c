@@ -242,6 +242,8 @@ static int a_flag(struct parse *ps, const char *name)
         m->rtcp_mux = 1;
     if (strcmp(name, "rtcp-rsize") == 0)
         m->rtcp_rsize = 1;
+    if (strcmp(name, "bundle-only") == 0)
+        m->bundle_only = 1;
     return 0;
 }
 

@@ -8,7 +8,7 @@
  * direction, ICE credentials, DTLS fingerprint and setup role, rtcp-mux,
  * codecs (rtpmap, fmtp, rtcp-fb) per payload type, header extensions
  * (extmap), SSRCs with CNAME and ssrc-group FID/SIM, rid and simulcast
- * lines, msid. Session-level ICE and fingerprint lines (Firefox) are
+ * lines, msid, bundle-only. Session-level ICE and fingerprint lines (Firefox) are
  * copied into m-sections that have none. Anything else is skipped.
  * Capacity limits are below; past them extra codecs, extensions, SSRCs
  * and rids are ignored (the answer needs none of them), while too many
@@ -98,6 +98,7 @@ struct sdp_media {
     char fp[SDP_FP_MAX];
     enum sdp_setup setup;
     uint8_t rtcp_mux, rtcp_rsize;
+    uint8_t bundle_only;       /* a=bundle-only (RFC 8843 §6): port 0 yet offered in BUNDLE */
     size_t ncodecs;            /* in m-line order */
     struct sdp_codec codecs[SDP_MAX_CODECS];
     size_t nextmaps;
@@ -142,8 +143,10 @@ uint8_t sdp_extmap_id(const struct sdp_media *m, const char *uri);
  * the extensions we read (mid, rid, repaired rid, abs-send-time,
  * transport-cc, audio level) with the offer's ids; the mirrored direction;
  * offered send rids as recv rids and a=simulcast:recv. An m-section with
- * no common codec, or not audio/video over UDP/TLS/RTP/SAVPF, is rejected
- * (port 0) and left out of BUNDLE. Returns 0, or -EINVAL if no m-section
+ * no common codec, or not audio/video over UDP/TLS/RTP/SAVPF, or with port
+ * 0 (unless it is a=bundle-only and in the offer's BUNDLE group, as
+ * Firefox writes all but the first with bundlePolicy max-bundle), is
+ * rejected (port 0) and left out of BUNDLE. Returns 0, or -EINVAL if no m-section
  * is accepted. */
 int sdp_answer(const struct sdp *offer, const char *const *prefer, size_t nprefer, struct sdp *answer);
 

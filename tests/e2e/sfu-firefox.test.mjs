@@ -7,8 +7,11 @@
 // main port. Firefox writes its descriptions differently from Chromium:
 // fingerprint and ICE options at session level, attributes sorted by name
 // (fmtp before rtpmap), other payload types (VP8 is 120, Opus 109), a
-// csrc-audio-level extension, a=rtcp lines with its own ports — this test
-// is where the SDP code meets that.
+// csrc-audio-level extension, a=rtcp lines with its own ports, and with
+// bundlePolicy max-bundle (what the web client uses) port 0 and
+// a=bundle-only on every m-section but the first — this test is where the
+// SDP code meets that. One page of each engine uses max-bundle, the other
+// the default policy.
 //
 // The pages sit on /health only to have the server's secure origin; the
 // web client's UI is not used (tests/e2e/call-firefox.test.mjs does that).
@@ -55,7 +58,10 @@ describe('two Chromium and two Firefox pages through the SFU', { timeout: 300_00
   }, STEP);
 
   test('each page decodes the three others over the main port', STEP, async () => {
-    for (const { page } of pages) await page.evaluate(pageJoin, { room: 'sfu-firefox' });
+    // One page of each engine with max-bundle (as the web client), one with the default.
+    for (const [i, { page }] of pages.entries()) {
+      await page.evaluate(pageJoin, { room: 'sfu-firefox', bundlePolicy: i % 2 ? 'balanced' : 'max-bundle' });
+    }
     let stats;
     try {
       stats = await waitForMedia(pages, { count: 3, port: server.port });

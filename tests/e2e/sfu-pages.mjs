@@ -8,15 +8,20 @@
 // shared test machine low.
 import assert from 'node:assert/strict';
 
-/** In the page: joins the SFU room, publishes camera + mic, answers sfu-offers. */
-export async function pageJoin({ room }) {
+/**
+ * In the page: joins the SFU room, publishes camera + mic, answers
+ * sfu-offers. bundlePolicy: the RTCPeerConnections' (with max-bundle
+ * Firefox offers every m-section but the first with port 0 and
+ * a=bundle-only).
+ */
+export async function pageJoin({ room, bundlePolicy = 'balanced' }) {
   const log = (s) => window.sfuLog.push(s);
   window.sfuLog = [];
   window.sfuSdp = { offers: [], answers: [] };
   const ws = new WebSocket(`wss://${location.host}/ws`);
   await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail(new Error('ws failed')); });
-  const pub = new RTCPeerConnection();
-  const sub = new RTCPeerConnection();
+  const pub = new RTCPeerConnection({ bundlePolicy });
+  const sub = new RTCPeerConnection({ bundlePolicy });
   Object.assign(window, { ws, pub, sub });
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: true, video: { width: 320, height: 240, frameRate: 15 },

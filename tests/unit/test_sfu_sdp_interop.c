@@ -8,6 +8,8 @@
  * payload types (Opus 109, VP8 120 with RTX 124), adds direction suffixes
  * to extmaps (csrc-audio-level/recvonly, rid/sendonly) and writes
  * simulcast without a=ssrc-group:SIM. aiortc puts video first, gives each
+ * With bundlePolicy max-bundle, Firefox offers all m-sections but the
+ * first with port 0 and a=bundle-only. aiortc puts video first, gives each
  * m-section its own ICE ufrag in spite of BUNDLE, and its candidates after
  * the codecs. Each is parsed field by field and answered; the answer and
  * our subscriber offer (a=setup:actpass) are written and parsed back.
@@ -175,6 +177,36 @@ static void test_firefox_simulcast(void **state)
     free(s);
 }
 
+/* With max-bundle Firefox offers the video with port 0 and a=bundle-only
+ * (RFC 8843 §6): it is in BUNDLE, so it is answered, not rejected; a
+ * bundle-only section outside the group, or port 0 without the flag, is. */
+static void test_firefox_max_bundle(void **state)
+{
+    (void)state;
+    struct sdp *s = parse_ok(firefox_max_bundle_offer);
+    assert_int_equal(s->nbundle, 2);
+    assert_int_equal(s->media[0].port, 9);
+    assert_false(s->media[0].bundle_only);
+    assert_int_equal(s->media[1].port, 0);
+    assert_true(s->media[1].bundle_only);
+    assert_string_equal(s->media[1].ice_ufrag, "de6581aa");
+    struct sdp *ans = answer_ok(s);
+    assert_int_equal(ans->nbundle, 2);
+    assert_int_equal(ans->media[1].port, 9);
+    assert_int_equal(ans->media[1].codecs[0].pt, 120);
+    assert_int_equal(ans->media[1].dir, SDP_RECVONLY);
+    round_trip(ans, SDP_SETUP_PASSIVE);
+    s->nbundle = 1; /* the video's mid no longer in the group */
+    assert_int_equal(sdp_answer(s, NULL, 0, ans), 0);
+    assert_int_equal(ans->media[1].port, 0);
+    s->nbundle = 2;
+    s->media[1].bundle_only = 0;
+    assert_int_equal(sdp_answer(s, NULL, 0, ans), 0);
+    assert_int_equal(ans->media[1].port, 0);
+    free(ans);
+    free(s);
+}
+
 /* Firefox's answer to our subscriber offer: what sfu_signal reads from it. */
 static void test_firefox_subscriber_answer(void **state)
 {
@@ -274,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_firefox_offer),
         cmocka_unit_test(test_firefox_answer_to_offer),
         cmocka_unit_test(test_firefox_simulcast),
+        cmocka_unit_test(test_firefox_max_bundle),
         cmocka_unit_test(test_firefox_subscriber_answer),
         cmocka_unit_test(test_aiortc_offer),
         cmocka_unit_test(test_aiortc_answer),
