@@ -7,7 +7,8 @@
  * Besides "no crash" it checks: counts stay within capacity and every
  * string field is terminated; an answer, when there is one, only uses
  * payload types and extension ids the offer had; the written answer
- * parses back with the same m-sections, mids, codecs and directions.
+ * parses back with the same m-sections, mids, codecs and directions, and
+ * the a=setup it was written with (passive, or actpass as in our offers).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -45,10 +46,13 @@ static void check_answer(const struct sdp *offer, const struct sdp *ans)
     }
 }
 
-static void check_written(const struct sdp *ans)
+/* Writes ans as an answer (setup passive) or, as our subscriber offers
+ * are, with setup actpass, and parses it back. */
+static void check_written(const struct sdp *ans, enum sdp_setup setup)
 {
     static const struct sdp_candidate c = { "192.0.2.1", 443, 2130706431 };
-    static const struct sdp_local l = { "ufrag", "passwordpasswordpassword", "AA:BB", &c, 1, 1 };
+    const struct sdp_local l = { "ufrag", "passwordpasswordpassword", "AA:BB", &c, 1, 1, setup };
+    enum sdp_setup want = setup == SDP_SETUP_ACTPASS ? SDP_SETUP_ACTPASS : SDP_SETUP_PASSIVE;
     static char text[1 << 20];
     static struct sdp back;
     int n = sdp_write(ans, &l, text, sizeof(text));
@@ -64,7 +68,7 @@ static void check_written(const struct sdp *ans)
         /* A rejected section keeps one placeholder format (RFC 8866 needs
          * one), which reads back as a codec: only accepted ones compare. */
         if (a->port)
-            CHECK(a->ncodecs == b->ncodecs && a->dir == b->dir && b->setup == SDP_SETUP_PASSIVE);
+            CHECK(a->ncodecs == b->ncodecs && a->dir == b->dir && b->setup == want);
     }
 }
 
@@ -81,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (sdp_answer(&offer, NULL, 0, &ans) == 0) {
             check_struct(&ans);
             check_answer(&offer, &ans);
-            check_written(&ans);
+            check_written(&ans, size % 2 ? SDP_SETUP_ACTPASS : SDP_SETUP_PASSIVE);
         }
     }
     free(buf);

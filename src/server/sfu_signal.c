@@ -63,6 +63,7 @@ static void send_sdp(struct sfu_part *p, struct sfu_tx *t, const struct sdp *d, 
     struct sdp_local local = {
         .ice_ufrag = t->ufrag, .ice_pwd = t->pwd, .fingerprint = dtls_server_fingerprint(p->g->dtls),
         .cands = &cand, .ncands = 1,
+        .setup = strcmp(type, "sfu-offer") == 0 ? SDP_SETUP_ACTPASS : SDP_SETUP_PASSIVE,
     };
     RAND_bytes((unsigned char *)&local.session_id, sizeof(local.session_id));
     local.session_id >>= 2; /* o= takes up to 63 bits; keep it well inside */
@@ -80,6 +81,16 @@ static const struct sdp_media *transport_of(const struct sdp *d)
         if (d->media[i].port != 0 && d->media[i].ice_ufrag[0] && d->media[i].fp[0])
             return &d->media[i];
     return NULL;
+}
+
+/* tincan is always the DTLS server: the browser must not want that role
+ * too. An offer may say actpass or active, an answer to our actpass only
+ * active (RFC 8842 §5.3; none at all is read as active, RFC 4145 §4). */
+static int dtls_client_ok(const struct sdp_media *m, int is_answer)
+{
+    if (m->setup == SDP_SETUP_PASSIVE)
+        return 0;
+    return !(is_answer && m->setup == SDP_SETUP_ACTPASS);
 }
 
 /* --- the subscriber transport --- */
@@ -120,6 +131,10 @@ static void on_sub_answer(struct sfu_part *p, const struct sdp *d)
     const struct sdp_media *m = transport_of(d);
     if (!p->sub || !p->sub_pending) {
         send_error(p, "unexpected", "no sfu-offer is waiting for an answer");
+        return;
+    }
+    if (m && !dtls_client_ok(m, 1)) { /* the offer stays out: a corrected answer is welcome */
+        send_error(p, "bad_sdp", "the answer must say a=setup:active: tincan is the DTLS server");
         return;
     }
     if (!m || (!p->sub->sess && sfu_tx_start(p->sub, m->ice_ufrag, m->fp_hash, m->fp) != 0)) {
@@ -167,6 +182,8 @@ static void on_publish(struct sfu_part *p, const struct sdp *offer)
     const struct sdp_media *m = transport_of(offer);
     if (!m || sdp_answer(offer, NULL, 0, answer) != 0) {
         send_error(p, "bad_sdp", "the offer has no transport or no media tincan can forward");
+    } else if (!dtls_client_ok(m, 0)) {
+        send_error(p, "bad_sdp", "the offer must say a=setup:actpass or active: tincan is the DTLS server");
     } else if (!publisher_for(p, m)) {
         send_error(p, "bad_sdp", "the offer's ICE credentials or fingerprint are unusable");
     } else {

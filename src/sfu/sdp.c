@@ -191,10 +191,14 @@ static int a_pwd(struct parse *ps, const char *p, const char *end)
     return copy_tok(target(ps)->ice_pwd, SDP_PWD_MAX, p, (size_t)(end - p));
 }
 
+/* "sha-256 AB:CD:..."; with several lines (aiortc may list one per hash),
+ * a SHA-256 one already read is kept. */
 static int a_fingerprint(struct parse *ps, const char *p, const char *end)
 {
     struct sdp_media *t = target(ps);
     size_t n = tok_len(p, end);
+    if (t->fp[0] && strcasecmp(t->fp_hash, "sha-256") == 0)
+        return 0;
     if (copy_tok(t->fp_hash, sizeof(t->fp_hash), p, n))
         return -EINVAL;
     p += n;
@@ -238,6 +242,8 @@ static int a_flag(struct parse *ps, const char *name)
         m->rtcp_mux = 1;
     if (strcmp(name, "rtcp-rsize") == 0)
         m->rtcp_rsize = 1;
+    if (strcmp(name, "bundle-only") == 0)
+        m->bundle_only = 1;
     return 0;
 }
 

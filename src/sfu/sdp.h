@@ -8,7 +8,7 @@
  * direction, ICE credentials, DTLS fingerprint and setup role, rtcp-mux,
  * codecs (rtpmap, fmtp, rtcp-fb) per payload type, header extensions
  * (extmap), SSRCs with CNAME and ssrc-group FID/SIM, rid and simulcast
- * lines, msid. Session-level ICE and fingerprint lines (Firefox) are
+ * lines, msid, bundle-only. Session-level ICE and fingerprint lines (Firefox) are
  * copied into m-sections that have none. Anything else is skipped.
  * Capacity limits are below; past them extra codecs, extensions, SSRCs
  * and rids are ignored (the answer needs none of them), while too many
@@ -16,7 +16,11 @@
  *
  * Writing: sdp_write() turns a struct sdp into text with our ICE-lite
  * credentials, host candidates and certificate fingerprint, with
- * a=setup:passive: the SFU is always the DTLS server. sdp_answer() fills
+ * a=setup:passive in answers and a=setup:actpass in offers: the SFU is
+ * always the DTLS server, so whoever answers its offers must take the
+ * active role (sfu_signal refuses an answer that says passive). Where an
+ * offer lists several fingerprints, the first SHA-256 one is kept (else
+ * the last). sdp_answer() fills
  * that struct from an offer: per m-section one codec from our supported
  * list (Opus, VP8, VP9, H264, AV1) with its RTX, the header extensions we
  * use, the mirrored direction, and simulcast rids to receive.
@@ -94,6 +98,7 @@ struct sdp_media {
     char fp[SDP_FP_MAX];
     enum sdp_setup setup;
     uint8_t rtcp_mux, rtcp_rsize;
+    uint8_t bundle_only;       /* a=bundle-only (RFC 8843 §6): port 0 yet offered in BUNDLE */
     size_t ncodecs;            /* in m-line order */
     struct sdp_codec codecs[SDP_MAX_CODECS];
     size_t nextmaps;
@@ -138,8 +143,10 @@ uint8_t sdp_extmap_id(const struct sdp_media *m, const char *uri);
  * the extensions we read (mid, rid, repaired rid, abs-send-time,
  * transport-cc, audio level) with the offer's ids; the mirrored direction;
  * offered send rids as recv rids and a=simulcast:recv. An m-section with
- * no common codec, or not audio/video over UDP/TLS/RTP/SAVPF, is rejected
- * (port 0) and left out of BUNDLE. Returns 0, or -EINVAL if no m-section
+ * no common codec, or not audio/video over UDP/TLS/RTP/SAVPF, or with port
+ * 0 (unless it is a=bundle-only and in the offer's BUNDLE group, as
+ * Firefox writes all but the first with bundlePolicy max-bundle), is
+ * rejected (port 0) and left out of BUNDLE. Returns 0, or -EINVAL if no m-section
  * is accepted. */
 int sdp_answer(const struct sdp *offer, const char *const *prefer, size_t nprefer, struct sdp *answer);
 
@@ -157,11 +164,14 @@ struct sdp_local {
     const struct sdp_candidate *cands;
     size_t ncands;
     uint64_t session_id;       /* o= line; the version is always 2 */
+    enum sdp_setup setup;      /* our DTLS role as written: SDP_SETUP_ACTPASS in our
+                                * offers (RFC 8842 §5.2: an offerer says actpass),
+                                * anything else writes passive (answers) */
 };
 
 /* Writes d as SDP text into out[0..cap) with a terminating NUL: a=ice-lite,
  * the BUNDLE group, and per m-section (rejected ones as port 0 with only
- * their mid) our ICE credentials, fingerprint, a=setup:passive, the mid,
+ * their mid) our ICE credentials, fingerprint, a=setup (local->setup), the mid,
  * extmaps, direction, rtcp-mux/rsize, rtpmap/rtcp-fb/fmtp per codec, rids
  * and simulcast, msid, ssrc-groups and ssrcs with cnames, and our host
  * candidates with a=end-of-candidates. Returns the text length, or

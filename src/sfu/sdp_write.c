@@ -79,9 +79,22 @@ static void answer_simulcast(const struct sdp_media *o, struct sdp_media *a)
         snprintf(a->simulcast, sizeof(a->simulcast), "recv %s", o->simulcast + 5);
 }
 
+/* Whether the offer's m-section o carries media: a port, or port 0 with
+ * a=bundle-only inside the offer's BUNDLE group (RFC 8843 §6: it shares
+ * the group's transport; Firefox offers so with max-bundle). */
+static int offered(const struct sdp *offer, const struct sdp_media *o)
+{
+    if (o->port != 0)
+        return 1;
+    for (size_t i = 0; o->bundle_only && i < offer->nbundle; i++)
+        if (strcmp(offer->bundle[i], o->mid) == 0)
+            return 1;
+    return 0;
+}
+
 /* The answer's m-section for offer section o; 0 accepted, -1 rejected. */
-static int answer_media(const struct sdp_media *o, const char *const *prefer, size_t nprefer,
-                        struct sdp_media *a)
+static int answer_media(const struct sdp *offer, const struct sdp_media *o, const char *const *prefer,
+                        size_t nprefer, struct sdp_media *a)
 {
     memset(a, 0, sizeof(*a));
     a->kind = o->kind;
@@ -90,7 +103,7 @@ static int answer_media(const struct sdp_media *o, const char *const *prefer, si
     a->dir = SDP_INACTIVE;
     const struct sdp_codec *c = NULL;
     int rtp = (o->kind == SDP_AUDIO || o->kind == SDP_VIDEO) && strcmp(o->proto, "UDP/TLS/RTP/SAVPF") == 0;
-    if (rtp && o->port != 0 && o->mid[0]) /* JSEP: every m-section has a mid */
+    if (rtp && offered(offer, o) && o->mid[0]) /* JSEP: every m-section has a mid */
         c = choose(o, prefer, nprefer);
     if (!c) {
         if (o->ncodecs) /* a rejected m-line still lists a format */
@@ -125,7 +138,7 @@ int sdp_answer(const struct sdp *offer, const char *const *prefer, size_t nprefe
     size_t accepted = 0;
     for (size_t i = 0; i < offer->nmedia; i++) {
         struct sdp_media *a = &answer->media[i];
-        if (answer_media(&offer->media[i], prefer, nprefer, a) != 0)
+        if (answer_media(offer, &offer->media[i], prefer, nprefer, a) != 0)
             continue;
         accepted++;
         memcpy(answer->bundle[answer->nbundle++], a->mid, SDP_TOKEN_MAX);
@@ -189,7 +202,8 @@ static void put_codec(struct writer *w, const struct sdp_codec *c)
 static void put_transport(struct writer *w, const struct sdp_local *l)
 {
     put(w, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", l->ice_ufrag, l->ice_pwd);
-    put(w, "a=fingerprint:sha-256 %s\r\na=setup:passive\r\n", l->fingerprint);
+    put(w, "a=fingerprint:sha-256 %s\r\na=setup:%s\r\n", l->fingerprint,
+        l->setup == SDP_SETUP_ACTPASS ? "actpass" : "passive");
 }
 
 static void put_ssrcs(struct writer *w, const struct sdp_media *m)

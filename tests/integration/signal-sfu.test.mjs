@@ -22,7 +22,7 @@ const offer = (ufrag) => ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=
 
 /** The browser's answer to a subscriber offer: recvonly for each m-section. */
 const answerTo = (sdp) => sdp.replace(/a=sendonly/g, 'a=recvonly').replace(/a=ice-lite\r\n/, '')
-  .replace(/a=ice-ufrag:\S+/g, 'a=ice-ufrag:subU').replace(/a=setup:passive/g, 'a=setup:active');
+  .replace(/a=ice-ufrag:\S+/g, 'a=ice-ufrag:subU').replace(/a=setup:actpass/g, 'a=setup:active');
 
 describe('signaling: SFU rooms', () => {
   const env = useServer([]);
@@ -55,6 +55,8 @@ describe('signaling: SFU rooms', () => {
     await b.error('unexpected');
     a.send({ type: 'sfu-publish', sdp: 'not sdp' });
     await a.error('bad_sdp');
+    a.send({ type: 'sfu-publish', sdp: offer('aaaa').replace('a=setup:actpass', 'a=setup:passive') });
+    assert.match((await a.error('bad_sdp')).message, /setup/, 'a publisher that wants to be the DTLS server is refused');
     a.send({ type: 'sfu-publish', sdp: offer('aaaa') });
     const ans = (await a.take('sfu-answer')).sdp;
     assert.match(ans, /^a=ice-lite\r$/m);
@@ -63,6 +65,8 @@ describe('signaling: SFU rooms', () => {
     assert.match(ans, new RegExp(`^a=candidate:\\S+ 1 udp \\d+ 127\\.0\\.0\\.1 ${env.srv.port} typ host\\r$`, 'm'));
     assert.match(ans, /^a=fingerprint:sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\r$/m);
     const sub = (await b.take('sfu-offer')).sdp;
+    assert.match(sub, /^a=setup:actpass\r$/m, 'an offerer says actpass (RFC 8842)');
+    assert.doesNotMatch(sub, /a=setup:passive/);
     assert.match(sub, /^m=video 9 UDP\/TLS\/RTP\/SAVPF 96 97\r$/m);
     assert.match(sub, /^a=sendonly\r$/m);
     assert.match(sub, /^a=rtcp-fb:96 nack\r$/m, 'NACKs are answered from our cache');
@@ -74,6 +78,12 @@ describe('signaling: SFU rooms', () => {
     assert.match(sub, new RegExp(`^a=msid:${a.id} track1\\r$`, 'm'));
     const subUfrag = /a=ice-ufrag:(\S+)/.exec(sub)[1];
     assert.notEqual(subUfrag, /a=ice-ufrag:(\S+)/.exec(ans)[1], 'each transport has its own credentials');
+    // tincan is always the DTLS server: an answer that wants that role too is refused,
+    // and the offer stays out for a corrected answer.
+    b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub).replace(/a=setup:active/g, 'a=setup:passive') });
+    assert.match((await b.error('bad_sdp')).message, /setup:active/);
+    b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub).replace(/a=setup:active/g, 'a=setup:actpass') });
+    await b.error('bad_sdp');
     b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub) });
     await b.barrier();
     a.send({ type: 'leave' });
