@@ -316,6 +316,7 @@ void sfu_glue_stats(const struct server *s, struct sfu_glue_stats *out)
     out->keyframe_requests = g->router.pli_sent;
     memcpy(out->dropped, g->dropped, sizeof(out->dropped));
     out->dropped[SFU_DROP_BAD_RTP] += g->router.bad_rtp;
+    sfu_signal_tracks(g, out->tracks);
 }
 
 const char *sfu_drop_name(enum sfu_drop d)

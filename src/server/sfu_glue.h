@@ -32,6 +32,10 @@ struct sfu_glue_stats {
     uint64_t forwarded_packets, forwarded_bytes;
     uint64_t keyframe_requests;      /* PLIs sent to publishers */
     uint64_t dropped[SFU_DROPS];
+    /* Tracks on connected transports: [0] upstream (published to us),
+     * [1] downstream (forwarded to a subscriber); by kind, [0] audio,
+     * [1] video. */
+    size_t tracks[2][2];
 };
 
 /* Starts the SFU: DTLS certificate, UDP routes, the hub's SFU hooks.

@@ -92,6 +92,9 @@ void sfu_tx_send_rtcp(void *part, uint8_t *pkt, size_t len, size_t cap);
 void sfu_signal_hook(struct sfu_glue *g);
 /* A participant's subscriber transport is connected. */
 void sfu_signal_sub_connected(struct sfu_part *p);
+/* Counts the tracks of connected transports into tracks[dir][kind] (see
+ * struct sfu_glue_stats). */
+void sfu_signal_tracks(const struct sfu_glue *g, size_t tracks[2][2]);
 /* Frees every participant and room. */
 void sfu_signal_free_all(struct sfu_glue *g);
 
