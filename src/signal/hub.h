@@ -27,7 +27,7 @@ typedef void (*hub_send_fn)(void *ctx, const char *text, size_t len);
  * close. */
 typedef void (*hub_evict_fn)(void *ctx);
 
-/* How named rooms carry media (docs/rooms.md, "Mesh or SFU"). */
+/* How named rooms carry media (docs/sfu.md, "When a room uses the SFU"). */
 enum hub_room_mode { HUB_ROOMS_AUTO, HUB_ROOMS_MESH, HUB_ROOMS_SFU };
 
 struct hub_options {

@@ -1,5 +1,5 @@
-// How a room chooses between mesh and the SFU (docs/rooms.md, "Mesh or
-// SFU"; docs/protocol.md, "SFU rooms"): --room-mode auto|mesh|sfu,
+// How a room chooses between mesh and the SFU (docs/sfu.md, "When a room
+// uses the SFU"; docs/protocol.md, "SFU rooms"): --room-mode auto|mesh|sfu,
 // --mesh-max, --max-sfu-room and --max-room. In auto a room is mesh while
 // small; the join past --mesh-max moves it to the SFU: everyone in it hears
 // room-mode before the newcomer's peer-joined, the newcomer's joined says
