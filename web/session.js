@@ -110,6 +110,7 @@ export class Session {
         return true;
       case 'sfu-offer':
       case 'sfu-answer':
+      case 'sfu-reset':
         if (this.mode === 'sfu') call.handleSignal(msg);
         return true;
       case 'chat':
@@ -128,8 +129,11 @@ export class Session {
    */
   onWelcome(msg) {
     if (msg.resumed === true) {
-      if (msg.mode === 'sfu' && this.mode !== 'sfu') this.setMode('sfu');
-      else if (this.mode === 'sfu') this.call.reset(); // offers sent while we were away are lost
+      if (msg.mode === 'sfu' || this.mode === 'sfu') {
+        // The room may have moved while we were away; offers sent meanwhile are lost.
+        this.setMode('sfu');
+        this.call.reset();
+      }
       // Peers that came or went while we were away are in the list, not in
       // messages we received.
       const peers = Array.isArray(msg.peers) ? msg.peers : null;

@@ -12,8 +12,10 @@
 //
 // Reconnecting: a transport that fails (or stays disconnected), and any
 // resumed signaling connection (offers sent while we were away are lost),
-// lead to a fresh start of the media side: both connections are closed and
-// made anew after {"type":"sfu-reset"}; the room hears nothing of it. A
+// lead to a fresh start of the media side: both connections are closed,
+// {"type":"sfu-reset"} goes to tincan, and new ones are made when tincan
+// echoes it (what came before the echo was for the old ones); the room
+// hears nothing of it. A
 // short network cut needs none of this: ICE carries on by itself.
 //
 // SfuCall has the interface of Call (call.js) that Session uses: peers,
@@ -35,6 +37,7 @@ export class SfuCall extends EventTarget {
   #subChain = Promise.resolve();
   #disconnectTimer = null;
   #generation = 0;
+  #waitReset = false;
 
   /**
    * selfId: our peer id; media: LocalMedia or null (receive only);
@@ -58,7 +61,11 @@ export class SfuCall extends EventTarget {
     this.#publish(gen).catch((err) => this.#warn('publish', err));
   }
 
-  /** Closes both transports, asks tincan for new ones and starts again. */
+  /**
+   * Closes both transports and asks tincan for new ones; starts again when
+   * tincan echoes sfu-reset (what it sent before the echo was for the old
+   * transports and is dropped).
+   */
   reset() {
     if (this.closed) return;
     this.#closeTransports();
@@ -66,8 +73,8 @@ export class SfuCall extends EventTarget {
       peer.stream = new MediaStream();
       this.changed(peer);
     }
+    this.#waitReset = true;
     this.send({ type: 'sfu-reset' }, { queue: true });
-    this.start();
   }
 
   #transport(role, gen) {
@@ -89,9 +96,17 @@ export class SfuCall extends EventTarget {
     this.send({ type: 'sfu-publish', sdp: offer.sdp }, { queue: true });
   }
 
-  /** Handles sfu-answer and sfu-offer. */
+  /** Handles sfu-answer, sfu-offer and the echo of sfu-reset. */
   handleSignal(msg) {
-    if (this.closed || typeof msg.sdp !== 'string') return;
+    if (this.closed) return;
+    if (msg.type === 'sfu-reset') {
+      if (this.#waitReset) {
+        this.#waitReset = false;
+        this.start();
+      }
+      return;
+    }
+    if (this.#waitReset || typeof msg.sdp !== 'string') return;
     if (msg.type === 'sfu-answer') {
       const pc = this.pub;
       if (pc.signalingState !== 'have-local-offer') return;

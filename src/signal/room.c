@@ -275,8 +275,10 @@ void room_on_sfu_reset(struct peer *p, json_t *msg)
         peer_error(p, "not_in_room", "join an SFU room first");
         return;
     }
-    /* A fresh start of the media side only: the room hears nothing. */
+    /* A fresh start of the media side only: the room hears nothing. The
+     * echo tells p that what follows is for its new transports. */
     p->hub->sfu.leave(p->hub->sfu.ctx, p);
+    peer_send_json(p, json_pack("{s:s}", "type", "sfu-reset"));
     p->hub->sfu.enter(p->hub->sfu.ctx, p, p->ctx, p->room->key);
 }
 

@@ -130,6 +130,7 @@ describe('room modes: auto (the default: --mesh-max 4)', () => {
     b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub) });
     await b.barrier();
     a.send({ type: 'sfu-reset' });
+    assert.deepEqual(await a.next(), { type: 'sfu-reset' }, 'the reset is echoed before anything for the new transports');
     const again = (await b.take('sfu-offer')).sdp;
     assert.match(again, /^m=video 0 /m, "a's old track is rejected");
     a.send({ type: 'sfu-publish', sdp: offer('aaab', 3333) });
