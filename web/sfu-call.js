@@ -78,7 +78,8 @@ export class SfuCall extends EventTarget {
   }
 
   #transport(role, gen) {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    // The default bundle policy: an offer whose m-sections are all rejected has no BUNDLE group.
+    const pc = new RTCPeerConnection();
     pc.addEventListener('connectionstatechange', () => {
       if (gen === this.#generation) this.#onState(role, pc);
     });

@@ -37,7 +37,7 @@ import {
   CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, assertClean, passPrejoin, shot, stats, tileIds, waitDecoding, waitStatus,
 } from './helpers.mjs';
 
-const STEP = { timeout: 120_000 };
+const STEP = { timeout: 240_000 };
 const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const CUT_MS = 5000;
 const CUT_ADDR = '127.0.0.2';
@@ -123,7 +123,7 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
   /** Person i goes to path and joins through the pre-join screen. */
   async function enter(i, path) {
     const { page } = people[i] || await open(i);
-    await page.goto(`${base(i)}${path}`);
+    await page.goto(`${base(i)}${path}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await waitStatus(page, 'connected');
     await passPrejoin(page, { name: `Person ${i}` });
   }
@@ -136,7 +136,7 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
   test('six pages in /r/six?sfu: each decodes the five others via the server; metrics count the tracks', STEP, async (t) => {
     for (let i = 0; i < 5; i++) await enter(i, '/r/six?sfu');
     const sixth = await open(5);
-    await sixth.page.goto(`${base(5)}/r/six?sfu`);
+    await sixth.page.goto(`${base(5)}/r/six?sfu`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await waitStatus(sixth.page, 'connected');
     await sixth.page.waitForSelector('#prejoin-join:enabled');
     await sixth.page.fill('#prejoin-name', 'Person 5');
