@@ -22,8 +22,9 @@
 // addPeer, removePeer, handleSignal, setAway, lose, syncPeers, stats, close,
 // and the events 'peer-added', 'peer-removed', 'peer-changed'.
 
-// A transport that stays 'disconnected' this long is started afresh.
-const DISCONNECTED_RESET_MS = 10000;
+// A transport that stays 'disconnected' this long is started afresh (a busy
+// machine may miss consent checks for a while: that needs no reset).
+const DISCONNECTED_RESET_MS = 30000;
 // Fresh starts in a row without a connection in between, at most.
 const MAX_RESETS = 5;
 
