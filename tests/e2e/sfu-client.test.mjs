@@ -37,7 +37,7 @@ import {
   CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, assertClean, passPrejoin, shot, stats, tileIds, waitDecoding, waitStatus,
 } from './helpers.mjs';
 
-const STEP = { timeout: 240_000 };
+const STEP = { timeout: 300_000 };
 const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const CUT_MS = 5000;
 const CUT_ADDR = '127.0.0.2';
@@ -110,7 +110,7 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
   async function open(i) {
     const context = await browser.newContext({ ...(i === 5 ? PHONE : DESKTOP), ignoreHTTPSErrors: true });
     const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
+    page.setDefaultTimeout(60_000); // six pages decoding five videos each keep two cores busy
     const p = { name: `p${i}`, context, page, problems: [] };
     page.on('console', (msg) => {
       if (msg.type() === 'error' || msg.type() === 'warning') p.problems.push(`${p.name} console.${msg.type()}: ${msg.text()}`);
@@ -124,7 +124,7 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
   async function enter(i, path) {
     const { page } = people[i] || await open(i);
     await page.goto(`${base(i)}${path}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-    await waitStatus(page, 'connected');
+    await waitStatus(page, 'connected', 60_000);
     await passPrejoin(page, { name: `Person ${i}` });
   }
 
@@ -137,7 +137,7 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
     for (let i = 0; i < 5; i++) await enter(i, '/r/six?sfu');
     const sixth = await open(5);
     await sixth.page.goto(`${base(5)}/r/six?sfu`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-    await waitStatus(sixth.page, 'connected');
+    await waitStatus(sixth.page, 'connected', 60_000);
     await sixth.page.waitForSelector('#prejoin-join:enabled');
     await sixth.page.fill('#prejoin-name', 'Person 5');
     const clicked = Date.now();
