@@ -166,15 +166,20 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
     await axeClean(people[5].page, 'the SFU call screen (phone)');
   });
 
-  test('one leaves mid-call and comes back: the others follow', STEP, async () => {
+  test('one leaves mid-call and comes back: the others follow', STEP, async (t) => {
     const leaver = people[3];
+    const stay = people.filter((p) => p !== leaver);
     await leaver.page.getByRole('button', { name: 'Leave' }).click();
     await leaver.page.waitForSelector('#view-start:not([hidden])');
-    const stay = people.filter((p) => p !== leaver);
-    await allDecode(stay, 4);
-    await waitTracks(people[0].page, 5);
+    const left = await Promise.all(stay.map((p) => stats(p.page)));
+    await allDecode(stay, 4, left); // frames beyond those at the leave
+    const up = await sfuTracks(people[0].page);
+    t.diagnostic(`tincan_sfu_tracks after the leave: ${JSON.stringify(up)}`);
+    assert.equal(up['up/video'], 5, 'five publishers of video');
+    assert.equal(up['up/audio'], 5, 'five publishers of audio');
     await enter(3, '/r/six?sfu');
-    await allDecode(people, 5);
+    const back = await Promise.all(people.map((p) => stats(p.page)));
+    await allDecode(people, 5, back);
     await waitTracks(people[0].page, 6);
   });
 
