@@ -30,6 +30,7 @@ const state = {
   session: null,
   room: 'default', // the room of the join card ('default' or /r/<name>)
   autoJoin: false, // /r/<name>: join as soon as the server greets us
+  sfu: false, // /r/<name>?sfu: ask for an SFU room
   starting: false, // a call is being set up from the start screen
   pinPending: null, // {pin, queued: [], started} between join-pin and the call screen
   pinBlockedUntil: 0, // PIN attempts wait for the rate limit until then
@@ -78,7 +79,7 @@ async function startRoom(room) {
     document.getElementById('join').focus();
     return;
   }
-  const session = openSession({ kind: 'room', room, media: choice.media, name: choice.name });
+  const session = openSession({ kind: 'room', room, media: choice.media, name: choice.name, sfu: state.sfu });
   if (!session.sendJoin()) session.end('offline');
 }
 
@@ -155,9 +156,9 @@ function pinRefused(code, msg = {}) {
   if (p) document.getElementById('pin').focus();
 }
 
-function openSession({ kind, room, pin, callId, withName, media, name = '', myLobbyName = null }) {
+function openSession({ kind, room, pin, callId, withName, media, name = '', myLobbyName = null, sfu = false }) {
   const session = new Session({
-    kind, room, pin, callId, withName, media, name, myLobbyName, signal,
+    kind, room, pin, callId, withName, media, name, myLobbyName, signal, sfu,
     selfId: state.selfId,
     iceServers: state.iceServers,
     onEnd: onSessionEnd,
@@ -244,6 +245,11 @@ function onError(msg) {
     pinRefused(msg.code, msg);
     return;
   }
+  if (session && session.phase === 'joining' && msg.code === 'sfu_unavailable' && session.sfu) {
+    session.sfu = false; // a server without an SFU: the room is a mesh
+    session.sendJoin();
+    return;
+  }
   if (session && session.phase === 'joining' && REFUSED[msg.code]) {
     session.end(msg.code, msg);
     return;
@@ -299,6 +305,7 @@ if (routed) {
   if (ROOM_RE.test(room)) {
     state.room = room;
     state.autoJoin = true;
+    state.sfu = new URLSearchParams(location.search).has('sfu');
     setJoinRoom(room);
   } else {
     showBadRoom(REFUSED.bad_room());
@@ -323,6 +330,8 @@ Object.defineProperty(window, 'tincanDebug', {
   value: Object.freeze({
     /** Signaling status: connecting | connected | reconnecting | disconnected. */
     get status() { return signal.status; },
+    /** How the call carries media: 'mesh' or 'sfu' (null outside a call). */
+    get mode() { return state.session ? state.session.mode : null; },
     /** Our peer id from the last welcome. */
     get id() { return state.selfId; },
     /** The shown view: start | lobby | prejoin | call. */

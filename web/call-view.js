@@ -4,7 +4,7 @@
 //
 // Test hooks (read-only, nothing faked): every remote tile carries
 // data-peer-id, data-state (connecting | connected | reconnecting),
-// data-path (direct | relay) once getStats has a selected candidate pair,
+// data-path (direct | relay | sfu) once getStats has a selected candidate pair,
 // data-muted / data-camera from the peer's own state, data-signal (ok |
 // away | lost: its signaling is gone but its media may still flow),
 // data-speaking and data-pinned.
@@ -74,6 +74,7 @@ export function openCallView({ title, media, hangupLabel = 'Leave', you = '', in
   $('btn-invite').textContent = invite && canShareLink() ? 'Share link' : 'Copy link';
   $('listen-banner').hidden = !!media;
   $('view-call').dataset.listenOnly = media ? 'false' : 'true';
+  setMode('mesh');
   clearGrid();
   $('btn-hangup').querySelector('.ctl-label').textContent = hangupLabel;
   $('btn-hangup').setAttribute('aria-label', hangupLabel);
@@ -82,6 +83,11 @@ export function openCallView({ title, media, hangupLabel = 'Leave', you = '', in
   local.srcObject = media ? media.stream : null;
   if (media) playQuietly(local);
   setControls(media);
+}
+
+/** How the call carries media: 'mesh' (straight between browsers) or 'sfu' (via the server); tiles say so. */
+export function setMode(mode) {
+  $('view-call').dataset.mode = mode;
 }
 
 /** The label others see for us, in the header. */
@@ -247,10 +253,10 @@ export function setTileNet(id, { path, rttMs }) {
     return;
   }
   const rtt = typeof rttMs === 'number' ? ` · ${rttMs} ms` : '';
-  net.textContent = (path === 'relay' ? 'Relayed' : 'Direct') + rtt;
-  net.title = path === 'relay'
-    ? 'Media goes through the server\'s relay (TURN)'
-    : 'Media goes straight between you and this person';
+  net.textContent = (path === 'relay' ? 'Relayed' : path === 'sfu' ? 'Via server' : 'Direct') + rtt;
+  net.title = path === 'relay' ? 'Media goes through the server\'s relay (TURN)'
+    : path === 'sfu' ? 'Media goes through the server, which forwards it to everyone in the room'
+      : 'Media goes straight between you and this person';
 }
 
 export function removeTile(id) {

@@ -4,6 +4,7 @@
 // messages of docs/protocol.md into Call operations.
 
 import { Call } from './call.js';
+import { SfuCall } from './sfu-call.js';
 import * as view from './call-view.js';
 import * as chat from './chat.js';
 import { showView } from './ui.js';
@@ -28,8 +29,11 @@ export class Session {
    * detail): called once when it is over.
    */
   constructor({ kind, room = null, pin = null, callId = null, withName = null, media, name = '', myLobbyName = null,
-    signal, selfId, iceServers, onEnd }) {
+    signal, selfId, iceServers, onEnd, sfu = false }) {
     Object.assign(this, { kind, room, pin, callId, withName, media, name, myLobbyName, signal, onEnd });
+    this.sfu = sfu; // ask for an SFU room (/r/<name>?sfu)
+    this.mode = 'mesh'; // 'mesh' | 'sfu': how the room carries media (the server says)
+    this.iceServers = iceServers;
     this.phase = 'joining'; // 'joining' → 'waiting' (PIN, alone) → 'in'
     this.ended = false;
     /** @type {Map<string, {name: string|null, muted: boolean, camera: boolean}>} what each peer told us */
@@ -57,7 +61,7 @@ export class Session {
   /** Sends the message that puts us in the room (room and PIN sessions). */
   sendJoin() {
     this.sendState();
-    if (this.kind === 'room') return this.signal.send({ type: 'join', room: this.room });
+    if (this.kind === 'room') return this.signal.send({ type: 'join', room: this.room, ...(this.sfu ? { sfu: true } : {}) });
     if (this.kind === 'pin') return this.signal.send({ type: 'join-pin', pin: this.pin });
     return true;
   }
@@ -68,9 +72,10 @@ export class Session {
     switch (msg.type) {
       case 'joined':
         this.phase = 'in';
+        if (msg.sfu === true) this.setMode('sfu');
         if (typeof msg.peerId === 'string' && msg.peerId !== call.selfId) call.selfId = msg.peerId;
         view.setYou(this.youLabel());
-        for (const id of Array.isArray(msg.peers) ? msg.peers : []) call.addPeer(id, { initiator: true });
+        for (const id of Array.isArray(msg.peers) ? msg.peers : []) this.call.addPeer(id, { initiator: true });
         this.#updateWaiting();
         return true;
       case 'pin-waiting':
@@ -100,6 +105,15 @@ export class Session {
       case 'ice-candidate':
         call.handleSignal(msg);
         return true;
+      case 'room-mode':
+        this.setMode(msg.mode === 'sfu' ? 'sfu' : 'mesh');
+        return true;
+      case 'sfu-offer':
+      case 'sfu-answer':
+      case 'sfu-reset':
+      case 'sfu-closed':
+        if (this.mode === 'sfu') call.handleSignal(msg);
+        return true;
       case 'chat':
         chat.addMessage({ who: typeof msg.name === 'string' ? msg.name : this.label(msg.from), text: String(msg.text ?? '') });
         return true;
@@ -116,6 +130,11 @@ export class Session {
    */
   onWelcome(msg) {
     if (msg.resumed === true) {
+      if (msg.mode === 'sfu' || this.mode === 'sfu') {
+        // The room may have moved while we were away; offers sent meanwhile are lost.
+        this.setMode('sfu');
+        this.call.reset();
+      }
       // Peers that came or went while we were away are in the list, not in
       // messages we received.
       const peers = Array.isArray(msg.peers) ? msg.peers : null;
@@ -132,6 +151,9 @@ export class Session {
     }
     this.call.close();
     this.looks.clear();
+    this.mode = 'mesh';
+    view.setMode('mesh');
+    this.iceServers = msg.iceServers;
     this.#newCall(msg.id, msg.iceServers);
     this.phase = 'joining';
     view.setYou(this.youLabel());
@@ -251,8 +273,26 @@ export class Session {
     return this.call.stats();
   }
 
+  /**
+   * The room carries media this way now ('sfu' after joined with sfu:true,
+   * room-mode or a resumed welcome): the peer connections of the old way
+   * close, the tiles stay for the same people, media comes the new way.
+   */
+  setMode(mode) {
+    if (mode === this.mode) return;
+    const ids = [...this.call.peers.keys()];
+    const selfId = this.call.selfId;
+    this.call.close();
+    this.mode = mode;
+    view.setMode(mode);
+    this.#newCall(selfId, this.iceServers);
+    for (const id of ids) this.call.addPeer(id, { initiator: true });
+    if (this.phase === 'in' && ids.length > 0) this.notice('More people joined: the call now goes through the server.');
+  }
+
   #newCall(selfId, iceServers) {
-    this.call = new Call({
+    const Kind = this.mode === 'sfu' ? SfuCall : Call;
+    this.call = new Kind({
       selfId,
       media: this.media,
       iceServers,
@@ -273,6 +313,7 @@ export class Session {
       view.removeTile(peer.id);
       this.#updateWaiting(true);
     });
+    if (this.mode === 'sfu') this.call.start();
   }
 
   #updateWaiting(someoneLeft = false) {

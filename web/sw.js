@@ -7,7 +7,7 @@
 // sw.js on every navigation (it is served with Cache-Control: no-cache), a
 // changed sw.js installs a fresh cache, and activate deletes the old ones.
 
-const VERSION = 'v4';
+const VERSION = 'v5';
 const PREFIX = 'tincan-shell-';
 const CACHE = PREFIX + VERSION;
 
@@ -18,6 +18,7 @@ const SHELL = [
   '/signal.js',
   '/ui.js',
   '/call.js',
+  '/sfu-call.js',
   '/media.js',
   '/session.js',
   '/call-view.js',

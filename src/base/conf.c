@@ -44,7 +44,10 @@ static const struct conf_opt opts[] = {
     { "keepalive-timeout", T_INT, F(keepalive_timeout), 1, 86400, "SEC", "idle time of a keep-alive connection (default 75)" },
     { "tls-timeout", T_INT, F(tls_timeout), 1, 3600, "SEC", "time to complete the TLS handshake (default 10)" },
     { "ws-ping-interval", T_INT, F(ws_ping_interval), 1, 86400, "SEC", "WebSocket ping interval; silent peers are dropped after twice this (default 30)" },
-    { "max-room", T_INT, F(max_room), 2, 64, "N", "participants in one room (mesh; default 8)" },
+    { "max-room", T_INT, F(max_room), 2, 64, "N", "participants in one mesh room (default 8)" },
+    { "room-mode", T_STR, F(room_mode), 0, 0, "MODE", "how rooms carry media: auto (mesh while small, then the SFU), mesh or sfu (default auto)" },
+    { "mesh-max", T_INT, F(mesh_max), 1, 64, "N", "in auto mode, a room moves to the SFU when a member joins past N (default 4)" },
+    { "max-sfu-room", T_INT, F(max_sfu_room), 2, 1000, "N", "participants in one SFU room (default 50)" },
     { "max-lobby", T_INT, F(max_lobby), 0, 1000000, "N", "names in the lobby at once, 0 = no limit (default 1000)" },
     { "pin-rate", T_INT, F(pin_rate), 1, 10000, "N", "PIN attempts per minute per source address (default 10)" },
     { "ring-timeout", T_INT, F(ring_timeout), 1, 600, "SEC", "an unanswered lobby call ends after this (default 30)" },
@@ -113,6 +116,9 @@ void conf_init(struct conf *c)
     c->tls_timeout = 10;
     c->ws_ping_interval = 30;
     c->max_room = 8;
+    c->room_mode = xstrdup("auto");
+    c->mesh_max = 4;
+    c->max_sfu_room = 50;
     c->pin_rate = 10;
     c->max_lobby = 1000;
     c->ring_timeout = 30;
@@ -444,6 +450,11 @@ int conf_check(struct conf *c, char *err, size_t errlen)
     const char *reg = c->registration ? c->registration : "";
     if (strcmp(reg, "open") != 0 && strcmp(reg, "invite") != 0 && strcmp(reg, "closed") != 0) {
         snprintf(err, errlen, "invalid value for registration: '%s' (expected open, invite or closed)", reg);
+        return -1;
+    }
+    const char *rm = c->room_mode ? c->room_mode : "";
+    if (strcmp(rm, "auto") != 0 && strcmp(rm, "mesh") != 0 && strcmp(rm, "sfu") != 0) {
+        snprintf(err, errlen, "invalid value for room-mode: '%.100s' (expected auto, mesh or sfu)", rm);
         return -1;
     }
     for (int i = 0; i < c->turn_user.count; i++) {

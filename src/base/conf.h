@@ -41,6 +41,8 @@ struct conf {
     int ws_max_message;
     int header_timeout, keepalive_timeout, tls_timeout, ws_ping_interval;
     int max_room, pin_rate, ring_timeout, resume_grace;
+    char *room_mode;          /* auto, mesh or sfu */
+    int mesh_max, max_sfu_room;
     /* TURN */
     char *turn_secret, *turn_realm, *relay_ports, *relay_ip, *external_ip, *public_host, *software;
     struct conf_list turn_user, allow_peer, deny_peer;

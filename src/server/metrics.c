@@ -240,6 +240,14 @@ static void render_sfu(struct writer *w, const struct metrics_snapshot *m)
         family(w, more[i].name, "counter", more[i].help);
         sample(w, more[i].name, "", more[i].v);
     }
+    family(w, "sfu_tracks", "gauge", "Media tracks on connected SFU transports: up (a publisher's, to tincan) and down (forwarded to a subscriber), by kind.");
+    for (int dir = 0; dir < 2; dir++) {
+        for (int kind = 0; kind < 2; kind++) {
+            char label[48];
+            snprintf(label, sizeof(label), "dir=\"%s\",kind=\"%s\"", dir ? "down" : "up", kind ? "video" : "audio");
+            sample(w, "sfu_tracks", label, f->tracks[dir][kind]);
+        }
+    }
     family(w, "sfu_dropped_total", "counter", "Datagrams for the SFU dropped, by reason.");
     char label[40];
     for (int d = 0; d < SFU_DROPS; d++) {

@@ -160,6 +160,16 @@ static int setup_signals(struct server *s)
     return loop_io_add(s->loop, &s->signal_io, fd, LOOP_READ, on_signal);
 }
 
+/* --room-mode as the hub's enum (conf_check allowed only these words). */
+static enum hub_room_mode hub_room_mode_of(const char *mode)
+{
+    if (mode && strcmp(mode, "mesh") == 0)
+        return HUB_ROOMS_MESH;
+    if (mode && strcmp(mode, "sfu") == 0)
+        return HUB_ROOMS_SFU;
+    return HUB_ROOMS_AUTO;
+}
+
 int server_init(struct server *s, struct loop *loop, const struct conf *conf)
 {
     memset(s, 0, sizeof(*s));
@@ -171,7 +181,8 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
     admit_init(&s->admit, 16);
     admit_pause_init(&s->listen_pause, s, &s->listen_io);
     struct hub_options ho = {
-        .max_room = conf->max_room, .pin_rate = conf->pin_rate, .ring_timeout_s = conf->ring_timeout,
+        .max_room = conf->max_room, .room_mode = hub_room_mode_of(conf->room_mode), .mesh_max = conf->mesh_max,
+        .max_sfu_room = conf->max_sfu_room, .pin_rate = conf->pin_rate, .ring_timeout_s = conf->ring_timeout,
         .resume_grace_s = conf->resume_grace, .max_lobby = conf->max_lobby, .version = TINCAN_VERSION,
     };
     s->hub = hub_new(loop, &ho);

@@ -401,6 +401,7 @@ void sfu_glue_stats(const struct server *s, struct sfu_glue_stats *out)
     out->dropped[SFU_DROP_UNKNOWN_SSRC] += g->router.unknown_ssrc;
     out->dropped[SFU_DROP_NACK_STORM] += g->router.nack_storm;
     out->dropped[SFU_DROP_STALE] += g->router.stale;
+    sfu_signal_tracks(g, out->tracks);
 }
 
 const char *sfu_drop_name(enum sfu_drop d)

@@ -43,6 +43,10 @@ struct sfu_glue_stats {
     uint64_t consent_closed;         /* transports closed for want of consent (RFC 7675) */
     uint64_t from_turn;              /* datagrams from browsers' relays on our TURN, in process */
     uint64_t dropped[SFU_DROPS];
+    /* Tracks on connected transports: [0] upstream (published to us),
+     * [1] downstream (forwarded to a subscriber); by kind, [0] audio,
+     * [1] video. */
+    size_t tracks[2][2];
 };
 
 /* Starts the SFU: DTLS certificate, UDP routes, the hub's SFU hooks.

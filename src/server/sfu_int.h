@@ -106,6 +106,10 @@ void sfu_signal_sub_connected(struct sfu_part *p);
 /* Closes transports whose consent lapsed (no valid check for
  * SFU_CONSENT_MS) or whose DTLS failed or closed, telling their members. */
 void sfu_signal_sweep(struct sfu_glue *g);
+
+/* Counts the tracks of connected transports into tracks[dir][kind] (see
+ * struct sfu_glue_stats). */
+void sfu_signal_tracks(const struct sfu_glue *g, size_t tracks[2][2]);
 /* Frees every participant and room. */
 void sfu_signal_free_all(struct sfu_glue *g);
 

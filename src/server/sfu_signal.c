@@ -137,7 +137,9 @@ static void on_sub_answer(struct sfu_part *p, const struct sdp *d)
         send_error(p, "bad_sdp", "the answer must say a=setup:active: tincan is the DTLS server");
         return;
     }
-    if (!m || (!p->sub->sess && sfu_tx_start(p->sub, m->ice_ufrag, m->fp_hash, m->fp) != 0)) {
+    /* Once the transport runs, an answer whose m-sections are all
+     * rejected (everyone else left) is fine: it only says so. */
+    if (!p->sub->sess && (!m || sfu_tx_start(p->sub, m->ice_ufrag, m->fp_hash, m->fp) != 0)) {
         send_error(p, "bad_sdp", "the answer has no usable ICE credentials or fingerprint");
         return;
     }
@@ -375,6 +377,36 @@ void sfu_signal_hook(struct sfu_glue *g)
         .ctx = g, .enter = on_enter, .leave = on_leave, .message = on_message, .resumed = on_resumed,
     };
     hub_set_sfu(g->srv->hub, &h);
+}
+
+static int tx_connected(const struct sfu_tx *t)
+{
+    return t && t->sess && sfu_session_state(t->sess) == SFU_SESSION_CONNECTED;
+}
+
+/* Adds p's published audio and video tracks to kinds[]. */
+static void count_tracks(const struct sfu_part *p, size_t kinds[2])
+{
+    size_t n = 0;
+    const struct sfu_track *t = sfu_room_tracks(p->member, &n);
+    for (size_t i = 0; i < n; i++)
+        if (t[i].kind == SDP_AUDIO || t[i].kind == SDP_VIDEO)
+            kinds[t[i].kind == SDP_VIDEO]++;
+}
+
+void sfu_signal_tracks(const struct sfu_glue *g, size_t tracks[2][2])
+{
+    for (const struct sfu_part *p = g->parts; p; p = p->next) {
+        if (tx_connected(p->pub))
+            count_tracks(p, tracks[0]);
+        if (!tx_connected(p->sub) || p->sub_pending)
+            continue;
+        /* What our answered offer to p carries: the tracks of the others
+         * whose publisher transport is up. */
+        for (const struct sfu_part *o = g->parts; o; o = o->next)
+            if (o != p && o->room == p->room && tx_connected(o->pub))
+                count_tracks(o, tracks[1]);
+    }
 }
 
 void sfu_signal_free_all(struct sfu_glue *g)

@@ -105,6 +105,7 @@ static const struct handler tincan_handlers[] = {
     { "state", state_on_state },
     { "sfu-publish", room_on_sfu },
     { "sfu-subscribe-answer", room_on_sfu },
+    { "sfu-reset", room_on_sfu_reset },
     { "join-pin", pin_on_join },
     { "hello", lobby_on_hello },
     { "leave-lobby", lobby_on_leave },
@@ -240,6 +241,8 @@ static void send_welcome(struct peer *p, int resumed, const char *ice_json)
         }
         json_object_set_new(msg, "room", p->room && p->room->kind == ROOM_PUBLIC ? json_string(p->room->key) : json_null());
         json_object_set_new(msg, "peers", peers);
+        if (p->room)
+            json_object_set_new(msg, "mode", json_string(p->room->sfu ? "sfu" : "mesh"));
         json_object_set_new(msg, "name", p->name[0] ? json_string(p->name) : json_null());
     }
     p->welcomed = 1;

@@ -27,8 +27,14 @@ typedef void (*hub_send_fn)(void *ctx, const char *text, size_t len);
  * close. */
 typedef void (*hub_evict_fn)(void *ctx);
 
+/* How named rooms carry media (docs/sfu.md, "When a room uses the SFU"). */
+enum hub_room_mode { HUB_ROOMS_AUTO, HUB_ROOMS_MESH, HUB_ROOMS_SFU };
+
 struct hub_options {
-    int max_room;            /* peers per room */
+    int max_room;            /* peers per mesh room */
+    enum hub_room_mode room_mode;
+    int mesh_max;            /* auto: a join past this many moves the room to the SFU */
+    int max_sfu_room;        /* peers per SFU room */
     int pin_rate;            /* PIN attempts per minute per source address */
     int ring_timeout_s;      /* unanswered call */
     int resume_grace_s;      /* a dropped peer's identity is kept this long */

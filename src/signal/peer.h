@@ -179,6 +179,9 @@ void room_on_relay(struct peer *p, json_t *msg);
 void room_on_chat(struct peer *p, json_t *msg);
 /* sfu-publish and sfu-subscribe-answer: handed to the SFU glue. */
 void room_on_sfu(struct peer *p, json_t *msg);
+/* sfu-reset: the SFU drops p's transports and starts them anew (the
+ * client's reconnect after a network change); the room hears nothing. */
+void room_on_sfu_reset(struct peer *p, json_t *msg);
 /* Frees every room (hub teardown). */
 void room_free_all(struct hub *h);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../base/alloc.h"
+#include "../base/log.h"
 #include "../base/utf8.h"
 #include "jsonscan.h"
 #include "peer.h"
@@ -189,6 +190,48 @@ static int room_name_valid(const char *name)
     return 1;
 }
 
+/* Whether rooms may use the SFU at all on this server. */
+static int sfu_allowed(const struct hub *h)
+{
+    return h->sfu.enter && h->opt.room_mode != HUB_ROOMS_MESH;
+}
+
+/* Moves a mesh room to the SFU with everyone in it: each member hears
+ * room-mode and gets its SFU transports; the room's cap becomes
+ * --max-sfu-room. It never moves back (the room goes when it empties). */
+static void room_to_sfu(struct hub *h, struct room *r)
+{
+    int max = h->opt.max_sfu_room > r->count ? h->opt.max_sfu_room : r->count;
+    r->members = xrealloc(r->members, (size_t)max * sizeof(*r->members));
+    r->max = max;
+    r->sfu = 1;
+    log_info("room_mode", "members=%d mode=sfu", r->count);
+    room_broadcast(r, NULL, json_pack("{s:s, s:s}", "type", "room-mode", "mode", "sfu"));
+    for (int i = 0; i < r->count; i++)
+        h->sfu.enter(h->sfu.ctx, r->members[i], r->members[i]->ctx, r->key);
+}
+
+/* The room named name for p, created if need be with the mode the server
+ * and the join ask for. */
+static struct room *room_for_join(struct peer *p, const char *name, int want_sfu)
+{
+    struct hub *h = p->hub;
+    struct room *r = room_find(h, ROOM_PUBLIC, name);
+    if (r && r == p->room) {
+        room_leave(p, LEAVE_ASKED);
+        r = room_find(h, ROOM_PUBLIC, name);
+    }
+    if (!r) {
+        int sfu = sfu_allowed(h) && (want_sfu || h->opt.room_mode == HUB_ROOMS_SFU);
+        r = room_new(h, ROOM_PUBLIC, name, sfu ? h->opt.max_sfu_room : h->opt.max_room);
+        r->sfu = sfu;
+        return r;
+    }
+    if (!r->sfu && r->count > 0 && sfu_allowed(h) && (want_sfu || r->count >= h->opt.mesh_max))
+        room_to_sfu(h, r);
+    return r;
+}
+
 void room_on_join(struct peer *p, json_t *msg)
 {
     const char *name = msg_string(p, msg, "room");
@@ -202,25 +245,13 @@ void room_on_join(struct peer *p, json_t *msg)
         peer_error(p, "busy", "hang up the call first");
         return;
     }
-    int sfu = json_is_true(json_object_get(msg, "sfu"));
-    if (sfu && !p->hub->sfu.enter) {
-        peer_error(p, "sfu_unavailable", "this server has no SFU");
+    int want_sfu = json_is_true(json_object_get(msg, "sfu"));
+    if (want_sfu && !sfu_allowed(p->hub)) {
+        peer_error(p, "sfu_unavailable", "this server keeps rooms mesh (no SFU)");
         return;
     }
-    struct room *r = room_find(p->hub, ROOM_PUBLIC, name);
-    if (r && r == p->room) {
-        room_leave(p, LEAVE_ASKED);
-        r = room_find(p->hub, ROOM_PUBLIC, name);
-    }
-    if (r && r->sfu != sfu) {
-        peer_error(p, "room_mode", sfu ? "that room is a mesh room, not an SFU room" : "that room is an SFU room");
-        return;
-    }
-    int created = !r;
-    if (!r) {
-        r = room_new(p->hub, ROOM_PUBLIC, name, p->hub->opt.max_room);
-        r->sfu = sfu;
-    }
+    int created = !room_find(p->hub, ROOM_PUBLIC, name);
+    struct room *r = room_for_join(p, name, want_sfu);
     if (room_enter(r, p) < 0 && created)
         room_free(p->hub, r);
 }
@@ -235,6 +266,20 @@ void room_on_sfu(struct peer *p, json_t *msg)
         return;
     }
     p->hub->sfu.message(p->hub->sfu.ctx, p, p->ctx, json_string_value(json_object_get(msg, "type")), sdp);
+}
+
+void room_on_sfu_reset(struct peer *p, json_t *msg)
+{
+    (void)msg;
+    if (!p->room || !p->room->sfu || !p->hub->sfu.enter) {
+        peer_error(p, "not_in_room", "join an SFU room first");
+        return;
+    }
+    /* A fresh start of the media side only: the room hears nothing. The
+     * echo tells p that what follows is for its new transports. */
+    p->hub->sfu.leave(p->hub->sfu.ctx, p);
+    peer_send_json(p, json_pack("{s:s}", "type", "sfu-reset"));
+    p->hub->sfu.enter(p->hub->sfu.ctx, p, p->ctx, p->room->key);
 }
 
 void room_on_leave(struct peer *p, json_t *msg)

@@ -17,7 +17,9 @@ const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const ALICE = { user: 'alice', pass: 'wonderland' };
 // Label names and the words their values may take: nothing personal.
 const LABEL_VALUES = {
-  kind: ['http', 'ws', 'turn_tcp', 'turn_tls', 'room', 'pin', 'call', 'joincode', 'stun', 'ice', 'dtls', 'channeldata', 'rtp', 'other'],
+  kind: ['http', 'ws', 'turn_tcp', 'turn_tls', 'room', 'pin', 'call', 'joincode', 'stun', 'ice', 'dtls', 'channeldata', 'rtp', 'other',
+    'audio', 'video'],
+  dir: ['up', 'down'],
   state: ['connected', 'resumable', 'ringing', 'active'],
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],
@@ -62,7 +64,7 @@ describe('/metrics: format and values that follow traffic', () => {
       'tincan_turn_auth_failures_total', 'tincan_turn_refused_total', 'tincan_rate_limited_total', 'tincan_udp_packets_total',
       'tincan_udp_sent_packets_total', 'tincan_udp_dropped_total', 'tincan_sfu_sessions', 'tincan_sfu_rooms',
       'tincan_sfu_forwarded_packets_total', 'tincan_sfu_forwarded_bytes_total', 'tincan_sfu_keyframe_requests_total',
-      'tincan_sfu_dropped_total']) {
+      'tincan_sfu_dropped_total', 'tincan_sfu_tracks']) {
       assert.ok(m.families.has(name), `family ${name} present`);
     }
     for (const [name, f] of m.families) {

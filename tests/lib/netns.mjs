@@ -43,3 +43,20 @@ export function makeNetns(tag, addrs = [], opts = {}) {
     remove() { spawnSync('ip', ['netns', 'del', name]); },
   };
 }
+
+/**
+ * Cuts every packet to or from addr inside the namespace (iptables DROP on
+ * INPUT both ways: on loopback each packet passes INPUT once), as a network
+ * that goes silent would: no resets, no ICMP. Returns restore(), which
+ * removes exactly those rules again.
+ */
+export function cutAddress(ns, addr) {
+  const rules = [['-s', addr, '-j', 'DROP'], ['-d', addr, '-j', 'DROP']];
+  for (const r of rules) execFileSync('ip', ['netns', 'exec', ns.name, 'iptables', '-I', 'INPUT', ...r]);
+  let restored = false;
+  return function restore() {
+    if (restored) return;
+    restored = true;
+    for (const r of rules) spawnSync('ip', ['netns', 'exec', ns.name, 'iptables', '-D', 'INPUT', ...r]);
+  };
+}

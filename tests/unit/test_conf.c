@@ -69,6 +69,10 @@ static void test_defaults(void **state)
     assert_int_equal(c.keepalive_timeout, 75);
     assert_int_equal(c.tls_timeout, 10);
     assert_int_equal(c.ws_ping_interval, 30);
+    assert_int_equal(c.max_room, 8);
+    assert_string_equal(c.room_mode, "auto");
+    assert_int_equal(c.mesh_max, 4);
+    assert_int_equal(c.max_sfu_room, 50);
     assert_int_equal(c.help, 0);
     assert_int_equal(c.version, 0);
     char err[256] = "";
@@ -436,6 +440,19 @@ static void test_check(void **state)
     set_ok(&c, "key", "k.pem");
     assert_int_equal(conf_check(&c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "cert"));
+    conf_cleanup(&c);
+    /* room-mode is one of three words. */
+    const char *modes[] = { "auto", "mesh", "sfu" };
+    for (size_t i = 0; i < 3; i++) {
+        conf_init(&c);
+        set_ok(&c, "room-mode", modes[i]);
+        assert_int_equal(conf_check(&c, err, sizeof(err)), 0);
+        conf_cleanup(&c);
+    }
+    conf_init(&c);
+    set_ok(&c, "room-mode", "SFU");
+    assert_int_equal(conf_check(&c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "room-mode"));
     conf_cleanup(&c);
 }
 

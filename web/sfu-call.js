@@ -1,0 +1,336 @@
+// The media side of a call in an SFU room (docs/protocol.md, "SFU rooms"):
+// two RTCPeerConnections to tincan itself instead of one per remote peer.
+//
+//   publisher   we add our camera and microphone (sendonly) and offer
+//               (sfu-publish); tincan answers (sfu-answer).
+//   subscriber  tincan offers every other member's tracks (sfu-offer), again
+//               whenever tracks come or go; we answer (sfu-subscribe-answer).
+//
+// Each forwarded track carries a=msid:<publisher's peerId> <track id>, so the
+// stream id of a received track names the peer whose tile it belongs to.
+// tincan is ICE-lite and needs none of our candidates: nothing trickles.
+//
+// Reconnecting: a transport that fails (or stays disconnected), and any
+// resumed signaling connection (offers sent while we were away are lost),
+// lead to a fresh start of the media side: both connections are closed,
+// {"type":"sfu-reset"} goes to tincan, and new ones are made when tincan
+// echoes it (what came before the echo was for the old ones); the room
+// hears nothing of it. A
+// short network cut needs none of this: ICE carries on by itself.
+//
+// SfuCall has the interface of Call (call.js) that Session uses: peers,
+// addPeer, removePeer, handleSignal, setAway, lose, syncPeers, stats, close,
+// and the events 'peer-added', 'peer-removed', 'peer-changed'.
+
+// A transport that stays 'disconnected' this long is started afresh (a busy
+// machine may miss consent checks for a while: that needs no reset).
+const DISCONNECTED_RESET_MS = 30000;
+// Fresh starts in a row without a connection in between, at most.
+const MAX_RESETS = 5;
+
+export class SfuCall extends EventTarget {
+  /** @type {Map<string, SfuPeer>} */
+  peers = new Map();
+  pub = null;
+  sub = null;
+  closed = false;
+  resets = 0;
+  #subChain = Promise.resolve();
+  #disconnectTimer = null;
+  #generation = 0;
+  #waitReset = false;
+
+  /**
+   * selfId: our peer id; media: LocalMedia or null (receive only);
+   * send(msg, opts): sends one signaling message. iceServers are not used:
+   * tincan's own address is the only candidate that matters.
+   */
+  constructor({ selfId, media, send }) {
+    super();
+    this.selfId = selfId;
+    this.media = media;
+    this.send = send;
+  }
+
+  /** Opens both transports and publishes our tracks. */
+  start() {
+    if (this.closed) return;
+    const gen = ++this.#generation;
+    this.pub = this.#transport('publisher', gen);
+    this.sub = this.#transport('subscriber', gen);
+    this.sub.addEventListener('track', (ev) => this.#onTrack(ev));
+    this.#publish(gen).catch((err) => this.#warn('publish', err));
+  }
+
+  /**
+   * Closes both transports and asks tincan for new ones; starts again when
+   * tincan echoes sfu-reset (what it sent before the echo was for the old
+   * transports and is dropped).
+   */
+  reset() {
+    if (this.closed) return;
+    this.#closeTransports();
+    for (const peer of this.peers.values()) {
+      peer.stream = new MediaStream();
+      this.changed(peer);
+    }
+    this.#waitReset = true;
+    this.send({ type: 'sfu-reset' }, { queue: true });
+  }
+
+  #transport(role, gen) {
+    // The default bundle policy: an offer whose m-sections are all rejected has no BUNDLE group.
+    const pc = new RTCPeerConnection();
+    pc.addEventListener('connectionstatechange', () => {
+      if (gen === this.#generation) this.#onState(role, pc);
+    });
+    return pc;
+  }
+
+  async #publish(gen) {
+    const media = this.media;
+    const tracks = media ? media.stream.getTracks().filter((t) => t.readyState === 'live') : [];
+    if (tracks.length === 0) return; // listening only: nothing to publish
+    for (const track of tracks) this.pub.addTransceiver(track, { direction: 'sendonly', streams: [media.stream] });
+    const offer = await this.pub.createOffer();
+    if (gen !== this.#generation) return;
+    await this.pub.setLocalDescription(offer);
+    this.send({ type: 'sfu-publish', sdp: offer.sdp }, { queue: true });
+  }
+
+  /**
+   * Handles sfu-answer, sfu-offer, the echo of sfu-reset and sfu-closed
+   * (tincan ended a transport: both start anew, as after a failure).
+   */
+  handleSignal(msg) {
+    if (this.closed) return;
+    if (msg.type === 'sfu-closed') {
+      if (!this.#waitReset) this.reset();
+      return;
+    }
+    if (msg.type === 'sfu-reset') {
+      if (this.#waitReset) {
+        this.#waitReset = false;
+        this.start();
+      }
+      return;
+    }
+    if (this.#waitReset || typeof msg.sdp !== 'string') return;
+    if (msg.type === 'sfu-answer') {
+      const pc = this.pub;
+      if (pc.signalingState !== 'have-local-offer') return;
+      pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp }).catch((err) => this.#warn('answer', err));
+    } else if (msg.type === 'sfu-offer') {
+      const pc = this.sub;
+      this.#subChain = this.#subChain.then(async () => {
+        if (pc !== this.sub) return;
+        await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        this.send({ type: 'sfu-subscribe-answer', sdp: answer.sdp }, { queue: true });
+        this.#pruneEnded();
+      }).catch((err) => this.#warn('offer', err));
+    }
+  }
+
+  #onTrack({ track, streams }) {
+    const id = streams && streams[0] ? streams[0].id : null;
+    if (!id || id === this.selfId) return;
+    const peer = this.addPeer(id);
+    if (!peer) return;
+    // A new stream object each time, so a <video> showing the old one notices.
+    const keep = peer.stream.getTracks().filter((t) => t.kind !== track.kind && t.readyState === 'live');
+    peer.stream = new MediaStream([...keep, track]);
+    const changed = () => this.changed(peer);
+    track.addEventListener('unmute', changed);
+    track.addEventListener('mute', changed);
+    track.addEventListener('ended', () => {
+      if (peer.stream.getTracks().includes(track)) {
+        peer.stream = new MediaStream(peer.stream.getTracks().filter((t) => t !== track));
+        changed();
+      }
+    });
+    changed();
+  }
+
+  /** Drops tracks whose m-section tincan rejected (their publisher left). */
+  #pruneEnded() {
+    const live = new Set(this.sub.getTransceivers()
+      .filter((t) => !t.stopped && t.currentDirection !== 'inactive' && t.currentDirection !== 'stopped')
+      .map((t) => t.receiver.track));
+    for (const peer of this.peers.values()) {
+      const tracks = peer.stream.getTracks();
+      const kept = tracks.filter((t) => live.has(t));
+      if (kept.length !== tracks.length) {
+        peer.stream = new MediaStream(kept);
+        this.changed(peer);
+      }
+    }
+  }
+
+  #onState(role, pc) {
+    const s = pc.connectionState;
+    if (s === 'connected') {
+      if (this.pub.connectionState !== 'disconnected' && this.sub.connectionState !== 'disconnected') {
+        clearTimeout(this.#disconnectTimer);
+        this.#disconnectTimer = null;
+      }
+      this.resets = 0;
+    } else if (s === 'failed') {
+      this.#resetSoon(0);
+    } else if (s === 'disconnected' && !this.#disconnectTimer) {
+      this.#resetSoon(DISCONNECTED_RESET_MS);
+    }
+    for (const peer of this.peers.values()) this.changed(peer);
+  }
+
+  #resetSoon(ms) {
+    clearTimeout(this.#disconnectTimer);
+    this.#disconnectTimer = setTimeout(() => {
+      this.#disconnectTimer = null;
+      if (this.closed || this.resets >= MAX_RESETS) return;
+      const bad = (pc) => ['failed', 'disconnected'].includes(pc.connectionState);
+      if (!bad(this.pub) && !bad(this.sub)) return;
+      this.resets++;
+      this.reset();
+    }, ms);
+  }
+
+  /** The state a tile shows: that of our way to tincan. */
+  get transportState() {
+    if (!this.sub) return 'connecting';
+    const states = [this.sub.connectionState, this.pub.connectionState];
+    if (states.some((s) => s === 'failed' || s === 'disconnected')) return 'reconnecting';
+    if (states.includes('connected')) return 'connected';
+    return 'connecting';
+  }
+
+  /** Adds a remote member (from joined, peer-joined or its first track). */
+  addPeer(id) {
+    if (!id || id === this.selfId || this.closed) return null;
+    let peer = this.peers.get(id);
+    if (peer) return peer;
+    peer = new SfuPeer(this, id);
+    this.peers.set(id, peer);
+    this.dispatchEvent(new CustomEvent('peer-added', { detail: { peer } }));
+    return peer;
+  }
+
+  removePeer(id) {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    this.peers.delete(id);
+    peer.closed = true;
+    this.dispatchEvent(new CustomEvent('peer-removed', { detail: { peer } }));
+  }
+
+  setAway(id, away) {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    peer.away = away;
+    this.changed(peer);
+  }
+
+  /** Gone for good: tincan stops forwarding its media, so the tile goes. */
+  lose(id) {
+    this.removePeer(id);
+  }
+
+  /** Brings the member set in line with a list from the server. */
+  syncPeers(ids) {
+    const keep = new Set(ids);
+    for (const id of [...this.peers.keys()]) if (!keep.has(id)) this.removePeer(id);
+    for (const id of ids) {
+      const peer = this.addPeer(id);
+      if (peer && peer.away) this.setAway(id, false);
+    }
+  }
+
+  /**
+   * Per-peer numbers from the subscriber's getStats(), like Call.stats():
+   * {connectionState, framesDecoded, bytesReceived, candidateType,
+   * remoteCandidateType, path: 'sfu', rttMs}.
+   */
+  async stats() {
+    const out = {};
+    const byTrack = new Map();
+    for (const peer of this.peers.values()) {
+      out[peer.id] = {
+        connectionState: this.sub ? this.sub.connectionState : 'new', framesDecoded: 0, bytesReceived: 0,
+        candidateType: null, remoteCandidateType: null, path: 'sfu', rttMs: null,
+      };
+      for (const t of peer.stream.getTracks()) byTrack.set(t.id, out[peer.id]);
+    }
+    if (!this.sub || this.closed) return out;
+    const report = await this.sub.getStats();
+    let pair = null;
+    report.forEach((s) => {
+      if (s.type === 'inbound-rtp' && byTrack.has(s.trackIdentifier)) {
+        const o = byTrack.get(s.trackIdentifier);
+        o.bytesReceived += s.bytesReceived || 0;
+        if (s.kind === 'video') o.framesDecoded += s.framesDecoded || 0;
+      } else if (s.type === 'transport' && s.selectedCandidatePairId) {
+        pair = report.get(s.selectedCandidatePairId) || pair;
+      }
+    });
+    if (pair) {
+      const local = report.get(pair.localCandidateId);
+      const remote = report.get(pair.remoteCandidateId);
+      for (const o of Object.values(out)) {
+        o.candidateType = local ? local.candidateType : null;
+        o.remoteCandidateType = remote ? remote.candidateType : null;
+        if (typeof pair.currentRoundTripTime === 'number') o.rttMs = Math.round(pair.currentRoundTripTime * 1000);
+      }
+    }
+    return out;
+  }
+
+  #closeTransports() {
+    this.#generation++;
+    clearTimeout(this.#disconnectTimer);
+    this.#disconnectTimer = null;
+    this.#subChain = Promise.resolve();
+    if (this.pub) this.pub.close();
+    if (this.sub) this.sub.close();
+  }
+
+  close() {
+    if (this.closed) return;
+    for (const id of [...this.peers.keys()]) this.removePeer(id);
+    this.closed = true;
+    this.#closeTransports();
+  }
+
+  changed(peer) {
+    if (!peer.closed) this.dispatchEvent(new CustomEvent('peer-changed', { detail: { peer } }));
+  }
+
+  #warn(what, err) {
+    if (!this.closed) console.warn(`tincan: sfu ${what}:`, err && err.message);
+  }
+}
+
+/** A remote member as its tile sees it: the tracks tincan forwards of it. */
+class SfuPeer {
+  away = false;
+  lost = false;
+  closed = false;
+  polite = null;
+
+  constructor(call, id) {
+    this.call = call;
+    this.id = id;
+    this.stream = new MediaStream();
+  }
+
+  get state() {
+    if (this.closed) return 'closed';
+    const s = this.call.transportState;
+    if (s === 'connected') return 'connected';
+    return this.away ? 'reconnecting' : s;
+  }
+
+  get signal() {
+    return this.away ? 'away' : 'ok';
+  }
+}
