@@ -16,7 +16,7 @@ import * as prefs from './prefs.js';
 import { bindPrejoin, runPrejoin } from './prejoin.js';
 import { randomRoomName } from './invite.js';
 import { E2ee, e2eeSupported, linkSecret, newSecret } from './e2ee.js';
-import { UNSUPPORTED, bindE2eeStart, prejoinE2ee, prejoinPassphrase } from './e2ee-view.js';
+import { UNSUPPORTED, UNSUPPORTED_NEW, bindE2eeStart, prejoinE2ee, prejoinPassphrase } from './e2ee-view.js';
 import {
   audioOnlyChosen, bindChoices, clearNotes, setChoicesBusy, setJoinRoom, showBadRoom, showNote, showStatus, showView,
   countdownNote,
@@ -306,7 +306,7 @@ bindChoices({
 bindPrejoin();
 bindE2eeStart({
   newRoom: () => {
-    if (!e2eeSupported()) showNote('join', UNSUPPORTED, { error: true });
+    if (!e2eeSupported()) showNote('join', UNSUPPORTED_NEW, { error: true });
     else location.assign(`/r/${randomRoomName()}#k=${newSecret()}`);
   },
 });

@@ -10,6 +10,8 @@ const $ = (id) => document.getElementById(id);
 
 export const UNSUPPORTED = 'This browser cannot encrypt calls end to end (it lacks RTCRtpScriptTransform), '
   + 'so this encrypted room will not start here. Open the link in a current Chrome, Edge, Firefox or Safari.';
+export const UNSUPPORTED_NEW = 'This browser cannot encrypt calls end to end (it lacks RTCRtpScriptTransform), '
+  + 'so it cannot make an encrypted room. Use a current Chrome, Edge, Firefox or Safari.';
 
 /** Wires the start page's "New encrypted room" button to newRoom(). */
 export function bindE2eeStart({ newRoom }) {
