@@ -147,6 +147,12 @@ describe('end-to-end encrypted calls', { timeout: 600_000 }, () => {
     await waitDecoding(b.page, 1, { after });
     assert.ok(after[idA].framesDecoded > before[idA].framesDecoded);
     await waitDecoding(a.page, 1, { after: await stats(a.page) });
+    // "Copy link" copies the key too (in the fragment, which the server never sees).
+    // Last: granting permissions replaces the camera's grant, which ends A's capture.
+    await a.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.server.url });
+    await a.page.getByRole('button', { name: 'Copy link' }).click();
+    await a.page.waitForFunction(() => /copied/i.test(document.getElementById('invite-note').textContent));
+    assert.equal(await a.page.evaluate(() => navigator.clipboard.readText()), link.href);
     await done(a, b, c);
   });
 
