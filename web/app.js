@@ -15,6 +15,8 @@ import * as ring from './ring.js';
 import * as prefs from './prefs.js';
 import { bindPrejoin, runPrejoin } from './prejoin.js';
 import { randomRoomName } from './invite.js';
+import { E2ee, e2eeSupported, linkSecret, newSecret } from './e2ee.js';
+import { UNSUPPORTED, UNSUPPORTED_NEW, bindE2eeStart, prejoinE2ee, prejoinPassphrase } from './e2ee-view.js';
 import {
   audioOnlyChosen, bindChoices, clearNotes, setChoicesBusy, setJoinRoom, showBadRoom, showNote, showStatus, showView,
   countdownNote,
@@ -34,6 +36,7 @@ const state = {
   starting: false, // a call is being set up from the start screen
   pinPending: null, // {pin, queued: [], started} between join-pin and the call screen
   pinBlockedUntil: 0, // PIN attempts wait for the rate limit until then
+  e2eeLink: null, // {secret} when the room's link carries its key (#k=…)
 };
 
 const lobby = new Lobby({
@@ -65,22 +68,47 @@ function canStart(choice) {
  */
 async function startRoom(room) {
   if (!canStart('join')) return;
+  const link = room === state.room ? state.e2eeLink : null;
+  if (link && !e2eeSupported()) {
+    showNote('join', UNSUPPORTED, { error: true }); // never a silent unencrypted call
+    return;
+  }
   state.starting = true;
   let choice;
+  let e2ee = null;
   try {
+    prejoinE2ee({ link: !!link });
     choice = prefs.skipPrejoin() ? await quickMedia('join') : await runPrejoin({
       title: room === 'default' ? 'Join the shared call' : `Join room “${room}”`, audioOnly: audioOnlyChosen(),
     });
+    e2ee = choice ? await roomE2ee(room, link, choice) : null;
   } finally {
     state.starting = false;
   }
-  if (!choice) {
+  if (!choice || e2ee === false) {
     showView('start');
     document.getElementById('join').focus();
     return;
   }
-  const session = openSession({ kind: 'room', room, media: choice.media, name: choice.name, sfu: state.sfu });
+  const session = openSession({ kind: 'room', room, media: choice.media, name: choice.name, sfu: state.sfu, e2ee });
   if (!session.sendJoin()) session.end('offline');
+}
+
+/**
+ * The room's encryption: from the link's key or the passphrase typed on
+ * the pre-join screen; null for an unencrypted call; false (the reason
+ * shown, the media stopped) when encryption was asked for and failed.
+ */
+async function roomE2ee(room, link, choice) {
+  const passphrase = link ? '' : prejoinPassphrase();
+  if (!link && !passphrase) return null;
+  try {
+    return await E2ee.create({ room, secret: link ? link.secret : null, passphrase: passphrase || null });
+  } catch (err) {
+    if (choice.media) choice.media.stop();
+    showNote('join', `End-to-end encryption did not start, so neither did the call: ${err.message}`, { error: true });
+    return false;
+  }
 }
 
 /** Camera and microphone as remembered, straight away; null media (listen only) if they fail. */
@@ -156,9 +184,9 @@ function pinRefused(code, msg = {}) {
   if (p) document.getElementById('pin').focus();
 }
 
-function openSession({ kind, room, pin, callId, withName, media, name = '', myLobbyName = null, sfu = false }) {
+function openSession({ kind, room, pin, callId, withName, media, name = '', myLobbyName = null, sfu = false, e2ee = null }) {
   const session = new Session({
-    kind, room, pin, callId, withName, media, name, myLobbyName, signal, sfu,
+    kind, room, pin, callId, withName, media, name, myLobbyName, signal, sfu, e2ee,
     selfId: state.selfId,
     iceServers: state.iceServers,
     onEnd: onSessionEnd,
@@ -282,6 +310,12 @@ bindChoices({
   reconnectNow: () => signal.reconnectNow(),
 });
 bindPrejoin();
+bindE2eeStart({
+  newRoom: () => {
+    if (!e2eeSupported()) showNote('join', UNSUPPORTED_NEW, { error: true });
+    else location.assign(`/r/${randomRoomName()}#k=${newSecret()}`);
+  },
+});
 
 bindCallControls({
   mute: () => state.session && state.session.toggleMute(),
@@ -302,7 +336,10 @@ if (routed) {
   } catch {
     room = '';
   }
-  if (ROOM_RE.test(room)) {
+  state.e2eeLink = linkSecret();
+  if (state.e2eeLink && state.e2eeLink.bad) {
+    showBadRoom('The encryption key in this link is damaged: ask for the link again.');
+  } else if (ROOM_RE.test(room)) {
     state.room = room;
     state.autoJoin = true;
     state.sfu = new URLSearchParams(location.search).has('sfu');
@@ -356,6 +393,10 @@ Object.defineProperty(window, 'tincanDebug', {
      */
     async stats() {
       return state.session ? state.session.stats() : {};
+    },
+    /** End-to-end encryption of the call (safety code, key ids, problems), or null. */
+    e2ee() {
+      return state.session && state.session.e2ee ? state.session.e2ee.status() : null;
     },
   }),
 });

@@ -31,10 +31,13 @@ export class Call extends EventTarget {
 
   /**
    * selfId: our peer id; media: LocalMedia or null (receive only);
-   * iceServers: from the welcome; send(msg): sends one signaling message.
+   * iceServers: from the welcome; send(msg): sends one signaling message;
+   * transform: null, or an E2ee (e2ee.js) whose attachAll(pc, peerId)
+   * encrypts every sender and decrypts every receiver of a connection.
    */
-  constructor({ selfId, media, iceServers = [], send }) {
+  constructor({ selfId, media, iceServers = [], send, transform = null }) {
     super();
+    this.transform = transform;
     this.selfId = selfId;
     this.media = media;
     this.config = { iceServers: Array.isArray(iceServers) ? iceServers : [] };
@@ -171,6 +174,7 @@ class Peer {
       if (candidate) this.#send({ type: 'ice-candidate', target: this.id, candidate: candidate.toJSON() });
     });
     pc.addEventListener('track', ({ track }) => {
+      if (this.call.transform) this.call.transform.attachAll(pc, this.id); // before its first frame
       // A new stream object each time, so a <video> showing the old one
       // notices (reassigning srcObject) instead of relying on addtrack.
       const tracks = this.stream.getTracks().filter((t) => t.kind !== track.kind || t === track);
@@ -284,6 +288,7 @@ class Peer {
         });
       }
     }
+    if (this.call.transform) this.call.transform.attachAll(this.pc, this.id);
   }
 
   #onState() {

@@ -11,6 +11,7 @@ import { showView } from './ui.js';
 import { initials } from './lobby-view.js';
 import { SpeakerWatch } from './speaker.js';
 import { roomLink, shareLink } from './invite.js';
+import { showE2ee, showUnencryptedWarning } from './e2ee-view.js';
 
 const STATS_MS = 2000;
 
@@ -26,11 +27,13 @@ export class Session {
    * media: LocalMedia, or null to listen only; name: the name others see
    * ('' for none; a lobby call shows the lobby name); signal: Signal;
    * selfId and iceServers from the welcome; onEnd(session, reason,
-   * detail): called once when it is over.
+   * detail): called once when it is over; e2ee: the room's E2ee (e2ee.js)
+   * for an end-to-end encrypted call, else null.
    */
   constructor({ kind, room = null, pin = null, callId = null, withName = null, media, name = '', myLobbyName = null,
-    signal, selfId, iceServers, onEnd, sfu = false }) {
-    Object.assign(this, { kind, room, pin, callId, withName, media, name, myLobbyName, signal, onEnd });
+    signal, selfId, iceServers, onEnd, sfu = false, e2ee = null }) {
+    Object.assign(this, { kind, room, pin, callId, withName, media, name, myLobbyName, signal, onEnd, e2ee });
+    if (e2ee) e2ee.bind({ send: (msg) => signal.send(msg, { queue: true }), label: (id) => this.label(id) });
     this.sfu = sfu; // ask for an SFU room (/r/<name>?sfu)
     this.mode = 'mesh'; // 'mesh' | 'sfu': how the room carries media (the server says)
     this.iceServers = iceServers;
@@ -55,6 +58,7 @@ export class Session {
       you: this.youLabel(), invite: this.kind === 'room',
     });
     view.setWaiting(this.kind === 'lobby' ? `Connecting to ${this.withName}…` : 'Joining…');
+    showE2ee(this.e2ee);
     showView('call');
   }
 
@@ -69,7 +73,11 @@ export class Session {
   /** Handles one server message meant for the call; returns true if it was. */
   handle(msg) {
     const call = this.call;
+    if (this.e2ee) this.e2ee.observe(msg, call.selfId);
+    else if (msg.type === 'e2ee-key') showUnencryptedWarning();
     switch (msg.type) {
+      case 'e2ee-key':
+        return true;
       case 'joined':
         this.phase = 'in';
         if (msg.sfu === true) this.setMode('sfu');
@@ -129,6 +137,7 @@ export class Session {
    * the new id and join again (a lobby call cannot be rejoined, it ends).
    */
   onWelcome(msg) {
+    if (this.e2ee) this.e2ee.observe(msg, msg.id);
     if (msg.resumed === true) {
       if (msg.mode === 'sfu' || this.mode === 'sfu') {
         // The room may have moved while we were away; offers sent meanwhile are lost.
@@ -178,6 +187,8 @@ export class Session {
     clearInterval(this.statsTimer);
     this.speakers.stop();
     this.call.close();
+    if (this.e2ee) this.e2ee.close();
+    showE2ee(null);
     if (this.media) this.media.stop();
     view.closeCallView();
     chat.resetChat();
@@ -214,10 +225,12 @@ export class Session {
   /** Copies or shares the link of the room. */
   async invite() {
     if (this.kind !== 'room') return;
-    const how = await shareLink(roomLink(this.room), this.title);
+    // An encrypted room's link carries its key (in the fragment, which never reaches the server).
+    const link = roomLink(this.room) + (this.e2ee ? this.e2ee.fragment : '');
+    const how = await shareLink(link, this.title);
     const text = how === 'copied' ? 'Link copied. Send it to the people you want to call.'
       : how === 'shared' ? 'Link shared.'
-        : how === 'cancelled' ? '' : `Copy this link: ${roomLink(this.room)}`;
+        : how === 'cancelled' ? '' : `Copy this link: ${link}`;
     view.inviteNote(text);
   }
 
@@ -297,6 +310,7 @@ export class Session {
       media: this.media,
       iceServers,
       send: (msg, opts) => this.signal.send(msg, opts),
+      transform: this.e2ee,
     });
     this.call.addEventListener('peer-added', ({ detail: { peer } }) => {
       view.addTile({ id: peer.id, label: this.label(peer.id), avatar: this.avatar(peer.id) });

@@ -45,11 +45,15 @@ export class SfuCall extends EventTarget {
    * send(msg, opts): sends one signaling message. iceServers are not used:
    * tincan's own address is the only candidate that matters.
    */
-  constructor({ selfId, media, send }) {
+  constructor({ selfId, media, send, transform = null }) {
     super();
     this.selfId = selfId;
     this.media = media;
     this.send = send;
+    // null, or the room's E2ee (e2ee.js): every sender and receiver gets its
+    // transform before media flows, so an encrypted room stays encrypted
+    // when it moves to the SFU (the codec header bytes stay in clear).
+    this.transform = transform;
   }
 
   /** Opens both transports and publishes our tracks. */
@@ -91,7 +95,10 @@ export class SfuCall extends EventTarget {
     const media = this.media;
     const tracks = media ? media.stream.getTracks().filter((t) => t.readyState === 'live') : [];
     if (tracks.length === 0) return; // listening only: nothing to publish
-    for (const track of tracks) this.pub.addTransceiver(track, { direction: 'sendonly', streams: [media.stream] });
+    for (const track of tracks) {
+      const t = this.pub.addTransceiver(track, { direction: 'sendonly', streams: [media.stream] });
+      if (this.transform) this.transform.attach(t.sender, track.kind);
+    }
     const offer = await this.pub.createOffer();
     if (gen !== this.#generation) return;
     await this.pub.setLocalDescription(offer);
@@ -133,8 +140,9 @@ export class SfuCall extends EventTarget {
     }
   }
 
-  #onTrack({ track, streams }) {
+  #onTrack({ track, streams, receiver }) {
     const id = streams && streams[0] ? streams[0].id : null;
+    if (this.transform) this.transform.attach(receiver, track.kind, id || ''); // before its first frame
     if (!id || id === this.selfId) return;
     const peer = this.addPeer(id);
     if (!peer) return;

@@ -7,7 +7,7 @@
 // sw.js on every navigation (it is served with Cache-Control: no-cache), a
 // changed sw.js installs a fresh cache, and activate deletes the old ones.
 
-const VERSION = 'v5';
+const VERSION = 'v6';
 const PREFIX = 'tincan-shell-';
 const CACHE = PREFIX + VERSION;
 
@@ -31,6 +31,10 @@ const SHELL = [
   '/invite.js',
   '/speaker.js',
   '/selfview.js',
+  '/e2ee.js',
+  '/e2ee-worker.js',
+  '/e2ee-view.js',
+  '/e2ee.css',
   '/manifest.json',
   '/favicon.svg',
   '/icons/icon-192.png',

@@ -12,6 +12,7 @@
 #include "../base/alloc.h"
 #include "../base/log.h"
 #include "peer.h"
+#include "room_keys.h"
 
 #define MSG_RATE 200            /* messages per second per connection */
 #define SWEEP_MS 60000
@@ -102,6 +103,7 @@ static const struct handler tincan_handlers[] = {
     { "answer", room_on_relay },
     { "ice-candidate", room_on_relay },
     { "chat", room_on_chat },
+    { "e2ee-key", room_on_e2ee_key },
     { "state", state_on_state },
     { "sfu-publish", room_on_sfu },
     { "sfu-subscribe-answer", room_on_sfu },
