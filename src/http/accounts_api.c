@@ -303,6 +303,34 @@ static enum store_status session_user(struct ctx *c)
     return users_session_user(c->a->st, h, c->req->now_ms, &c->user);
 }
 
+int accounts_session_of(struct accounts *a, const char *cookie, size_t len, int64_t now_ms, struct users_user *out,
+                        char session_hash[65])
+{
+    const char *v;
+    size_t n;
+    if (!cookie || !cookie_find(cookie, len, ACCOUNTS_COOKIE, &v, &n))
+        return STORE_NOT_FOUND;
+    sha256_hex(v, n, session_hash);
+    return users_session_user(a->st, session_hash, now_ms, out);
+}
+
+int accounts_session_live(struct accounts *a, const char *session_hash, int64_t now_ms)
+{
+    struct users_user u;
+    return users_session_user(a->st, session_hash, now_ms, &u) == STORE_OK;
+}
+
+int accounts_team_room_check(struct accounts *a, const char *id, const char *password)
+{
+    struct users_room r;
+    enum store_status res = users_room_get(a->st, id, &r);
+    if (res != STORE_OK)
+        return res == STORE_NOT_FOUND ? 1 : -1;
+    if (r.pwhash[0] && !pwhash_verify(r.pwhash, password, strlen(password)))
+        return 2;
+    return 0;
+}
+
 /* Starts a session for u and sets its cookie; then answers status with
  * {"user":...}. */
 static void start_session(struct ctx *c, const struct users_user *u, int status)

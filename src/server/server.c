@@ -172,7 +172,8 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
     admit_pause_init(&s->listen_pause, s, &s->listen_io);
     struct hub_options ho = {
         .max_room = conf->max_room, .pin_rate = conf->pin_rate, .ring_timeout_s = conf->ring_timeout,
-        .resume_grace_s = conf->resume_grace, .max_lobby = conf->max_lobby, .version = TINCAN_VERSION,
+        .resume_grace_s = conf->resume_grace, .max_lobby = conf->max_lobby,
+        .max_presence = conf->presence_max, .presence_per_account = 3, .version = TINCAN_VERSION,
     };
     s->hub = hub_new(loop, &ho);
     if (acme_glue_init(s) < 0 || server_load_tls(s) < 0)
