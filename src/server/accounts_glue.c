@@ -122,8 +122,7 @@ void accounts_glue_cleanup(struct server *s)
     if (!g)
         return;
     loop_timer_stop(s->loop, &g->timer);
-    if (s->hub)
-        hub_set_accounts(s->hub, NULL);
+    /* The hub is freed before this (server_cleanup), so it never asks again. */
     accounts_free(g->api);
     store_close(g->store);
     xfree(g);

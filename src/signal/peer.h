@@ -111,6 +111,7 @@ struct peer {
     int muted, camera_off;
     char display[NAME_MAX_BYTES + 1]; /* "" when it gave no name */
     int speaking;
+    int told_share;                 /* sent speaking or screen: peer-state carries them */
     char screen[SCREEN_ID_MAX + 1]; /* the stream id of its screen share, "" when none */
     /* Signed in with an account (the session cookie on /ws; presence.c). */
     int64_t user_id;                /* 0: not signed in */

@@ -29,8 +29,10 @@ void state_tell(struct peer *to, const struct peer *p)
     json_t *msg = json_pack("{s:s, s:s, s:b, s:b}", "type", "peer-state", "peerId", p->id, "muted", p->muted,
                             "camera", !p->camera_off);
     json_object_set_new(msg, "name", name ? json_string(name) : json_null());
-    json_object_set_new(msg, "speaking", json_boolean(p->speaking));
-    json_object_set_new(msg, "screen", p->screen[0] ? json_string(p->screen) : json_null());
+    if (p->told_share) { /* only from clients that speak of it, so older ones see the same wire */
+        json_object_set_new(msg, "speaking", json_boolean(p->speaking));
+        json_object_set_new(msg, "screen", p->screen[0] ? json_string(p->screen) : json_null());
+    }
     peer_send_json(to, msg);
 }
 
@@ -111,6 +113,7 @@ void state_on_state(struct peer *p, json_t *msg)
     p->muted = muted;
     p->camera_off = !camera;
     p->speaking = speaking;
+    p->told_share |= json_object_get(msg, "speaking") || json_object_get(msg, "screen");
     memcpy(p->screen, screen, sizeof(screen));
     if (jname)
         strcpy(p->display, name ? name : "");
