@@ -201,6 +201,8 @@ int accounts_parse_body(const uint8_t *body, size_t len, struct accounts_body *o
     if (rc == 0 && (get_string(j, "username", out->username) < 0 || get_string(j, "password", out->password) < 0 ||
                     get_string(j, "invite", out->invite) < 0 || get_string(j, "name", out->name) < 0))
         rc = -1;
+    out->has_name = rc == 0 && json_object_get(j, "name") != NULL;
+    out->has_password = rc == 0 && json_object_get(j, "password") != NULL;
     json_t *d = rc == 0 ? json_object_get(j, "disabled") : NULL;
     if (d && !json_is_boolean(d))
         rc = -1;
@@ -582,16 +584,36 @@ static int managed_room(struct ctx *c, struct users_room *r)
     return 1;
 }
 
+/* Sets (or with "" removes) the room password of the path's room. */
+static int set_room_password(struct ctx *c)
+{
+    const char *pw = c->body.password;
+    char hash[PWHASH_MAX] = "";
+    if (strlen(pw) > PASSWORD_MAX) {
+        accounts_error(c->out, 400, "invalid_password");
+        return -1;
+    }
+    if ((*pw && pwhash_hash(pw, strlen(pw), hash, sizeof(hash)) < 0) ||
+        users_room_set_password(c->a->st, c->id, hash) != STORE_OK) {
+        accounts_error(c->out, 500, "internal");
+        return -1;
+    }
+    return 0;
+}
+
+/* PATCH: a new name, a new password ("" removes it), or both. */
 static void route_room_rename(struct ctx *c)
 {
     struct users_room r;
     if (!managed_room(c, &r))
         return;
-    if (!valid_room_name(c->body.name)) {
+    if ((c->body.has_name || !c->body.has_password) && !valid_room_name(c->body.name)) {
         accounts_error(c->out, 400, "invalid_name");
         return;
     }
-    if (users_room_rename(c->a->st, c->id, c->body.name) != STORE_OK ||
+    if (c->body.has_password && set_room_password(c) < 0)
+        return;
+    if ((valid_room_name(c->body.name) && users_room_rename(c->a->st, c->id, c->body.name) != STORE_OK) ||
         users_room_get(c->a->st, c->id, &r) != STORE_OK) {
         accounts_error(c->out, 500, "internal");
         return;

@@ -80,6 +80,7 @@ struct accounts_body {
     char invite[ACCOUNTS_FIELD_MAX + 1];
     char name[ACCOUNTS_FIELD_MAX + 1];
     int disabled;               /* -1: absent, else 0 or 1 */
+    int has_name, has_password; /* the key was there (an empty string is not absence) */
 };
 
 /* Creates the API state over an open store (not owned). */

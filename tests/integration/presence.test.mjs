@@ -271,3 +271,28 @@ describe('the global presence cap', () => {
     assert.ok((await f2.take('presence')).online, 'a freed place is taken by the next connection');
   });
 });
+
+describe('room passwords can change', () => {
+  let srv;
+  before(async () => { srv = await start({ args: ['--accounts', '--registration', 'open'] }); });
+  after(async () => { await srv?.stop(); });
+
+  test('PATCH with password sets it, with "" removes it, with a name only keeps it', T, async () => {
+    const port = srv.port;
+    const cookie = (await api(port, 'POST', '/api/auth/register', { username: 'gus', password: PW })).cookie;
+    const id = (await api(port, 'POST', '/api/team-rooms', { name: 'Open' }, cookie)).json.room.id;
+    let r = await api(port, 'PATCH', `/api/team-rooms/${id}`, { password: 'letmein!' }, cookie);
+    assert.equal(r.status, 200);
+    assert.equal(r.json.room.has_password, true);
+    assert.equal(r.json.room.name, 'Open');
+    assert.equal((await api(port, 'POST', `/api/team-rooms/${id}/enter`, {}, cookie)).status, 403);
+    assert.equal((await api(port, 'POST', `/api/team-rooms/${id}/enter`, { password: 'letmein!' }, cookie)).status, 200);
+    r = await api(port, 'PATCH', `/api/team-rooms/${id}`, { name: 'Closed' }, cookie);
+    assert.deepEqual([r.json.room.name, r.json.room.has_password], ['Closed', true]);
+    r = await api(port, 'PATCH', `/api/team-rooms/${id}`, { password: '' }, cookie);
+    assert.equal(r.json.room.has_password, false);
+    assert.equal((await api(port, 'POST', `/api/team-rooms/${id}/enter`, {}, cookie)).status, 200);
+    r = await api(port, 'PATCH', `/api/team-rooms/${id}`, {}, cookie);
+    assert.equal(r.status, 400);
+  });
+});
