@@ -15,6 +15,12 @@ import * as ring from './ring.js';
 import * as prefs from './prefs.js';
 import { bindPrejoin, runPrejoin } from './prejoin.js';
 import { randomRoomName } from './invite.js';
+import { Presence } from './presence.js';
+import { initTeam, openTeam, teamNote } from './teamrooms.js';
+import { Mixer } from './volume.js';
+import { openDevices } from './devices.js';
+import { initTheme, current as currentTheme } from './theme.js';
+import { setAudioRouted } from './call-view.js';
 import {
   audioOnlyChosen, bindChoices, clearNotes, setChoicesBusy, setJoinRoom, showBadRoom, showNote, showStatus, showView,
   countdownNote,
@@ -23,6 +29,11 @@ import {
 const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const signal = new Signal();
+const presence = new Presence();
+// Remote sound through WebAudio, for per-person volume (volume.js).
+const mixer = Mixer.supported() ? new Mixer() : null;
+setAudioRouted(!!mixer);
+initTheme();
 const state = {
   selfId: null,
   iceServers: [],
@@ -62,24 +73,39 @@ function canStart(choice) {
  * the person chose to skip it; without camera and microphone it is a
  * listen-only join.
  */
-async function startRoom(room) {
-  if (!canStart('join')) return;
+async function startRoom(room, { team = null, password = '' } = {}) {
+  if (team ? !canStartTeam() : !canStart('join')) return;
   state.starting = true;
   let choice;
   try {
     choice = prefs.skipPrejoin() ? await quickMedia('join') : await runPrejoin({
-      title: room === 'default' ? 'Join the shared call' : `Join room “${room}”`, audioOnly: audioOnlyChosen(),
+      title: team ? `Join “${team.name}”` : room === 'default' ? 'Join the shared call' : `Join room “${room}”`,
+      audioOnly: audioOnlyChosen(),
     });
   } finally {
     state.starting = false;
   }
   if (!choice) {
+    if (team) {
+      openTeam();
+      return;
+    }
     showView('start');
     document.getElementById('join').focus();
     return;
   }
-  const session = openSession({ kind: 'room', room, media: choice.media, name: choice.name });
+  const session = openSession({ kind: 'room', room, media: choice.media, name: choice.name, team, password });
   if (!session.sendJoin()) session.end('offline');
+}
+
+/** Whether a team call may start now (says why not on the team view). */
+function canStartTeam() {
+  if (state.session || state.starting || state.pinPending) return false;
+  if (signal.status !== 'connected') {
+    teamNote('Not connected to the server yet. Wait for “Connected” and try again.', true);
+    return false;
+  }
+  return true;
 }
 
 /** Camera and microphone as remembered, straight away; null media (listen only) if they fail. */
@@ -155,9 +181,9 @@ function pinRefused(code, msg = {}) {
   if (p) document.getElementById('pin').focus();
 }
 
-function openSession({ kind, room, pin, callId, withName, media, name = '', myLobbyName = null }) {
+function openSession({ kind, room, pin, callId, withName, media, name = '', myLobbyName = null, team = null, password = '' }) {
   const session = new Session({
-    kind, room, pin, callId, withName, media, name, myLobbyName, signal,
+    kind, room, pin, callId, withName, media, name, myLobbyName, signal, team, password, mixer,
     selfId: state.selfId,
     iceServers: state.iceServers,
     onEnd: onSessionEnd,
@@ -179,12 +205,22 @@ const REFUSED = {
   bad_pin: () => 'A PIN is exactly six digits.',
   rate_limited: (s, msg) => `Too many attempts. Try again in ${Math.max(1, Math.ceil(Number(msg.retryAfter) || 60))} s.`,
   offline: () => 'The connection to the server was lost. Try again.',
+  unauthenticated: () => 'You are not signed in on this connection. Sign in again.',
+  not_found: () => 'That team room does not exist (any more).',
+  wrong_room_password: () => 'Wrong room password.',
+  signed_out: () => 'You were signed out, so the call ended.',
 };
 
 function onSessionEnd(session, reason, msg = {}) {
   if (state.session === session) state.session = null;
   if (session.kind === 'lobby') {
     lobby.callOver(session.withName, reason);
+    return;
+  }
+  if (session.team) {
+    openTeam();
+    if (REFUSED[reason]) teamNote(REFUSED[reason](session, msg), true);
+    else if (reason === 'lost') teamNote('The connection to the server was lost, so the call ended.', true);
     return;
   }
   showView('start');
@@ -203,6 +239,10 @@ function onSessionEnd(session, reason, msg = {}) {
 function onMessage(msg) {
   if (!msg || typeof msg.type !== 'string') return;
   const session = state.session;
+  if (presence.handle(msg)) {
+    if (msg.type === 'signed-out' && session && session.team) session.end('signed_out');
+    return;
+  }
   switch (msg.type) {
     case 'welcome':
       onWelcome(msg);
@@ -283,7 +323,33 @@ bindCallControls({
   chat: () => toggleChat(),
   hangup: () => state.session && state.session.hangup(),
   invite: () => state.session && state.session.invite(),
+  share: () => state.session && state.session.toggleShare(),
+  devices: () => state.session && openDevices({
+    media: state.session.media, call: state.session.call, mixer,
+    onChange: () => {
+      const s = state.session;
+      if (!s) return;
+      const local = document.getElementById('local-video');
+      if (s.media) {
+        local.srcObject = null;
+        local.srcObject = s.media.stream;
+        local.play().catch(() => {});
+      }
+      s.sendState();
+    },
+  }),
 });
+
+// The team (servers with --accounts): signing in reconnects the socket so
+// that it carries the session cookie (presence, team rooms).
+initTeam(presence, {
+  join: (room, password) => startRoom(room.id, { team: room, password }),
+  signedIn: () => signal.restart(),
+  signedOut: () => {},
+}).then((user) => {
+  const team = new URLSearchParams(location.search).get('team');
+  if (user && user !== 'off' && team) openTeam({ join: team });
+}).catch((err) => console.warn('tincan: team rooms unavailable:', err && err.message));
 
 bindChat({ send: (text) => !!state.session && state.session.sendChat(text) });
 
@@ -325,7 +391,18 @@ Object.defineProperty(window, 'tincanDebug', {
     get status() { return signal.status; },
     /** Our peer id from the last welcome. */
     get id() { return state.selfId; },
-    /** The shown view: start | lobby | prejoin | call. */
+    /** Signed-in presence: every connection's entry as the server pushed it. */
+    presence() { return presence.entries(); },
+    /** 'light' or 'dark'. */
+    get theme() { return currentTheme(); },
+    /** Per-person volume of a peer: {gain, level (RMS after the gain), state} or null. */
+    volume(id) { return mixer ? mixer.probe(id) : null; },
+    /** What we send: [{kind, label, deviceId}] of the local camera and microphone tracks. */
+    localTracks() {
+      const m = state.session && state.session.media;
+      return m ? m.stream.getTracks().map((t) => ({ kind: t.kind, label: t.label, deviceId: t.getSettings().deviceId, state: t.readyState })) : [];
+    },
+    /** The shown view: start | lobby | prejoin | call | team. */
     get view() { return document.body.dataset.view; },
     /** Whether the incoming-call ring is sounding. */
     get ringing() { return ring.ringing(); },

@@ -7,7 +7,7 @@
 // sw.js on every navigation (it is served with Cache-Control: no-cache), a
 // changed sw.js installs a fresh cache, and activate deletes the old ones.
 
-const VERSION = 'v4';
+const VERSION = 'v5';
 const PREFIX = 'tincan-shell-';
 const CACHE = PREFIX + VERSION;
 
@@ -30,6 +30,13 @@ const SHELL = [
   '/invite.js',
   '/speaker.js',
   '/selfview.js',
+  '/account.js',
+  '/teamrooms.js',
+  '/presence.js',
+  '/screenshare.js',
+  '/volume.js',
+  '/devices.js',
+  '/theme.js',
   '/manifest.json',
   '/favicon.svg',
   '/icons/icon-192.png',
