@@ -4,8 +4,8 @@
 // the page never sees; every request here is same-origin, so the browser
 // sends the cookie and the Origin header the server's CSRF check wants.
 //
-// probe() tells whether the server has accounts at all: without them
-// /api/auth/me is 404 and the page shows nothing of this.
+// Whether the server has accounts, and who is signed in, the page learns
+// from the signaling socket (welcome and presence), not from here.
 
 const ERRORS = {
   invalid_credentials: 'That user name and password do not match.',
@@ -54,17 +54,6 @@ async function call(method, path, body) {
   }
   if (!res.ok) throw new ApiError((json && json.error) || `http_${res.status}`, res.status);
   return json;
-}
-
-/** 'off' (no accounts on this server), null (signed out) or the user {id, name, admin}. */
-export async function probe() {
-  try {
-    return (await call('GET', '/api/auth/me')).user;
-  } catch (err) {
-    if (err.status === 404) return 'off';
-    if (err.status === 401) return null;
-    throw err;
-  }
 }
 
 export const login = async (username, password) => (await call('POST', '/api/auth/login', { username, password })).user;

@@ -16,7 +16,7 @@ import * as prefs from './prefs.js';
 import { bindPrejoin, runPrejoin } from './prejoin.js';
 import { randomRoomName } from './invite.js';
 import { Presence } from './presence.js';
-import { initTeam, openTeam, teamNote } from './teamrooms.js';
+import { initTeam, openTeam, teamNote, signedInUser, onWelcome as teamWelcome } from './teamrooms.js';
 import { Mixer } from './volume.js';
 import { openDevices } from './devices.js';
 import { initTheme, current as currentTheme } from './theme.js';
@@ -94,7 +94,9 @@ async function startRoom(room, { team = null, password = '' } = {}) {
     document.getElementById('join').focus();
     return;
   }
-  const session = openSession({ kind: 'room', room, media: choice.media, name: choice.name, team, password });
+  // In a team room everyone is their account name (the server sees to it).
+  const name = team && signedInUser() ? signedInUser().name : choice.name;
+  const session = openSession({ kind: 'room', room, media: choice.media, name, team, password });
   if (!session.sendJoin()) session.end('offline');
 }
 
@@ -271,6 +273,7 @@ function onWelcome(msg) {
   state.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
   if (state.session) state.session.onWelcome(msg);
   lobby.onWelcome(msg);
+  teamWelcome(msg);
   if (state.autoJoin) {
     state.autoJoin = false;
     startRoom(state.room);
@@ -344,12 +347,22 @@ bindCallControls({
 // that it carries the session cookie (presence, team rooms).
 initTeam(presence, {
   join: (room, password) => startRoom(room.id, { team: room, password }),
-  signedIn: () => signal.restart(),
+  // A new connection carries the fresh cookie; resolves once it is up.
+  signedIn: () => new Promise((resolve) => {
+    const timer = setTimeout(done, 10000);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('status', onStatus);
+      resolve();
+    }
+    function onStatus(ev) {
+      if (ev.detail.status === 'connected') done();
+    }
+    signal.addEventListener('status', onStatus);
+    signal.restart();
+  }),
   signedOut: () => {},
-}).then((user) => {
-  const team = new URLSearchParams(location.search).get('team');
-  if (user && user !== 'off' && team) openTeam({ join: team });
-}).catch((err) => console.warn('tincan: team rooms unavailable:', err && err.message));
+});
 
 bindChat({ send: (text) => !!state.session && state.session.sendChat(text) });
 
@@ -401,6 +414,22 @@ Object.defineProperty(window, 'tincanDebug', {
     localTracks() {
       const m = state.session && state.session.media;
       return m ? m.stream.getTracks().map((t) => ({ kind: t.kind, label: t.label, deviceId: t.getSettings().deviceId, state: t.readyState })) : [];
+    },
+    /** {<peerId>: [mimeType of each received video stream]} from getStats(). */
+    async videoCodecs() {
+      const s = state.session;
+      const out = {};
+      if (!s) return out;
+      for (const peer of s.call.peers.values()) {
+        const report = await peer.pc.getStats();
+        out[peer.id] = [];
+        report.forEach((r) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'video' && r.codecId && report.get(r.codecId)) {
+            out[peer.id].push(report.get(r.codecId).mimeType);
+          }
+        });
+      }
+      return out;
     },
     /** The shown view: start | lobby | prejoin | call | team. */
     get view() { return document.body.dataset.view; },

@@ -89,7 +89,7 @@ async function onSignIn(ev) {
     $('signin-pass').value = '';
     note('team-note', '');
     renderCard();
-    state.handlers.signedIn();
+    await state.handlers.signedIn();
     await openTeam({ autoJoin: true });
   } catch (err) {
     note('team-note', err.message, true);
@@ -163,11 +163,13 @@ function button(text, action, extra = {}) {
 function roomActions(r) {
   const row = document.createElement('div');
   row.className = 'room-actions';
+  // Each accessible name starts with the visible text, then names the room.
+  const del = state.confirmDelete === r.id ? 'Really delete?' : 'Delete';
   row.append(button('Join', 'join', { cls: 'btn-accept', label: `Join ${r.name}` }),
-    button('Copy link', 'link', { label: `Copy the link of ${r.name}` }));
+    button('Copy link', 'link', { label: `Copy link of ${r.name}` }));
   if (r.can_manage) {
-    row.append(button('Edit', 'edit', { label: `Rename ${r.name} or change its password` }),
-      button(state.confirmDelete === r.id ? 'Really delete?' : 'Delete', 'delete', { cls: 'btn-danger', label: `Delete ${r.name}` }));
+    row.append(button('Edit', 'edit', { label: `Edit ${r.name}` }),
+      button(del, 'delete', { cls: 'btn-danger', label: `${del} ${r.name}` }));
   }
   return row;
 }
@@ -374,10 +376,11 @@ async function onLogout(all) {
 
 /**
  * Wires the card and the view. presence: a Presence; handlers:
- * {join(room, password), signedIn(), signedOut()}. Resolves to the user
- * (signed in already), null (signed out) or 'off' (no accounts here).
+ * {join(room, password), signedIn(), signedOut()}. Whether the server has
+ * accounts comes with the welcome (onWelcome), who is signed in with the
+ * presence list, so a signed-out page makes no request that fails.
  */
-export async function initTeam(presence, handlers) {
+export function initTeam(presence, handlers) {
   state.presence = presence;
   state.handlers = handlers;
   $('signin-form').addEventListener('submit', onSignIn);
@@ -395,16 +398,22 @@ export async function initTeam(presence, handlers) {
   presence.addEventListener('change', () => renderRooms());
   presence.addEventListener('rooms-changed', () => { if (state.user) loadRooms(); });
   presence.addEventListener('signed-out', () => { if (state.user) signedOut('You were signed out.'); });
-  let user;
-  try {
-    user = await account.probe();
-  } catch {
-    user = null;
-  }
-  if (user === 'off') return 'off';
-  state.user = user;
-  renderCard();
-  return user;
+  presence.addEventListener('change', () => {
+    // The server names the account of a signed-in socket in `presence`.
+    if (!presence.you || (state.user && state.user.id === presence.you.id)) return;
+    state.user = { id: presence.you.id, name: presence.you.name };
+    renderCard();
+    const team = new URLSearchParams(location.search).get('team');
+    if (team && !state.openedLink) {
+      state.openedLink = true;
+      openTeam({ join: team });
+    }
+  });
+}
+
+/** The welcome said whether this server has accounts: the card shows then. */
+export function onWelcome(msg) {
+  if (msg.accounts === true) renderCard();
 }
 
 /** A note under the room list (e.g. why a team call ended). */

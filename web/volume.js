@@ -194,7 +194,10 @@ export function decorateTile(fig, id, label, onChange) {
   mute.className = 'btn btn-small vol-mute';
   mute.textContent = 'Mute for me';
   mute.setAttribute('aria-pressed', 'false');
-  panel.append(range, out, mute);
+  const who = document.createElement('span');
+  who.className = 'vol-who';
+  who.setAttribute('aria-hidden', 'true');
+  panel.append(who, range, out, mute);
   fig.append(btn, panel);
   btn.addEventListener('click', () => {
     panel.hidden = !panel.hidden;
@@ -217,7 +220,8 @@ export function labelTile(fig, label) {
   const range = fig.querySelector('.vol-range');
   if (!range) return;
   range.setAttribute('aria-label', `Volume for ${label}`);
-  fig.querySelector('.vol-mute').setAttribute('aria-label', `Mute ${label} for me`);
+  fig.querySelector('.vol-who').textContent = label;
+  fig.querySelector('.vol-mute').setAttribute('aria-label', `Mute for me: ${label}`);
   fig.querySelector('.tile-vol').setAttribute('aria-label', `Volume of ${label}`);
 }
 

@@ -230,6 +230,8 @@ static void send_welcome(struct peer *p, int resumed, const char *ice_json)
     json_t *ice = json_loads(ice_json ? ice_json : "[]", 0, &err);
     json_t *msg = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b}", "type", "welcome", "id", p->id, "token", p->token,
                             "iceServers", ice ? ice : json_array(), "version", h->opt.version, "resumed", resumed);
+    if (h->acc.session_live) /* the page offers sign-in; a signed-in socket hears presence next */
+        json_object_set_new(msg, "accounts", json_true());
     if (resumed) {
         json_t *peers = json_array();
         if (p->room) {

@@ -124,10 +124,12 @@ int room_enter(struct room *r, struct peer *p)
         return -1;
     }
     room_leave(p, LEAVE_ASKED);
+    /* p->room is set first: what the others hear about p (its name in a
+     * team room) depends on the room it enters. */
+    p->room = r;
     for (int i = 0; i < r->count; i++)
         dialect_of(r->members[i])->peer_entered(r->members[i], p);
     r->members[r->count++] = p;
-    p->room = r;
     dialect_of(p)->entered(p);
     if (r->sfu && p->hub->sfu.enter)
         p->hub->sfu.enter(p->hub->sfu.ctx, p, p->ctx, r->key);
