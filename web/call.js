@@ -175,6 +175,7 @@ class Peer {
     /** @type {MediaStream|null} the peer's screen share, when it has one */
     this.screen = null;
     this.screenId = null;
+    this.screenIds = new Set(); // every stream id it ever shared from: never the camera again
     this.received = []; // [{track, sid}] every remote track with its stream id
     this.screenSenders = [];
     this.pc = new RTCPeerConnection(call.config);
@@ -185,7 +186,9 @@ class Peer {
     const live = this.received.filter(({ track }) => track.readyState === 'live');
     const cam = [];
     for (const { track, sid } of live) {
-      if (this.screenId && sid === this.screenId) continue;
+      // A stopped share's tracks stay "live" (muted) on our side until the
+      // transceiver goes; they must not take the camera's place.
+      if (sid && this.screenIds.has(sid)) continue;
       const i = cam.findIndex((t) => t.kind === track.kind);
       if (i >= 0) cam[i] = track; // the newest of a kind wins, as before
       else cam.push(track);
@@ -201,6 +204,7 @@ class Peer {
 
   setScreenId(streamId) {
     this.screenId = streamId || null;
+    if (this.screenId) this.screenIds.add(this.screenId);
     this.#regroup();
     this.call.changed(this);
   }

@@ -132,6 +132,10 @@ describe('team rooms in the browser', { timeout: 900_000 }, () => {
     await alice.page.waitForFunction(() => window.tincanDebug.presence().some((e) => e.user === 'alice' && e.sharing));
     await alice.page.click('#btn-share');
     await bob.page.waitForSelector(tile, { state: 'detached' });
+    // Alice's camera is back on her own tile, not the stopped share's track.
+    await bob.page.waitForSelector(`#grid .tile[data-peer-id="${aliceId}"][data-video="on"]`);
+    const frames = await bob.page.evaluate(() => window.tincanDebug.stats());
+    await waitDecoding(bob.page, 1, { after: frames });
   });
 
   test('the volume slider drives the gain of that person and is remembered', STEP, async () => {
