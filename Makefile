@@ -34,7 +34,7 @@ FUZZ_SECONDS ?= 60
 REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 
-.PHONY: all run test unit fuzz fuzz-build bench asan deps clean install uninstall
+.PHONY: all run test unit fuzz fuzz-build bench asan deps clean install uninstall sfuload
 all: tincan
 
 $(GEN_SRC): $(WEB) scripts/embed.py
@@ -68,6 +68,13 @@ build/asan/unit/%: tests/unit/%.c $(ASAN_OBJ)
 
 unit: $(addprefix build/rel/unit/,$(UNIT)) $(addprefix build/asan/unit/,$(UNIT))
 
+# The SFU load generator of bench/sfu (and of the sfu-load integration
+# test): the project's own DTLS, SRTP, ICE and SDP code playing browsers.
+sfuload: build/rel/sfuload
+build/rel/sfuload: bench/sfu/sfuload.c $(REL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(REL_OBJ) -o $@ $(LDLIBS)
+
 # Fuzz targets (libFuzzer, clang). The test run runs each briefly.
 FUZZ_COMMON := -O1 -g -std=c17 -D_GNU_SOURCE -Isrc -Ibuild/gen $(shell pkg-config --cflags $(PKGS))
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined $(FUZZ_COMMON)
@@ -100,14 +107,15 @@ run: deps
 	./tincan
 
 test: deps
-	$(MAKE) tincan build/asan/tincan unit fuzz-build
+	$(MAKE) tincan build/asan/tincan unit fuzz-build sfuload
 	scripts/test.sh
 
-bench: tincan
+bench: tincan sfuload
 	bench/http/run.sh
 	bench/ws_idle/run.sh
 	bench/signal/run.sh
 	bench/turn/run.sh
+	bench/sfu/run.sh
 
 install: tincan
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/tincan

@@ -7,6 +7,10 @@
  * the session's send callback. OpenSSL puts a buffering BIO in front of it
  * during the handshake and flushes it before a datagram would pass the MTU
  * we set, so each write is one datagram.
+ *
+ * The same code plays the client (dtls_client_new()): only the OpenSSL
+ * method and the connect/accept state differ, and the first flight is sent
+ * by dtls_session_connect().
  */
 #include "dtls.h"
 
@@ -29,6 +33,7 @@
 
 struct dtls_server {
     SSL_CTX *ctx;
+    int client;                     /* made by dtls_client_new() */
     BIO_METHOD *bio_method;
     char fingerprint[DTLS_FP_LEN];
 };
@@ -193,9 +198,9 @@ static const char *profiles(unsigned offer)
     return (offer & DTLS_OFFER_AES_128_GCM) ? "SRTP_AEAD_AES_128_GCM" : "SRTP_AES128_CM_SHA1_80";
 }
 
-static SSL_CTX *make_ctx(X509 *cert, EVP_PKEY *key, unsigned offer)
+static SSL_CTX *make_ctx(X509 *cert, EVP_PKEY *key, unsigned offer, int client)
 {
-    SSL_CTX *ctx = SSL_CTX_new(DTLS_server_method());
+    SSL_CTX *ctx = SSL_CTX_new(client ? DTLS_client_method() : DTLS_server_method());
     if (!ctx)
         return NULL;
     /* SSL_CTX_set_tlsext_use_srtp() returns 0 on success. */
@@ -209,9 +214,10 @@ static SSL_CTX *make_ctx(X509 *cert, EVP_PKEY *key, unsigned offer)
     return ctx;
 }
 
-struct dtls_server *dtls_server_new(unsigned offer, char *err, size_t errlen)
+static struct dtls_server *context_new(unsigned offer, int client, char *err, size_t errlen)
 {
     struct dtls_server *srv = xcalloc(1, sizeof(*srv));
+    srv->client = client;
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;
     const char *why = NULL;
@@ -219,7 +225,7 @@ struct dtls_server *dtls_server_new(unsigned offer, char *err, size_t errlen)
         why = "no SRTP profile to offer";
     else if (dtls_cert_generate(&cert, &key) != 0)
         why = "cannot make a certificate";
-    else if (!(srv->ctx = make_ctx(cert, key, offer)) || !(srv->bio_method = make_bio_method()))
+    else if (!(srv->ctx = make_ctx(cert, key, offer, client)) || !(srv->bio_method = make_bio_method()))
         why = "cannot make a DTLS context";
     else if (dtls_cert_fingerprint(cert, "sha-256", srv->fingerprint) != 0)
         why = "cannot hash the certificate";
@@ -232,6 +238,16 @@ struct dtls_server *dtls_server_new(unsigned offer, char *err, size_t errlen)
         return NULL;
     }
     return srv;
+}
+
+struct dtls_server *dtls_server_new(unsigned offer, char *err, size_t errlen)
+{
+    return context_new(offer, 0, err, errlen);
+}
+
+struct dtls_server *dtls_client_new(unsigned offer, char *err, size_t errlen)
+{
+    return context_new(offer, 1, err, errlen);
 }
 
 void dtls_server_free(struct dtls_server *srv)
@@ -277,7 +293,10 @@ static int setup_ssl(struct dtls_session *s, struct dtls_server *srv)
     SSL_set_bio(s->ssl, s->rbio, wbio);
     DTLS_set_link_mtu(s->ssl, DTLS_MTU);
     DTLS_set_timer_cb(s->ssl, timer_cb);
-    SSL_set_accept_state(s->ssl);
+    if (srv->client)
+        SSL_set_connect_state(s->ssl);
+    else
+        SSL_set_accept_state(s->ssl);
     return 0;
 }
 
@@ -385,6 +404,15 @@ enum dtls_state dtls_session_feed(struct dtls_session *s, const uint8_t *dgram, 
     if (s->state == DTLS_CONNECTED)
         read_records(s);
     (void)BIO_reset(s->rbio); /* what OpenSSL left of this datagram */
+    return s->state;
+}
+
+enum dtls_state dtls_session_connect(struct dtls_session *s)
+{
+    if (s->state != DTLS_HANDSHAKING || SSL_is_server(s->ssl))
+        return s->state;
+    ERR_clear_error();
+    handshake(s);
     return s->state;
 }
 

@@ -14,7 +14,8 @@
  * the glue asks for the next deadline on its clock (monotonic milliseconds)
  * and calls dtls_session_on_timer() when it passes. The peer's certificate
  * must match the fingerprint from its SDP, or the handshake fails with a
- * bad_certificate alert. Once connected, the SRTP keys (RFC 5764 §4.2) are
+ * bad_certificate alert. dtls_client_new() makes the client role for
+ * tools and tests that play the browser. Once connected, the SRTP keys (RFC 5764 §4.2) are
  * exported for the srtp module, and application data (SCTP, later) flows
  * through the data callback and dtls_session_send().
  */
@@ -75,6 +76,11 @@ struct dtls_server;
  * (DTLS_OFFER_* bits; AES-GCM is preferred when both are offered). Returns
  * NULL with a message in err on failure. */
 struct dtls_server *dtls_server_new(unsigned offer, char *err, size_t errlen);
+/* The same for the client role (the load generator in bench/sfu and tests
+ * that play the browser): its sessions send the ClientHello on
+ * dtls_session_connect() and check the server's certificate against the
+ * fingerprint from the server's SDP. The struct keeps its server name. */
+struct dtls_server *dtls_client_new(unsigned offer, char *err, size_t errlen);
 /* Frees the server; its sessions must be freed first. NULL is a no-op. */
 void dtls_server_free(struct dtls_server *srv);
 /* "AB:CD:..." SHA-256 fingerprint of the server's certificate, owned by it. */
@@ -99,6 +105,10 @@ struct dtls_session *dtls_session_new(struct dtls_server *srv, const char *fp_ha
 /* Frees the session without sending anything. NULL is a no-op. */
 void dtls_session_free(struct dtls_session *s);
 
+/* Client sessions: sends the first flight through send (once; lost flights
+ * are sent again by dtls_session_on_timer()). A no-op for server sessions
+ * and after the first call. Returns the state. */
+enum dtls_state dtls_session_connect(struct dtls_session *s);
 /* Handles one received datagram; may call send (handshake flights, alerts)
  * and data. Returns the state after it. Datagrams fed after FAILED or
  * CLOSED are ignored. */

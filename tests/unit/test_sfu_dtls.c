@@ -6,7 +6,9 @@
  * SRTP keys, the server's preferred profile wins, the server's certificate
  * matches its advertised fingerprint, a client whose certificate does not
  * match the SDP fingerprint is refused, a lost flight is sent again when
- * the timer fires, and application data flows both ways after it.
+ * the timer fires, and application data flows both ways after it. The
+ * client role (dtls_client_new()) completes a handshake with our own server
+ * and refuses a server whose certificate is not the one its SDP named.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -203,6 +205,90 @@ static void test_app_data_and_close(void **state)
     dtls_server_free(srv);
 }
 
+/* --- the client role: our client against our server --- */
+
+#define PIPE_Q 16
+struct pipe_end {
+    uint8_t q[PIPE_Q][1500];
+    size_t qlen[PIPE_Q], nq;
+};
+
+static void pipe_send(void *ud, const uint8_t *buf, size_t len)
+{
+    struct pipe_end *e = ud;
+    assert_true(len <= DTLS_MTU);
+    if (e->nq < PIPE_Q) {
+        memcpy(e->q[e->nq], buf, len);
+        e->qlen[e->nq++] = len;
+    }
+}
+
+/* Moves what one side sent to the other until nothing moves. */
+static void pump(struct dtls_session *c, struct pipe_end *to_s, struct dtls_session *s, struct pipe_end *to_c)
+{
+    for (int round = 0; round < 20 && (to_s->nq || to_c->nq); round++) {
+        struct pipe_end a = *to_s, b = *to_c;
+        to_s->nq = to_c->nq = 0;
+        for (size_t i = 0; i < a.nq; i++)
+            dtls_session_feed(s, a.q[i], a.qlen[i]);
+        for (size_t i = 0; i < b.nq; i++)
+            dtls_session_feed(c, b.q[i], b.qlen[i]);
+    }
+}
+
+static void client_pair(unsigned client_offer, unsigned server_offer, const char *client_fp_of_server,
+                        enum dtls_state want_client, enum dtls_srtp_profile want)
+{
+    char err[128];
+    struct dtls_server *srv = server(server_offer), *cli = dtls_client_new(client_offer, err, sizeof(err));
+    assert_non_null(cli);
+    static struct pipe_end to_s, to_c;
+    to_s.nq = to_c.nq = 0;
+    const char *sfp = client_fp_of_server ? client_fp_of_server : dtls_server_fingerprint(srv);
+    struct dtls_session *c = dtls_session_new(cli, "sha-256", sfp, pipe_send, NULL, &to_s);
+    struct dtls_session *s = dtls_session_new(srv, "sha-256", dtls_server_fingerprint(cli), pipe_send, NULL, &to_c);
+    assert_non_null(c);
+    assert_non_null(s);
+    assert_int_equal(dtls_session_connect(s), DTLS_HANDSHAKING); /* a server sends nothing */
+    assert_int_equal(to_c.nq, 0);
+    assert_int_equal(dtls_session_connect(c), DTLS_HANDSHAKING);
+    assert_int_equal(to_s.nq, 1); /* the ClientHello */
+    assert_true(dtls_session_deadline(c, 0) > 0);
+    pump(c, &to_s, s, &to_c);
+    assert_int_equal(dtls_session_state(c), want_client);
+    if (want_client == DTLS_CONNECTED) {
+        assert_int_equal(dtls_session_state(s), DTLS_CONNECTED);
+        struct dtls_srtp_keys kc, ks;
+        assert_int_equal(dtls_session_keys(c, &kc), 0);
+        assert_int_equal(dtls_session_keys(s, &ks), 0);
+        assert_int_equal(kc.profile, want);
+        assert_int_equal(ks.profile, want);
+        assert_memory_equal(&kc, &ks, sizeof(kc));
+    } else {
+        assert_int_not_equal(dtls_session_state(s), DTLS_CONNECTED);
+        assert_non_null(strstr(dtls_session_error(c), "fingerprint"));
+    }
+    dtls_session_free(c);
+    dtls_session_free(s);
+    dtls_server_free(cli);
+    dtls_server_free(srv);
+}
+
+static void test_client_role(void **state)
+{
+    (void)state;
+    unsigned both = DTLS_OFFER_CM_SHA1_80 | DTLS_OFFER_AES_128_GCM;
+    client_pair(both, both, NULL, DTLS_CONNECTED, DTLS_SRTP_AEAD_AES_128_GCM);
+    client_pair(DTLS_OFFER_CM_SHA1_80, both, NULL, DTLS_CONNECTED, DTLS_SRTP_AES128_CM_SHA1_80);
+    client_pair(both, DTLS_OFFER_CM_SHA1_80, NULL, DTLS_CONNECTED, DTLS_SRTP_AES128_CM_SHA1_80);
+    /* the server's certificate does not match what its SDP said */
+    char other[DTLS_FP_LEN];
+    memset(other, 0, sizeof(other));
+    for (int i = 0; i < 32; i++)
+        memcpy(other + i * 3, i < 31 ? "AB:" : "AB", i < 31 ? 3 : 2);
+    client_pair(both, both, other, DTLS_FAILED, 0);
+}
+
 static void test_server_errors(void **state)
 {
     (void)state;
@@ -222,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_fingerprint_forms),
         cmocka_unit_test(test_retransmit),
         cmocka_unit_test(test_app_data_and_close),
+        cmocka_unit_test(test_client_role),
         cmocka_unit_test(test_server_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# bench/sfu/run.sh — SFU forwarding: tincan against Janus's videoroom.
+#
+# The same load generator (build/rel/sfuload, `make sfuload`: the project's
+# own DTLS client, SRTP, STUN and SDP code playing browsers) drives both
+# servers in one run: SFU_PUBS publishers send VP8 (30 frames/s, about
+# 1 Mbit/s, key frames at start and on PLI/FIR) and Opus (50 packets/s) into
+# one room, SFU_SUBS subscribers receive every track. bench/sfu/drive.mjs
+# does the signaling (tincan's WebSocket SFU messages; Janus's HTTP API) and
+# reads the server's CPU (utime+stime from /proc/<pid>/stat) over the window.
+#
+# Janus does not use loopback candidates, so the servers and the generator
+# live in two network namespaces of their own (unshare -n) joined by a veth
+# pair with documentation addresses: servers and driver on 192.0.2.10, the
+# generator on 192.0.2.20. Nothing leaves the machine; the namespaces (and
+# the veth pair with them) go when their holder processes are killed at exit.
+#
+# Prints per server and SRTP profile: CPU-seconds per million forwarded
+# packets, forwarded packets/s, loss, and the ratio tincan/Janus (goal,
+# issue 11: at most 0.5). Runs are interleaved round by round; the median
+# round is shown. See bench/README.md.
+#
+# Environment: SFU_PUBS (4), SFU_SUBS (20), SFU_WARMUP (3), SFU_DURATION (10),
+# SFU_ROUNDS (3), SFU_PROFILES ("gcm cm"), SFU_SERVERS ("tincan janus"),
+# SFU_PIN (auto: servers on CPU 0, generator and driver on the others; 0: none),
+# SFU_TIMEOUT (120 s per run), TINCAN_BIN (./tincan), SFULOAD_BIN.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$ROOT/bench/sfu
+TINCAN_BIN=${TINCAN_BIN:-$ROOT/tincan}
+SFULOAD_BIN=${SFULOAD_BIN:-$ROOT/build/rel/sfuload}
+PUBS=${SFU_PUBS:-4}
+SUBS=${SFU_SUBS:-20}
+WARMUP=${SFU_WARMUP:-3}
+DURATION=${SFU_DURATION:-10}
+ROUNDS=${SFU_ROUNDS:-3}
+PROFILES=${SFU_PROFILES:-"gcm cm"}
+SERVERS=${SFU_SERVERS:-"tincan janus"}
+PIN=${SFU_PIN:-auto}
+TIMEOUT=${SFU_TIMEOUT:-120}
+SRV_IP=192.0.2.10
+GEN_IP=192.0.2.20
+TINCAN_PORT=8443
+JANUS_PORT=8088
+JANUS_ROOM=1234
+
+. "$(dirname "$0")/../lib.sh"
+bench_init sfu
+
+for v in PUBS SUBS WARMUP DURATION ROUNDS TIMEOUT; do
+	case ${!v} in *[!0-9]* | '') die "SFU_$v must be a whole number, got '${!v}'" ;; esac
+done
+for p in $PROFILES; do
+	case $p in gcm | cm | both) ;; *) die "SFU_PROFILES: unknown profile '$p' (gcm, cm, both)" ;; esac
+done
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
+[ -x "$SFULOAD_BIN" ] || die "$SFULOAD_BIN not built (make sfuload)"
+command -v node >/dev/null || die "node missing"
+command -v ip >/dev/null && command -v unshare >/dev/null && command -v nsenter >/dev/null ||
+	die "ip, unshare and nsenter (iproute2, util-linux) are needed"
+
+# --- two network namespaces and a veth pair between them ---
+unshare -n sleep infinity &
+NS_SRV=$!
+PIDS+=("$NS_SRV")
+unshare -n sleep infinity &
+NS_GEN=$!
+PIDS+=("$NS_GEN")
+sleep 0.2
+VS=sfus$$ VG=sfug$$
+ip link add "$VS" type veth peer name "$VG" || die "cannot make a veth pair"
+ip link set "$VS" netns "$NS_SRV"
+ip link set "$VG" netns "$NS_GEN"
+in_srv() { nsenter -t "$NS_SRV" -n "$@"; }
+in_gen() { nsenter -t "$NS_GEN" -n "$@"; }
+in_srv ip link set lo up
+in_srv ip addr add "$SRV_IP/24" dev "$VS"
+in_srv ip link set "$VS" up
+in_gen ip link set lo up
+in_gen ip addr add "$GEN_IP/24" dev "$VG"
+in_gen ip link set "$VG" up
+
+NCPU=$(nproc)
+if [ "$PIN" = auto ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
+	SRV_PIN=(taskset -c 0)
+	GEN_PIN=(taskset -c "1-$((NCPU - 1))")
+	PIN_NOTE="servers pinned to CPU 0, generator and driver to CPUs 1-$((NCPU - 1))"
+else
+	SRV_PIN=()
+	GEN_PIN=()
+	PIN_NOTE="no pinning"
+fi
+
+# --- the servers, side by side in the server namespace ---
+declare -A PID URL
+start_tincan() {
+	mkdir -p "$TMP/tincan-data"
+	(cd "$TMP/tincan-data" && exec nsenter -t "$NS_SRV" -n "${SRV_PIN[@]}" "$TINCAN_BIN" --bind "$SRV_IP" \
+		--port "$TINCAN_PORT" --data-dir "$TMP/tincan-data" --db :memory: --max-room $((PUBS + SUBS + 4)) --log-level warn) 2>"$TMP/tincan.log" &
+	PID[tincan]=$!
+	PIDS+=("$!")
+	URL[tincan]=wss://$SRV_IP:$TINCAN_PORT/ws
+	local _
+	for _ in $(seq 1 100); do
+		kill -0 "${PID[tincan]}" 2>/dev/null || { cat "$TMP/tincan.log" >&2; die "tincan exited during start"; }
+		in_srv curl -sk --max-time 1 -o /dev/null "https://$SRV_IP:$TINCAN_PORT/health" && return 0
+		sleep 0.1
+	done
+	die "tincan did not answer within 10 s"
+}
+
+# Janus with only what the bench needs: the videoroom plugin with one room,
+# the HTTP transport on 127.0.0.1 (of the server namespace), ICE on the veth.
+start_janus() {
+	command -v janus >/dev/null || die "janus missing (Debian package janus)"
+	local J=$TMP/janus lib
+	lib=$(dirname "$(find /usr/lib -path '*janus/plugins/libjanus_videoroom.so' | head -1)")/..
+	mkdir -p "$J"
+	cat >"$J/janus.jcfg" <<EOF
+general: {
+	configs_folder = "$J"
+	plugins_folder = "$lib/plugins"
+	transports_folder = "$lib/transports"
+	events_folder = "$lib/events"
+	loggers_folder = "$lib/loggers"
+	debug_level = 3
+	log_to_stdout = true
+}
+certificates: {
+}
+media: {
+	rtp_port_range = "20000-20999"
+}
+nat: {
+	nice_debug = false
+	ice_enforce_list = "$VS"
+}
+plugins: {
+	disable = "libjanus_audiobridge.so,libjanus_duktape.so,libjanus_echotest.so,libjanus_lua.so,libjanus_nosip.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_voicemail.so"
+}
+transports: {
+	disable = "libjanus_websockets.so,libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so"
+}
+events: {
+	broadcast = false
+}
+loggers: {
+	disable = "libjanus_jsonlog.so"
+}
+EOF
+	cat >"$J/janus.transport.http.jcfg" <<EOF
+general: {
+	json = "compact"
+	base_path = "/janus"
+	http = true
+	port = $JANUS_PORT
+	ip = "127.0.0.1"
+	https = false
+}
+admin: {
+	admin_http = false
+}
+EOF
+	# Like a room of the sample configuration, without its 128 kbit/s REMB cap
+	# and without periodic PLIs (tincan sends none either).
+	cat >"$J/janus.plugin.videoroom.jcfg" <<EOF
+general: {
+}
+room-$JANUS_ROOM: {
+	description = "bench"
+	publishers = $((PUBS + 2))
+	bitrate = 0
+	fir_freq = 0
+	audiocodec = "opus"
+	videocodec = "vp8"
+	notify_joining = false
+}
+EOF
+	nsenter -t "$NS_SRV" -n "${SRV_PIN[@]}" janus -C "$J/janus.jcfg" -F "$J" -o >"$TMP/janus.log" 2>&1 &
+	PID[janus]=$!
+	PIDS+=("$!")
+	URL[janus]=http://127.0.0.1:$JANUS_PORT/janus
+	local _
+	for _ in $(seq 1 100); do
+		kill -0 "${PID[janus]}" 2>/dev/null || { cat "$TMP/janus.log" >&2; die "janus exited during start"; }
+		in_srv curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$JANUS_PORT/janus/info" && return 0
+		sleep 0.1
+	done
+	cat "$TMP/janus.log" >&2
+	die "janus did not answer within 10 s"
+}
+
+RUN_SERVERS=()
+for s in $SERVERS; do
+	case $s in
+	tincan) [ -x "$TINCAN_BIN" ] || die "$TINCAN_BIN not built (make)"; start_tincan ;;
+	janus) start_janus ;;
+	*) die "unknown server '$s' (tincan, janus)" ;;
+	esac
+	RUN_SERVERS+=("$s")
+done
+
+read -r load1 _ </proc/loadavg
+if awk -v l="$load1" 'BEGIN{exit !(l > 0.5)}'; then
+	echo "bench/sfu: warning: load average $load1 before the run; other processes will add noise" >&2
+fi
+nruns=$((${#RUN_SERVERS[@]} * $(wc -w <<<"$PROFILES") * ROUNDS))
+echo "bench/sfu: $nruns runs of ~$((WARMUP + DURATION + 6)) s; $PUBS publishers x $SUBS subscribers" >&2
+
+RESULTS=$TMP/results
+: >"$RESULTS"
+for round in $(seq 1 "$ROUNDS"); do
+	for prof in $PROFILES; do
+		for s in "${RUN_SERVERS[@]}"; do
+			echo "bench/sfu: round $round/$ROUNDS, $s, SRTP $prof" >&2
+			rc=0
+			timeout "$TIMEOUT" nsenter -t "$NS_SRV" -n "${GEN_PIN[@]}" node "$HERE/drive.mjs" --server "$s" \
+				--url "${URL[$s]}" --pid "${PID[$s]}" --pubs "$PUBS" --subs "$SUBS" --warmup "$WARMUP" \
+				--duration "$DURATION" --srtp "$prof" --room "$([ "$s" = janus ] && echo "$JANUS_ROOM" || echo "b$round$prof")" \
+				--gen "nsenter -t $NS_GEN -n $SFULOAD_BIN --bind $GEN_IP" >"$TMP/drive.out" 2>"$TMP/drive.err" || rc=$?
+			if [ "$rc" != 0 ]; then
+				tail -20 "$TMP/drive.err" >&2
+				echo "bench/sfu: the run against $s ($prof) failed, status $rc (124 = timed out)" >&2
+			fi
+			grep -v '^RESULT' "$TMP/drive.err" | head -5 >&2 || true
+			sed -n 's/^RESULT //p' "$TMP/drive.out" | sed "s/^/{\"round\":$round,\"r\":/; s/\$/}/" >>"$RESULTS"
+			kill -0 "${PID[$s]}" 2>/dev/null || { tail -40 "$TMP/$s.log" >&2; die "$s DIED during the run"; }
+		done
+	done
+done
+
+for s in "${RUN_SERVERS[@]}"; do
+	if [ -s "$TMP/$s.log" ]; then
+		grep -v 'msg=listening\|msg=certificate' "$TMP/$s.log" | grep -iv '^\s*$' >"$TMP/$s.warn" || true
+		[ "$s" = janus ] && { grep -i 'warn\|err' "$TMP/$s.log" >"$TMP/$s.warn" || true; }
+		if [ -s "$TMP/$s.warn" ]; then
+			echo "bench/sfu: $s logged $(wc -l <"$TMP/$s.warn") warning lines, first ones:" >&2
+			head -5 "$TMP/$s.warn" >&2
+		fi
+	fi
+done
+
+janus_version=$(dpkg-query -W -f '${Version}' janus 2>/dev/null || echo '?')
+echo
+echo "SFU forwarding: 1 room, $PUBS publishers (VP8 ~1 Mbit/s 30 fps + Opus 50 pkt/s) x $SUBS subscribers;" \
+	"veth between two network namespaces;"
+echo "$DURATION s measured after $WARMUP s, median of $ROUNDS interleaved rounds; $NCPU CPUs, $PIN_NOTE;" \
+	"load average before: $load1; Janus $janus_version"
+node "$HERE/report.mjs" "$RESULTS"
