@@ -338,6 +338,7 @@ bindCallControls({
         local.srcObject = s.media.stream;
         local.play().catch(() => {});
       }
+      s.watchSelf();
       s.sendState();
     },
   }),

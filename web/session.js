@@ -39,6 +39,13 @@ export class Session {
     this.password = password;
     this.mixer = mixer; // volume.js: per-person gain
     this.share = null; // our screen share {stream, quality} while it runs
+    // In a team room our own speaking goes to presence (state.speaking).
+    this.speaking = false;
+    this.selfSpeak = team ? new SpeakerWatch((id) => {
+      this.speaking = id === 'self';
+      this.sendState();
+    }) : null;
+    this.watchSelf();
     this.phase = 'joining'; // 'joining' → 'waiting' (PIN, alone) → 'in'
     this.ended = false;
     /** @type {Map<string, {name: string|null, muted: boolean, camera: boolean}>} what each peer told us */
@@ -170,6 +177,7 @@ export class Session {
     this.ended = true;
     clearInterval(this.statsTimer);
     this.speakers.stop();
+    if (this.selfSpeak) this.selfSpeak.stop();
     this.#stopShare(false);
     if (this.mixer) this.mixer.clear();
     this.call.close();
@@ -204,7 +212,15 @@ export class Session {
     const msg = { type: 'state', muted: !m || m.muted, camera: !!m && !m.audioOnly && !m.cameraOff };
     if (this.kind !== 'lobby') msg.name = this.name || null;
     msg.screen = this.share ? this.share.stream.id : null;
+    if (this.selfSpeak) msg.speaking = this.speaking && !!m && !m.muted;
     return this.signal.send(msg, { queue: true });
+  }
+
+  /** Follows our microphone's level (again after a device switch). */
+  watchSelf() {
+    if (!this.selfSpeak || !this.media) return;
+    this.selfSpeak.forget('self');
+    this.selfSpeak.watch('self', new MediaStream(this.media.stream.getAudioTracks()));
   }
 
   /** Starts sharing the screen (asking quality first), or stops it. */
