@@ -36,9 +36,13 @@ export function codecOrder() {
   return [...caps.codecs].sort((a, b) => rank(a) - rank(b));
 }
 
-/** Whether this browser can share a screen at all (phones cannot). */
+/**
+ * Whether to offer sharing: the browser must have getDisplayMedia, and
+ * touch-first devices (phones, tablets) get no button: their browsers
+ * cannot share a screen, and the call's control row has no room for it.
+ */
 export function canShare() {
-  return !!(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
+  return !!(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia) && !matchMedia('(pointer: coarse)').matches;
 }
 
 /**
