@@ -194,7 +194,7 @@ function editForm(r) {
   f.innerHTML = `<label for="${n}">Name</label><input id="${n}" class="input" maxlength="64" required>`
     + `<label for="${p}">New password <span class="muted">(empty: keep it)</span></label>`
     + `<input id="${p}" class="input" type="password" autocomplete="new-password" maxlength="128">`
-    + `<label class="check"><input type="checkbox" data-field="nopw"${r.has_password ? '' : ' disabled'}> No password</label>`
+    + `<label class="check"><input id="nopw-${r.id}" type="checkbox" data-field="nopw"${r.has_password ? '' : ' disabled'}> No password</label>`
     + '<div class="field-row"><button class="btn" type="submit">Save</button>'
     + '<button class="btn btn-ghost" type="button" data-action="cancel">Cancel</button></div>';
   f.querySelector(`#${CSS.escape(n)}`).value = r.name;
@@ -234,9 +234,19 @@ function roomItem(r) {
 /** Redraws the room list and the online list (presence changed, or the rooms). */
 export function renderRooms() {
   if (!state.user) return;
+  // Presence changes often (someone starts speaking): what is being typed
+  // in a room's form, and where the caret is, survive the redraw.
   const focusId = document.activeElement && document.activeElement.id;
   const list = $('team-rooms');
+  const typed = new Map([...list.querySelectorAll('input[id]')].map((el) => [el.id,
+    { value: el.value, checked: el.checked, start: el.selectionStart, end: el.selectionEnd }]));
   list.replaceChildren(...state.rooms.map(roomItem));
+  for (const [id, t] of typed) {
+    const el = $(id);
+    if (!el) continue;
+    el.value = t.value;
+    el.checked = t.checked;
+  }
   $('rooms-empty').hidden = state.rooms.length > 0;
   const names = new Map(state.rooms.map((r) => [r.id, r.name]));
   const online = state.presence.people();
@@ -246,7 +256,14 @@ export function renderRooms() {
   const lim = state.presence.limited;
   note('presence-note', lim === 'account' ? 'You have other tabs open: this one shows no live updates.'
     : lim === 'server' ? 'The server is busy: live updates are off in this tab.' : '');
-  if (focusId && $(focusId)) $(focusId).focus();
+  if (focusId && $(focusId)) {
+    const el = $(focusId);
+    el.focus();
+    const t = typed.get(focusId);
+    if (t && t.start !== null && el.setSelectionRange) {
+      try { el.setSelectionRange(t.start, t.end); } catch { /* not a text field */ }
+    }
+  }
 }
 
 function startJoin(room, password) {
