@@ -25,8 +25,7 @@ function apply() {
   document.documentElement.dataset.theme = t;
   const meta = document.querySelector('meta[name="color-scheme"]');
   if (meta) meta.content = t;
-  const theme = document.querySelector('meta[name="theme-color"]');
-  if (theme) theme.content = t === 'light' ? '#f4f4fb' : '#1a1a2e';
+  // theme-color stays the brand colour of the manifest in both themes.
   for (const btn of document.querySelectorAll('.theme-toggle')) {
     btn.setAttribute('aria-pressed', String(t === 'light'));
     btn.querySelector('.theme-label').textContent = t === 'light' ? 'Light theme' : 'Dark theme';
