@@ -13,6 +13,8 @@ import { wsClient } from './wsclient.mjs';
 import { Peer, WAIT } from './signal-client.mjs';
 
 const T = { timeout: 60000 };
+// Session checks and argon2id logins under ASan on a busy machine: a longer wait where they pile up.
+const LONG = 15000;
 const PW = 'correct horse battery';
 
 function api(port, method, path, body, cookie) {
@@ -205,15 +207,15 @@ describe('presence and team rooms', () => {
     const b2 = await open(port, 'bob2', s2, all);
     const a = track(await open(port, 'alice', cookies.alice, all));
     a.send({ type: 'join', room: id, team: true });
-    await a.take('joined');
+    await a.take('joined', LONG);
     b1.send({ type: 'join', room: id, team: true });
-    await b1.take('joined');
-    await a.take('peer-joined');
+    await b1.take('joined', LONG);
+    await a.take('peer-joined', LONG);
 
     assert.equal((await api(port, 'POST', '/api/auth/logout', {}, s1)).status, 204);
-    assert.deepEqual(await b1.take('signed-out'), { type: 'signed-out', reason: 'session_ended' });
-    assert.equal((await a.take('peer-left')).peerId, b1.id, 'a signed-out member leaves the team room');
-    await listWhere(a, (l) => !l.has(b1.id) && l.has(b2.id), 'bob1 gone, bob2 still online');
+    assert.deepEqual(await b1.take('signed-out', LONG), { type: 'signed-out', reason: 'session_ended' });
+    assert.equal((await a.take('peer-left', LONG)).peerId, b1.id, 'a signed-out member leaves the team room');
+    await listWhere(a, (l) => !l.has(b1.id) && l.has(b2.id), 'bob1 gone, bob2 still online', LONG);
     await b2.barrier();
     b2.none('signed-out', 'another session of the same account');
     b1.send({ type: 'join', room: id, team: true });
@@ -221,14 +223,14 @@ describe('presence and team rooms', () => {
 
     const r = await api(port, 'POST', '/api/auth/logout-all', {}, s2);
     assert.equal(r.json.sessions_ended >= 1, true);
-    await b2.take('signed-out');
-    await listWhere(a, (l) => !l.has(b2.id), 'bob2 gone');
+    await b2.take('signed-out', LONG);
+    await listWhere(a, (l) => !l.has(b2.id), 'bob2 gone', LONG);
 
     const c = await open(port, 'carol', cookies.carol, all);
-    await c.take('presence');
+    await c.take('presence', LONG);
     const admin = cookies.admin;
     assert.equal((await api(port, 'POST', '/api/auth/disable', { username: 'carol', disabled: true }, admin)).status, 204);
-    await c.take('signed-out');
+    await c.take('signed-out', LONG);
     assert.equal((await api(port, 'POST', '/api/auth/disable', { username: 'carol', disabled: false }, admin)).status, 204);
   });
 
