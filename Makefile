@@ -3,6 +3,7 @@
 #   make            build ./tincan
 #   make run        install what is missing, build, start on the defaults
 #   make test       install what is missing, build, run every test
+#   make fnlen      check that no function in src/ is over 60 lines
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (default 60)
 #   make bench      run the benchmarks in bench/
 #   make asan       build build/asan/tincan with AddressSanitizer + UBSan
@@ -34,7 +35,7 @@ FUZZ_SECONDS ?= 60
 REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 
-.PHONY: all run test unit fuzz fuzz-build bench asan deps clean install uninstall sfuload
+.PHONY: all run test unit fnlen fuzz fuzz-build bench asan deps clean install uninstall sfuload
 all: tincan
 
 $(GEN_SRC): $(WEB) scripts/embed.py
@@ -109,6 +110,9 @@ run: deps
 test: deps
 	$(MAKE) tincan build/asan/tincan unit fuzz-build sfuload
 	scripts/test.sh
+
+fnlen:
+	/usr/bin/python3 scripts/fnlen.py src
 
 bench: tincan sfuload
 	bench/http/run.sh

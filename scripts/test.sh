@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs every tincan test suite and ends with one line "N passed, N failed".
 #
-#   unit         cmocka tests, plain and under ASan+UBSan
+#   unit         cmocka tests, plain and under ASan+UBSan, and the function
+#                length check (scripts/fnlen.py: none over 60 lines in src/)
 #   fuzz         each libFuzzer target briefly (FUZZ_SMOKE_SECONDS, default 10)
 #   integration  node --test against the ASan+UBSan build of the real binary
 #   e2e          node --test driving headless Chromium against ./tincan
@@ -24,7 +25,22 @@ count() { # count PASS FAIL LABEL
   printf '%-40s %d passed, %d failed\n' "$3" "$1" "$2"
 }
 
+run_fnlen() { # one check: every function in src/ within 60 lines (scripts/fnlen.py)
+  log="$OUT/unit-fnlen.log"
+  /usr/bin/python3 scripts/fnlen.py src >"$log" 2>&1
+  rc=$?
+  ok=$(sed -n 's/^fnlen: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$log")
+  over=$(sed -n 's/^fnlen: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log")
+  if [ "$rc" -eq 0 ] && [ -n "$ok" ]; then
+    count 1 0 "fnlen src/ ($ok functions, none over 60 lines)"
+  else
+    cat "$log"
+    count 0 1 "fnlen src/ (${over:-?} functions over 60 lines)"
+  fi
+}
+
 run_unit() {
+  run_fnlen
   for t in build/rel/unit/test_* build/asan/unit/test_*; do
     [ -x "$t" ] || continue
     log="$OUT/unit-$(echo "$t" | tr / _).log"

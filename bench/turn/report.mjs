@@ -143,3 +143,54 @@ if (t && c) {
   console.log(`highest loss-free rate, echo path, tincan/coturn: ${fix(t.rate / c.rate, 2)}` +
     `${t.bound || c.bound ? ' (a generator-bound step: at least this)' : ''}`);
 }
+
+// The rate sweep (run.sh's second file): "<try> <clean|lossy|bound> <RESULT json>" per probe.
+const sweepFile = process.argv[3];
+const sweepRows = sweepFile ? readFileSync(sweepFile, 'utf8').split('\n').filter(Boolean).map((line) => {
+  const [tryNo, verdict, ...rest] = line.split(' ');
+  return { try: Number(tryNo), verdict, ...JSON.parse(rest.join(' ')) };
+}) : [];
+if (sweepRows.length) {
+  console.log('');
+  console.log(`rate sweep, echo path, ${flows} flows: each server's highest offered rate without loss`);
+  console.log('(probes in the order run; a lossy probe is tried twice, the second try decides)');
+  console.log([padEnd('server', 7), pad('flows x pkt/s', 14), pad('try', 4), padEnd('  verdict', 10), pad('lost', 8),
+    pad('relayed/s', 10), pad('srv CPU%', 8), pad('gen CPU%', 8), '  notes'].join(' '));
+  const best = {};
+  const worst = {};
+  for (const r of sweepRows) {
+    const notes = [];
+    if (r.server_drops) notes.push(`server socket drops ${r.server_drops}`);
+    if (r.local_drops) notes.push(`generator/echo drops ${r.local_drops}`);
+    console.log([padEnd(r.label, 7), pad(`${flows} x ${r.rate_per_flow}`, 14), pad(r.try, 4), padEnd(`  ${r.verdict}`, 10),
+      pad(r.lost, 8), pad(fix(r.relayed_pps, 0), 10), pad(fix(r.server_cpu_pct, 1), 8), pad(fix(r.gen_cpu_pct, 1), 8),
+      '  ' + notes.join(', ')].join(' '));
+  }
+  // A probe's outcome is its last try's verdict.
+  const outcome = new Map();
+  for (const r of sweepRows) outcome.set(`${r.label}|${r.rate_per_flow}`, r);
+  for (const r of outcome.values()) {
+    if (r.verdict === 'lossy') {
+      if (!worst[r.label] || r.rate_per_flow < worst[r.label].rate_per_flow) worst[r.label] = r;
+    } else if (!best[r.label] || r.rate_per_flow > best[r.label].rate_per_flow) {
+      best[r.label] = r;
+    }
+  }
+  console.log('');
+  for (const label of Object.keys({ ...best, ...worst })) {
+    const b = best[label];
+    const w = worst[label];
+    console.log(`  ${padEnd(label, 7)} highest loss-free: ${b ? `${b.verdict === 'bound' ? '>= ' : ''}${flows} x ${b.rate_per_flow}/s` +
+      ` (${fix(b.relayed_pps, 0)} relayed/s, server CPU ${fix(b.server_cpu_pct, 0)} %)` : 'none'}` +
+      `${w ? `; lost at ${flows} x ${w.rate_per_flow}/s` : ''}`);
+  }
+  const t = best.tincan;
+  const c = best.coturn;
+  if (t && c) {
+    const v = t.rate_per_flow / c.rate_per_flow;
+    const note = t.verdict === 'bound' ? ' (tincan generator-bound: at least this)' : c.verdict === 'bound' ? ' (coturn generator-bound)' : '';
+    console.log('');
+    console.log([padEnd('highest loss-free rate, tincan / coturn', 40), pad(fix(v, 2), 6), pad('>= 2.5', 8),
+      pad(v >= 2.5 ? 'met' : 'NOT met', 8)].join(' ') + note);
+  }
+}

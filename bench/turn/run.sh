@@ -36,6 +36,13 @@
 #   TURN_PIN (auto)                 auto: servers (and the floor's echo) on CPU 0,
 #                                   the generator on the others; 0: no pinning
 #   TURN_TIMEOUT (300)              seconds before one generator run is abandoned
+#   TURN_SWEEP (1)                  1: then the rate sweep, each server's highest
+#                                   loss-free rate on the echo path (0: skip it)
+#   TURN_SWEEP_START (1000)         first rate probed, packets/s per flow; doubled
+#                                   until a probe loses, then bisected
+#   TURN_SWEEP_MAX (64000)          highest rate probed
+#   TURN_SWEEP_PROBES (10)          probes per server at most
+#   TURN_SWEEP_DURATION (2)         seconds measured per probe (after TURN_WARMUP)
 #   TINCAN_BIN (./tincan)
 set -euo pipefail
 
@@ -54,6 +61,11 @@ PAYLOAD=${TURN_PAYLOAD:-200}
 TICK_US=${TURN_TICK_US:-1000}
 PIN=${TURN_PIN:-auto}
 TIMEOUT=${TURN_TIMEOUT:-300}
+SWEEP=${TURN_SWEEP:-1}
+SWEEP_START=${TURN_SWEEP_START:-1000}
+SWEEP_MAX=${TURN_SWEEP_MAX:-64000}
+SWEEP_PROBES=${TURN_SWEEP_PROBES:-10}
+SWEEP_DURATION=${TURN_SWEEP_DURATION:-2}
 TINCAN_RELAY_PORTS=50000-50999
 COTURN_MIN_PORT=51000
 COTURN_MAX_PORT=51999
@@ -61,7 +73,7 @@ COTURN_MAX_PORT=51999
 . "$(dirname "$0")/../lib.sh"
 bench_init turn
 
-for v in FLOWS DURATION WARMUP ROUNDS PAYLOAD TICK_US TIMEOUT; do
+for v in FLOWS DURATION WARMUP ROUNDS PAYLOAD TICK_US TIMEOUT SWEEP SWEEP_START SWEEP_MAX SWEEP_PROBES SWEEP_DURATION; do
 	case ${!v} in *[!0-9]* | '') die "TURN_$v must be a whole number, got '${!v}'" ;; esac
 done
 for r in $RATES; do
@@ -168,6 +180,8 @@ nrates=$(wc -w <<<"$RATES")
 nruns=$((${#RUN_SERVERS[@]} * $(wc -w <<<"$PATHS") + (FLOOR == 1 ? 1 : 0)))
 echo "bench/turn: $nruns runs x $nrates rates x $ROUNDS rounds of ${WARMUP}+${DURATION} s" \
 	"≈ $((nruns * ROUNDS * (nrates * (WARMUP + DURATION + 1) + 1))) s" >&2
+[ "$SWEEP" = 1 ] && echo "bench/turn: then the rate sweep: up to $SWEEP_PROBES probes per server of" \
+	"${WARMUP}+${SWEEP_DURATION} s (lossy ones tried twice)" >&2
 
 # run LABEL MODE [SERVER-ARGS...]: one generator run, every rate step.
 RESULTS=$TMP/results
@@ -206,6 +220,68 @@ for round in $(seq 1 "$ROUNDS"); do
 	done
 done
 
+# The rate sweep: each server's highest loss-free rate on the echo path, with
+# the same generator in the same run. A probe is one generator run at one
+# rate; it is clean when nothing sent in its window was lost, lossy
+# otherwise, and generator-bound when the generator could not produce the
+# rate (then the server is at least that fast and its sweep ends). A lossy
+# probe is tried once more and counts as clean if the retry is (a stall of
+# the shared machine is not the server's limit; both servers get the same
+# second chance). The rate doubles from TURN_SWEEP_START until a probe
+# loses, then the gap is halved until it is under 1/16 of the rate. The
+# servers' probes are interleaved so that load from elsewhere falls on both.
+SWEEP_RESULTS=$TMP/sweep
+: >"$SWEEP_RESULTS"
+probe() { # probe SERVER RATE: prints clean, lossy or bound
+	local s=$1 rate=$2 try line v
+	for try in 1 2; do
+		echo "bench/turn: sweep, $s at $FLOWS x $rate/s (try $try)" >&2
+		timeout "$TIMEOUT" "${GEN_PIN[@]}" "$TMP/turnload" --mode turn --label "$s" \
+			--flows "$FLOWS" --rates "$rate" --duration "$SWEEP_DURATION" --warmup "$WARMUP" \
+			--payload "$PAYLOAD" --tick-us "$TICK_US" --user bench:bench \
+			--server "127.0.0.1:${PORT[$s]}" --pid "${PID[$s]}" >"$TMP/gen.out" 2>"$TMP/gen.err" || true
+		line=$(sed -n 's/^RESULT //p' "$TMP/gen.out" | head -1)
+		v=$(node -e '
+const r = process.argv[1] ? JSON.parse(process.argv[1]) : null;
+if (!r || r.lost > 0) console.log("lossy");
+else if (r.achieved_pps < 0.97 * r.target_pps || r.gen_cpu_pct > 95) console.log("bound");
+else console.log("clean");' "$line")
+		[ -n "$line" ] && echo "$try $v $line" >>"$SWEEP_RESULTS"
+		[ "$v" = lossy ] || break
+	done
+	echo "$v"
+}
+sweep() {
+	local s n lo hi next v
+	declare -A LO HI NEXT DONE
+	for s in "${RUN_SERVERS[@]}"; do LO[$s]=0 HI[$s]=0 NEXT[$s]=$SWEEP_START DONE[$s]=0; done
+	for n in $(seq 1 "$SWEEP_PROBES"); do
+		for s in "${RUN_SERVERS[@]}"; do
+			[ "${DONE[$s]}" = 0 ] || continue
+			v=$(probe "$s" "${NEXT[$s]}")
+			kill -0 "${PID[$s]}" 2>/dev/null || die "$s DIED during the sweep"
+			case $v in
+			clean) LO[$s]=${NEXT[$s]} ;;
+			bound) LO[$s]=${NEXT[$s]} DONE[$s]=1 ;;
+			*) HI[$s]=${NEXT[$s]} ;;
+			esac
+			lo=${LO[$s]} hi=${HI[$s]}
+			if [ "$hi" = 0 ]; then
+				next=$((lo * 2))
+				[ "$lo" -ge "$SWEEP_MAX" ] && DONE[$s]=1
+				[ "$next" -gt "$SWEEP_MAX" ] && next=$SWEEP_MAX
+			else
+				next=$(((lo + hi) / 2 / 50 * 50))
+				[ $((hi - lo)) -le $((lo / 16 > 50 ? lo / 16 : 50)) ] && DONE[$s]=1
+			fi
+			NEXT[$s]=$next
+		done
+	done
+}
+if [ "$SWEEP" = 1 ] && [ ${#RUN_SERVERS[@]} -gt 0 ]; then
+	sweep
+fi
+
 if [ -s "$TMP/tincan.log" ]; then
 	grep -v 'msg=listening\|msg=certificate\|msg=allow_loopback_peers' "$TMP/tincan.log" >"$TMP/tincan.warn" || true
 	if [ -s "$TMP/tincan.warn" ]; then
@@ -220,4 +296,4 @@ echo "TURN relay over UDP on 127.0.0.1: $FLOWS flows (allocations with one chann
 	"ChannelData with $PAYLOAD bytes of data;"
 echo "$DURATION s measured per rate after $WARMUP s at the rate, median of $ROUNDS interleaved rounds;" \
 	"$NCPU CPUs, $PIN_NOTE; generator tick ${TICK_US} µs; coturn $coturn_version"
-node "$HERE/report.mjs" "$RESULTS"
+node "$HERE/report.mjs" "$RESULTS" "$SWEEP_RESULTS"

@@ -316,6 +316,26 @@ static int set_cancel_fd(int fd)
     return ok ? 0 : -1;
 }
 
+/* Writes the request head and body; 0, or -1 if the connection failed. */
+static int write_request(SSL *ssl, const char *method, const char *url, const struct https_url *u,
+                         const char *content_type, const char *body)
+{
+    size_t blen = body ? strlen(body) : 0;
+    size_t hcap = strlen(url) + 512;
+    char *head = xmalloc(hcap);
+    int v6 = strchr(u->host, ':') != NULL;
+    int hn = snprintf(head, hcap,
+                      "%s %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: tincan-acme\r\nAccept: */*\r\n"
+                      "Connection: close\r\n%s%s%sContent-Length: %zu\r\n\r\n",
+                      method, u->path, v6 ? "[" : "", u->host, v6 ? "]" : "", strcmp(u->port, "443") ? ":" : "",
+                      strcmp(u->port, "443") ? u->port : "",
+                      content_type ? "Content-Type: " : "", content_type ? content_type : "", content_type ? "\r\n" : "",
+                      blen);
+    int wr = write_all(ssl, head, (size_t)hn) < 0 || (blen && write_all(ssl, body, blen) < 0);
+    xfree(head);
+    return wr ? -1 : 0;
+}
+
 int https_request(const char *method, const char *url, const char *ca_file, const char *content_type,
                   const char *body, struct https_response *out, int timeout_s, char *err, size_t errlen)
 {
@@ -347,20 +367,7 @@ int https_request(const char *method, const char *url, const char *ca_file, cons
                  v != X509_V_OK ? X509_verify_cert_error_string(v) : e ? ERR_reason_error_string(e) : "closed");
         goto out;
     }
-    size_t blen = body ? strlen(body) : 0;
-    size_t hcap = strlen(url) + 512;
-    char *head = xmalloc(hcap);
-    int v6 = strchr(u.host, ':') != NULL;
-    int hn = snprintf(head, hcap,
-                      "%s %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nUser-Agent: tincan-acme\r\nAccept: */*\r\n"
-                      "Connection: close\r\n%s%s%sContent-Length: %zu\r\n\r\n",
-                      method, u.path, v6 ? "[" : "", u.host, v6 ? "]" : "", strcmp(u.port, "443") ? ":" : "",
-                      strcmp(u.port, "443") ? u.port : "",
-                      content_type ? "Content-Type: " : "", content_type ? content_type : "", content_type ? "\r\n" : "",
-                      blen);
-    int wr = write_all(ssl, head, (size_t)hn) < 0 || (blen && write_all(ssl, body, blen) < 0);
-    xfree(head);
-    if (wr || !(raw = read_all(ssl, &rawlen))) {
+    if (write_request(ssl, method, url, &u, content_type, body) < 0 || !(raw = read_all(ssl, &rawlen))) {
         snprintf(err, errlen, "%s %.200s: no complete response", method, url);
         goto out;
     }

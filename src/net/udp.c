@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,7 +117,9 @@ int udp_recv_batch(int fd, struct udp_rx_batch *b)
     int n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0)
         return 0;
-    uint16_t port = bound_port(fd);
+    if (!b->port)
+        b->port = bound_port(fd); /* once: not a system call per read */
+    uint16_t port = b->port;
     for (int i = 0; i < n; i++) {
         struct udp_rx *p = &b->pkt[i];
         p->fromlen = msgs[i].msg_hdr.msg_namelen;
@@ -167,37 +170,131 @@ void udp_tx_queue(struct udp_tx_batch *b, int fd, const struct sockaddr_storage 
     b->controllen[i] = local ? write_local(b->control[i], sizeof(b->control[i]), local) : 0;
 }
 
+/* UDP GSO (UDP_SEGMENT): at most this many datagrams in one message and
+ * this many bytes in all (the kernel's limits), of at most this size each,
+ * so that a segment fits the smallest IPv6 path MTU with its headers. */
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES 65000
+#define GSO_MAX_SEGMENT 1232
+
+/* Do queued datagrams i and j go the same way (to, from, size)? */
+static int same_run(const struct udp_tx_batch *b, int i, int j)
+{
+    return b->len[i] == b->len[j] && b->tolen[i] == b->tolen[j] && b->controllen[i] == b->controllen[j] &&
+           memcmp(&b->to[i], &b->to[j], b->tolen[i]) == 0 &&
+           memcmp(b->control[i], b->control[j], b->controllen[i]) == 0;
+}
+
+/* How many datagrams from i on can go as one GSO message. */
+static int run_length(const struct udp_tx_batch *b, int i)
+{
+    int k = 1;
+    if (b->no_gso || b->len[i] > GSO_MAX_SEGMENT || b->len[i] == 0)
+        return 1;
+    while (i + k < b->n && k < GSO_MAX_SEGMENTS && (size_t)(k + 1) * b->len[i] <= GSO_MAX_BYTES && same_run(b, i, i + k))
+        k++;
+    return k;
+}
+
+/* The messages of one flush: each is one datagram or a GSO run. */
+struct tx_msgs {
+    struct mmsghdr msg[UDP_BATCH];
+    struct iovec iov[UDP_BATCH];
+    uint8_t control[UDP_BATCH][64 + CMSG_SPACE(sizeof(uint16_t))];
+    int first[UDP_BATCH], count[UDP_BATCH];
+    int n;
+};
+
+/* One message for datagrams i..i+k-1 of b (UDP_SEGMENT when k > 1). */
+static void add_msg(struct tx_msgs *t, struct udp_tx_batch *b, int i, int k)
+{
+    struct msghdr *mh = &t->msg[t->n].msg_hdr;
+    memset(&t->msg[t->n], 0, sizeof(t->msg[0]));
+    for (int j = i; j < i + k; j++)
+        t->iov[j] = (struct iovec){ b->buf[j], b->len[j] };
+    mh->msg_iov = &t->iov[i];
+    mh->msg_iovlen = (size_t)k;
+    mh->msg_name = &b->to[i];
+    mh->msg_namelen = b->tolen[i];
+    size_t cl = b->controllen[i];
+    uint8_t *ctl = t->control[t->n];
+    memset(ctl, 0, sizeof(t->control[0]));
+    memcpy(ctl, b->control[i], cl);
+    if (k > 1) {
+        struct cmsghdr *c = (struct cmsghdr *)(void *)(ctl + cl);
+        uint16_t seg = (uint16_t)b->len[i];
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(seg));
+        memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+        cl += CMSG_SPACE(sizeof(seg));
+    }
+    mh->msg_control = cl ? ctl : NULL;
+    mh->msg_controllen = cl;
+    t->first[t->n] = i;
+    t->count[t->n] = k;
+    t->n++;
+}
+
+/* A GSO message the kernel refused: its datagrams one by one. */
+static void send_singly(struct udp_tx_batch *b, int fd, const struct tx_msgs *t, int m)
+{
+    for (int j = t->first[m]; j < t->first[m] + t->count[m]; j++) {
+        struct iovec iov = { b->buf[j], b->len[j] };
+        struct msghdr mh = { .msg_name = &b->to[j], .msg_namelen = b->tolen[j], .msg_iov = &iov, .msg_iovlen = 1,
+                             .msg_control = b->controllen[j] ? b->control[j] : NULL,
+                             .msg_controllen = b->controllen[j] };
+        if (sendmsg(fd, &mh, MSG_DONTWAIT) < 0)
+            b->dropped++;
+        else
+            b->sent++;
+    }
+}
+
+/* Counts messages done..done+n-1 as sent. */
+static void count_sent(struct udp_tx_batch *b, const struct tx_msgs *t, int done, int n)
+{
+    for (int m = done; m < done + n; m++) {
+        b->sent += (uint64_t)t->count[m];
+        if (t->count[m] > 1)
+            b->segmented += (uint64_t)t->count[m];
+    }
+}
+
 void udp_tx_flush(struct udp_tx_batch *b, int fd)
 {
-    struct mmsghdr msgs[UDP_BATCH];
-    struct iovec iov[UDP_BATCH];
-    memset(msgs, 0, sizeof(msgs));
-    for (int i = 0; i < b->n; i++) {
-        iov[i] = (struct iovec){ b->buf[i], b->len[i] };
-        struct msghdr *mh = &msgs[i].msg_hdr;
-        mh->msg_iov = &iov[i];
-        mh->msg_iovlen = 1;
-        mh->msg_name = &b->to[i];
-        mh->msg_namelen = b->tolen[i];
-        mh->msg_control = b->controllen[i] ? b->control[i] : NULL;
-        mh->msg_controllen = b->controllen[i];
+    struct tx_msgs t;
+    t.n = 0;
+    for (int i = 0; i < b->n;) {
+        int k = run_length(b, i);
+        add_msg(&t, b, i, k);
+        i += k;
     }
     int done = 0;
-    while (done < b->n) {
-        int n = sendmmsg(fd, msgs + done, (unsigned)(b->n - done), MSG_DONTWAIT);
+    while (done < t.n) {
+        int n = sendmmsg(fd, t.msg + done, (unsigned)(t.n - done), MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            b->dropped += (uint64_t)(b->n - done); /* the kernel buffer is full: drop the rest */
+            for (; done < t.n; done++)
+                b->dropped += (uint64_t)t.count[done]; /* the kernel buffer is full: drop the rest */
             break;
         }
         if (n <= 0) {
-            done++; /* this one is refused (bad address, no route): drop it, go on */
-            b->dropped++;
+            /* This one is refused: a GSO run the kernel or route cannot
+             * take goes one by one (and no more runs are made); anything
+             * else (bad address, no route) is dropped, and the rest go on. */
+            if (t.count[done] > 1 && (errno == EINVAL || errno == EIO || errno == EOPNOTSUPP || errno == ENOPROTOOPT)) {
+                b->no_gso = 1;
+                send_singly(b, fd, &t, done);
+            } else {
+                b->dropped += (uint64_t)t.count[done];
+            }
+            done++;
             continue;
         }
+        count_sent(b, &t, done, n);
         done += n;
-        b->sent += (uint64_t)n;
     }
     b->n = 0;
 }

@@ -33,6 +33,7 @@ struct udp_rx_batch {
     uint8_t buf[UDP_BATCH][UDP_DATAGRAM_MAX + 1];
     struct udp_rx pkt[UDP_BATCH];
     uint8_t control[UDP_BATCH][128]; /* room for IPV6_PKTINFO and IP_PKTINFO together */
+    uint16_t port;                   /* the socket's port (network order), learned on the first read */
 };
 
 /* Datagrams queued to go out with one system call. */
@@ -45,13 +46,16 @@ struct udp_tx_batch {
     size_t controllen[UDP_BATCH];
     int n;
     uint64_t sent, dropped;        /* datagrams the kernel took / refused (EAGAIN, errors) */
+    uint64_t segmented;            /* of the sent, those that went in a GSO group */
+    int no_gso;                    /* the kernel or route refused UDP_SEGMENT: never again */
 };
 
 /* Opens a non-blocking UDP socket on addr (NULL: every IPv4 and IPv6
  * address; "::" every IPv6 one, as for the TCP listener) and port, with destination addresses reported on receive
  * and 4 MiB kernel buffers. Returns the fd, or -errno with a message in err. */
 int udp_open(const char *addr, int port, char *err, size_t errlen);
-/* Reads what fd has into b; returns the count (0 if none). */
+/* Reads what fd has into b; returns the count (0 if none). A batch serves
+ * one socket (it keeps that socket's port). */
 int udp_recv_batch(int fd, struct udp_rx_batch *b);
 /* Queues a datagram from local (as reported by udp_recv_batch; port 0 or
  * family AF_UNSPEC: let the kernel choose) to to. Flushes first if the batch
@@ -59,7 +63,11 @@ int udp_recv_batch(int fd, struct udp_rx_batch *b);
 void udp_tx_queue(struct udp_tx_batch *b, int fd, const struct sockaddr_storage *local,
                   const struct sockaddr_storage *to, socklen_t tolen, const uint8_t *buf, size_t len);
 /* Sends every queued datagram (sendmmsg); what the kernel refuses is
- * dropped and counted. The batch is empty afterwards. */
+ * dropped and counted. The batch is empty afterwards. A run of queued
+ * datagrams of one size, to one address from one local address, goes as
+ * one GSO message (UDP_SEGMENT): one trip down the stack for the run, cut
+ * into the same datagrams on the way out. Where the kernel refuses that,
+ * they go one by one and the batch stops trying. */
 void udp_tx_flush(struct udp_tx_batch *b, int fd);
 
 #endif

@@ -4,9 +4,21 @@
  * One UDP socket per allocation, non-blocking, on the loop. Readable
  * sockets are drained with recvmmsg into one batch buffer that belongs to
  * the relay_io object (not a static), and each datagram is handed to
- * turn_server_relay_input(). A delivery can end the allocation and so close
- * the very socket being read: closing that one only marks it and takes it
- * off the loop, and the read loop frees it when it sees the mark.
+ * turn_server_relay_input().
+ *
+ * Sends to peers are queued on an io_uring (net/uring_tx) and leave with
+ * one system call for all relay sockets once the loop has handled the
+ * current batch of events; where the kernel refuses io_uring (a seccomp
+ * filter such as the systemd unit's, an old kernel) each is a sendto. A
+ * socket is flushed before it is closed, so no queued send can reach a
+ * socket that later gets the same fd number.
+ *
+ * Closing a socket takes it off the loop at once, but its memory is freed
+ * only after the loop has handled the current batch of events (the
+ * graveyard list, emptied by a deferred callback): a later event of the same
+ * epoll batch may still point at it (a Refresh with lifetime 0 on the main
+ * port closes a relay socket that is also readable), and a delivery can end
+ * the allocation whose socket is being read.
  */
 #include "relay_io.h"
 
@@ -21,18 +33,23 @@
 #include "../base/alloc.h"
 #include "../base/log.h"
 #include "../net/sock.h"
+#include "../net/uring_tx.h"
 
 struct relay_io {
     struct loop *loop;
     struct turn_server *ts;
     struct stun_addr local;          /* the relay address sockets bind to */
-    struct relay_sock *reading;      /* the socket whose batch is being handed in */
+    struct uring_tx *tx;             /* NULL: io_uring refused, sends are sendto */
+    struct loop_defer flush;         /* sends tx's queue after the current events */
+    struct relay_sock *graveyard;    /* closed sockets, freed after the current events */
+    struct loop_defer bury;
     struct sock_batch batch;         /* one read at a time on this loop */
 };
 
 struct relay_sock {
     struct loop_io io;
     struct relay_io *owner;
+    struct relay_sock *next_dead;
     uint16_t port;
     int closed;
 };
@@ -87,7 +104,6 @@ static void on_readable(struct loop *loop, struct loop_io *io, unsigned events)
     struct relay_sock *rs = container_of(io, struct relay_sock, io);
     struct relay_io *r = rs->owner;
     int n = sock_recv_batch(rs->io.fd, &r->batch);
-    r->reading = rs;
     for (int i = 0; i < n && !rs->closed; i++) {
         struct stun_addr peer;
         if (stun_addr_from_sockaddr(&peer, (struct sockaddr *)&r->batch.from[i]) < 0)
@@ -95,9 +111,6 @@ static void on_readable(struct loop *loop, struct loop_io *io, unsigned events)
         if (turn_server_relay_input(r->ts, rs->port, &peer, r->batch.buf[i], r->batch.len[i]) < 0)
             break; /* the allocation is gone */
     }
-    r->reading = NULL;
-    if (rs->closed)
-        xfree(rs);
 }
 
 static void *sock_open(void *ctx, uint16_t port, int dont_fragment)
@@ -126,30 +139,64 @@ static void *sock_open(void *ctx, uint16_t port, int dont_fragment)
     return rs;
 }
 
+static void on_flush(struct loop *loop, struct loop_defer *d)
+{
+    (void)loop;
+    uring_tx_flush(container_of(d, struct relay_io, flush)->tx);
+}
+
 static void sock_send(void *ctx, void *handle, const struct stun_addr *peer, const uint8_t *data, size_t len)
 {
-    (void)ctx;
+    struct relay_io *r = ctx;
     struct relay_sock *rs = handle;
     struct sockaddr_storage ss;
     socklen_t sl = stun_addr_to_sockaddr(peer, &ss);
-    if (sl)
-        sendto(rs->io.fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+    if (!sl)
+        return;
+    if (r->tx && uring_tx_queue(r->tx, rs->io.fd, (struct sockaddr *)&ss, sl, data, len) == 0) {
+        loop_defer(r->loop, &r->flush, on_flush);
+        return;
+    }
+    sendto(rs->io.fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+}
+
+static void free_graveyard(struct relay_io *r)
+{
+    while (r->graveyard) {
+        struct relay_sock *rs = r->graveyard;
+        r->graveyard = rs->next_dead;
+        xfree(rs);
+    }
+}
+
+static void on_bury(struct loop *loop, struct loop_defer *d)
+{
+    (void)loop;
+    free_graveyard(container_of(d, struct relay_io, bury));
 }
 
 static void sock_close(void *ctx, void *handle)
 {
     struct relay_io *r = ctx;
     struct relay_sock *rs = handle;
+    if (r->tx && uring_tx_queued(r->tx))
+        uring_tx_flush(r->tx); /* before the fd number can be reused */
     loop_io_del(r->loop, &rs->io);
     close(rs->io.fd);
     rs->closed = 1;
-    if (rs != r->reading)
-        xfree(rs); /* else on_readable() frees it when it sees the mark */
+    rs->next_dead = r->graveyard;
+    r->graveyard = rs;
+    loop_defer(r->loop, &r->bury, on_bury);
 }
 
 static void io_free(void *ctx)
 {
-    xfree(ctx);
+    struct relay_io *r = ctx;
+    loop_defer_cancel(r->loop, &r->flush);
+    loop_defer_cancel(r->loop, &r->bury);
+    uring_tx_free(r->tx);
+    free_graveyard(r);
+    xfree(r);
 }
 
 int relay_io_ops(struct loop *loop, const char *relay_ip, struct turn_relay_ops *out)
@@ -164,6 +211,11 @@ int relay_io_ops(struct loop *loop, const char *relay_ip, struct turn_relay_ops 
         xfree(r);
         return -1;
     }
+    r->tx = uring_tx_new();
+    if (r->tx)
+        log_info("relay_sends", "mode=io_uring");
+    else
+        log_info("relay_sends", "mode=sendto error=\"%s\"", strerror(errno));
     *out = (struct turn_relay_ops){ .open = sock_open, .send = sock_send, .close = sock_close, .free = io_free,
                                     .ctx = r };
     return 0;

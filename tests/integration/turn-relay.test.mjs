@@ -2,7 +2,10 @@
 // echo peer on 127.0.0.1, over UDP, TCP and TLS: Send → Data indications,
 // ChannelBind and ChannelData both ways, the channel-number rules, the
 // ChannelData padding on streams, and packets from peers without a
-// permission being dropped.
+// permission being dropped. Everything runs twice: with relay sends through
+// io_uring (the default where the kernel allows it) and with
+// TINCAN_IO_URING=0, the sendto fallback that runs where a seccomp filter
+// (the systemd unit's) refuses io_uring.
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { start, sleep } from './net.mjs';
@@ -15,16 +18,27 @@ const T = { timeout: 20000 };
 const TRANSPORTS = ['udp', 'tcp', 'tls'];
 const ALICE = { user: 'alice', pass: 'wonderland' };
 
-describe('relay with --allow-loopback-peers', () => {
+for (const sends of ['io_uring', 'sendto']) describe(`relay with --allow-loopback-peers, sends to peers with ${sends}`, () => {
   let srv;
   let range;
   const bag = new Bag();
   before(async () => {
-    range = await udpRange(21800, 30);
-    srv = await start({ args: turnArgs(range, '--turn-user', `${ALICE.user}:${ALICE.pass}`, '--allow-loopback-peers') });
+    range = await udpRange(sends === 'io_uring' ? 21800 : 21840, 30);
+    srv = await start({
+      args: turnArgs(range, '--turn-user', `${ALICE.user}:${ALICE.pass}`, '--allow-loopback-peers'),
+      env: sends === 'sendto' ? { TINCAN_IO_URING: '0' } : {},
+    });
   });
   afterEach(() => bag.closeAll());
   after(async () => { await srv?.stop(); });
+
+  test(`relay sends use ${sends}`, T, (t) => {
+    const line = srv.logs.find((l) => /msg=relay_sends/.test(l));
+    assert.ok(line, `a relay_sends line in:\n${srv.logs.join('\n')}`);
+    const mode = /mode=(\S+)/.exec(line)[1];
+    if (sends === 'io_uring' && mode !== 'io_uring') t.skip(`this kernel refuses io_uring: ${line}`);
+    else assert.equal(mode, sends);
+  });
 
   test('--allow-loopback-peers logs a warning', T, () => {
     const warn = srv.logs.find((l) => /level=warn/.test(l) && /loopback/i.test(l));
