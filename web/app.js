@@ -17,6 +17,12 @@ import { bindPrejoin, runPrejoin } from './prejoin.js';
 import { randomRoomName } from './invite.js';
 import { E2ee, e2eeSupported, linkSecret, newSecret } from './e2ee.js';
 import { UNSUPPORTED, UNSUPPORTED_NEW, bindE2eeStart, prejoinE2ee, prejoinPassphrase } from './e2ee-view.js';
+import { Presence } from './presence.js';
+import { initTeam, openTeam, teamNote, signedInUser, onWelcome as teamWelcome } from './teamrooms.js';
+import { Mixer } from './volume.js';
+import { openDevices } from './devices.js';
+import { initTheme, current as currentTheme } from './theme.js';
+import { setAudioRouted } from './call-view.js';
 import {
   audioOnlyChosen, bindChoices, clearNotes, setChoicesBusy, setJoinRoom, showBadRoom, showNote, showStatus, showView,
   countdownNote,
@@ -25,6 +31,11 @@ import {
 const ROOM_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const signal = new Signal();
+const presence = new Presence();
+// Remote sound through WebAudio, for per-person volume (volume.js).
+const mixer = Mixer.supported() ? new Mixer() : null;
+setAudioRouted(!!mixer);
+initTheme();
 const state = {
   selfId: null,
   iceServers: [],
@@ -66,9 +77,9 @@ function canStart(choice) {
  * the person chose to skip it; without camera and microphone it is a
  * listen-only join.
  */
-async function startRoom(room) {
-  if (!canStart('join')) return;
-  const link = room === state.room ? state.e2eeLink : null;
+async function startRoom(room, { team = null, password = '' } = {}) {
+  if (team ? !canStartTeam() : !canStart('join')) return;
+  const link = !team && room === state.room ? state.e2eeLink : null;
   if (link && !e2eeSupported()) {
     showNote('join', UNSUPPORTED, { error: true }); // never a silent unencrypted call
     return;
@@ -79,18 +90,25 @@ async function startRoom(room) {
   try {
     prejoinE2ee({ link: !!link });
     choice = prefs.skipPrejoin() ? await quickMedia('join') : await runPrejoin({
-      title: room === 'default' ? 'Join the shared call' : `Join room “${room}”`, audioOnly: audioOnlyChosen(),
+      title: team ? `Join “${team.name}”` : room === 'default' ? 'Join the shared call' : `Join room “${room}”`,
+      audioOnly: audioOnlyChosen(),
     });
     e2ee = choice ? await roomE2ee(room, link, choice) : null;
   } finally {
     state.starting = false;
   }
   if (!choice || e2ee === false) {
+    if (team) {
+      openTeam();
+      return;
+    }
     showView('start');
     document.getElementById('join').focus();
     return;
   }
-  const session = openSession({ kind: 'room', room, media: choice.media, name: choice.name, sfu: state.sfu, e2ee });
+  // In a team room everyone is their account name (the server sees to it).
+  const name = team && signedInUser() ? signedInUser().name : choice.name;
+  const session = openSession({ kind: 'room', room, media: choice.media, name, sfu: state.sfu, e2ee, team, password });
   if (!session.sendJoin()) session.end('offline');
 }
 
@@ -109,6 +127,16 @@ async function roomE2ee(room, link, choice) {
     showNote('join', `End-to-end encryption did not start, so neither did the call: ${err.message}`, { error: true });
     return false;
   }
+}
+
+/** Whether a team call may start now (says why not on the team view). */
+function canStartTeam() {
+  if (state.session || state.starting || state.pinPending) return false;
+  if (signal.status !== 'connected') {
+    teamNote('Not connected to the server yet. Wait for “Connected” and try again.', true);
+    return false;
+  }
+  return true;
 }
 
 /** Camera and microphone as remembered, straight away; null media (listen only) if they fail. */
@@ -184,9 +212,10 @@ function pinRefused(code, msg = {}) {
   if (p) document.getElementById('pin').focus();
 }
 
-function openSession({ kind, room, pin, callId, withName, media, name = '', myLobbyName = null, sfu = false, e2ee = null }) {
+function openSession({ kind, room, pin, callId, withName, media, name = '', myLobbyName = null, sfu = false, e2ee = null,
+  team = null, password = '' }) {
   const session = new Session({
-    kind, room, pin, callId, withName, media, name, myLobbyName, signal, sfu, e2ee,
+    kind, room, pin, callId, withName, media, name, myLobbyName, signal, sfu, e2ee, team, password, mixer,
     selfId: state.selfId,
     iceServers: state.iceServers,
     onEnd: onSessionEnd,
@@ -208,12 +237,22 @@ const REFUSED = {
   bad_pin: () => 'A PIN is exactly six digits.',
   rate_limited: (s, msg) => `Too many attempts. Try again in ${Math.max(1, Math.ceil(Number(msg.retryAfter) || 60))} s.`,
   offline: () => 'The connection to the server was lost. Try again.',
+  unauthenticated: () => 'You are not signed in on this connection. Sign in again.',
+  not_found: () => 'That team room does not exist (any more).',
+  wrong_room_password: () => 'Wrong room password.',
+  signed_out: () => 'You were signed out, so the call ended.',
 };
 
 function onSessionEnd(session, reason, msg = {}) {
   if (state.session === session) state.session = null;
   if (session.kind === 'lobby') {
     lobby.callOver(session.withName, reason);
+    return;
+  }
+  if (session.team) {
+    openTeam();
+    if (REFUSED[reason]) teamNote(REFUSED[reason](session, msg), true);
+    else if (reason === 'lost') teamNote('The connection to the server was lost, so the call ended.', true);
     return;
   }
   showView('start');
@@ -232,6 +271,10 @@ function onSessionEnd(session, reason, msg = {}) {
 function onMessage(msg) {
   if (!msg || typeof msg.type !== 'string') return;
   const session = state.session;
+  if (presence.handle(msg)) {
+    if (msg.type === 'signed-out' && session && session.team) session.end('signed_out');
+    return;
+  }
   switch (msg.type) {
     case 'welcome':
       onWelcome(msg);
@@ -260,6 +303,7 @@ function onWelcome(msg) {
   state.iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
   if (state.session) state.session.onWelcome(msg);
   lobby.onWelcome(msg);
+  teamWelcome(msg);
   if (state.autoJoin) {
     state.autoJoin = false;
     startRoom(state.room);
@@ -323,6 +367,43 @@ bindCallControls({
   chat: () => toggleChat(),
   hangup: () => state.session && state.session.hangup(),
   invite: () => state.session && state.session.invite(),
+  share: () => state.session && state.session.toggleShare(),
+  devices: () => state.session && openDevices({
+    media: state.session.media, call: state.session.call, mixer,
+    onChange: () => {
+      const s = state.session;
+      if (!s) return;
+      const local = document.getElementById('local-video');
+      if (s.media) {
+        local.srcObject = null;
+        local.srcObject = s.media.stream;
+        local.play().catch(() => {});
+      }
+      s.watchSelf();
+      s.sendState();
+    },
+  }),
+});
+
+// The team (servers with --accounts): signing in reconnects the socket so
+// that it carries the session cookie (presence, team rooms).
+initTeam(presence, {
+  join: (room, password) => startRoom(room.id, { team: room, password }),
+  // A new connection carries the fresh cookie; resolves once it is up.
+  signedIn: () => new Promise((resolve) => {
+    const timer = setTimeout(done, 10000);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('status', onStatus);
+      resolve();
+    }
+    function onStatus(ev) {
+      if (ev.detail.status === 'connected') done();
+    }
+    signal.addEventListener('status', onStatus);
+    signal.restart();
+  }),
+  signedOut: () => {},
 });
 
 bindChat({ send: (text) => !!state.session && state.session.sendChat(text) });
@@ -371,7 +452,34 @@ Object.defineProperty(window, 'tincanDebug', {
     get mode() { return state.session ? state.session.mode : null; },
     /** Our peer id from the last welcome. */
     get id() { return state.selfId; },
-    /** The shown view: start | lobby | prejoin | call. */
+    /** Signed-in presence: every connection's entry as the server pushed it. */
+    presence() { return presence.entries(); },
+    /** 'light' or 'dark'. */
+    get theme() { return currentTheme(); },
+    /** Per-person volume of a peer: {gain, level (RMS after the gain), state} or null. */
+    volume(id) { return mixer ? mixer.probe(id) : null; },
+    /** What we send: [{kind, label, deviceId}] of the local camera and microphone tracks. */
+    localTracks() {
+      const m = state.session && state.session.media;
+      return m ? m.stream.getTracks().map((t) => ({ kind: t.kind, label: t.label, deviceId: t.getSettings().deviceId, state: t.readyState })) : [];
+    },
+    /** {<peerId>: [mimeType of each received video stream]} from getStats(). */
+    async videoCodecs() {
+      const s = state.session;
+      const out = {};
+      if (!s) return out;
+      for (const peer of s.call.peers.values()) {
+        const report = await peer.pc.getStats();
+        out[peer.id] = [];
+        report.forEach((r) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'video' && r.codecId && report.get(r.codecId)) {
+            out[peer.id].push(report.get(r.codecId).mimeType);
+          }
+        });
+      }
+      return out;
+    },
+    /** The shown view: start | lobby | prejoin | call | team. */
     get view() { return document.body.dataset.view; },
     /** Whether the incoming-call ring is sounding. */
     get ringing() { return ring.ringing(); },

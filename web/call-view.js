@@ -30,9 +30,61 @@ function typing(ev) {
   return el instanceof HTMLElement && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
 }
 
-/** handlers: {mute(), camera(), chat(), hangup(), invite()}. M mutes, V turns the camera off or on. */
+let audioRouted = false; // volume.js plays remote sound through WebAudio; the elements stay muted
+
+/** Whether remote sound goes through volume.js (true) or the tiles' own elements. */
+export function setAudioRouted(on) {
+  audioRouted = on;
+}
+
+/** The tile element of peer id (for volume.js's controls), or null. */
+export function tileElement(id) {
+  return tile(id);
+}
+
+/** The share button says whether we are sharing. */
+export function setSharing(on) {
+  $('btn-share').setAttribute('aria-pressed', String(on));
+  $('btn-share').querySelector('.ctl-label').textContent = on ? 'Stop sharing' : 'Share screen';
+}
+
+/**
+ * Shows (stream) or removes (null) the screen share of peer id ('self' for
+ * ours) as a tile of its own; a new share becomes the big (pinned) tile.
+ */
+export function setScreenTile(id, stream, label = '') {
+  const tid = `screen:${id}`;
+  let fig = tile(tid);
+  if (!stream) {
+    if (fig) removeTile(tid);
+    return;
+  }
+  const fresh = !fig;
+  if (fresh) {
+    addTile({ id: tid, label: id === 'self' ? 'Your screen' : `${label}’s screen`, avatar: '' });
+    fig = tile(tid);
+    fig.dataset.screen = 'true';
+    fig.querySelector('.tile-pin').setAttribute('aria-label', id === 'self' ? 'Pin your screen' : `Pin ${label}’s screen`);
+  } else if (label && id !== 'self') {
+    fig.querySelector('.tile-name').textContent = `${label}’s screen`;
+  }
+  fig.dataset.state = 'connected';
+  fig.dataset.video = 'on';
+  fig.querySelector('.tile-state').textContent = '';
+  const video = fig.querySelector('video');
+  if (video.srcObject !== stream) {
+    video.srcObject = stream;
+    video.muted = id === 'self' || stream.getAudioTracks().length === 0;
+    video.play().catch(() => {});
+  }
+  if (fresh && $('grid').dataset.pinned !== tid) pinTile(tid);
+}
+
+/** handlers: {mute(), camera(), chat(), hangup(), invite(), share(), devices()}. M mutes, V turns the camera off or on. */
 export function bindCallControls(handlers) {
   $('btn-mute').addEventListener('click', () => handlers.mute());
+  $('btn-share').addEventListener('click', () => handlers.share && handlers.share());
+  $('btn-devices').addEventListener('click', () => handlers.devices && handlers.devices());
   $('btn-invite').addEventListener('click', () => handlers.invite());
   document.addEventListener('keydown', (ev) => {
     if (document.body.dataset.view !== 'call' || ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev)) return;
@@ -67,8 +119,10 @@ export function bindCallControls(handlers) {
  * Prepares the call screen: title, local preview, control states; you: the
  * label others see for us; invite: whether the call has a link to hand out.
  */
-export function openCallView({ title, media, hangupLabel = 'Leave', you = '', invite = false }) {
+export function openCallView({ title, media, hangupLabel = 'Leave', you = '', invite = false, canShare = false }) {
   $('call-title').textContent = title;
+  $('btn-share').hidden = !canShare;
+  setSharing(false);
   setYou(you);
   $('btn-invite').hidden = !invite;
   $('btn-invite').textContent = invite && canShareLink() ? 'Share link' : 'Copy link';
@@ -310,7 +364,7 @@ function playQuietly(video) {
 
 /** Plays with sound; if the browser's autoplay policy says no, plays muted and offers a button. */
 function playWithSound(video, button) {
-  video.muted = false;
+  video.muted = audioRouted;
   video.play().then(() => { button.hidden = true; }).catch((err) => {
     if (err && err.name === 'NotAllowedError') {
       video.muted = true;

@@ -16,7 +16,12 @@
 // Call is an EventTarget:
 //   'peer-added'    detail {peer}
 //   'peer-removed'  detail {peer}
-//   'peer-changed'  detail {peer}   connection state, remote stream, away flag
+//   'peer-changed'  detail {peer}   connection state, remote stream, screen, away flag
+//
+// Screen shares (screenshare.js) travel as more tracks on the same
+// connections, in a MediaStream of their own; the sharer names that
+// stream's id in its `state` (screen), so the receiving side keeps those
+// tracks out of the camera's `stream` and in `screen` instead.
 
 // A non-initiating peer that has heard no offer after this long offers itself.
 const OFFER_FALLBACK_MS = 4000;
@@ -42,6 +47,27 @@ export class Call extends EventTarget {
     this.media = media;
     this.config = { iceServers: Array.isArray(iceServers) ? iceServers : [] };
     this.send = send;
+    /** @type {MediaStream|null} our screen share, sent to every peer */
+    this.screen = null;
+    this.screenPrefs = null; // {codecs, maxBitrate, maxFramerate} of screenshare.js
+  }
+
+  /** Starts (stream) or stops (null) sending our screen share to everyone. */
+  setScreen(stream, prefs = null) {
+    this.screen = stream;
+    this.screenPrefs = prefs;
+    for (const peer of this.peers.values()) peer.syncScreen();
+  }
+
+  /** Puts track (a new camera or microphone) in place of the old one of its kind, without renegotiating. */
+  async replaceTrack(kind, track) {
+    await Promise.all([...this.peers.values()].map((peer) => peer.replaceTrack(kind, track)));
+  }
+
+  /** The stream id peer `id` says carries its screen share (null: none). */
+  setScreenId(id, streamId) {
+    const peer = this.peers.get(id);
+    if (peer) peer.setScreenId(streamId);
   }
 
   /** Adds a remote peer. initiator: we make the first offer (we are the newcomer). */
@@ -149,7 +175,76 @@ class Peer {
     // compute alike will do.
     this.polite = call.selfId < id;
     this.stream = new MediaStream();
+    /** @type {MediaStream|null} the peer's screen share, when it has one */
+    this.screen = null;
+    this.screenId = null;
+    this.screenIds = new Set(); // every stream id it ever shared from: never the camera again
+    this.received = []; // [{track, sid}] every remote track with its stream id
+    this.screenSenders = [];
     this.pc = new RTCPeerConnection(call.config);
+  }
+
+  /** The remote tracks, split into the camera stream and the screen stream. */
+  #regroup() {
+    const live = this.received.filter(({ track }) => track.readyState === 'live');
+    const cam = [];
+    for (const { track, sid } of live) {
+      // A stopped share's tracks stay "live" (muted) on our side until the
+      // transceiver goes; they must not take the camera's place.
+      if (sid && this.screenIds.has(sid)) continue;
+      const i = cam.findIndex((t) => t.kind === track.kind);
+      if (i >= 0) cam[i] = track; // the newest of a kind wins, as before
+      else cam.push(track);
+    }
+    if (cam.length !== this.stream.getTracks().length || cam.some((t) => !this.stream.getTracks().includes(t))) {
+      this.stream = new MediaStream(cam);
+    }
+    const scr = this.screenId ? live.filter(({ sid }) => sid === this.screenId).map(({ track }) => track) : [];
+    const same = this.screen && scr.length === this.screen.getTracks().length
+      && scr.every((t) => this.screen.getTracks().includes(t));
+    if (!same) this.screen = scr.some((t) => t.kind === 'video') ? new MediaStream(scr) : null;
+  }
+
+  setScreenId(streamId) {
+    this.screenId = streamId || null;
+    if (this.screenId) this.screenIds.add(this.screenId);
+    this.#regroup();
+    this.call.changed(this);
+  }
+
+  /** Adds or removes our screen tracks on this connection (renegotiates). */
+  syncScreen() {
+    const stream = this.call.screen;
+    if (this.closed || !this.attached) return;
+    for (const sender of this.screenSenders) {
+      try { this.pc.removeTrack(sender); } catch { /* closed */ }
+    }
+    this.screenSenders = [];
+    if (!stream) return;
+    const prefs = this.call.screenPrefs || {};
+    for (const track of stream.getTracks()) {
+      const sender = this.pc.addTrack(track, stream);
+      this.screenSenders.push(sender);
+      const tr = this.pc.getTransceivers().find((t) => t.sender === sender);
+      if (track.kind === 'video' && tr && prefs.codecs && tr.setCodecPreferences) {
+        try { tr.setCodecPreferences(prefs.codecs); } catch { /* the browser keeps its own order */ }
+      }
+      if (track.kind === 'video' && prefs.maxBitrate) {
+        const p = sender.getParameters();
+        p.encodings = p.encodings && p.encodings.length ? p.encodings : [{}];
+        p.encodings[0].maxBitrate = prefs.maxBitrate;
+        if (prefs.maxFramerate) p.encodings[0].maxFramerate = prefs.maxFramerate;
+        sender.setParameters(p).catch(() => {});
+      }
+    }
+  }
+
+  async replaceTrack(kind, track) {
+    const screen = new Set(this.screenSenders);
+    for (const sender of this.pc.getSenders()) {
+      if (screen.has(sender) || !sender.track || sender.track.kind !== kind) continue;
+      await sender.replaceTrack(track);
+    }
   }
 
   get state() {
@@ -173,15 +268,16 @@ class Peer {
     pc.addEventListener('icecandidate', ({ candidate }) => {
       if (candidate) this.#send({ type: 'ice-candidate', target: this.id, candidate: candidate.toJSON() });
     });
-    pc.addEventListener('track', ({ track }) => {
+    pc.addEventListener('track', ({ track, streams }) => {
       if (this.call.transform) this.call.transform.attachAll(pc, this.id); // before its first frame
       // A new stream object each time, so a <video> showing the old one
       // notices (reassigning srcObject) instead of relying on addtrack.
-      const tracks = this.stream.getTracks().filter((t) => t.kind !== track.kind || t === track);
-      if (!tracks.includes(track)) tracks.push(track);
-      this.stream = new MediaStream(tracks);
+      this.received = this.received.filter((r) => r.track !== track);
+      this.received.push({ track, sid: streams && streams[0] ? streams[0].id : null });
+      this.#regroup();
       track.addEventListener('unmute', () => this.call.changed(this));
       track.addEventListener('mute', () => this.call.changed(this));
+      track.addEventListener('ended', () => { this.#regroup(); this.call.changed(this); });
       this.call.changed(this);
     });
     pc.addEventListener('connectionstatechange', () => this.#onState());
@@ -289,6 +385,7 @@ class Peer {
       }
     }
     if (this.call.transform) this.call.transform.attachAll(this.pc, this.id);
+    if (this.call.screen) this.syncScreen();
   }
 
   #onState() {

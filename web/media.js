@@ -29,6 +29,8 @@ const CAMERA_NOTICE = {
   AbortError: 'The camera did not start, so you joined with audio only.',
 };
 
+import { preferred } from './devices.js';
+
 const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
 const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
@@ -55,16 +57,20 @@ export async function getLocalMedia({ audioOnly = false } = {}) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     throw new MediaError('SecurityError', MESSAGES.SecurityError);
   }
-  if (audioOnly) return new LocalMedia(await ask({ audio: AUDIO }), { audioOnly: true });
+  // The devices chosen last time (devices.js), as wishes: a device that is
+  // gone does not stop the call.
+  const audio = { ...AUDIO, ...preferred('audio') };
+  const video = { ...VIDEO, ...preferred('video') };
+  if (audioOnly) return new LocalMedia(await ask({ audio }), { audioOnly: true });
   try {
-    return new LocalMedia(await navigator.mediaDevices.getUserMedia({ audio: AUDIO, video: VIDEO }));
+    return new LocalMedia(await navigator.mediaDevices.getUserMedia({ audio, video }));
   } catch (err) {
     if (!(err.name in CAMERA_NOTICE)) throw new MediaError(err.name, friendlyMediaError(err));
     // Maybe only the camera is the problem: try the microphone alone, but
     // report the first error if that fails too (it names the real cause).
     let stream;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: AUDIO });
+      stream = await navigator.mediaDevices.getUserMedia({ audio });
     } catch {
       throw new MediaError(err.name, friendlyMediaError(err));
     }

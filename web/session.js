@@ -12,11 +12,14 @@ import { initials } from './lobby-view.js';
 import { SpeakerWatch } from './speaker.js';
 import { roomLink, shareLink } from './invite.js';
 import { showE2ee, showUnencryptedWarning } from './e2ee-view.js';
+import { decorateTile, labelTile, showSetting } from './volume.js';
+import { captureScreen, askShare, canShare as canShareScreen } from './screenshare.js';
+import { teamLink } from './teamrooms.js';
 
 const STATS_MS = 2000;
 
 const KIND_TITLE = {
-  room: (s) => (s.room === 'default' ? 'Call' : `Room ${s.room}`),
+  room: (s) => (s.team ? s.team.name : s.room === 'default' ? 'Call' : `Room ${s.room}`),
   pin: () => 'PIN call',
   lobby: (s) => `Call with ${s.withName}`,
 };
@@ -31,12 +34,25 @@ export class Session {
    * for an end-to-end encrypted call, else null.
    */
   constructor({ kind, room = null, pin = null, callId = null, withName = null, media, name = '', myLobbyName = null,
-    signal, selfId, iceServers, onEnd, sfu = false, e2ee = null }) {
+    signal, selfId, iceServers, onEnd, sfu = false, e2ee = null, team = null, password = '', mixer = null }) {
     Object.assign(this, { kind, room, pin, callId, withName, media, name, myLobbyName, signal, onEnd, e2ee });
     if (e2ee) e2ee.bind({ send: (msg) => signal.send(msg, { queue: true }), label: (id) => this.label(id) });
     this.sfu = sfu; // ask for an SFU room (/r/<name>?sfu)
     this.mode = 'mesh'; // 'mesh' | 'sfu': how the room carries media (the server says)
     this.iceServers = iceServers;
+    // A team room ({id, name}, docs/rooms.md): joined with the session
+    // cookie and the room's password; everyone shows with an account name.
+    this.team = team;
+    this.password = password;
+    this.mixer = mixer; // volume.js: per-person gain
+    this.share = null; // our screen share {stream, quality} while it runs
+    // In a team room our own speaking goes to presence (state.speaking).
+    this.speaking = false;
+    this.selfSpeak = team ? new SpeakerWatch((id) => {
+      this.speaking = id === 'self';
+      this.sendState();
+    }) : null;
+    this.watchSelf();
     this.phase = 'joining'; // 'joining' → 'waiting' (PIN, alone) → 'in'
     this.ended = false;
     /** @type {Map<string, {name: string|null, muted: boolean, camera: boolean}>} what each peer told us */
@@ -55,7 +71,7 @@ export class Session {
     chat.resetChat();
     view.openCallView({
       title: this.title, media: this.media, hangupLabel: this.kind === 'lobby' ? 'Hang up' : 'Leave',
-      you: this.youLabel(), invite: this.kind === 'room',
+      you: this.youLabel(), invite: this.kind === 'room', canShare: canShareScreen() && !!this.media,
     });
     view.setWaiting(this.kind === 'lobby' ? `Connecting to ${this.withName}…` : 'Joining…');
     showE2ee(this.e2ee);
@@ -65,6 +81,12 @@ export class Session {
   /** Sends the message that puts us in the room (room and PIN sessions). */
   sendJoin() {
     this.sendState();
+    if (this.kind === 'room' && this.team) {
+      const msg = { type: 'join', room: this.team.id, team: true };
+      if (this.password) msg.password = this.password;
+      if (this.sfu) msg.sfu = true;
+      return this.signal.send(msg);
+    }
     if (this.kind === 'room') return this.signal.send({ type: 'join', room: this.room, ...(this.sfu ? { sfu: true } : {}) });
     if (this.kind === 'pin') return this.signal.send({ type: 'join-pin', pin: this.pin });
     return true;
@@ -164,6 +186,7 @@ export class Session {
     view.setMode('mesh');
     this.iceServers = msg.iceServers;
     this.#newCall(msg.id, msg.iceServers);
+    if (this.share) this.call.setScreen(this.share.stream, this.share.prefs);
     this.phase = 'joining';
     view.setYou(this.youLabel());
     view.setWaiting('Joining again…');
@@ -186,6 +209,9 @@ export class Session {
     this.ended = true;
     clearInterval(this.statsTimer);
     this.speakers.stop();
+    if (this.selfSpeak) this.selfSpeak.stop();
+    this.#stopShare(false);
+    if (this.mixer) this.mixer.clear();
     this.call.close();
     if (this.e2ee) this.e2ee.close();
     showE2ee(null);
@@ -219,18 +245,71 @@ export class Session {
     const m = this.media;
     const msg = { type: 'state', muted: !m || m.muted, camera: !!m && !m.audioOnly && !m.cameraOff };
     if (this.kind !== 'lobby') msg.name = this.name || null;
+    msg.screen = this.share ? this.share.stream.id : null;
+    if (this.selfSpeak) msg.speaking = this.speaking && !!m && !m.muted;
     return this.signal.send(msg, { queue: true });
+  }
+
+  /** Follows our microphone's level (again after a device switch). */
+  watchSelf() {
+    if (!this.selfSpeak || !this.media) return;
+    this.selfSpeak.forget('self');
+    this.selfSpeak.watch('self', new MediaStream(this.media.stream.getAudioTracks()));
+  }
+
+  /** Starts sharing the screen (asking quality first), or stops it. */
+  async toggleShare() {
+    if (this.share) {
+      this.#stopShare(true);
+      return;
+    }
+    const choice = await askShare();
+    if (!choice || this.ended) return;
+    let got;
+    try {
+      got = await captureScreen(choice.quality, choice.audio);
+    } catch (err) {
+      view.callNotice(`The screen could not be shared (${err.message || err.name}).`);
+      return;
+    }
+    if (!got) return;
+    if (this.ended) {
+      for (const t of got.stream.getTracks()) t.stop();
+      return;
+    }
+    this.share = got;
+    // The browser's own "Stop sharing" ends the track.
+    got.stream.getVideoTracks()[0].addEventListener('ended', () => this.#stopShare(true));
+    this.sendState(); // the room learns the stream id before the tracks arrive
+    this.call.setScreen(got.stream, got.prefs);
+    view.setScreenTile('self', got.stream, 'You');
+    view.setSharing(true);
+  }
+
+  #stopShare(tell) {
+    if (!this.share) return;
+    const { stream } = this.share;
+    this.share = null;
+    for (const t of stream.getTracks()) t.stop();
+    this.call.setScreen(null);
+    view.setScreenTile('self', null);
+    view.setSharing(false);
+    if (tell) this.sendState();
+  }
+
+  /** The link of this call's room (a team room's, or /r/<name>). */
+  link() {
+    // An encrypted room's link carries its key (in the fragment, which never reaches the server).
+    return this.team ? teamLink(this.team.id) : roomLink(this.room) + (this.e2ee ? this.e2ee.fragment : '');
   }
 
   /** Copies or shares the link of the room. */
   async invite() {
     if (this.kind !== 'room') return;
-    // An encrypted room's link carries its key (in the fragment, which never reaches the server).
-    const link = roomLink(this.room) + (this.e2ee ? this.e2ee.fragment : '');
-    const how = await shareLink(link, this.title);
+    const how = await shareLink(this.link(), this.title);
     const text = how === 'copied' ? 'Link copied. Send it to the people you want to call.'
       : how === 'shared' ? 'Link shared.'
-        : how === 'cancelled' ? '' : `Copy this link: ${link}`;
+        : how === 'cancelled' ? '' : `Copy this link: ${this.link()}`;
     view.inviteNote(text);
   }
 
@@ -270,6 +349,7 @@ export class Session {
     if (typeof msg.peerId !== 'string') return;
     const name = typeof msg.name === 'string' ? msg.name : null;
     this.looks.set(msg.peerId, { name, muted: msg.muted === true, camera: msg.camera !== false });
+    if ('screen' in msg) this.call.setScreenId(msg.peerId, typeof msg.screen === 'string' ? msg.screen : null);
     // Someone whose old connection was lost came back as somebody new:
     // the old tile (kept while its media flowed) goes.
     if (name) {
@@ -278,7 +358,30 @@ export class Session {
       }
     }
     const peer = this.call.peers.get(msg.peerId);
-    if (peer) view.updateTile(peer, this.#look(peer.id));
+    if (peer) this.#showPeer(peer);
+  }
+
+  /** Updates a peer's tile, its screen tile and its sound from what we know. */
+  #showPeer(peer) {
+    const look = this.#look(peer.id);
+    view.updateTile(peer, look);
+    view.setScreenTile(peer.id, peer.screen, look.label);
+    if (!this.mixer) return;
+    this.mixer.attach(peer.id, peer.stream, this.looks.get(peer.id)?.name || null);
+    const fig = view.tileElement(peer.id);
+    const setting = this.mixer.setting(peer.id);
+    if (fig) labelTile(fig, look.label);
+    if (fig && setting) showSetting(fig, setting);
+  }
+
+  /** A volume control moved: {volume} or {mutedForMe}. */
+  #onVolume(id, change) {
+    if (!this.mixer) return;
+    if ('volume' in change) this.mixer.setVolume(id, change.volume);
+    if ('mutedForMe' in change) this.mixer.setMutedForMe(id, change.mutedForMe);
+    const fig = view.tileElement(id);
+    const setting = this.mixer.setting(id);
+    if (fig && setting) showSetting(fig, setting);
   }
 
   /** Numbers for tincanDebug and tests. */
@@ -314,16 +417,20 @@ export class Session {
     });
     this.call.addEventListener('peer-added', ({ detail: { peer } }) => {
       view.addTile({ id: peer.id, label: this.label(peer.id), avatar: this.avatar(peer.id) });
-      view.updateTile(peer, this.#look(peer.id));
+      const fig = view.tileElement(peer.id);
+      if (this.mixer && fig) decorateTile(fig, peer.id, this.label(peer.id), (id, ch) => this.#onVolume(id, ch));
+      this.#showPeer(peer);
     });
     this.call.addEventListener('peer-changed', ({ detail: { peer } }) => {
-      view.updateTile(peer, this.#look(peer.id));
+      this.#showPeer(peer);
       this.speakers.watch(peer.id, peer.stream);
       // Show direct/relayed as soon as a path is chosen, not at the next tick.
       if (peer.state === 'connected') setTimeout(() => this.#refreshStats(), 300);
     });
     this.call.addEventListener('peer-removed', ({ detail: { peer } }) => {
       this.speakers.forget(peer.id);
+      if (this.mixer) this.mixer.forget(peer.id);
+      view.setScreenTile(peer.id, null);
       view.removeTile(peer.id);
       this.#updateWaiting(true);
     });

@@ -7,7 +7,7 @@
 // sw.js on every navigation (it is served with Cache-Control: no-cache), a
 // changed sw.js installs a fresh cache, and activate deletes the old ones.
 
-const VERSION = 'v6';
+const VERSION = 'v7';
 const PREFIX = 'tincan-shell-';
 const CACHE = PREFIX + VERSION;
 
@@ -35,6 +35,13 @@ const SHELL = [
   '/e2ee-worker.js',
   '/e2ee-view.js',
   '/e2ee.css',
+  '/account.js',
+  '/teamrooms.js',
+  '/presence.js',
+  '/screenshare.js',
+  '/volume.js',
+  '/devices.js',
+  '/theme.js',
   '/manifest.json',
   '/favicon.svg',
   '/icons/icon-192.png',

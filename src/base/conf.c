@@ -74,6 +74,7 @@ static const struct conf_opt opts[] = {
     { "accounts", T_FLAG, F(accounts), 0, 0, NULL, "turn on accounts, sessions and team rooms (/api/auth, /api/team-rooms; default false)" },
     { "registration", T_STR, F(registration), 0, 0, "MODE", "who may create an account: open, invite (with an invite code) or closed (default invite)" },
     { "session-ttl", T_INT, F(session_ttl), 1, 31536000, "SEC", "lifetime of a login session (default 604800, 7 days)" },
+    { "presence-max", T_INT, F(presence_max), 0, 1000000, "N", "signed-in connections that hear live presence, in all (default 1000)" },
     { "software", T_STR, F(software), 0, 0, "TEXT", "SOFTWARE attribute in STUN answers (default none)" },
     { "domain", T_LIST, F(domain), 0, 0, "NAME", "get a certificate for NAME by ACME (repeatable; the first is the main name)" },
     { "acme-email", T_STR, F(acme_email), 0, 0, "EMAIL", "contact address for the ACME account (expiry notices)" },
@@ -134,6 +135,7 @@ void conf_init(struct conf *c)
     c->rest_rate = 30;
     c->registration = xstrdup("invite");
     c->session_ttl = 604800;
+    c->presence_max = 1000;
     c->acme_renew_days = 30;
     c->metrics = 1;
     c->metrics_loopback = 1;

@@ -54,6 +54,7 @@ struct conf {
     int no_rest_api, rest_rate;
     /* accounts and team rooms (src/server/accounts_glue.c) */
     int accounts, session_ttl;
+    int presence_max;         /* signed-in connections that hear presence */
     char *registration;       /* open, invite or closed */
     /* ACME (on when domain is set and cert is not) */
     struct conf_list domain;  /* first: the certificate's CN */

@@ -201,6 +201,8 @@ int accounts_parse_body(const uint8_t *body, size_t len, struct accounts_body *o
     if (rc == 0 && (get_string(j, "username", out->username) < 0 || get_string(j, "password", out->password) < 0 ||
                     get_string(j, "invite", out->invite) < 0 || get_string(j, "name", out->name) < 0))
         rc = -1;
+    out->has_name = rc == 0 && json_object_get(j, "name") != NULL;
+    out->has_password = rc == 0 && json_object_get(j, "password") != NULL;
     json_t *d = rc == 0 ? json_object_get(j, "disabled") : NULL;
     if (d && !json_is_boolean(d))
         rc = -1;
@@ -301,6 +303,34 @@ static enum store_status session_user(struct ctx *c)
     char h[USERS_TOKEN_HASH_LEN + 1];
     sha256_hex(v, n, h);
     return users_session_user(c->a->st, h, c->req->now_ms, &c->user);
+}
+
+int accounts_session_of(struct accounts *a, const char *cookie, size_t len, int64_t now_ms, struct users_user *out,
+                        char session_hash[65])
+{
+    const char *v;
+    size_t n;
+    if (!cookie || !cookie_find(cookie, len, ACCOUNTS_COOKIE, &v, &n))
+        return STORE_NOT_FOUND;
+    sha256_hex(v, n, session_hash);
+    return users_session_user(a->st, session_hash, now_ms, out);
+}
+
+int accounts_session_live(struct accounts *a, const char *session_hash, int64_t now_ms)
+{
+    struct users_user u;
+    return users_session_user(a->st, session_hash, now_ms, &u) == STORE_OK;
+}
+
+int accounts_team_room_check(struct accounts *a, const char *id, const char *password)
+{
+    struct users_room r;
+    enum store_status res = users_room_get(a->st, id, &r);
+    if (res != STORE_OK)
+        return res == STORE_NOT_FOUND ? 1 : -1;
+    if (r.pwhash[0] && !pwhash_verify(r.pwhash, password, strlen(password)))
+        return 2;
+    return 0;
 }
 
 /* Starts a session for u and sets its cookie; then answers status with
@@ -554,16 +584,36 @@ static int managed_room(struct ctx *c, struct users_room *r)
     return 1;
 }
 
+/* Sets (or with "" removes) the room password of the path's room. */
+static int set_room_password(struct ctx *c)
+{
+    const char *pw = c->body.password;
+    char hash[PWHASH_MAX] = "";
+    if (strlen(pw) > PASSWORD_MAX) {
+        accounts_error(c->out, 400, "invalid_password");
+        return -1;
+    }
+    if ((*pw && pwhash_hash(pw, strlen(pw), hash, sizeof(hash)) < 0) ||
+        users_room_set_password(c->a->st, c->id, hash) != STORE_OK) {
+        accounts_error(c->out, 500, "internal");
+        return -1;
+    }
+    return 0;
+}
+
+/* PATCH: a new name, a new password ("" removes it), or both. */
 static void route_room_rename(struct ctx *c)
 {
     struct users_room r;
     if (!managed_room(c, &r))
         return;
-    if (!valid_room_name(c->body.name)) {
+    if ((c->body.has_name || !c->body.has_password) && !valid_room_name(c->body.name)) {
         accounts_error(c->out, 400, "invalid_name");
         return;
     }
-    if (users_room_rename(c->a->st, c->id, c->body.name) != STORE_OK ||
+    if (c->body.has_password && set_room_password(c) < 0)
+        return;
+    if ((valid_room_name(c->body.name) && users_room_rename(c->a->st, c->id, c->body.name) != STORE_OK) ||
         users_room_get(c->a->st, c->id, &r) != STORE_OK) {
         accounts_error(c->out, 500, "internal");
         return;

@@ -19,6 +19,7 @@
 
 struct store;
 struct accounts;
+struct users_user;
 
 #define ACCOUNTS_BODY_MAX (16u << 10)  /* larger request bodies: 413 */
 #define ACCOUNTS_OUT_MAX (96u << 10)   /* a list of ACCOUNTS_LIST_MAX rooms fits */
@@ -79,6 +80,7 @@ struct accounts_body {
     char invite[ACCOUNTS_FIELD_MAX + 1];
     char name[ACCOUNTS_FIELD_MAX + 1];
     int disabled;               /* -1: absent, else 0 or 1 */
+    int has_name, has_password; /* the key was there (an empty string is not absence) */
 };
 
 /* Creates the API state over an open store (not owned). */
@@ -94,6 +96,17 @@ void accounts_sweep(struct accounts *a, int64_t now_ms);
  * its account becomes an admin) and writes its code (43 characters and a
  * NUL) to code; only the code's hash is stored. Returns 0 or -1. */
 int accounts_invite_new(struct store *st, int admin, int64_t now_ms, char code[64]);
+/* The account of the live session named in a Cookie header (cookie, len;
+ * NULL is no cookie) at now_ms into out, and the session's hex SHA-256 to
+ * session_hash. STORE_OK, STORE_NOT_FOUND (no cookie, no live session) or
+ * STORE_ERROR. */
+int accounts_session_of(struct accounts *a, const char *cookie, size_t len, int64_t now_ms, struct users_user *out,
+                        char session_hash[65]);
+/* Whether the session session_hash (hex SHA-256) is live at now_ms. */
+int accounts_session_live(struct accounts *a, const char *session_hash, int64_t now_ms);
+/* Checks a team room and its password for a join: 0 opens it, 1 no such
+ * room, 2 wrong password, -1 store error. */
+int accounts_team_room_check(struct accounts *a, const char *id, const char *password);
 /* True when path (without query) belongs to this API. */
 int accounts_is_api_path(const char *path, size_t len);
 /* Answers one request (HEAD like GET; the caller drops the body). */

@@ -19,6 +19,7 @@
 #include "../http/accounts_api.h"
 #include "../http/http.h"
 #include "../http/response.h"
+#include "../signal/hub.h"
 #include "../store/store.h"
 #include "../store/users.h"
 #include "client.h"
@@ -42,6 +43,7 @@ static void on_timer(struct loop *loop, struct loop_timer *t)
     if (users_purge_expired(g->store, now, &n) == STORE_OK && n > 0)
         log_info("sessions_expired", "deleted=%ld", n);
     accounts_sweep(g->api, now);
+    hub_presence_recheck(g->srv->hub); /* sessions that expired meanwhile */
     loop_timer_start(loop, t, SWEEP_EVERY_MS, on_timer);
 }
 
@@ -68,6 +70,21 @@ static void bootstrap_admin(struct accounts_glue *g, enum accounts_registration 
         log_warn("accounts_admin_invite", "invite=%s hint=\"register with this invite to become the admin\"", code);
 }
 
+/* --- what the signaling hub asks (struct hub_accounts) --- */
+
+static int hub_session_live(void *ctx, const char *session_hash)
+{
+    struct accounts_glue *g = ctx;
+    return accounts_session_live(g->api, session_hash, isotime_now_ms());
+}
+
+static enum hub_team_check hub_team_room(void *ctx, const char *id, const char *password)
+{
+    struct accounts_glue *g = ctx;
+    int rc = accounts_team_room_check(g->api, id, password);
+    return rc == 0 ? HUB_TEAM_OK : rc == 1 ? HUB_TEAM_NOT_FOUND : rc == 2 ? HUB_TEAM_WRONG_PASSWORD : HUB_TEAM_ERROR;
+}
+
 int accounts_glue_init(struct server *s)
 {
     if (!s->conf->accounts)
@@ -91,6 +108,8 @@ int accounts_glue_init(struct server *s)
     g->api = accounts_new(st, &ac);
     s->accounts = g;
     bootstrap_admin(g, ac.registration);
+    struct hub_accounts ha = { .ctx = g, .session_live = hub_session_live, .team_room = hub_team_room };
+    hub_set_accounts(s->hub, &ha);
     loop_timer_start(s->loop, &g->timer, SWEEP_EVERY_MS, on_timer);
     log_info("accounts", "enabled=true db=\"%s\" registration=%s session_ttl=%d", path, s->conf->registration,
              s->conf->session_ttl);
@@ -103,6 +122,7 @@ void accounts_glue_cleanup(struct server *s)
     if (!g)
         return;
     loop_timer_stop(s->loop, &g->timer);
+    /* The hub is freed before this (server_cleanup), so it never asks again. */
     accounts_free(g->api);
     store_close(g->store);
     xfree(g);
@@ -145,6 +165,34 @@ static const char *header(const struct http_request *req, const char *name, size
     return h ? h->p : NULL;
 }
 
+void accounts_glue_ws_sign_in(struct server *s, const struct http_request *req, struct peer *p)
+{
+    if (!s->accounts || !p)
+        return;
+    size_t n;
+    const char *cookie = header(req, "cookie", &n);
+    struct users_user u;
+    char hash[65];
+    if (accounts_session_of(s->accounts->api, cookie, n, isotime_now_ms(), &u, hash) == STORE_OK)
+        hub_sign_in(p, u.id, u.name, hash);
+}
+
+/* A request that changed sessions or team rooms went through: the hub
+ * rechecks the sessions of signed-in connections (they may have ended) or
+ * tells them the room list changed. */
+static void after_change(struct server *s, const struct http_request *req, int status)
+{
+    if (status < 200 || status > 299 || http_str_ieq(req->method, "GET") || http_str_ieq(req->method, "HEAD"))
+        return;
+    struct http_str path = req->path;
+    if (http_str_ieq(path, "/api/auth/logout") || http_str_ieq(path, "/api/auth/logout-all") ||
+        http_str_ieq(path, "/api/auth/disable"))
+        hub_presence_recheck(s->hub);
+    else if (path.len >= 15 && memcmp(path.p, "/api/team-rooms", 15) == 0 &&
+             !(path.len > 6 && memcmp(path.p + path.len - 6, "/enter", 6) == 0))
+        hub_rooms_changed(s->hub);
+}
+
 void accounts_glue_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len,
                           const char *host)
 {
@@ -163,5 +211,6 @@ void accounts_glue_handle(struct client *c, const struct http_request *req, cons
     log_debug("accounts", "conn=%llu method=%.*s path=%.*s status=%d", (unsigned long long)c->id,
               (int)req->method.len, req->method.p, (int)req->path.len, req->path.p, out->status);
     send_answer(c, out, http_str_ieq(req->method, "HEAD"), host, http_keep_alive(req));
+    after_change(c->srv, req, out->status);
     xfree(out);
 }

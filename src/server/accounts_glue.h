@@ -16,6 +16,7 @@ struct client;
 struct http_request;
 struct accounts_stats;
 struct conf;
+struct peer;
 
 /* Starts the API when s->conf->accounts is set (else does nothing).
  * Returns 0, or -1 after logging why (the server must not start). */
@@ -27,6 +28,9 @@ int accounts_glue_owns(const struct server *s, const struct http_request *req);
 /* Answers one request on an API path (host: the Host header, may be ""). */
 void accounts_glue_handle(struct client *c, const struct http_request *req, const uint8_t *body, size_t body_len,
                           const char *host);
+/* Signs the signaling peer p of a new /ws connection in when the upgrade
+ * request req carries a live session cookie (presence, team rooms). */
+void accounts_glue_ws_sign_in(struct server *s, const struct http_request *req, struct peer *p);
 /* The refusal counters (all zero when the API is off). */
 void accounts_glue_stats(const struct server *s, struct accounts_stats *out);
 

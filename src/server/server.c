@@ -183,7 +183,8 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
     struct hub_options ho = {
         .max_room = conf->max_room, .room_mode = hub_room_mode_of(conf->room_mode), .mesh_max = conf->mesh_max,
         .max_sfu_room = conf->max_sfu_room, .pin_rate = conf->pin_rate, .ring_timeout_s = conf->ring_timeout,
-        .resume_grace_s = conf->resume_grace, .max_lobby = conf->max_lobby, .version = TINCAN_VERSION,
+        .resume_grace_s = conf->resume_grace, .max_lobby = conf->max_lobby,
+        .max_presence = conf->presence_max, .presence_per_account = 3, .version = TINCAN_VERSION,
     };
     s->hub = hub_new(loop, &ho);
     if (acme_glue_init(s) < 0 || server_load_tls(s) < 0)

@@ -18,6 +18,7 @@
 #include "../http/response.h"
 #include "../http/ws.h"
 #include "../signal/hub.h"
+#include "accounts_glue.h"
 #include "client.h"
 #include "http_handler.h"
 #include "ws_session.h"
@@ -209,6 +210,8 @@ void ws_session_upgrade(struct client *c, const struct http_request *req)
     ws->peer = hub_connect(c->srv->hub, ws_send_text, ws_evict, c, resume_token(req, token, sizeof(token)), source,
                            ice, greeting);
     free(ice);
+    if (greeting == HUB_GREET_WELCOME)
+        accounts_glue_ws_sign_in(c->srv, req, ws->peer);
 }
 
 /* --- receiving --- */

@@ -233,6 +233,8 @@ static void send_welcome(struct peer *p, int resumed, const char *ice_json)
     json_t *ice = json_loads(ice_json ? ice_json : "[]", 0, &err);
     json_t *msg = json_pack("{s:s, s:s, s:s, s:o, s:s, s:b}", "type", "welcome", "id", p->id, "token", p->token,
                             "iceServers", ice ? ice : json_array(), "version", h->opt.version, "resumed", resumed);
+    if (h->acc.session_live) /* the page offers sign-in; a signed-in socket hears presence next */
+        json_object_set_new(msg, "accounts", json_true());
     if (resumed) {
         json_t *peers = json_array();
         if (p->room) {
@@ -266,6 +268,7 @@ static void peer_free(struct peer *p)
     loop_timer_stop(h->loop, &p->grace_timer);
     strmap_del(&h->by_id, &p->by_id);
     strmap_del(&h->by_token, &p->by_token);
+    presence_gone(p);
     xfree(p->ice_json);
     xfree(p);
 }
@@ -306,6 +309,7 @@ static void take_over(struct peer *p, hub_send_fn send, hub_evict_fn evict, void
     p->evict = evict;
     p->ctx = ctx;
     send_welcome(p, 1, ice_json);
+    presence_send_full(p);
     state_tell_room(p);
     if (p->room)
         room_broadcast(p->room, p, json_pack("{s:s, s:s}", "type", "peer-resumed", "peerId", p->id));
@@ -363,6 +367,7 @@ static struct peer *on_resume(struct peer *p, json_t *msg)
     p->ice_json = NULL;
     p->send = NULL;
     p->ctx = NULL;
+    presence_transfer(p, q);
     peer_free(p);
     take_over(q, send, evict, ctx, ice);
     xfree(ice);
@@ -451,6 +456,8 @@ struct hub *hub_new(struct loop *loop, const struct hub_options *opts)
     strmap_init(&h->pin_limits);
     h->lobby_dirty = json_object();
     h->lobby_left = json_object();
+    h->pres_set = json_object();
+    h->pres_gone = json_object();
     loop_timer_start(loop, &h->sweep_timer, SWEEP_MS, on_sweep);
     return h;
 }
@@ -495,6 +502,7 @@ void hub_free(struct hub *h)
     strmap_cleanup(&h->code_rooms);
     strmap_cleanup(&h->pin_limits);
     lobby_cleanup(h);
+    presence_cleanup(h);
     xfree(h);
 }
 

@@ -39,6 +39,8 @@ struct hub_options {
     int ring_timeout_s;      /* unanswered call */
     int resume_grace_s;      /* a dropped peer's identity is kept this long */
     int max_lobby;           /* names in the lobby at once (0: no limit) */
+    int max_presence;        /* connections that hear presence, in all */
+    int presence_per_account; /* of those, per account */
     const char *version;
 };
 
@@ -100,6 +102,31 @@ void hub_set_sfu(struct hub *h, const struct hub_sfu *sfu);
 void hub_peer_send(struct peer *p, const char *text, size_t len);
 /* p's id (16 hex digits), as the other peers know it. */
 const char *hub_peer_id(const struct peer *p);
+
+/* Accounts as the hub sees them (docs/rooms.md): the glue of --accounts
+ * answers these from its database. */
+enum hub_team_check { HUB_TEAM_OK, HUB_TEAM_NOT_FOUND, HUB_TEAM_WRONG_PASSWORD, HUB_TEAM_ERROR };
+struct hub_accounts {
+    void *ctx;
+    /* Whether the session (hex SHA-256 of its token) is still live. */
+    int (*session_live)(void *ctx, const char *session_hash);
+    /* Whether the team room id exists and password ("" for none) opens it. */
+    enum hub_team_check (*team_room)(void *ctx, const char *id, const char *password);
+};
+
+/* Installs the accounts side (copied), or removes it with NULL. */
+void hub_set_accounts(struct hub *h, const struct hub_accounts *acc);
+/* p's connection carries the live session session_hash of account user_id
+ * called name: p is signed in, and hears the presence list (or, past the
+ * caps, a presence message that says it is limited). A peer already
+ * signed in with the same session is only sent the list again. */
+void hub_sign_in(struct peer *p, int64_t user_id, const char *name, const char *session_hash);
+/* Asks the accounts side whether each signed-in peer's session is still
+ * live; those that ended (logout, log out everywhere, a disabled account,
+ * expiry) hear signed-out, leave their team room and the list. */
+void hub_presence_recheck(struct hub *h);
+/* Tells every signed-in peer that the team rooms changed (rooms-changed). */
+void hub_rooms_changed(struct hub *h);
 
 /* Limits whose hits the hub counts (for /metrics). */
 enum hub_limit {

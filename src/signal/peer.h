@@ -22,6 +22,11 @@
 #define NAME_MAX_BYTES UNAME_MAX_BYTES
 #define ROOM_NAME_MAX 64
 #define CHAT_MAX_CHARS 500
+#define TEAM_ID_MAX 36          /* a team room's id (a UUID) */
+#define TEAM_PREFIX "team:"     /* room keys of team rooms: no public room name has ':' */
+#define ACCOUNT_NAME_MAX 32
+#define SESSION_HASH_LEN 64
+#define SCREEN_ID_MAX 64        /* the stream id of a screen share */
 
 enum room_kind { ROOM_PUBLIC, ROOM_PIN, ROOM_CALL, ROOM_CODE };
 
@@ -35,6 +40,7 @@ struct room {
     struct peer **members;
     int count, max;
     int sfu;                        /* media through tincan's SFU (docs/sfu.md), not a mesh */
+    int team;                       /* a team room: key is TEAM_PREFIX + its id (presence.c) */
 };
 
 struct call {
@@ -104,6 +110,15 @@ struct peer {
     int has_state;
     int muted, camera_off;
     char display[NAME_MAX_BYTES + 1]; /* "" when it gave no name */
+    int speaking;
+    int told_share;                 /* sent speaking or screen: peer-state carries them */
+    char screen[SCREEN_ID_MAX + 1]; /* the stream id of its screen share, "" when none */
+    /* Signed in with an account (the session cookie on /ws; presence.c). */
+    int64_t user_id;                /* 0: not signed in */
+    char user[ACCOUNT_NAME_MAX + 1];
+    char session[SESSION_HASH_LEN + 1]; /* hex SHA-256 of the session token */
+    int subscribed;                 /* hears presence (within the caps) */
+    struct peer *pres_prev, *pres_next; /* hub->signed_in */
 };
 
 struct pin_limit {
@@ -125,6 +140,11 @@ struct hub {
     struct loop_timer sweep_timer;
     uint64_t limited[HUB_LIMIT_COUNT]; /* rate-limit hits, for hub_stats() */
     struct hub_sfu sfu;             /* sfu.enter NULL: no SFU */
+    struct hub_accounts acc;        /* acc.session_live NULL: no accounts */
+    struct peer *signed_in;         /* list of signed-in peers */
+    int subscribers;                /* of those, the ones that hear presence */
+    json_t *pres_set, *pres_gone;   /* peer ids for the next presence-update */
+    struct loop_defer pres_flush;
 };
 
 /* --- hub.c: sending --- */
@@ -217,6 +237,25 @@ void state_tell(struct peer *to, const struct peer *p);
 void state_tell_room(struct peer *p);
 /* The name others see for p: its lobby name, else its display name, else NULL. */
 const char *state_name(const struct peer *p);
+
+/* --- presence.c: who is signed in, online and where --- */
+/* p's room, mute, camera, speaking or sharing changed: the subscribers get
+ * it in one coalesced presence-update (nothing when p is not signed in). */
+void presence_changed(struct peer *p);
+/* p goes away for good: out of the list, the others hear it. */
+void presence_gone(struct peer *p);
+/* Moves the sign-in of `from` (a fresh connection about to be dropped) to
+ * `to` when `to` has none; else from's is dropped. */
+void presence_transfer(struct peer *from, struct peer *to);
+/* Sends p the whole list (after a resume). */
+void presence_send_full(struct peer *p);
+/* The team room id of p's room, or NULL. */
+const char *presence_team_id(const struct peer *p);
+/* Drops what presence-update would still send (hub teardown). */
+void presence_cleanup(struct hub *h);
+/* The team side of a join {"team":true,"password"?}: checks the sign-in
+ * and the room; writes the room key to key. 0, or -1 with p told. */
+int presence_team_key(struct peer *p, json_t *msg, const char *id, char key[ROOM_NAME_MAX + 1]);
 
 /* --- call.c --- */
 void call_on_call(struct peer *p, json_t *msg);

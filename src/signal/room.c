@@ -4,6 +4,7 @@
  * the tincan protocol's join/leave/relay/chat messages; PIN, call and
  * join-code rooms are built on the same machinery.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "../base/alloc.h"
@@ -36,7 +37,7 @@ struct room *room_new(struct hub *h, enum room_kind kind, const char *key, int m
     r->kind = kind;
     r->max = max;
     r->members = xcalloc((size_t)max, sizeof(*r->members));
-    strncpy(r->key, key, ROOM_NAME_MAX);
+    snprintf(r->key, sizeof(r->key), "%s", key);
     struct strmap *map = room_map(h, kind);
     if (map)
         strmap_put(map, &r->entry, r->key);
@@ -107,6 +108,8 @@ void room_leave(struct peer *p, enum leave_reason why)
         p->hub->sfu.leave(p->hub->sfu.ctx, p);
     dialect_of(p)->left(p, r, why);
     lobby_changed(p); /* no longer busy */
+    if (r->team)
+        presence_changed(p);
     if (r->count == 0) {
         room_free(p->hub, r);
         return;
@@ -122,14 +125,18 @@ int room_enter(struct room *r, struct peer *p)
         return -1;
     }
     room_leave(p, LEAVE_ASKED);
+    /* p->room is set first: what the others hear about p (its name in a
+     * team room) depends on the room it enters. */
+    p->room = r;
     for (int i = 0; i < r->count; i++)
         dialect_of(r->members[i])->peer_entered(r->members[i], p);
     r->members[r->count++] = p;
-    p->room = r;
     dialect_of(p)->entered(p);
     if (r->sfu && p->hub->sfu.enter)
         p->hub->sfu.enter(p->hub->sfu.ctx, p, p->ctx, r->key);
     lobby_changed(p); /* now busy */
+    if (r->team)
+        presence_changed(p);
     return 0;
 }
 
@@ -250,8 +257,18 @@ void room_on_join(struct peer *p, json_t *msg)
         peer_error(p, "sfu_unavailable", "this server keeps rooms mesh (no SFU)");
         return;
     }
+    /* A team room (docs/rooms.md) lives under its own key, so no public
+     * room can be it. */
+    int team = json_is_true(json_object_get(msg, "team"));
+    char key[ROOM_NAME_MAX + 1];
+    if (team && presence_team_key(p, msg, name, key) < 0)
+        return;
+    if (team)
+        name = key;
     int created = !room_find(p->hub, ROOM_PUBLIC, name);
     struct room *r = room_for_join(p, name, want_sfu);
+    if (created)
+        r->team = team;
     if (room_enter(r, p) < 0 && created)
         room_free(p->hub, r);
 }

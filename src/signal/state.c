@@ -13,6 +13,9 @@
 
 const char *state_name(const struct peer *p)
 {
+    /* In a team room the account's name, which nobody can fake. */
+    if (presence_team_id(p) && p->user_id)
+        return p->user;
     if (p->name[0])
         return p->name;
     return p->display[0] ? p->display : NULL;
@@ -26,6 +29,10 @@ void state_tell(struct peer *to, const struct peer *p)
     json_t *msg = json_pack("{s:s, s:s, s:b, s:b}", "type", "peer-state", "peerId", p->id, "muted", p->muted,
                             "camera", !p->camera_off);
     json_object_set_new(msg, "name", name ? json_string(name) : json_null());
+    if (p->told_share) { /* only from clients that speak of it, so older ones see the same wire */
+        json_object_set_new(msg, "speaking", json_boolean(p->speaking));
+        json_object_set_new(msg, "screen", p->screen[0] ? json_string(p->screen) : json_null());
+    }
     peer_send_json(to, msg);
 }
 
@@ -52,6 +59,40 @@ static int read_flag(struct peer *p, json_t *msg, const char *field, int *out)
     return 0;
 }
 
+/* A screen share's stream id: 1-64 of A-Z a-z 0-9 { } _ - (what browsers
+ * put in a MediaStream id). */
+static int screen_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > SCREEN_ID_MAX || strlen(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '{' || c == '}' ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Reads the optional "screen" (a stream id, or null: no share) into out
+ * (unchanged when absent); -1 (p told) if malformed. */
+static int read_screen(struct peer *p, json_t *msg, char out[SCREEN_ID_MAX + 1])
+{
+    json_t *j = json_object_get(msg, "screen");
+    if (!j)
+        return 0;
+    if (json_is_null(j)) {
+        out[0] = '\0';
+        return 0;
+    }
+    if (!json_is_string(j) || !screen_valid(json_string_value(j), json_string_length(j))) {
+        peer_error_field(p, "missing_field", "screen is a stream id (1-64 letters, digits, {}_-) or null", "screen");
+        return -1;
+    }
+    memcpy(out, json_string_value(j), json_string_length(j) + 1);
+    return 0;
+}
+
 void state_on_state(struct peer *p, json_t *msg)
 {
     json_t *jname = json_object_get(msg, "name");
@@ -61,15 +102,22 @@ void state_on_state(struct peer *p, json_t *msg)
         peer_error_field(p, "name_invalid", "a name is 1-32 letters, digits, spaces, '_', '.' or '-'", "name");
         return;
     }
-    int muted = p->muted, camera = !p->camera_off;
-    if (read_flag(p, msg, "muted", &muted) < 0 || read_flag(p, msg, "camera", &camera) < 0)
+    int muted = p->muted, camera = !p->camera_off, speaking = p->speaking;
+    char screen[SCREEN_ID_MAX + 1];
+    memcpy(screen, p->screen, sizeof(screen));
+    if (read_flag(p, msg, "muted", &muted) < 0 || read_flag(p, msg, "camera", &camera) < 0 ||
+        read_flag(p, msg, "speaking", &speaking) < 0 || read_screen(p, msg, screen) < 0)
         return;
     int first = !p->has_state;
     p->has_state = 1;
     p->muted = muted;
     p->camera_off = !camera;
+    p->speaking = speaking;
+    p->told_share |= json_object_get(msg, "speaking") || json_object_get(msg, "screen");
+    memcpy(p->screen, screen, sizeof(screen));
     if (jname)
         strcpy(p->display, name ? name : "");
+    presence_changed(p);
     if (!p->room)
         return;
     if (first)

@@ -310,6 +310,15 @@ enum store_status users_room_rename(struct store *st, const char *id, const char
     return res;
 }
 
+enum store_status users_room_set_password(struct store *st, const char *id, const char *pwhash)
+{
+    enum store_status res = exec_stmt(st, stmt(st, "UPDATE team_rooms SET pwhash = NULLIF(?2, '') WHERE id = ?1", "tt",
+                                                id, pwhash ? pwhash : ""));
+    if (res == STORE_OK && sqlite3_changes(store_db(st)) == 0)
+        res = STORE_NOT_FOUND;
+    return res;
+}
+
 enum store_status users_room_delete(struct store *st, const char *id)
 {
     enum store_status res = exec_stmt(st, stmt(st, "DELETE FROM team_rooms WHERE id = ?1", "t", id));

@@ -96,6 +96,8 @@ enum store_status users_room_create(struct store *st, const char *name, int64_t 
 enum store_status users_room_get(struct store *st, const char *id, struct users_room *out);
 /* Renames the team room id (STORE_NOT_FOUND if missing). */
 enum store_status users_room_rename(struct store *st, const char *id, const char *name);
+/* Sets the team room's password hash ("" or NULL: no password). */
+enum store_status users_room_set_password(struct store *st, const char *id, const char *pwhash);
 /* Deletes the team room id (STORE_NOT_FOUND if missing). */
 enum store_status users_room_delete(struct store *st, const char *id);
 /* Calls each(room, arg) for at most max rooms, oldest first. */
