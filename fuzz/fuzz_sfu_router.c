@@ -33,8 +33,11 @@ static const char ALICE = 'a', BOB = 'b';
 static void send_rtp(void *ud, uint8_t *pkt, size_t len, size_t cap)
 {
     CHECK(ud == &BOB && cap >= len + SFU_SRTP_TRAILER_MAX);
+    /* Forwarded as it came, but for the sequence number and timestamp: the
+     * rewriter continues them when the publisher's numbering restarts. */
     if (path == 0)
-        CHECK(len == input_len && memcmp(pkt, input, len) == 0);
+        CHECK(len == input_len && len >= 12 && memcmp(pkt, input, 2) == 0 &&
+              memcmp(pkt + 8, input + 8, len - 8) == 0);
     else
         CHECK(path == 1); /* a retransmission for bob's NACK */
 }
