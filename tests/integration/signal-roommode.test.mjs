@@ -22,7 +22,7 @@ const offer = (ufrag, ssrc) => ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0
 
 /** The browser's answer to a subscriber offer. */
 const answerTo = (sdp) => sdp.replace(/a=sendonly/g, 'a=recvonly').replace(/a=ice-lite\r\n/, '')
-  .replace(/a=ice-ufrag:\S+/g, 'a=ice-ufrag:subU').replace(/a=setup:passive/g, 'a=setup:active');
+  .replace(/a=ice-ufrag:\S+/g, 'a=ice-ufrag:subU').replace(/a=setup:(passive|actpass)/g, 'a=setup:active');
 
 /** p joins room; returns its joined message. */
 async function joinRoom(p, room, extra = {}) {
