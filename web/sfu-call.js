@@ -67,6 +67,17 @@ export class SfuCall extends EventTarget {
   }
 
   /**
+   * Which of a member's streams is its screen share (peer-state `screen`).
+   * Through the SFU a member's tracks arrive under one stream id (its peer
+   * id), so a share is not told apart from the camera here yet: noted and
+   * otherwise ignored (screen share in SFU rooms is not built).
+   */
+  setScreenId(id, streamId) {
+    const peer = this.peers.get(id);
+    if (peer) peer.screenId = streamId;
+  }
+
+  /**
    * Closes both transports and asks tincan for new ones; starts again when
    * tincan echoes sfu-reset (what it sent before the echo was for the old
    * transports and is dropped).

@@ -54,7 +54,12 @@ describe('TURN over UDP on a wildcard-bound, multi-address host', { timeout: 120
       const config = { iceServers: [{ urls: url, username: USER, credential: PASSWORD }], iceTransportPolicy: 'relay' };
       for (const page of pages) {
         page.setDefaultTimeout(20_000);
-        await page.goto(`https://127.0.0.3:${server.port}/health`);
+        // Chromium aborts a navigation with ERR_NETWORK_CHANGED when an
+        // interface comes or goes (another test's network namespace): once more.
+        await page.goto(`https://127.0.0.3:${server.port}/health`).catch((err) => {
+          if (!/ERR_NETWORK_CHANGED/.test(err.message)) throw err;
+          return page.goto(`https://127.0.0.3:${server.port}/health`);
+        });
       }
       const stats = await relayOfferAnswer(pages, config);
       for (const s of stats) {
