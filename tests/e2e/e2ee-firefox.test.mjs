@@ -14,34 +14,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { OUT, assertClean, launch, passPrejoin, person, shot, stats, waitDecoding } from './helpers.mjs';
-import { firefoxPage, launchFirefox } from './firefox.mjs';
+import { OUT, assertClean, launch, passPrejoin, person, shot, stats, until, waitDecoding } from './helpers.mjs';
+import { firefoxJoin, firefoxPage, launchFirefox } from './firefox.mjs';
 import { startServer } from '../lib/server.mjs';
 
 const STEP = { timeout: 120_000 };
-
-/** The Firefox page through the pre-join screen to the call screen (puppeteer's API). */
-async function firefoxJoin(page) {
-  await page.waitForSelector('#status[data-status="connected"]');
-  await page.waitForSelector('#view-prejoin:not([hidden]), #view-call:not([hidden])');
-  if (await page.$('#view-prejoin:not([hidden])')) {
-    await page.waitForSelector('#prejoin-join:enabled');
-    await page.click('#prejoin-join');
-  }
-  await page.waitForSelector('#view-call:not([hidden])');
-}
-
-/** Polls fn() until it returns a truthy value; fails with the last value after timeout. */
-async function until(fn, what, timeout = 20_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last) return last;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(last)}`);
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-}
 
 const dbg = (page, what) => page.evaluate((w) => window.tincanDebug[w](), what);
 

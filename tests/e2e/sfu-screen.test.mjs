@@ -16,37 +16,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join as pathJoin } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, startServer } from '../lib/server.mjs';
-import { CHROMIUM, CHROMIUM_ARGS, PHONE, assertClean, passPrejoin, person, shot, stats } from './helpers.mjs';
+import { startServer } from '../lib/server.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, PHONE, assertClean, axeClean, passPrejoin, person, shot, stats, until } from './helpers.mjs';
 
 const STEP = { timeout: 120_000 };
-const AXE = readFileSync(pathJoin(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const SMALL = { viewport: { width: 640, height: 400 } };
-
-async function axeClean(page, what) {
-  await page.evaluate(AXE);
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  assert.deepEqual(found, [], `axe on ${what}`);
-}
-
-/** Polls fn() until truthy; fails with the last value after timeout. */
-async function until(fn, what, timeout = 30_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last) return last;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(last)}`);
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-}
 
 /**
  * In the page: what the grid looks like — overlapping tile pairs, names
