@@ -46,6 +46,7 @@ export class SfuCall extends EventTarget {
   screenPrefs = null;
   #screenTx = []; // its transceivers on the publisher connection
   #republish = false; // the share changed while an offer was out
+  #offering = false;
 
   /**
    * selfId: our peer id; media: LocalMedia or null (receive only);
@@ -68,6 +69,7 @@ export class SfuCall extends EventTarget {
     if (this.closed) return;
     const gen = ++this.#generation;
     this.#republish = false;
+    this.#offering = false;
     this.pub = this.#transport('publisher', gen);
     this.sub = this.#transport('subscriber', gen);
     this.sub.addEventListener('track', (ev) => this.#onTrack(ev));
@@ -90,7 +92,7 @@ export class SfuCall extends EventTarget {
     this.screen = stream;
     this.screenPrefs = prefs;
     if (!this.pub || this.closed || this.#waitReset) return;
-    if (this.pub.signalingState !== 'stable') {
+    if (this.#offering || this.pub.signalingState !== 'stable') {
       this.#republish = true; // after the answer to the offer that is out
       return;
     }
@@ -137,10 +139,15 @@ export class SfuCall extends EventTarget {
   }
 
   async #offerPub(gen) {
-    const offer = await this.pub.createOffer();
-    if (gen !== this.#generation) return;
-    await this.pub.setLocalDescription(offer);
-    this.send({ type: 'sfu-publish', sdp: offer.sdp }, { queue: true });
+    this.#offering = true; // stable until setLocalDescription: setScreen must wait too
+    try {
+      const offer = await this.pub.createOffer();
+      if (gen !== this.#generation) return;
+      await this.pub.setLocalDescription(offer);
+      this.send({ type: 'sfu-publish', sdp: offer.sdp }, { queue: true });
+    } finally {
+      if (gen === this.#generation) this.#offering = false;
+    }
   }
 
   /**
