@@ -39,7 +39,7 @@ function layoutProblems() {
       const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
       if (w > 1 && h > 1) out.push(`overlap ${tiles[i].dataset.peerId || 'self'} ${tiles[j].dataset.peerId || 'self'}`);
     }
-    const name = tiles[i].querySelector('.tile-name, .self-name, .tile-label');
+    const name = tiles[i].querySelector('.tile-name, figcaption');
     const n = name && box(name);
     if (!n || n.width < 10 || n.left < a.left - 1 || n.right > a.right + 1 || n.top < a.top - 1 || n.bottom > a.bottom + 1) {
       out.push(`name outside ${tiles[i].dataset.peerId || 'self'}`);
