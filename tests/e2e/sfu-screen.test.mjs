@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { startServer } from '../lib/server.mjs';
-import { CHROMIUM, CHROMIUM_ARGS, PHONE, assertClean, axeClean, passPrejoin, person, shot, stats, until } from './helpers.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, PHONE, assertClean, axeClean, passPrejoin, shot, stats, until, waitStatus } from './helpers.mjs';
 
 const STEP = { timeout: 120_000 };
 const SMALL = { viewport: { width: 640, height: 400 } };
@@ -70,8 +70,17 @@ describe('screen share in an SFU room; six people on a phone', { timeout: 400_00
 
   const room = `/r/share-${randomBytes(3).toString('hex')}?sfu`;
   async function enter(i, opts = SMALL) {
-    const p = await person(browser, server.url + room, `p${i}`, opts);
-    p.page.setDefaultTimeout(40_000);
+    // Like helpers' person(), with the patience six pages on two cores need.
+    const context = await browser.newContext({ ...opts, ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(60_000);
+    const p = { name: `p${i}`, context, page, problems: [] };
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') p.problems.push(`${p.name} console.${msg.type()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => p.problems.push(`${p.name} pageerror: ${err}`));
+    await page.goto(server.url + room, { waitUntil: 'domcontentloaded' });
+    await waitStatus(page, 'connected', 60_000);
     await passPrejoin(p.page, { name: `Person ${i + 1}` });
     people.push(p);
     return p;
