@@ -63,8 +63,10 @@ struct sfu_sim_track {
 struct sfu_sim_src {
     int layer;                   /* -1: none */
     uint16_t first_out, end_out; /* outgoing sequence numbers [first_out, end_out) */
-    uint16_t seq_delta;
+    uint16_t seq_delta;          /* outgoing = incoming + delta */
     uint32_t ts_delta;
+    uint16_t pid_delta;          /* VP8 picture ID and TL0PICIDX */
+    uint8_t tl0_delta;
 };
 
 /* One subscriber's forwarding state for one track. */
@@ -79,6 +81,8 @@ struct sfu_sim_fwd {
     int pli_sent;
     struct sfu_rewriter rw;
     struct sfu_vp8_rw vp8;
+    uint16_t cur_first_out;      /* the first outgoing number of the current source */
+    int mark_first;              /* the next packet mapped starts the current source */
     struct sfu_sim_src prev;     /* the source before the current one */
     uint64_t switches;           /* layer switches done (for tests and stats) */
 };
@@ -116,11 +120,11 @@ int sfu_sim_accept(struct sfu_sim_fwd *f, int l, int key);
 int sfu_sim_rewrite(struct sfu_sim_fwd *f, uint8_t *pkt, uint16_t seq, uint32_t ts, uint64_t now_ms,
                     uint32_t clock, size_t vp8_off, const struct sfu_vp8 *v);
 
-/* For a subscriber's NACK of out_seq: the layer and incoming sequence
- * number it came from, and the deltas to map that packet again. Returns
- * 0, or -1 if it is from no source kept. */
-int sfu_sim_unmap(const struct sfu_sim_fwd *f, uint16_t out_seq, int *layer, uint16_t *in_seq,
-                  uint32_t *ts_delta);
+/* For a subscriber's NACK of out_seq: the source it came from (layer and
+ * deltas, to map that packet again) and its incoming sequence number.
+ * Returns 0, or -1 if it is from no source kept (the current one and the
+ * one before). */
+int sfu_sim_unmap(const struct sfu_sim_fwd *f, uint16_t out_seq, struct sfu_sim_src *src, uint16_t *in_seq);
 
 /* --- the router's calls (room_sim.c) --- */
 
