@@ -112,13 +112,13 @@ static void pkt_info(const struct sfu_track *t, const struct sfu_track *vt, cons
     pi->key = vt->nlayers <= 1 ? 1 : pi->vp8 && pi->v.keyframe;
 }
 
-/* The layer choice of slot s (of sub) at a packet of vt's: a key frame
- * of its target is asked for while it waits for one. */
-static void slot_update(struct sfu_room *r, struct sfu_member *pub, struct sfu_track *vt, struct slot *s,
-                        uint64_t now_ms)
+/* Slot s of a subscriber waits for a key frame of its target layer of
+ * vt: one is asked for (at most every SFU_SIM_PLI_MS for this slot, and
+ * within the track's PLI limit). */
+static void slot_pli(struct sfu_room *r, struct sfu_member *pub, struct sfu_track *vt, struct slot *s,
+                     uint64_t now_ms)
 {
-    struct track_state *vst = &pub->state[vt->group];
-    if (!sfu_sim_update(&s->fwd, &vst->sim, now_ms) || vt->kind != SDP_VIDEO)
+    if (vt->kind != SDP_VIDEO || s->fwd.target < 0 || s->fwd.target == s->fwd.cur)
         return;
     if (vt->nlayers <= 1 && s->fwd.switches == 0)
         return; /* a plain track starts with any packet; sfu_room_ready() asked for a key frame */
@@ -140,8 +140,10 @@ static void fan_out(struct sfu_room *r, struct sfu_member *pub, struct sfu_track
         struct slot *s = o == pub ? NULL : room_slot_of(o, vt->out_ssrc);
         if (!s || len + SFU_SRTP_TRAILER_MAX > r->cap)
             continue;
-        slot_update(r, pub, vt, s, now_ms);
-        if (!sfu_sim_accept(&s->fwd, pi->layer, pi->key))
+        sfu_sim_update(&s->fwd, &pub->state[vt->group].sim, now_ms);
+        int take = sfu_sim_accept(&s->fwd, pi->layer, pi->key);
+        slot_pli(r, pub, vt, s, now_ms);
+        if (!take)
             continue;
         memcpy(r->scratch, r->fwd, len);
         if (sfu_sim_rewrite(&s->fwd, r->scratch, h->seq, h->ts, now_ms, vt->codec.clock, pi->off,

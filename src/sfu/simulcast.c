@@ -74,14 +74,11 @@ int sfu_sim_choose(const struct sfu_sim_track *t, const struct sfu_sim_fwd *f, u
 
 int sfu_sim_update(struct sfu_sim_fwd *f, const struct sfu_sim_track *t, uint64_t now_ms)
 {
-    int cur_gone = f->cur >= 0 && !layer_active(&t->layer[f->cur], now_ms);
-    if (f->gen != t->gen || cur_gone || f->target != f->cur) {
-        f->gen = t->gen;
-        int want = sfu_sim_choose(t, f, now_ms);
-        if (want != f->target)
-            f->pli_sent = 0;
-        f->target = want;
-    }
+    int want = sfu_sim_choose(t, f, now_ms); /* a few compares: done at every packet */
+    f->gen = t->gen;
+    if (want != f->target)
+        f->pli_sent = 0;
+    f->target = want;
     if (f->target < 0)
         f->cur = -1; /* paused at once */
     return f->target >= 0 && f->target != f->cur;
