@@ -358,6 +358,7 @@ static void sync_slots(struct sfu_room *r, struct sfu_member *m)
             s->active = 1;
             s->track = p->tracks[i];
             sfu_sim_fwd_init(&s->fwd, s->track.out_ssrc);
+            room_sim_slot_new(m, s);
             memcpy(s->publisher, p->id, sizeof(s->publisher));
         }
     }

@@ -50,6 +50,8 @@ struct sfu_member {
     size_t nslots;
     struct slot slots[SFU_ROOM_SLOTS];
     unsigned next_mid;
+    size_t nviews;                  /* sfu_room_sim_view() reports, kept for slots made later */
+    struct { char publisher[SFU_ROOM_ID_MAX + 1]; int want_h; } views[SFU_ROOM_SLOTS];
     double nack_tokens;             /* retransmissions this subscriber may still have */
     uint64_t nack_ms;
     uint64_t last_rr_ms;
@@ -79,6 +81,9 @@ void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sf
 
 /* The entry of pub for layer l of its visible track t (t itself if plain). */
 struct sfu_track *room_layer(struct sfu_member *pub, const struct sfu_track *t, int l, struct track_state **st);
+
+/* room_sim.c: a new slot s of m takes the size m last reported for its publisher. */
+void room_sim_slot_new(struct sfu_member *m, struct slot *s);
 
 /* room_media.c */
 /* A subscriber's generic NACK: answered; 0, or -1 if malformed. */

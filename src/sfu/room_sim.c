@@ -3,6 +3,7 @@
  * allocator's max layer per subscriber and track, what a subscriber gets
  * of a track, and the size a subscriber shows a publisher's video at.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "room_int.h"
@@ -70,11 +71,35 @@ int sfu_room_sim_info(struct sfu_room *r, struct sfu_member *sub, uint32_t out_s
     return 0;
 }
 
+/* Keeps sub's report about pub_id (the oldest goes when full). */
+static void keep_view(struct sfu_member *sub, const char *pub_id, int want)
+{
+    size_t i = 0;
+    while (i < sub->nviews && strcmp(sub->views[i].publisher, pub_id) != 0)
+        i++;
+    if (i == SFU_ROOM_SLOTS) {
+        memmove(&sub->views[0], &sub->views[1], sizeof(sub->views[0]) * (SFU_ROOM_SLOTS - 1));
+        i--;
+    } else if (i == sub->nviews) {
+        sub->nviews++;
+    }
+    snprintf(sub->views[i].publisher, sizeof(sub->views[i].publisher), "%s", pub_id);
+    sub->views[i].want_h = want;
+}
+
+void room_sim_slot_new(struct sfu_member *m, struct slot *s)
+{
+    for (size_t i = 0; i < m->nviews; i++)
+        if (s->track.kind == SDP_VIDEO && strcmp(m->views[i].publisher, s->publisher) == 0)
+            s->fwd.want_h = m->views[i].want_h;
+}
+
 int sfu_room_sim_view(struct sfu_room *r, struct sfu_member *sub, const char *pub_id, int width, int height,
                       uint64_t now_ms)
 {
     int n = 0;
     int want = width <= 0 || height <= 0 ? 0 : height;
+    keep_view(sub, pub_id, want);
     for (size_t i = 0; i < sub->nslots; i++) {
         struct slot *s = &sub->slots[i];
         struct sfu_member *pub;
