@@ -66,16 +66,32 @@ static void check_gap(struct sfu_room *r, struct sfu_member *pub, size_t i, uint
 
 /* --- receiver reports --- */
 
+/* A REMB of SFU_SIM_PUBLISH_BPS to pub about its video SSRCs, if its
+ * video negotiated goog-remb (simulcast.h says why). */
+static void publish_remb(struct sfu_room *r, struct sfu_member *pub)
+{
+    uint32_t ssrcs[SFU_ROOM_TRACKS];
+    size_t n = 0;
+    for (size_t i = 0; i < pub->ntracks; i++)
+        if (pub->tracks[i].kind == SDP_VIDEO && pub->tracks[i].ssrc && (pub->tracks[i].codec.fb & SDP_FB_REMB))
+            ssrcs[n++] = pub->tracks[i].ssrc;
+    int len = n ? rtcp_build_remb(r->scratch, r->cap, ROUTER_SSRC, SFU_SIM_PUBLISH_BPS, ssrcs, n) : -1;
+    if (len > 0)
+        r->ops.send_rtcp(pub->ud, r->scratch, (size_t)len, r->cap);
+}
+
 static void maybe_report(struct sfu_room *r, struct sfu_member *pub, uint64_t now_ms)
 {
     if (!pub->rr_started) { /* the first report one interval after the first packet */
         pub->rr_started = 1;
         pub->last_rr_ms = now_ms;
+        publish_remb(r, pub);
         return;
     }
     if (now_ms - pub->last_rr_ms < SFU_ROOM_RR_MS)
         return;
     pub->last_rr_ms = now_ms;
+    publish_remb(r, pub);
     struct rtcp_rr rr = { .ssrc = ROUTER_SSRC };
     for (size_t i = 0; i < pub->ntracks && rr.nblocks < RTCP_MAX_BLOCKS; i++)
         if (pub->tracks[i].ssrc &&

@@ -42,6 +42,12 @@
 #define SFU_SIM_IDLE_MS 1500     /* a layer silent this long is not chosen */
 #define SFU_SIM_RATE_MS 1000     /* bitrate measurement window */
 #define SFU_SIM_PLI_MS 1000      /* while waiting for a key frame, ask again this often */
+/* What a publisher of video is told it may send (REMB, with its first
+ * packet and each receiver report): without it Chromium's send-side
+ * estimate stays near its start value (300 kbit/s) for lack of
+ * transport-cc feedback, and it sends only its lowest layer. In its
+ * first 2 s Chromium takes a REMB above its estimate as the estimate. */
+#define SFU_SIM_PUBLISH_BPS 3000000
 
 /* What the router knows of one layer of a track (the publisher side). */
 struct sfu_sim_layer {

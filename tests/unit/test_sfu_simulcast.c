@@ -351,7 +351,18 @@ static void test_room_chromium(void **state)
     round_of(r, a, 0, 1, 1000);
     /* Every layer's first key frame: bob climbs to the top at once, without a gap. */
     assert_int_equal(stats.unknown_ssrc, 0);
-    assert_int_equal(nsent, 3);
+    /* Alice is told she may send SFU_SIM_PUBLISH_BPS (REMB) with her first video packet. */
+    assert_int_equal(nsent, 4);
+    assert_int_equal(sent[1].to, 'A'); /* after the packet that started alice's reports */
+    struct rtcp_iter it;
+    struct rtcp_pkt p;
+    struct rtcp_remb remb;
+    rtcp_iter_init(&it, sent[1].buf, sent[1].len);
+    assert_int_equal(rtcp_iter_next(&it, &p), RTCP_OK);
+    assert_int_equal(rtcp_parse_remb(&p, &remb), 0);
+    assert_true(remb.bitrate <= SFU_SIM_PUBLISH_BPS && remb.bitrate > SFU_SIM_PUBLISH_BPS * 99 / 100);
+    memmove(&sent[1], &sent[2], 2 * sizeof(sent[0]));
+    nsent = 3;
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(sent[i].to, 'B');
         assert_int_equal(ssrc_of(&sent[i]), out);
@@ -367,8 +378,6 @@ static void test_room_chromium(void **state)
     assert_int_equal(sfu_room_sim_view(r, b, "alice", 320, 180, 1200), 1);
     assert_int_equal(nsent, 1);
     assert_int_equal(sent[0].rtcp, 1);
-    struct rtcp_iter it;
-    struct rtcp_pkt p;
     struct rtcp_fb fb;
     rtcp_iter_init(&it, sent[0].buf, sent[0].len);
     assert_int_equal(rtcp_iter_next(&it, &p), RTCP_OK);
