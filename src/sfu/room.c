@@ -135,7 +135,7 @@ static int track_from(const struct sdp_media *o, const struct sdp_media *a, stru
     t->kind = o->kind;
     t->nlayers = 1;
     memcpy(t->mid, o->mid, sizeof(t->mid));
-    memcpy(t->cname, o->nssrcs ? o->ssrcs[0].cname : "-", sizeof(t->cname));
+    snprintf(t->cname, sizeof(t->cname), "%s", o->nssrcs ? o->ssrcs[0].cname : "-");
     memcpy(t->track_id, o->msid_track[0] ? o->msid_track : o->mid, sizeof(t->track_id));
     t->codec = a->codecs[0];
     return 0;

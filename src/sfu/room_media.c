@@ -110,6 +110,7 @@ static void maybe_report(struct sfu_room *r, struct sfu_member *pub, uint64_t no
  * here, and where its VP8 descriptor is. */
 struct pkt_info {
     int layer, key;
+    int any_start;                  /* a simulcast track of a codec whose key frames we cannot see */
     int vp8;                        /* v is the parse of the VP8 payload at off */
     size_t off;
     struct sfu_vp8 v;
@@ -126,6 +127,8 @@ static void pkt_info(const struct sfu_track *t, const struct sfu_track *vt, cons
     /* A plain track switches nothing: any packet may start it. A
      * simulcast one switches at a VP8 key frame only. */
     pi->key = vt->nlayers <= 1 ? 1 : pi->vp8 && pi->v.keyframe;
+    /* Not VP8: a subscriber starts with any packet and stays on that layer. */
+    pi->any_start = vt->nlayers > 1 && strcasecmp(vt->codec.name, "VP8") != 0;
 }
 
 /* Slot s of a subscriber waits for a key frame of its target layer of
@@ -157,7 +160,7 @@ static void fan_out(struct sfu_room *r, struct sfu_member *pub, struct sfu_track
         if (!s || len + SFU_SRTP_TRAILER_MAX > r->cap)
             continue;
         sfu_sim_update(&s->fwd, &pub->state[vt->group].sim, now_ms);
-        int take = sfu_sim_accept(&s->fwd, pi->layer, pi->key);
+        int take = sfu_sim_accept(&s->fwd, pi->layer, pi->key || (pi->any_start && s->fwd.cur < 0));
         slot_pli(r, pub, vt, s, now_ms);
         if (!take)
             continue;
