@@ -67,7 +67,7 @@ export class SfuCall extends EventTarget {
     // transform before media flows, so an encrypted room stays encrypted
     // when it moves to the SFU (the codec header bytes stay in clear).
     this.transform = transform;
-    this.views = new ViewReporter((msg) => this.send(msg));
+    this.views = new ViewReporter((msg) => this.send(msg, { queue: true }));
   }
 
   /** The <video> element of peer id's tile, if the page shows one. */
