@@ -51,7 +51,7 @@ function layoutProblems() {
   return out;
 }
 
-describe('screen share in an SFU room; six people on a phone', { timeout: 400_000 }, () => {
+describe('screen share in an SFU room; six people on a phone', { timeout: 600_000 }, () => {
   let server, browser;
   const people = [];
 
@@ -122,7 +122,7 @@ describe('screen share in an SFU room; six people on a phone', { timeout: 400_00
     for (const p of [b, c]) await p.page.waitForSelector(tile, { state: 'detached' });
   });
 
-  test('(b) six people: a clean grid with names on the desktop and on a phone', { timeout: 240_000 }, async () => {
+  test('(b) six people: a clean grid with names on the desktop and on a phone', { timeout: 400_000 }, async () => {
     for (let i = 3; i < 6; i++) await enter(i, i === 5 ? PHONE : SMALL);
     const phone = people[5].page;
     await until(() => phone.evaluate(() => document.querySelectorAll('#grid > .tile[data-video="on"]').length === 5), 'the phone shows five cameras');
