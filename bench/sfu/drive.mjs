@@ -123,6 +123,11 @@ class WsPeer {
  * of each). Returns [{ room, members: [{ pub, sub }] }].
  */
 export const SUB_ID0 = 100000;
+/* A subscriber transport of tincan carries at most SDP_MAX_MEDIA (16)
+ * m-sections, so the first 8 publishers' audio and video (the generator's
+ * SDP parser has the same limit): Janus subscribers take the same 8 feeds,
+ * so that both servers forward the same packets. */
+export const FEEDS_MAX = 8;
 export function plan({ rooms = 1, pubs, subs, mesh = false, room }) {
   const out = [];
   let p = 0, q = 0;
@@ -270,7 +275,7 @@ export async function setupJanus(gen, { url, room, rooms = 1, pubs, subs, mesh =
   await gen.allConnected(ids.pubs, 20000 + 50 * ids.pubs.length);
   await Promise.all(rs.map(async (r) => {
     for (const m of r.members.filter((x) => x.sub)) {
-      const streams = r.members.filter((x) => x.pub && x.pub !== m.pub).map((x) => ({ feed: feeds.get(x.pub) }));
+      const streams = r.members.filter((x) => x.pub && x.pub !== m.pub).slice(0, FEEDS_MAX).map((x) => ({ feed: feeds.get(x.pub) }));
       const h = await s.attach();
       const a = await s.message(h, { request: 'join', ptype: 'subscriber', room: r.room, streams });
       const answer = await gen.answerTo(m.sub, a.jsep.sdp);
