@@ -335,6 +335,7 @@ export async function measure(gen, { pid, warmup, duration }) {
     sr_rr: d('sr_rr'),
     auth_fail: d('auth_fail'),
     key_frames: d('key_frames'),
+    gen_behind: d('behind'), // publishers that fell a second behind: the generator was the bottleneck
     final: fin,
   };
 }

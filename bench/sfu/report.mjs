@@ -45,6 +45,8 @@ for (const [k, rs] of groups) {
     f(perS(mid.rtcp_to_subs), 0), f(perS(mid.rtcp_to_pubs), 0), String(mid.plis), String(mid.nacks)]);
   const short = rs.filter((r) => r.tracks_short || r.auth_fail);
   if (short.length) console.log(`warning: ${k}: ${short.length} round(s) with subscribers missing tracks or SRTP failures`);
+  const behind = rs.filter((r) => r.gen_behind);
+  if (behind.length) console.log(`warning: ${k}: the generator fell behind in ${behind.length} round(s): it, not the server, was the limit`);
 }
 const w = head.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
 for (const l of lines) console.log(l.map((c, i) => c.padEnd(w[i])).join('  '));

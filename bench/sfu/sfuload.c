@@ -120,7 +120,7 @@ static struct {
     uint64_t pub_rtp, pub_bytes, pub_rtcp, sub_rtp, sub_bytes, sub_rtcp, plis, firs, nacks, remb, sr_rr;
     uint64_t auth_fail, bad, unknown_ssrc, stun_in, dtls_in;
     uint64_t frames, key_frames, rtcp_out;
-    uint64_t unverified;
+    uint64_t unverified, behind;
     int kick;        /* run the timers now */
     unsigned verify; /* unprotect one RTP packet in this many per subscriber */
 } G;
@@ -692,7 +692,10 @@ static void send_frame(struct xport *x, uint64_t now)
 /* Sends what is due; returns the next time something is. */
 static uint64_t pump_media(struct xport *x, uint64_t now)
 {
-    if (!x->next_audio) {
+    /* Start, or more than a second behind (the generator is overloaded):
+     * from now on, rather than a burst that keeps it behind. */
+    if (!x->next_audio || x->next_audio + 1000 < now) {
+        G.behind += x->next_audio != 0;
         x->next_audio = now;
         x->next_video = now;
     }
@@ -823,7 +826,7 @@ static void cmd_stats(int detail)
         { "plis", G.plis }, { "firs", G.firs }, { "nacks", G.nacks }, { "remb", G.remb },
         { "sr_rr", G.sr_rr }, { "auth_fail", G.auth_fail }, { "bad", G.bad },
         { "unknown_ssrc", G.unknown_ssrc }, { "frames", G.frames }, { "key_frames", G.key_frames }, { "rtcp_out", G.rtcp_out },
-        { "unverified", G.unverified }, { "lost", lost }, { "expected", expected },
+        { "unverified", G.unverified }, { "behind", G.behind }, { "lost", lost }, { "expected", expected },
     };
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
         json_object_set_new(o, f[i].k, json_integer((json_int_t)f[i].v));
