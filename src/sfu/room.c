@@ -363,15 +363,24 @@ void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sf
 {
     if (st->pli_sent && now_ms - st->last_pli_ms < SFU_ROOM_PLI_MS) {
         r->stats->pli_limited++;
+        st->pli_due = 1;
         return;
     }
     int n = rtcp_build_pli(r->scratch, r->cap, ROUTER_SSRC, t->ssrc);
     if (n <= 0)
         return;
     st->pli_sent = 1;
+    st->pli_due = 0;
     st->last_pli_ms = now_ms;
     r->stats->pli_sent++;
     r->ops.send_rtcp(pub->ud, r->scratch, (size_t)n, r->cap);
+}
+
+void room_keyframe_due(struct sfu_room *r, struct sfu_member *pub, size_t i, uint64_t now_ms)
+{
+    struct track_state *st = &pub->state[i];
+    if (st->pli_due && now_ms - st->last_pli_ms >= SFU_ROOM_PLI_MS)
+        room_request_keyframe(r, pub, &pub->tracks[i], st, now_ms);
 }
 
 static void keyframe_for(struct sfu_room *r, struct sfu_member *sub, uint32_t out_ssrc, uint64_t now_ms)

@@ -22,6 +22,7 @@ struct track_state {
     struct sfu_rxstats rx;
     uint64_t last_pli_ms;
     int pli_sent;
+    int pli_due;                    /* a request came within the limit: one PLI once it passes */
     uint16_t highest_in;            /* the newest sequence number from the publisher */
     int have_in;
     double up_tokens;               /* NACKs we may still send upstream */
@@ -71,9 +72,13 @@ struct sfu_member *room_publisher_of(struct sfu_room *r, const struct sfu_member
                                      struct sfu_track **t, struct track_state **st);
 /* m's active slot of out_ssrc, or NULL. */
 struct slot *room_slot_of(struct sfu_member *m, uint32_t out_ssrc);
-/* A PLI to pub about t, unless one went less than SFU_ROOM_PLI_MS ago. */
+/* A PLI to pub about t, unless one went less than SFU_ROOM_PLI_MS ago
+ * (then one is due when that time is up: room_keyframe_due()). */
 void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sfu_track *t,
                            struct track_state *st, uint64_t now_ms);
+/* Sends the PLI due about pub's track i once the limit allows (called
+ * with each of its packets), so a request within the limit is late, not lost. */
+void room_keyframe_due(struct sfu_room *r, struct sfu_member *pub, size_t i, uint64_t now_ms);
 
 /* room_media.c */
 /* A subscriber's generic NACK: answered; 0, or -1 if malformed. */

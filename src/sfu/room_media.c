@@ -169,6 +169,7 @@ void sfu_room_rtp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, 
             memcpy(r->fwd, pkt, len);
             media_in(r, m, i, &h, 0, now_ms);
             maybe_report(r, m, now_ms);
+            room_keyframe_due(r, m, i, now_ms);
             return;
         }
         if (m->tracks[i].rtx_ssrc && m->tracks[i].rtx_ssrc == h.ssrc) {

@@ -301,6 +301,36 @@ static size_t rtp_seq(uint8_t *buf, uint32_t ssrc, uint16_t seq, uint8_t pt)
     return 32;
 }
 
+/* A request within the limit is not lost: the PLI goes with the
+ * publisher's first packet after the limit (a subscriber that connects
+ * just after another asked still gets its key frame). */
+static void test_pli_due(void **state)
+{
+    struct sfu_room *r = *state;
+    struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
+    struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
+    struct sfu_member *c = sfu_room_join(r, "carol", (void *)&C);
+    publish(r, a, 1000, 2000);
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    sfu_room_offer(r, b, d);
+    sfu_room_offer(r, c, d);
+    sfu_room_ready(r, b, 10000);
+    sfu_room_ready(r, c, 10100); /* within 500 ms of bob's: due */
+    assert_int_equal(sent_to('A', 1), 1);
+    assert_int_equal(stats.pli_limited, 1);
+    uint8_t pkt[64];
+    sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 1, 96), 10300);
+    assert_int_equal(sent_to('A', 1), 1);
+    sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 2, 96), 10500);
+    assert_int_equal(sent_to('A', 1), 2);
+    assert_int_equal(stats.pli_sent, 2);
+    /* Sent once: later packets ask for nothing (the receiver report waits
+     * for a second after the first packet). */
+    sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 3, 96), 11200);
+    assert_int_equal(sent_to('A', 1), 2);
+    xfree(d);
+}
+
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -593,6 +623,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offer_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pli, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pli_due, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nack_rtx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nack_storm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publisher_rtx, setup, teardown),
