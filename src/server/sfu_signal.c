@@ -146,7 +146,8 @@ static void on_sub_answer(struct sfu_part *p, const struct sdp *d)
     }
     p->sub_pending = 0;
     p->closed_sub = NULL;
-    sfu_room_answered(p->room->router, p->member, d);
+    if (sfu_room_answered(p->room->router, p->member, d))
+        p->sub_dirty = 1; /* a track waited for a recyclable m-section */
     if (sfu_session_state(p->sub->sess) == SFU_SESSION_CONNECTED)
         sfu_room_ready(p->room->router, p->member, loop_now(p->g->srv->loop));
     if (p->sub_dirty) {

@@ -33,6 +33,7 @@ struct track_state {
 struct slot {
     char mid[SDP_TOKEN_MAX];
     int active;                     /* 0: its track is gone, the m-section is rejected */
+    int settled;                    /* rejected in an offer the browser answered: may be recycled */
     int rtx_ok;                     /* the subscriber's answer accepted our RTX */
     uint16_t rtx_seq;               /* the next sequence number of our RTX stream to it */
     char publisher[SFU_ROOM_ID_MAX + 1];
@@ -49,6 +50,7 @@ struct sfu_member {
     size_t nslots;
     struct slot slots[SFU_ROOM_SLOTS];
     unsigned next_mid;
+    int short_of_slots;             /* a track found no slot in the last offer */
     double nack_tokens;             /* retransmissions this subscriber may still have */
     uint64_t nack_ms;
     uint64_t last_rr_ms;
