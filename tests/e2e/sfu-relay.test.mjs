@@ -156,7 +156,7 @@ describe('a relay-only browser in an SFU room', { timeout: 180_000 }, () => {
   // turns: on the main port, credentials of tincan's own), like a network
   // that lets only TCP 443 out. It and a plain page of the web client
   // decode each other; the relay page's SFU connection runs from a relay
-  // candidate.
+  // candidate (the plain page's may too: it has the same ICE servers).
   test('the web client with ?relay joins an SFU room through TURN', STEP, async () => {
     const people = [];
     try {
@@ -173,7 +173,9 @@ describe('a relay-only browser in an SFU room', { timeout: 180_000 }, () => {
         assert.equal(s.path, 'sfu');
         assert.equal(s.candidateType, 'relay', `the relay-only client's SFU connection: ${JSON.stringify(relayed)}`);
       }
-      for (const s of Object.values(plain)) assert.equal(s.candidateType, 'host', JSON.stringify(plain));
+      // The plain page has the same TURN servers and may start on a relay
+      // pair too; it only has to get through.
+      for (const s of Object.values(plain)) assert.equal(s.path, 'sfu', JSON.stringify(plain));
     } finally {
       for (const p of people) await p.ctx.close().catch(() => {});
     }
