@@ -9,10 +9,13 @@
 // Each forwarded track carries a=msid:<publisher's peerId> <track id>, so the
 // stream id of a received track names the peer whose tile it belongs to.
 // tincan is ICE-lite and needs none of our candidates: nothing trickles.
-// The connections get the same ICE servers as a mesh call: tincan's own
-// address is the candidate that matters, but a network that lets only TCP
-// 443 through reaches it through tincan's TURN relay (turns:), which hands
-// the traffic to the SFU in process.
+// tincan's own address is the candidate that matters, so the connections
+// start without ICE servers (with tincan's TURN servers Chromium often
+// settles on a relay pair though the direct one works). A network that lets
+// only TCP 443 through reaches tincan through its TURN relay (turns:),
+// which hands the traffic to the SFU in process: after a fresh start for a
+// transport that failed, and from the start with ?relay (relay only), the
+// connections get the welcome's ICE servers, as a mesh call does.
 //
 // Reconnecting: a transport that fails (or stays disconnected), and any
 // resumed signaling connection (offers sent while we were away are lost),
@@ -56,7 +59,9 @@ export class SfuCall extends EventTarget {
    */
   constructor({ selfId, media, send, transform = null, iceServers = [], iceTransportPolicy = 'all' }) {
     super();
-    this.config = { iceServers: Array.isArray(iceServers) ? iceServers : [], iceTransportPolicy };
+    this.iceServers = Array.isArray(iceServers) ? iceServers : [];
+    this.relayOnly = iceTransportPolicy === 'relay';
+    this.withTurn = this.relayOnly; // the TURN servers too (after a failure, or relay only)
     this.selfId = selfId;
     this.media = media;
     this.send = send;
@@ -106,7 +111,8 @@ export class SfuCall extends EventTarget {
 
   #transport(role, gen) {
     // The default bundle policy: an offer whose m-sections are all rejected has no BUNDLE group.
-    const pc = new RTCPeerConnection(this.config);
+    const pc = new RTCPeerConnection(this.withTurn
+      ? { iceServers: this.iceServers, iceTransportPolicy: this.relayOnly ? 'relay' : 'all' } : {});
     pc.addEventListener('connectionstatechange', () => {
       if (gen === this.#generation) this.#onState(role, pc);
     });
@@ -229,6 +235,7 @@ export class SfuCall extends EventTarget {
       const bad = (pc) => ['failed', 'disconnected'].includes(pc.connectionState);
       if (!bad(this.pub) && !bad(this.sub)) return;
       this.resets++;
+      this.withTurn = true; // perhaps only TURN gets through here
       this.reset();
     }, ms);
   }
