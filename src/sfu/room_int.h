@@ -11,13 +11,14 @@
 #include "room.h"
 #include "rtcp.h"
 #include "rxstats.h"
+#include "simulcast.h"
 
 #define SFU_ROOM_PKT_MAX 2048        /* longer RTP is dropped (browsers send about 1200) */
 #define ROUTER_SSRC 0x74696E63u /* "tinc": the sender SSRC of our feedback and reports */
 
 /* What the router keeps about a published track besides its description. */
 struct track_state {
-    struct sfu_rewriter rw;
+    struct sfu_sim_track sim;       /* visible entry: its layers' sizes, activity, bitrates */
     struct sfu_pktcache *cache;     /* video only; NULL for audio */
     struct sfu_rxstats rx;
     uint64_t last_pli_ms;
@@ -38,19 +39,22 @@ struct slot {
     uint16_t rtx_seq;               /* the next sequence number of our RTX stream to it */
     char publisher[SFU_ROOM_ID_MAX + 1];
     struct sfu_track track;         /* a copy: the slot outlives the publisher */
+    struct sfu_sim_fwd fwd;         /* the layer it gets, its rewriting */
 };
 
 struct sfu_member {
     struct sfu_member *prev, *next;
     char id[SFU_ROOM_ID_MAX + 1];
     void *ud;
-    size_t ntracks;
+    size_t ntracks, nvisible;       /* entries; of them the visible ones (first) */
     struct sfu_track tracks[SFU_ROOM_TRACKS];
     struct track_state state[SFU_ROOM_TRACKS];
     size_t nslots;
     struct slot slots[SFU_ROOM_SLOTS];
     unsigned next_mid;
     int short_of_slots;             /* a track found no slot in the last offer */
+    size_t nviews;                  /* sfu_room_sim_view() reports, kept for slots made later */
+    struct { char publisher[SFU_ROOM_ID_MAX + 1]; int want_h; } views[SFU_ROOM_SLOTS];
     double nack_tokens;             /* retransmissions this subscriber may still have */
     uint64_t nack_ms;
     uint64_t last_rr_ms;
@@ -81,6 +85,12 @@ void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sf
 /* Sends the PLI due about pub's track i once the limit allows (called
  * with each of its packets), so a request within the limit is late, not lost. */
 void room_keyframe_due(struct sfu_room *r, struct sfu_member *pub, size_t i, uint64_t now_ms);
+
+/* The entry of pub for layer l of its visible track t (t itself if plain). */
+struct sfu_track *room_layer(struct sfu_member *pub, const struct sfu_track *t, int l, struct track_state **st);
+
+/* room_sim.c: a new slot s of m takes the size m last reported for its publisher. */
+void room_sim_slot_new(struct sfu_member *m, struct slot *s);
 
 /* room_media.c */
 /* A subscriber's generic NACK: answered; 0, or -1 if malformed. */
