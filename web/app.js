@@ -219,6 +219,7 @@ function openSession({ kind, room, pin, callId, withName, media, name = '', myLo
     kind, room, pin, callId, withName, media, name, myLobbyName, signal, sfu, e2ee, team, password, mixer,
     selfId: state.selfId,
     iceServers: state.iceServers,
+    iceTransportPolicy: state.relayOnly ? 'relay' : 'all',
     onEnd: onSessionEnd,
   });
   state.session = session;
@@ -425,6 +426,9 @@ if (routed) {
     state.room = room;
     state.autoJoin = true;
     state.sfu = new URLSearchParams(location.search).has('sfu');
+    // ?relay: every connection of the call through tincan's TURN relay only
+    // (iceTransportPolicy 'relay'), as on a network that lets only TCP 443 out.
+    state.relayOnly = new URLSearchParams(location.search).has('relay');
     setJoinRoom(room);
   } else {
     showBadRoom(REFUSED.bad_room());

@@ -36,16 +36,17 @@ export class Call extends EventTarget {
 
   /**
    * selfId: our peer id; media: LocalMedia or null (receive only);
-   * iceServers: from the welcome; send(msg): sends one signaling message;
+   * iceServers: from the welcome; iceTransportPolicy: 'all', or 'relay'
+   * (the page's ?relay: TURN only); send(msg): sends one signaling message;
    * transform: null, or an E2ee (e2ee.js) whose attachAll(pc, peerId)
    * encrypts every sender and decrypts every receiver of a connection.
    */
-  constructor({ selfId, media, iceServers = [], send, transform = null }) {
+  constructor({ selfId, media, iceServers = [], send, transform = null, iceTransportPolicy = 'all' }) {
     super();
     this.transform = transform;
     this.selfId = selfId;
     this.media = media;
-    this.config = { iceServers: Array.isArray(iceServers) ? iceServers : [] };
+    this.config = { iceServers: Array.isArray(iceServers) ? iceServers : [], iceTransportPolicy };
     this.send = send;
     /** @type {MediaStream|null} our screen share, sent to every peer */
     this.screen = null;

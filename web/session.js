@@ -35,12 +35,14 @@ export class Session {
    * for an end-to-end encrypted call, else null.
    */
   constructor({ kind, room = null, pin = null, callId = null, withName = null, media, name = '', myLobbyName = null,
-    signal, selfId, iceServers, onEnd, sfu = false, e2ee = null, team = null, password = '', mixer = null }) {
+    signal, selfId, iceServers, onEnd, sfu = false, e2ee = null, team = null, password = '', mixer = null,
+    iceTransportPolicy = 'all' }) {
     Object.assign(this, { kind, room, pin, callId, withName, media, name, myLobbyName, signal, onEnd, e2ee });
     if (e2ee) e2ee.bind({ send: (msg) => signal.send(msg, { queue: true }), label: (id) => this.label(id) });
     this.sfu = sfu; // ask for an SFU room (/r/<name>?sfu)
     this.mode = 'mesh'; // 'mesh' | 'sfu': how the room carries media (the server says)
     this.iceServers = iceServers;
+    this.iceTransportPolicy = iceTransportPolicy; // 'relay' with ?relay: TURN only
     // A team room ({id, name}, docs/rooms.md): joined with the session
     // cookie and the room's password; everyone shows with an account name.
     this.team = team;
@@ -418,6 +420,7 @@ export class Session {
       selfId,
       media: this.media,
       iceServers,
+      iceTransportPolicy: this.iceTransportPolicy,
       send: (msg, opts) => this.signal.send(msg, opts),
       transform: this.e2ee,
     });

@@ -9,13 +9,23 @@
 // Each forwarded track carries a=msid:<publisher's peerId> <track id>, so the
 // stream id of a received track names the peer whose tile it belongs to.
 // tincan is ICE-lite and needs none of our candidates: nothing trickles.
+// tincan's own address is the candidate that matters, so the connections
+// start without ICE servers (with tincan's TURN servers Chromium often
+// settles on a relay pair though the direct one works). A network that lets
+// only TCP 443 through reaches tincan through its TURN relay (turns:),
+// which hands the traffic to the SFU in process: after a fresh start for a
+// transport that failed, and from the start with ?relay (relay only), the
+// connections get the welcome's ICE servers, as a mesh call does.
 //
 // Reconnecting: a transport that fails (or stays disconnected), and any
 // resumed signaling connection (offers sent while we were away are lost),
 // lead to a fresh start of the media side: both connections are closed,
 // {"type":"sfu-reset"} goes to tincan, and new ones are made when tincan
 // echoes it (what came before the echo was for the old ones); the room
-// hears nothing of it. A
+// hears nothing of it. Each fresh start has a number (epoch) that goes
+// with sfu-reset; tincan's sfu-offer, sfu-answer and sfu-closed carry the
+// epoch of the transports they are for, and those of another are dropped,
+// whenever they arrive. A
 // short network cut needs none of this: ICE carries on by itself.
 //
 // Simulcast: the camera goes out as three encodings (rids q, h, f at 1/4,
@@ -60,14 +70,19 @@ export class SfuCall extends EventTarget {
   #screenTx = []; // its transceivers on the publisher connection
   #republish = false; // the share changed while an offer was out
   #offering = false;
+  #epoch = 0; // of our transports, as sfu-reset told tincan (0 from the join)
 
   /**
    * selfId: our peer id; media: LocalMedia or null (receive only);
-   * send(msg, opts): sends one signaling message. iceServers are not used:
-   * tincan's own address is the only candidate that matters.
+   * send(msg, opts): sends one signaling message; iceServers: from the
+   * welcome (tincan's TURN), for networks where UDP does not get through;
+   * iceTransportPolicy: 'all', or 'relay' to use TURN only.
    */
-  constructor({ selfId, media, send, transform = null }) {
+  constructor({ selfId, media, send, transform = null, iceServers = [], iceTransportPolicy = 'all' }) {
     super();
+    this.iceServers = Array.isArray(iceServers) ? iceServers : [];
+    this.relayOnly = iceTransportPolicy === 'relay';
+    this.withTurn = this.relayOnly; // the TURN servers too (after a failure, or relay only)
     this.selfId = selfId;
     this.media = media;
     this.send = send;
@@ -137,12 +152,14 @@ export class SfuCall extends EventTarget {
       peer.regroup(true);
     }
     this.#waitReset = true;
-    this.send({ type: 'sfu-reset' }, { queue: true });
+    this.#epoch++;
+    this.send({ type: 'sfu-reset', epoch: this.#epoch }, { queue: true });
   }
 
   #transport(role, gen) {
     // The default bundle policy: an offer whose m-sections are all rejected has no BUNDLE group.
-    const pc = new RTCPeerConnection();
+    const pc = new RTCPeerConnection(this.withTurn
+      ? { iceServers: this.iceServers, iceTransportPolicy: this.relayOnly ? 'relay' : 'all' } : {});
     pc.addEventListener('connectionstatechange', () => {
       if (gen === this.#generation) this.#onState(role, pc);
     });
@@ -181,6 +198,9 @@ export class SfuCall extends EventTarget {
    */
   handleSignal(msg) {
     if (this.closed) return;
+    // Meant for transports we have replaced (sent before tincan saw our
+    // sfu-reset, or echoes of an earlier one): dropped.
+    if ((Number.isInteger(msg.epoch) ? msg.epoch : 0) !== this.#epoch) return;
     if (msg.type === 'sfu-closed') {
       if (!this.#waitReset) this.reset();
       return;
@@ -211,7 +231,11 @@ export class SfuCall extends EventTarget {
         await pc.setLocalDescription(answer);
         this.send({ type: 'sfu-subscribe-answer', sdp: answer.sdp }, { queue: true });
         this.#pruneEnded();
-      }).catch((err) => this.#warn('offer', err));
+      }).catch((err) => {
+        // tincan waits for an answer that will not come: start afresh.
+        this.#warn('offer', err);
+        if (pc === this.sub) this.reset();
+      });
     }
   }
 
@@ -265,6 +289,7 @@ export class SfuCall extends EventTarget {
       const bad = (pc) => ['failed', 'disconnected'].includes(pc.connectionState);
       if (!bad(this.pub) && !bad(this.sub)) return;
       this.resets++;
+      this.withTurn = true; // perhaps only TURN gets through here
       this.reset();
     }, ms);
   }

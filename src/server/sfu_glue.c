@@ -122,6 +122,8 @@ static const struct sfu_session_ops session_ops = {
 
 /* --- transports --- */
 
+static void arm(struct sfu_tx *t);
+
 static void random_token(char *out, size_t chars)
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
@@ -130,6 +132,16 @@ static void random_token(char *out, size_t chars)
     for (size_t i = 0; i < chars; i++)
         out[i] = alphabet[raw[i] & 63];
     out[chars] = '\0';
+}
+
+/* A session from our side alone (a subscriber transport: our offer goes
+ * first): checks are answered before the browser's answer arrives. */
+static void tx_prepare(struct sfu_tx *t)
+{
+    struct sfu_session_params p = { .local_ufrag = t->ufrag, .local_pwd = t->pwd };
+    t->sess = sfu_session_new(t->g->dtls, &p, &session_ops, t);
+    if (t->sess)
+        t->g->sessions++;
 }
 
 struct sfu_tx *sfu_tx_new(struct sfu_glue *g, struct sfu_part *part, int publisher)
@@ -143,19 +155,28 @@ struct sfu_tx *sfu_tx_new(struct sfu_glue *g, struct sfu_part *part, int publish
     } while (strmap_get(&g->by_ufrag, t->ufrag));
     random_token(t->pwd, 32);
     strmap_put(&g->by_ufrag, &t->by_ufrag, t->ufrag);
+    if (!publisher)
+        tx_prepare(t);
     return t;
 }
 
 int sfu_tx_start(struct sfu_tx *t, const char *ufrag, const char *fp_hash, const char *fp)
 {
-    struct sfu_session_params p = {
-        .local_ufrag = t->ufrag, .local_pwd = t->pwd, .remote_ufrag = ufrag, .fp_hash = fp_hash, .fp_hex = fp,
-    };
-    t->sess = sfu_session_new(t->g->dtls, &p, &session_ops, t);
-    if (!t->sess)
-        return -1;
+    if (t->sess) { /* prepared with our offer */
+        if (sfu_session_set_remote(t->sess, ufrag, fp_hash, fp) != 0)
+            return -1;
+        arm(t); /* a ClientHello that came early may have been answered */
+    } else {
+        struct sfu_session_params p = {
+            .local_ufrag = t->ufrag, .local_pwd = t->pwd, .remote_ufrag = ufrag, .fp_hash = fp_hash, .fp_hex = fp,
+        };
+        t->sess = sfu_session_new(t->g->dtls, &p, &session_ops, t);
+        if (!t->sess)
+            return -1;
+        t->g->sessions++;
+    }
+    t->started = 1;
     t->started_ms = loop_now(t->g->srv->loop);
-    t->g->sessions++;
     return 0;
 }
 

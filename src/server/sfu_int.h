@@ -38,7 +38,9 @@ struct sfu_tx {
     struct sfu_glue *g;
     struct sfu_part *part;
     int publisher;                   /* 1: publisher transport, 0: subscriber */
-    struct sfu_session *sess;        /* NULL until the browser's description came */
+    struct sfu_session *sess;        /* publisher: NULL until the browser's offer came;
+                                        subscriber: made with our offer, completed by the answer */
+    int started;                     /* the browser's description is in (sfu_tx_start) */
     struct strmap_entry by_ufrag;
     char ufrag[17], pwd[33];
     struct sfu_bind binds[ICE_MAX_PAIRS]; /* remote addresses that passed ICE */

@@ -70,7 +70,8 @@ static void send_sdp(struct sfu_part *p, struct sfu_tx *t, const struct sdp *d, 
     local.session_id >>= 2; /* o= takes up to 63 bits; keep it well inside */
     char *text = xmalloc(SDP_TEXT_MAX);
     if (sdp_write(d, &local, text, SDP_TEXT_MAX) > 0)
-        send_msg(p, json_pack("{s:s, s:s}", "type", type, "sdp", text));
+        send_msg(p, json_pack("{s:s, s:s, s:I}", "type", type, "sdp", text, "epoch",
+                              (json_int_t)hub_peer_sfu_epoch(p->peer)));
     xfree(text);
 }
 
@@ -140,13 +141,14 @@ static void on_sub_answer(struct sfu_part *p, const struct sdp *d)
     }
     /* Once the transport runs, an answer whose m-sections are all
      * rejected (everyone else left) is fine: it only says so. */
-    if (!p->sub->sess && (!m || sfu_tx_start(p->sub, m->ice_ufrag, m->fp_hash, m->fp) != 0)) {
+    if (!p->sub->started && (!m || sfu_tx_start(p->sub, m->ice_ufrag, m->fp_hash, m->fp) != 0)) {
         send_error(p, "bad_sdp", "the answer has no usable ICE credentials or fingerprint");
         return;
     }
     p->sub_pending = 0;
     p->closed_sub = NULL;
-    sfu_room_answered(p->room->router, p->member, d);
+    if (sfu_room_answered(p->room->router, p->member, d))
+        p->sub_dirty = 1; /* a track waited for a recyclable m-section */
     if (sfu_session_state(p->sub->sess) == SFU_SESSION_CONNECTED)
         sfu_room_ready(p->room->router, p->member, loop_now(p->g->srv->loop));
     if (p->sub_dirty) {
@@ -203,8 +205,8 @@ static void on_publish(struct sfu_part *p, const struct sdp *offer)
 
 static void send_closed(struct sfu_part *p, int publisher, const char *reason)
 {
-    send_msg(p, json_pack("{s:s, s:s, s:s}", "type", "sfu-closed", "transport", publisher ? "publisher" : "subscriber",
-                          "reason", reason));
+    send_msg(p, json_pack("{s:s, s:s, s:s, s:I}", "type", "sfu-closed", "transport", publisher ? "publisher" : "subscriber",
+                          "reason", reason, "epoch", (json_int_t)hub_peer_sfu_epoch(p->peer)));
 }
 
 /* Ends p's publisher or subscriber transport and tells the browser. Its
@@ -234,7 +236,7 @@ static void close_tx(struct sfu_part *p, int publisher, const char *reason)
 /* Why t must close now, or NULL. */
 static const char *dead(struct sfu_tx *t, uint64_t now)
 {
-    if (!t || !t->sess)
+    if (!t || !t->sess || !t->started)
         return NULL;
     enum sfu_session_state st = sfu_session_state(t->sess);
     if (st == SFU_SESSION_FAILED)

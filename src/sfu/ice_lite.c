@@ -32,7 +32,19 @@ int ice_lite_init(struct ice_lite *ice, const char *local_ufrag, const char *loc
 
 int ice_lite_set_remote(struct ice_lite *ice, const char *remote_ufrag)
 {
-    return copy_str(ice->remote_ufrag, ICE_UFRAG_MAX, &ice->remote_ufrag_len, remote_ufrag);
+    if (copy_str(ice->remote_ufrag, ICE_UFRAG_MAX, &ice->remote_ufrag_len, remote_ufrag))
+        return -EINVAL;
+    int best = -1;
+    for (int i = 0; i < ICE_MAX_PAIRS; i++) {
+        struct ice_pair *p = &ice->pairs[i];
+        if (p->in_use && strcmp(p->ufrag, ice->remote_ufrag) != 0)
+            *p = (struct ice_pair){ 0 };
+        if (p->in_use && p->nominated && (best < 0 || p->priority > ice->pairs[best].priority))
+            best = i;
+    }
+    if (ice->selected >= 0 && !ice->pairs[ice->selected].in_use)
+        ice->selected = best;
+    return 0;
 }
 
 int ice_lite_ufrag(const uint8_t *buf, size_t len, struct stun_str *ufrag)
@@ -160,11 +172,17 @@ static int pair_for(struct ice_lite *ice, const struct stun_addr *from)
     return oldest;
 }
 
-static void update_pair(struct ice_lite *ice, const struct stun_addr *from, uint32_t prio, uint64_t now_ms,
-                        struct ice_result *res)
+static void update_pair(struct ice_lite *ice, const struct stun_msg *m, const struct stun_addr *from, uint32_t prio,
+                        uint64_t now_ms, struct ice_result *res)
 {
     int i = pair_for(ice, from);
     struct ice_pair *p = &ice->pairs[i];
+    struct stun_str user;
+    size_t l = ice->local_ufrag_len + 1; /* USERNAME is "ours:theirs" (checked) */
+    if (stun_msg_str(m, STUN_ATTR_USERNAME, &user) == 0 && user.len > l && user.len - l <= ICE_UFRAG_MAX) {
+        memcpy(p->ufrag, user.p + l, user.len - l);
+        p->ufrag[user.len - l] = '\0';
+    }
     p->remote = *from;
     p->priority = prio;
     p->last_check_ms = now_ms;
@@ -208,7 +226,7 @@ int ice_lite_handle(struct ice_lite *ice, const uint8_t *req, size_t len, const 
     int n = ice_lite_build_success(m.txid, from, ice->local_pwd, ice->local_pwd_len,
                                    stun_msg_integrity_type(&m), resp, cap);
     if (n > 0)
-        update_pair(ice, from, prio, now_ms, res);
+        update_pair(ice, &m, from, prio, now_ms, res);
     return n;
 }
 

@@ -42,6 +42,7 @@ struct ice_pair {
     uint64_t last_check_ms;   /* caller's clock at its latest valid check */
     uint8_t in_use;
     uint8_t nominated;
+    char ufrag[ICE_UFRAG_MAX + 1]; /* the browser's ufrag in its latest check */
 };
 
 struct ice_lite {
@@ -60,7 +61,9 @@ struct ice_lite {
 int ice_lite_init(struct ice_lite *ice, const char *local_ufrag, const char *local_pwd,
                   const char *remote_ufrag);
 /* Records the peer's ufrag once its description arrives (an ICE restart
- * needs a new session). Returns 0 or -EINVAL. */
+ * needs a new session); pairs whose checks came with another ufrag (a
+ * client with an ICE agent per m-section checks with each before BUNDLE
+ * applies) are dropped. Returns 0 or -EINVAL. */
 int ice_lite_set_remote(struct ice_lite *ice, const char *remote_ufrag);
 
 /* An ICE restart (RFC 8445 §2.4): new credentials on both sides. The

@@ -319,8 +319,11 @@ static struct slot *new_slot(struct sfu_member *m)
         s = &m->slots[m->nslots++];
     } else {
         for (size_t i = 0; i < m->nslots && !s; i++)
-            if (!m->slots[i].active)
+            if (!m->slots[i].active && m->slots[i].settled)
                 s = &m->slots[i]; /* a rejected m-section is recycled with a new mid (RFC 8829 §5.2.2) */
+    /* Only one rejected in the descriptions both sides have applied: a
+     * browser refuses a new mid where its current m-section is not
+     * rejected ("the order of m-lines ... doesn't match"). */
     }
     if (s) {
         memset(s, 0, sizeof(*s));
@@ -343,6 +346,7 @@ static int slot_alive(struct sfu_room *r, struct sfu_member *m, const struct slo
 
 static void sync_slots(struct sfu_room *r, struct sfu_member *m)
 {
+    m->short_of_slots = 0;
     for (size_t i = 0; i < m->nslots; i++)
         if (m->slots[i].active && !slot_alive(r, m, &m->slots[i]))
             m->slots[i].active = 0;
@@ -353,8 +357,10 @@ static void sync_slots(struct sfu_room *r, struct sfu_member *m)
             if (room_slot_of(m, p->tracks[i].out_ssrc))
                 continue;
             struct slot *s = new_slot(m);
-            if (!s)
+            if (!s) {
+                m->short_of_slots = 1; /* offered once a rejected slot is settled */
                 return;
+            }
             s->active = 1;
             s->track = p->tracks[i];
             sfu_sim_fwd_init(&s->fwd, s->track.out_ssrc);
@@ -434,16 +440,20 @@ static int accepts_rtx(const struct sdp_media *a, uint8_t pt)
     return 0;
 }
 
-void sfu_room_answered(struct sfu_room *r, struct sfu_member *m, const struct sdp *answer)
+int sfu_room_answered(struct sfu_room *r, struct sfu_member *m, const struct sdp *answer)
 {
     (void)r;
+    int more = 0;
     for (size_t i = 0; i < m->nslots; i++) {
         struct slot *s = &m->slots[i];
+        s->settled = !s->active;
+        more |= s->settled && m->short_of_slots;
         s->rtx_ok = 0;
         for (size_t k = 0; k < answer->nmedia && s->track.rtx_pt >= 0; k++)
             if (strcmp(answer->media[k].mid, s->mid) == 0)
                 s->rtx_ok = accepts_rtx(&answer->media[k], s->track.codec.pt);
     }
+    return more;
 }
 
 /* --- key frames --- */
@@ -453,15 +463,24 @@ void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sf
 {
     if (st->pli_sent && now_ms - st->last_pli_ms < SFU_ROOM_PLI_MS) {
         r->stats->pli_limited++;
+        st->pli_due = 1;
         return;
     }
     int n = rtcp_build_pli(r->scratch, r->cap, ROUTER_SSRC, t->ssrc);
     if (n <= 0)
         return;
     st->pli_sent = 1;
+    st->pli_due = 0;
     st->last_pli_ms = now_ms;
     r->stats->pli_sent++;
     r->ops.send_rtcp(pub->ud, r->scratch, (size_t)n, r->cap);
+}
+
+void room_keyframe_due(struct sfu_room *r, struct sfu_member *pub, size_t i, uint64_t now_ms)
+{
+    struct track_state *st = &pub->state[i];
+    if (st->pli_due && now_ms - st->last_pli_ms >= SFU_ROOM_PLI_MS)
+        room_request_keyframe(r, pub, &pub->tracks[i], st, now_ms);
 }
 
 struct sfu_track *room_layer(struct sfu_member *pub, const struct sfu_track *t, int l, struct track_state **st)

@@ -161,8 +161,11 @@ int sfu_room_offer(struct sfu_room *r, struct sfu_member *m, struct sdp *out);
  * (rate-limited like any PLI). */
 void sfu_room_ready(struct sfu_room *r, struct sfu_member *m, uint64_t now_ms);
 
-/* m's answer to our last subscriber offer: which slots accepted RTX. */
-void sfu_room_answered(struct sfu_room *r, struct sfu_member *m, const struct sdp *answer);
+/* m's answer to our last subscriber offer: which slots accepted RTX, and
+ * which rejected m-sections both sides have applied (only those are
+ * recycled). Returns 1 if a track found no slot in that offer and one is
+ * free now: offer again. */
+int sfu_room_answered(struct sfu_room *r, struct sfu_member *m, const struct sdp *answer);
 
 /* Unprotected RTP from m's publisher transport at now_ms: forwarded as
  * above. */

@@ -23,6 +23,7 @@ struct track_state {
     struct sfu_rxstats rx;
     uint64_t last_pli_ms;
     int pli_sent;
+    int pli_due;                    /* a request came within the limit: one PLI once it passes */
     uint16_t highest_in;            /* the newest sequence number from the publisher */
     int have_in;
     double up_tokens;               /* NACKs we may still send upstream */
@@ -33,6 +34,7 @@ struct track_state {
 struct slot {
     char mid[SDP_TOKEN_MAX];
     int active;                     /* 0: its track is gone, the m-section is rejected */
+    int settled;                    /* rejected in an offer the browser answered: may be recycled */
     int rtx_ok;                     /* the subscriber's answer accepted our RTX */
     uint16_t rtx_seq;               /* the next sequence number of our RTX stream to it */
     char publisher[SFU_ROOM_ID_MAX + 1];
@@ -50,6 +52,7 @@ struct sfu_member {
     size_t nslots;
     struct slot slots[SFU_ROOM_SLOTS];
     unsigned next_mid;
+    int short_of_slots;             /* a track found no slot in the last offer */
     size_t nviews;                  /* sfu_room_sim_view() reports, kept for slots made later */
     struct { char publisher[SFU_ROOM_ID_MAX + 1]; int want_h; } views[SFU_ROOM_SLOTS];
     double nack_tokens;             /* retransmissions this subscriber may still have */
@@ -75,9 +78,13 @@ struct sfu_member *room_publisher_of(struct sfu_room *r, const struct sfu_member
                                      struct sfu_track **t, struct track_state **st);
 /* m's active slot of out_ssrc, or NULL. */
 struct slot *room_slot_of(struct sfu_member *m, uint32_t out_ssrc);
-/* A PLI to pub about t, unless one went less than SFU_ROOM_PLI_MS ago. */
+/* A PLI to pub about t, unless one went less than SFU_ROOM_PLI_MS ago
+ * (then one is due when that time is up: room_keyframe_due()). */
 void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sfu_track *t,
                            struct track_state *st, uint64_t now_ms);
+/* Sends the PLI due about pub's track i once the limit allows (called
+ * with each of its packets), so a request within the limit is late, not lost. */
+void room_keyframe_due(struct sfu_room *r, struct sfu_member *pub, size_t i, uint64_t now_ms);
 
 /* The entry of pub for layer l of its visible track t (t itself if plain). */
 struct sfu_track *room_layer(struct sfu_member *pub, const struct sfu_track *t, int l, struct track_state **st);

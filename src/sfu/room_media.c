@@ -293,6 +293,7 @@ void sfu_room_rtp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, 
         const struct sfu_track *t = &m->tracks[i];
         if ((t->ssrc && t->ssrc == h.ssrc) || (t->rtx_ssrc && t->rtx_ssrc == h.ssrc)) {
             entry_in(r, m, i, &h, pkt, len, now_ms);
+            room_keyframe_due(r, m, i, now_ms);
             return;
         }
     }

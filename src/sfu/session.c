@@ -11,15 +11,23 @@
 #include "rtp.h"
 #include "srtp.h"
 
+#define SFU_SESSION_EARLY_MAX 1500 /* a DTLS flight of a browser fits in one datagram this size */
+
 struct sfu_session {
     struct ice_lite ice;
     struct dtls_session *dtls;
     struct sfu_srtp *in, *out;
+    struct dtls_server *srv;
     struct sfu_session_ops ops;
     void *ud;
     enum sfu_session_state state;
     struct stun_addr dtls_from; /* where DTLS came from, before a nomination */
     int have_dtls_from;
+    /* Before the browser's fingerprint is known (dtls NULL): the latest
+     * DTLS datagram from a valid address, fed once it is. */
+    uint8_t *early;
+    size_t early_len;
+    struct stun_addr early_from;
 };
 
 static int addr_eq(const struct stun_addr *a, const struct stun_addr *b)
@@ -51,8 +59,11 @@ struct sfu_session *sfu_session_new(struct dtls_server *srv, const struct sfu_se
     struct sfu_session *s = xcalloc(1, sizeof(*s));
     s->ops = *ops;
     s->ud = ud;
+    s->srv = srv;
     if (ice_lite_init(&s->ice, p->local_ufrag, p->local_pwd, p->remote_ufrag) != 0)
         goto fail;
+    if (!p->fp_hash) /* an offer of ours: the answer brings the rest */
+        return s;
     s->dtls = dtls_session_new(srv, p->fp_hash, p->fp_hex, on_dtls_send, NULL, s);
     if (!s->dtls)
         goto fail;
@@ -67,6 +78,7 @@ void sfu_session_free(struct sfu_session *s)
     if (!s)
         return;
     dtls_session_free(s->dtls);
+    xfree(s->early);
     sfu_srtp_free(s->in);
     sfu_srtp_free(s->out);
     xfree(s);
@@ -133,6 +145,14 @@ static enum sfu_input input_dtls(struct sfu_session *s, const uint8_t *buf, size
         return SFU_IN_UNKNOWN_ADDR;
     if (dtls_record_check(buf, len) != 0)
         return SFU_IN_BAD_DTLS;
+    if (!s->dtls) { /* the answer with the fingerprint is on its way */
+        if (!s->early)
+            s->early = xmalloc(SFU_SESSION_EARLY_MAX);
+        s->early_len = len < SFU_SESSION_EARLY_MAX ? len : 0;
+        memcpy(s->early, buf, s->early_len);
+        s->early_from = *from;
+        return SFU_IN_NOT_READY;
+    }
     s->dtls_from = *from;
     s->have_dtls_from = 1;
     enum dtls_state st = dtls_session_feed(s->dtls, buf, len);
@@ -206,6 +226,25 @@ int sfu_session_send_rtcp(struct sfu_session *s, uint8_t *buf, size_t len, size_
     return send_protected(s, buf, len, cap, 1);
 }
 
+int sfu_session_set_remote(struct sfu_session *s, const char *remote_ufrag, const char *fp_hash,
+                           const char *fp_hex)
+{
+    if (s->dtls || !fp_hash || ice_lite_set_remote(&s->ice, remote_ufrag) != 0)
+        return -1;
+    s->dtls = dtls_session_new(s->srv, fp_hash, fp_hex, on_dtls_send, NULL, s);
+    if (!s->dtls)
+        return -1;
+    if (s->early && s->early_len) { /* the ClientHello that came before the answer */
+        s->dtls_from = s->early_from;
+        s->have_dtls_from = 1;
+        after_dtls(s, dtls_session_feed(s->dtls, s->early, s->early_len));
+    }
+    xfree(s->early);
+    s->early = NULL;
+    s->early_len = 0;
+    return 0;
+}
+
 int sfu_session_restart_ice(struct sfu_session *s, const char *local_ufrag, const char *local_pwd,
                             const char *remote_ufrag)
 {
@@ -233,19 +272,19 @@ const struct ice_lite *sfu_session_ice(const struct sfu_session *s)
 
 const char *sfu_session_error(const struct sfu_session *s)
 {
-    return dtls_session_error(s->dtls);
+    return s->dtls ? dtls_session_error(s->dtls) : "";
 }
 
 int64_t sfu_session_deadline(const struct sfu_session *s, uint64_t now_ms)
 {
-    if (s->state != SFU_SESSION_NEW)
+    if (s->state != SFU_SESSION_NEW || !s->dtls)
         return -1;
     return dtls_session_deadline(s->dtls, (int64_t)now_ms);
 }
 
 void sfu_session_on_timer(struct sfu_session *s)
 {
-    if (s->state != SFU_SESSION_NEW)
+    if (s->state != SFU_SESSION_NEW || !s->dtls)
         return;
     after_dtls(s, dtls_session_on_timer(s->dtls));
 }

@@ -61,8 +61,8 @@ struct sfu_session_ops {
 
 struct sfu_session_params {
     const char *local_ufrag, *local_pwd; /* ours, as written in our SDP */
-    const char *remote_ufrag;            /* the browser's, from its SDP */
-    const char *fp_hash, *fp_hex;        /* the browser's a=fingerprint */
+    const char *remote_ufrag;            /* the browser's, from its SDP; NULL: any until known */
+    const char *fp_hash, *fp_hex;        /* the browser's a=fingerprint; NULL: not known yet */
 };
 
 struct sfu_session;
@@ -87,6 +87,15 @@ enum sfu_input sfu_session_input(struct sfu_session *s, uint8_t *buf, size_t len
  * SRTP refused it. */
 int sfu_session_send_rtp(struct sfu_session *s, uint8_t *buf, size_t len, size_t cap);
 int sfu_session_send_rtcp(struct sfu_session *s, uint8_t *buf, size_t len, size_t cap);
+
+/* For a session made from our offer (no fingerprint yet): the browser's
+ * ufrag and fingerprint from its answer. Checks are answered before it
+ * (USERNAME "ours:*" with our password), so the browser's ICE, which
+ * starts as it sends its answer, need not wait for the answer to reach
+ * us; the latest DTLS datagram before it is kept and fed now. 0, or -1
+ * if the session has its fingerprint already or the values are unusable. */
+int sfu_session_set_remote(struct sfu_session *s, const char *remote_ufrag, const char *fp_hash,
+                           const char *fp_hex);
 
 /* An ICE restart asked by the browser (a new ufrag in its offer): new
  * ICE credentials, the same DTLS association and SRTP keys (RFC 8445

@@ -102,6 +102,11 @@ const char *hub_peer_id(const struct peer *p)
     return p->id;
 }
 
+uint32_t hub_peer_sfu_epoch(const struct peer *p)
+{
+    return p->sfu_epoch;
+}
+
 /* --- dispatch --- */
 
 static const struct handler tincan_handlers[] = {

@@ -106,6 +106,9 @@ void hub_set_sfu(struct hub *h, const struct hub_sfu *sfu);
 void hub_peer_send(struct peer *p, const char *text, size_t len);
 /* p's id (16 hex digits), as the other peers know it. */
 const char *hub_peer_id(const struct peer *p);
+/* The epoch of p's SFU transports: 0 at each join, then the number its
+ * latest sfu-reset carried (docs/protocol.md, "SFU rooms"). */
+uint32_t hub_peer_sfu_epoch(const struct peer *p);
 
 /* Accounts as the hub sees them (docs/rooms.md): the glue of --accounts
  * answers these from its database. */

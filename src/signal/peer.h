@@ -87,6 +87,7 @@ struct peer {
     int welcomed;                   /* got the welcome (and so a resume token) */
     int joincode_only;              /* a page of another origin: no tincan protocol */
     enum leave_reason depart_why;   /* told to the room when the peer goes */
+    uint32_t sfu_epoch;             /* its SFU transports' epoch (hub_peer_sfu_epoch()) */
     char *ice_json;                 /* kept for a late welcome while the dialect is open */
     struct strmap_entry by_id, by_token, by_name, by_skeleton;
     char id[PEER_ID_LEN + 1];

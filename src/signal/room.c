@@ -125,6 +125,7 @@ int room_enter(struct room *r, struct peer *p)
         return -1;
     }
     room_leave(p, LEAVE_ASKED);
+    p->sfu_epoch = 0; /* a new call: the client's first transports */
     /* p->room is set first: what the others hear about p (its name in a
      * team room) depends on the room it enters. */
     p->room = r;
@@ -287,7 +288,7 @@ void room_on_sfu(struct peer *p, json_t *msg)
 
 void room_on_sfu_reset(struct peer *p, json_t *msg)
 {
-    (void)msg;
+    json_t *epoch = json_object_get(msg, "epoch");
     if (!p->room || !p->room->sfu || !p->hub->sfu.enter) {
         peer_error(p, "not_in_room", "join an SFU room first");
         return;
@@ -295,7 +296,11 @@ void room_on_sfu_reset(struct peer *p, json_t *msg)
     /* A fresh start of the media side only: the room hears nothing. The
      * echo tells p that what follows is for its new transports. */
     p->hub->sfu.leave(p->hub->sfu.ctx, p);
-    peer_send_json(p, json_pack("{s:s}", "type", "sfu-reset"));
+    /* The client numbers its fresh starts: what tincan sends for the new
+     * transports carries the number, so it can tell stale messages apart. */
+    p->sfu_epoch = json_is_integer(epoch) && json_integer_value(epoch) >= 0 && json_integer_value(epoch) <= UINT32_MAX
+                       ? (uint32_t)json_integer_value(epoch) : p->sfu_epoch + 1;
+    peer_send_json(p, json_pack("{s:s, s:I}", "type", "sfu-reset", "epoch", (json_int_t)p->sfu_epoch));
     p->hub->sfu.enter(p->hub->sfu.ctx, p, p->ctx, p->room->key);
 }
 

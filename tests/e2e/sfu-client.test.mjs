@@ -15,7 +15,9 @@
 //  * the call screen at desktop and phone sizes (screenshots) is axe-clean.
 //
 // The time from the 6th joiner's click on "Join now" to its first decoded
-// remote frame is printed (not asserted).
+// remote frame is printed (not asserted), with the steps in between as the
+// page saw them (join sent, joined, sfu-offer, answer, ICE and DTLS of
+// each connection, first RTP and first decoded frame).
 //
 // tincan and Chromium run in a network namespace of the test's own (tests/
 // lib/netns.mjs), so the cut touches nothing on the host. tincan binds every
@@ -63,6 +65,61 @@ async function waitTracks(page, n, timeout = 30_000) {
     if (Date.now() > deadline) assert.deepEqual(got, want, 'tincan_sfu_tracks');
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * In the page, before the app: notes the time of each step of an SFU join
+ * in window.sfuSteps (WebSocket messages of the SFU protocol, states of
+ * the RTCPeerConnections in the order made: pc0 publisher, pc1 subscriber).
+ */
+function noteSteps() {
+  const steps = window.sfuSteps = [];
+  const note = (what) => steps.push([Math.round(performance.now()), what]);
+  window.sfuNote = note;
+  const PC = window.RTCPeerConnection;
+  let n = 0;
+  window.RTCPeerConnection = class extends PC {
+    constructor(...args) {
+      super(...args);
+      const id = `pc${n++}`;
+      this.addEventListener('iceconnectionstatechange', () => note(`${id} ice ${this.iceConnectionState}`));
+      this.addEventListener('connectionstatechange', () => note(`${id} ${this.connectionState}`));
+      (window.sfuPcs = window.sfuPcs || []).push(this);
+    }
+  };
+  const WS = window.WebSocket;
+  window.WebSocket = class extends WS {
+    constructor(...args) {
+      super(...args);
+      const step = (dir, data) => {
+        try {
+          const m = JSON.parse(data);
+          if (/^(join|joined|sfu-)/.test(m.type)) note(`${dir} ${m.type}`);
+        } catch { /* not JSON */ }
+      };
+      this.addEventListener('message', (ev) => step('got', ev.data));
+      const send = this.send.bind(this);
+      this.send = (data) => { step('sent', data); return send(data); };
+    }
+  };
+}
+
+/** In the page: notes the first RTP packet and key frame on the subscriber; true once a frame is decoded. */
+async function firstFrame() {
+  const sub = (window.sfuPcs || [])[1];
+  if (!sub) return false;
+  let packets = 0, keys = 0, decoded = 0;
+  (await sub.getStats()).forEach((s) => {
+    if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+    packets += s.packetsReceived || 0;
+    keys += s.keyFramesDecoded || 0;
+    decoded += s.framesDecoded || 0;
+  });
+  const seen = window.sfuSeen = window.sfuSeen || {};
+  for (const [k, v] of [['first video RTP', packets], ['first key frame decoded', keys]]) {
+    if (v > 0 && !seen[k]) { seen[k] = 1; window.sfuNote(k); }
+  }
+  return decoded > 0;
 }
 
 /** axe-core in the page (evaluated, so the page's CSP does not apply); fails on serious/critical. */
@@ -136,21 +193,24 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
   test('six pages in /r/six?sfu: each decodes the five others via the server; metrics count the tracks', STEP, async (t) => {
     for (let i = 0; i < 5; i++) await enter(i, '/r/six?sfu');
     const sixth = await open(5);
+    await sixth.context.addInitScript(noteSteps);
     await sixth.page.goto(`${base(5)}/r/six?sfu`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await waitStatus(sixth.page, 'connected', 60_000);
     await sixth.page.waitForSelector('#prejoin-join:enabled');
     await sixth.page.fill('#prejoin-name', 'Person 5');
     const clicked = Date.now();
+    const t0 = await sixth.page.evaluate(() => { window.sfuNote('click'); return window.sfuSteps.at(-1)[0]; });
     await sixth.page.click('#prejoin-join');
-    for (;;) {
-      const s = await stats(sixth.page);
-      if (Object.values(s).some((x) => x.framesDecoded > 0)) break;
+    while (!await sixth.page.evaluate(firstFrame)) {
       assert.ok(Date.now() - clicked < 60_000, 'the 6th joiner decodes a remote frame within a minute');
       await new Promise((r) => setTimeout(r, 50));
     }
     const firstFrameMs = Date.now() - clicked;
-    t.diagnostic(`click-to-first-remote-frame for the 6th joiner: ${firstFrameMs} ms`);
-    console.log(`# click-to-first-remote-frame (6th joiner, SFU): ${firstFrameMs} ms`);
+    const steps = await sixth.page.evaluate(() => window.sfuSteps);
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    t.diagnostic(`click-to-first-remote-frame for the 6th joiner: ${firstFrameMs} ms (load ${load})`);
+    console.log(`# click-to-first-remote-frame (6th joiner, SFU): ${firstFrameMs} ms (load ${load})`);
+    console.log(`# steps (ms after the click): ${steps.filter(([ms]) => ms >= t0).map(([ms, w]) => `${ms - t0} ${w}`).join('; ')}`);
     await allDecode(people, 5);
     for (const p of people) {
       assert.equal(await mode(p.page), 'sfu', `${p.name} is in SFU mode`);
@@ -166,12 +226,12 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
     await axeClean(people[5].page, 'the SFU call screen (phone)');
   });
 
-  // TODO (open): in the last runs every page decoded all five again after
-  // the rejoin, but tincan_sfu_tracks counted one subscriber short (25 of
-  // 30 down): one subscriber transport is not "connected with no offer out"
-  // by the server's count. Runs, reports, does not fail the suite yet.
+  // TODO (open): in a run where the SFU connections also had tincan's TURN
+  // servers (since dropped), the page that came back stayed "connecting"
+  // on both connections; not yet run three times in a row without them.
+  // Runs, reports, does not fail the suite yet.
   test('one leaves mid-call and comes back: the others follow', {
-    ...STEP, todo: 'downstream count one subscriber short after a leave and rejoin',
+    ...STEP, todo: 'not yet shown to pass three runs in a row',
   }, async (t) => {
     const leaver = people[3];
     const stay = people.filter((p) => p !== leaver);
@@ -189,10 +249,9 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
     await waitTracks(people[0].page, 6);
   });
 
-  // TODO (open): at load 20+ (STUN RTT of 8 s on loopback) not every
-  // stream had grown again within 60 s of the cut's end.
+  // TODO (open): see above; it depends on the page that came back.
   test(`one page's network is cut for ${CUT_MS / 1000} s and comes back`, {
-    ...STEP, todo: 'not every stream recovered within 60 s on a loaded machine',
+    ...STEP, todo: 'not yet shown to pass three runs in a row',
   }, async () => {
     const cut = people[4];
     const before_ = await Promise.all(people.map((p) => stats(p.page)));
@@ -227,7 +286,7 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
     assert.match(note, /through the server/, 'the call says it now goes through the server');
   });
 
-  test('no console errors, page errors or CSP violations; the server logged no errors', { todo: 'after the flaky leave/rejoin and network-cut tests an old subscriber offer can reach a new connection (m-line order warning)' }, async () => {
+  test('no console errors, page errors or CSP violations; the server logged no errors', async () => {
     await assertClean(people, NET_NOISE);
     const bad = server.logs.filter((l) => /level=(error|fatal)/.test(l));
     assert.deepEqual(bad, []);

@@ -21,7 +21,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS } from './helpers.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, passPrejoin, waitDecoding } from './helpers.mjs';
 import { startServer } from '../lib/server.mjs';
 import { scrape } from '../integration/prom.mjs';
 
@@ -149,6 +149,36 @@ describe('a relay-only browser in an SFU room', { timeout: 180_000 }, () => {
     assert.equal(m.get('tincan_turn_refused_total', { reason: 'own_address' }), 0, 'TURN refused no own address');
     assert.equal(m.get('tincan_sfu_sessions'), 4);
     assert.ok(m.get('tincan_sfu_forwarded_packets_total') > 100);
+  });
+
+  // The real web client: /r/<name>?sfu&relay makes every connection of the
+  // call relay-only, with the TURN servers of its welcome (turn: and
+  // turns: on the main port, credentials of tincan's own), like a network
+  // that lets only TCP 443 out. It and a plain page of the web client
+  // decode each other; the relay page's SFU connection runs from a relay
+  // candidate (the plain page's may too: it has the same ICE servers).
+  test('the web client with ?relay joins an SFU room through TURN', STEP, async () => {
+    const people = [];
+    try {
+      for (const query of ['sfu&relay', 'sfu']) {
+        const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+        const page = await ctx.newPage();
+        page.setDefaultTimeout(30_000);
+        people.push({ ctx, page });
+        await page.goto(`${server.url}/r/webrelay?${query}`);
+        await passPrejoin(page, { name: `Person ${people.length}` });
+      }
+      const [relayed, plain] = await Promise.all(people.map((p) => waitDecoding(p.page, 1, { timeout: 40_000 })));
+      for (const s of Object.values(relayed)) {
+        assert.equal(s.path, 'sfu');
+        assert.equal(s.candidateType, 'relay', `the relay-only client's SFU connection: ${JSON.stringify(relayed)}`);
+      }
+      // The plain page has the same TURN servers and may start on a relay
+      // pair too; it only has to get through.
+      for (const s of Object.values(plain)) assert.equal(s.path, 'sfu', JSON.stringify(plain));
+    } finally {
+      for (const p of people) await p.ctx.close().catch(() => {});
+    }
   });
 
   test('the server logged no errors', () => {

@@ -138,7 +138,7 @@ describe('signaling: SFU rooms across a resume, and consent (--resume-grace 5)',
     const t0 = Date.now();
     b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub) });
     assert.deepEqual(await b.take('sfu-closed', 45000),
-      { type: 'sfu-closed', transport: 'subscriber', reason: 'consent' });
+      { type: 'sfu-closed', transport: 'subscriber', reason: 'consent', epoch: 0 });
     assert.ok(Date.now() - t0 >= 29000, 'not before 30 s');
     // A new transport (new credentials) is offered. (a's publisher transport
     // lapses too, at about the same time, so its track may be in it or rejected.)
@@ -147,6 +147,6 @@ describe('signaling: SFU rooms across a resume, and consent (--resume-grace 5)',
     const again = (await b.take((m) => m.type === 'sfu-offer' && ufrag(m.sdp) !== old)).sdp;
     assert.match(again, /^m=video \d+ UDP\/TLS\/RTP\/SAVPF 96 97\r$/m);
     // The publisher transport never saw a check either: a hears the same.
-    assert.deepEqual(await a.take('sfu-closed', 5000), { type: 'sfu-closed', transport: 'publisher', reason: 'consent' });
+    assert.deepEqual(await a.take('sfu-closed', 5000), { type: 'sfu-closed', transport: 'publisher', reason: 'consent', epoch: 0 });
   });
 });

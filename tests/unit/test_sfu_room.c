@@ -200,6 +200,49 @@ static void test_offer_slots(void **state)
     xfree(d);
 }
 
+/* Past 16 m-sections a rejected one is recycled, but only once the
+ * browser answered the offer that rejected it: a browser refuses a new mid
+ * where its current m-section is not rejected. */
+static void test_slot_recycling(void **state)
+{
+    struct sfu_room *r = *state;
+    static const char ids[9][8] = { "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8" };
+    struct sfu_member *pubs[9];
+    struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    for (int i = 0; i < 8; i++) {
+        pubs[i] = sfu_room_join(r, ids[i], (void *)&A);
+        publish(r, pubs[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i);
+    }
+    assert_int_equal(sfu_room_offer(r, b, d), 16);
+    assert_int_equal(sfu_room_answered(r, b, d), 0);
+    /* p0 leaves and p8 comes in one go: p0's sections are rejected, p8's
+     * tracks wait (no section may change its mid yet). */
+    sfu_room_leave(r, pubs[0]);
+    pubs[8] = sfu_room_join(r, ids[8], (void *)&A);
+    publish(r, pubs[8], 1008, 2008);
+    assert_int_equal(sfu_room_offer(r, b, d), 16);
+    size_t k = 0, rejected = 0;
+    for (size_t i = 0; i < d->nmedia; i++) {
+        assert_int_not_equal(d->media[i].ssrcs[0].ssrc % 1000, 8);
+        if (d->media[i].port == 0 && rejected++ == 0)
+            k = i; /* the first of p0's two */
+    }
+    assert_int_equal(rejected, 2);
+    char mid0[SDP_TOKEN_MAX];
+    strcpy(mid0, d->media[k].mid);
+    /* The answer settles them: offer again, with p8 in the recycled ones. */
+    assert_int_equal(sfu_room_answered(r, b, d), 1);
+    assert_int_equal(sfu_room_offer(r, b, d), 16);
+    assert_string_not_equal(d->media[k].mid, mid0);
+    assert_int_equal(d->media[k].port, 9);
+    assert_int_equal(d->media[k].ssrcs[0].ssrc % 1000, 8);
+    for (size_t i = 0; i < d->nmedia; i++)
+        assert_int_equal(d->media[i].port, 9);
+    assert_int_equal(sfu_room_answered(r, b, d), 0);
+    xfree(d);
+}
+
 /* A PLI from `from` about ssrc, as compound RTCP (RR + PLI). */
 static void pli(struct sfu_room *r, struct sfu_member *from, uint32_t ssrc, uint64_t now)
 {
@@ -299,6 +342,36 @@ static size_t rtp_seq(uint8_t *buf, uint32_t ssrc, uint16_t seq, uint8_t pt)
     buf[4] = (uint8_t)(ts >> 24), buf[5] = (uint8_t)(ts >> 16), buf[6] = (uint8_t)(ts >> 8), buf[7] = (uint8_t)ts;
     memset(buf + 12, seq & 0xFF, 20);
     return 32;
+}
+
+/* A request within the limit is not lost: the PLI goes with the
+ * publisher's first packet after the limit (a subscriber that connects
+ * just after another asked still gets its key frame). */
+static void test_pli_due(void **state)
+{
+    struct sfu_room *r = *state;
+    struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
+    struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
+    struct sfu_member *c = sfu_room_join(r, "carol", (void *)&C);
+    publish(r, a, 1000, 2000);
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    sfu_room_offer(r, b, d);
+    sfu_room_offer(r, c, d);
+    sfu_room_ready(r, b, 10000);
+    sfu_room_ready(r, c, 10100); /* within 500 ms of bob's: due */
+    assert_int_equal(sent_to('A', 1), 1);
+    assert_int_equal(stats.pli_limited, 1);
+    uint8_t pkt[64];
+    sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 1, 96), 10300);
+    assert_int_equal(sent_to('A', 1), 1);
+    sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 2, 96), 10500);
+    assert_int_equal(sent_to('A', 1), 2);
+    assert_int_equal(stats.pli_sent, 2);
+    /* Sent once: later packets ask for nothing (the receiver report waits
+     * for a second after the first packet). */
+    sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 3, 96), 11200);
+    assert_int_equal(sent_to('A', 1), 2);
+    xfree(d);
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -592,7 +665,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offer_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slot_recycling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pli, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pli_due, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nack_rtx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nack_storm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publisher_rtx, setup, teardown),

@@ -310,6 +310,46 @@ static void test_ice_restart(void **state)
     assert_int_equal(sfu_session_restart_ice(r->s, "", "x", "y"), -1);
 }
 
+/* A session from our offer: checks are answered before the browser's
+ * answer (any ufrag of its), a ClientHello before it is kept; the answer
+ * drops the pairs of another ufrag and the kept ClientHello starts the
+ * handshake. */
+static void test_early_subscriber(void **state)
+{
+    struct rig *r = *state;
+    sfu_session_free(r->s);
+    struct sfu_session_params p = { .local_ufrag = our_ufrag, .local_pwd = our_pwd };
+    r->s = sfu_session_new(r->srv, &p, &ops, r);
+    assert_non_null(r->s);
+    struct stun_addr a = v4(1, 50000), other = v4(4, 50004);
+    uint8_t chk[256];
+    size_t n = make_check2(chk, sizeof(chk), "srvU:zzzz", our_pwd); /* another m-section's agent */
+    assert_int_equal(sfu_session_input(r->s, chk, n, sizeof(chk), &other, 900), SFU_IN_OK);
+    check_from(r, &a); /* "srvU:brwU", before the answer */
+    assert_int_equal(r->npair, 2);
+    assert_int_equal(sfu_session_deadline(r->s, 1000), -1);
+    assert_string_equal(sfu_session_error(r->s), "");
+    /* The ClientHello comes before the answer: kept, nothing sent. */
+    size_t sent = r->sent;
+    assert_int_equal(browser_step(r, &a), SFU_IN_NOT_READY);
+    assert_int_equal(r->sent, sent);
+    assert_int_equal(sfu_session_state(r->s), SFU_SESSION_NEW);
+    assert_int_equal(sfu_session_set_remote(r->s, "brwU", "sha-256", r->browser.fp), 0);
+    assert_true(r->sent > sent); /* our flight to the kept ClientHello */
+    assert_memory_equal(&r->last_to, &a, sizeof(a));
+    for (int i = 0; i < 10 && r->state != SFU_SESSION_CONNECTED; i++)
+        assert_int_equal(browser_step(r, &a), SFU_IN_OK);
+    assert_int_equal(r->state, SFU_SESSION_CONNECTED);
+    /* Only the pair of the answer's ufrag is left. */
+    const struct ice_lite *ice = sfu_session_ice(r->s);
+    int pairs = 0;
+    for (int i = 0; i < ICE_MAX_PAIRS; i++)
+        pairs += ice->pairs[i].in_use;
+    assert_int_equal(pairs, 1);
+    assert_memory_equal(&ice_lite_selected(ice)->remote, &a, sizeof(a));
+    assert_int_equal(sfu_session_set_remote(r->s, "brwU", "sha-256", r->browser.fp), -1); /* once */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handshake_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ice_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_early_subscriber, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
