@@ -5,7 +5,9 @@
  * to samples, our extension block written into a packet and read back,
  * a delay ramp that makes the estimate fall, a quiet link that lets it
  * rise (but not past what was acknowledged plus headroom), heavy loss,
- * REMB, and speaker hysteresis.
+ * REMB, the allocator (audio never cut, layers before videos, lowest
+ * priority first, screen shares last, no flapping) and speaker
+ * hysteresis.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "sfu/alloc.h"
 #include "sfu/bwe.h"
 #include "sfu/rtcp.h"
 #include "sfu/rtp.h"
@@ -203,6 +206,53 @@ static void test_bwe_remb(void **state)
     assert_int_equal(sfu_bwe_estimate(&b), 300000);
 }
 
+/* --- alloc --- */
+
+static void test_alloc(void **state)
+{
+    (void)state;
+    struct sfu_alloc_stream s[4] = {
+        { .kind = SFU_ALLOC_AUDIO, .allowed = 1, .nlayers = 1, .bps = { 40000 }, .cur = 0 },
+        { .kind = SFU_ALLOC_VIDEO, .prio = 2, .allowed = 1, .nlayers = 3, .bps = { 150000, 500000, 1500000 }, .cur = 2 },
+        { .kind = SFU_ALLOC_VIDEO, .prio = 1, .allowed = 1, .nlayers = 3, .bps = { 150000, 500000, 1500000 }, .cur = 2 },
+        { .kind = SFU_ALLOC_SCREEN, .prio = 0, .allowed = 1, .nlayers = 1, .bps = { 800000 }, .cur = 0 },
+    };
+    /* Plenty: everything at the top. */
+    assert_int_equal(sfu_alloc_plan(s, 4, 10000000), 40000 + 1500000 * 2 + 800000);
+    assert_int_equal(s[1].out, 2);
+    assert_int_equal(s[2].out, 2);
+    /* 1.6 Mbit/s: the screen, both cameras at their lowest, one a layer up. */
+    sfu_alloc_plan(s, 4, 1600000);
+    assert_int_equal(s[0].out, 0);
+    assert_int_equal(s[3].out, 0);
+    assert_int_equal(s[1].out, 1); /* the higher priority goes up */
+    assert_int_equal(s[2].out, 0);
+    /* 1 Mbit/s: the lower-priority camera is paused, not the screen or audio. */
+    sfu_alloc_plan(s, 4, 1000000);
+    assert_int_equal(s[3].out, 0);
+    assert_int_equal(s[1].out, 0);
+    assert_int_equal(s[2].out, -1);
+    /* 100 kbit/s: audio only, never cut, even past the budget. */
+    assert_int_equal(sfu_alloc_plan(s, 4, 10000), 40000);
+    assert_int_equal(s[0].out, 0);
+    assert_int_equal(s[1].out + s[2].out + s[3].out, -3);
+    /* A paused video comes back only with spare room; a playing one stays
+     * at exactly its cost. */
+    s[1].cur = s[2].cur = s[3].cur = -1;
+    sfu_alloc_plan(s, 4, 40000 + 960000);
+    assert_int_equal(s[3].out, 0);
+    assert_int_equal(s[1].out, -1);
+    s[1].cur = 0;
+    s[3].cur = 0;
+    sfu_alloc_plan(s, 4, 40000 + 960000);
+    assert_int_equal(s[1].out, 0);
+    /* Not allowed (last-N): off whatever the budget. */
+    s[1].allowed = 0;
+    sfu_alloc_plan(s, 4, 10000000);
+    assert_int_equal(s[1].out, -1);
+    assert_int_equal(s[2].out, 2);
+}
+
 /* --- speaker --- */
 
 struct voices {
@@ -271,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_bwe_quiet_rises),
         cmocka_unit_test(test_bwe_loss),
         cmocka_unit_test(test_bwe_remb),
+        cmocka_unit_test(test_alloc),
         cmocka_unit_test(test_speaker_hysteresis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
