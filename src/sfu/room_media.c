@@ -88,16 +88,23 @@ static void maybe_report(struct sfu_room *r, struct sfu_member *pub, uint64_t no
 
 /* --- media --- */
 
-/* Sends fwd[0..len) (track t of pub) to every subscriber of it. */
-static void fan_out(struct sfu_room *r, struct sfu_member *pub, const struct sfu_track *t, size_t len)
+/* Sends fwd (laid out as h) of track t of pub to every subscriber of it
+ * that the allocator lets have it, with that subscriber's extensions. */
+static void fan_out(struct sfu_room *r, struct sfu_member *pub, const struct sfu_track *t, const struct rtp_hdr *h,
+                    uint64_t now_ms)
 {
+    struct rtp_hdr fh = *h;
+    fh.buf = r->fwd;
     for (struct sfu_member *o = r->members; o; o = o->next) {
-        if (o == pub || !room_slot_of(o, t->out_ssrc) || len + SFU_SRTP_TRAILER_MAX > r->cap)
+        struct slot *s = o == pub ? NULL : room_slot_of(o, t->out_ssrc);
+        if (!s || !room_bwe_forwards(s))
             continue;
-        memcpy(r->scratch, r->fwd, len);
+        int len = room_bwe_out(r, o, &fh, now_ms);
+        if (len < 0)
+            continue;
         r->stats->forwarded_packets++;
-        r->stats->forwarded_bytes += len;
-        r->ops.send_rtp(o->ud, r->scratch, len, r->cap);
+        r->stats->forwarded_bytes += (size_t)len;
+        r->ops.send_rtp(o->ud, r->scratch, (size_t)len, r->cap);
     }
 }
 
@@ -122,6 +129,7 @@ static void media_in(struct sfu_room *r, struct sfu_member *pub, size_t i, const
     if (!repaired) {
         sfu_rxstats_packet(&st->rx, h->seq, h->ts, now_ms, t->codec.clock);
         check_gap(r, pub, i, h->seq, now_ms);
+        room_bwe_media(r, pub, i, h, now_ms);
     }
     rtp_write_ssrc(r->fwd, t->out_ssrc);
     rtp_write_seq(r->fwd, seq);
@@ -129,7 +137,7 @@ static void media_in(struct sfu_room *r, struct sfu_member *pub, size_t i, const
     if (st->cache)
         sfu_pktcache_put(st->cache, seq, r->fwd, h->len, now_ms);
     r->stats->repaired += (uint64_t)repaired;
-    fan_out(r, pub, t, h->len);
+    fan_out(r, pub, t, h, now_ms);
 }
 
 /* An RTX packet of pub's track i (RFC 4588 §4): the original sequence
@@ -183,7 +191,8 @@ void sfu_room_rtp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, 
 
 /* Sends the cached packet pkt[0..len) to sub again: as RTX on the slot's
  * RTX stream (RFC 4588 §4) if its answer accepted it, else as it was. */
-static void resend(struct sfu_room *r, struct sfu_member *sub, struct slot *s, const uint8_t *pkt, size_t len)
+static void resend(struct sfu_room *r, struct sfu_member *sub, struct slot *s, const uint8_t *pkt, size_t len,
+                   uint64_t now_ms)
 {
     struct rtp_hdr h;
     if (rtp_parse(pkt, len, &h) != RTP_OK || len + 2 + SFU_SRTP_TRAILER_MAX > r->cap)
@@ -201,8 +210,12 @@ static void resend(struct sfu_room *r, struct sfu_member *sub, struct slot *s, c
     } else {
         memcpy(r->scratch, pkt, len);
     }
+    struct rtp_hdr out; /* with sub's own extensions, like every packet to it */
+    int n = rtp_parse(r->scratch, len, &out) == RTP_OK ? room_bwe_out(r, sub, &out, now_ms) : -1;
+    if (n < 0)
+        return;
     r->stats->retransmitted++;
-    r->ops.send_rtp(sub->ud, r->scratch, len, r->cap);
+    r->ops.send_rtp(sub->ud, r->scratch, (size_t)n, r->cap);
 }
 
 int room_nack(struct sfu_room *r, struct sfu_member *sub, const struct rtcp_pkt *p, uint64_t now_ms)
@@ -231,7 +244,7 @@ int room_nack(struct sfu_room *r, struct sfu_member *sub, const struct rtcp_pkt 
         const uint8_t *pkt;
         size_t len = st->cache ? sfu_pktcache_get(st->cache, seqs[i], now_ms, &pkt) : 0;
         if (len) {
-            resend(r, sub, s, pkt, len);
+            resend(r, sub, s, pkt, len, now_ms);
         } else {
             r->stats->nack_missed++;
             missing[nmissing++] = sfu_rewriter_unmap_seq(&st->rw, seqs[i]);
