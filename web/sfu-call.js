@@ -122,6 +122,11 @@ export class SfuCall extends EventTarget {
    */
   handleSignal(msg) {
     if (this.closed) return;
+    if (msg.type === 'sfu-estimate') {
+      // tincan's estimate of the bandwidth it has to us, shown with the stats
+      if (typeof msg.bps === 'number' && msg.bps >= 0) this.estimateBps = msg.bps;
+      return;
+    }
     if (msg.type === 'sfu-closed') {
       if (!this.#waitReset) this.reset();
       return;
@@ -268,7 +273,8 @@ export class SfuCall extends EventTarget {
   /**
    * Per-peer numbers from the subscriber's getStats(), like Call.stats():
    * {connectionState, framesDecoded, bytesReceived, candidateType,
-   * remoteCandidateType, path: 'sfu', rttMs}.
+   * remoteCandidateType, path: 'sfu', rttMs, estimateBps}; estimateBps is
+   * the server's estimate of its bandwidth to us (sfu-estimate), or null.
    */
   async stats() {
     const out = {};
@@ -277,6 +283,7 @@ export class SfuCall extends EventTarget {
       out[peer.id] = {
         connectionState: this.sub ? this.sub.connectionState : 'new', framesDecoded: 0, bytesReceived: 0,
         candidateType: null, remoteCandidateType: null, path: 'sfu', rttMs: null,
+        estimateBps: typeof this.estimateBps === 'number' ? this.estimateBps : null,
       };
       for (const t of peer.stream.getTracks()) byTrack.set(t.id, out[peer.id]);
     }
