@@ -206,10 +206,22 @@ void sfu_bwe_feedback(struct sfu_bwe *b, const struct sfu_twcc_sample *s, size_t
 void sfu_bwe_remb(struct sfu_bwe *b, uint64_t bps, uint64_t now_ms)
 {
     b->remb_bps = clamp((double)bps);
-    b->remb_ms = now_ms;
+    b->remb_ms = b->last_ms = now_ms;
     b->have_remb = 1;
     if (!b->have_twcc)
         b->estimate = b->remb_bps;
+}
+
+void sfu_bwe_idle(struct sfu_bwe *b, uint64_t now_ms)
+{
+    if (!b->have_remb || b->have_twcc || now_ms - b->remb_ms < SFU_BWE_REMB_MS || now_ms <= b->last_ms) {
+        if (now_ms > b->last_ms)
+            b->last_ms = now_ms;
+        return;
+    }
+    double dt = dmin((double)(now_ms - b->last_ms) / 1000.0, 1.0);
+    b->last_ms = now_ms;
+    b->estimate = clamp(b->estimate * (1 + SFU_BWE_GROWTH * dt) + SFU_BWE_STEP_BPS * dt);
 }
 
 uint64_t sfu_bwe_estimate(const struct sfu_bwe *b)

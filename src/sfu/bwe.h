@@ -72,6 +72,12 @@ void sfu_bwe_init(struct sfu_bwe *b);
 void sfu_bwe_feedback(struct sfu_bwe *b, const struct sfu_twcc_sample *s, size_t n, uint64_t now_ms);
 /* A REMB of bps from the subscriber at now_ms. */
 void sfu_bwe_remb(struct sfu_bwe *b, uint64_t bps, uint64_t now_ms);
+/* No feedback of either kind came lately (the subscriber's receiver
+ * reports are the clock): with REMB only, once the last REMB is older than
+ * SFU_BWE_REMB_MS, the estimate grows as if nothing objected. A receiver
+ * estimates only from what it receives, so a REMB that paused every video
+ * would otherwise never rise again. */
+void sfu_bwe_idle(struct sfu_bwe *b, uint64_t now_ms);
 /* The estimate in bits per second. */
 uint64_t sfu_bwe_estimate(const struct sfu_bwe *b);
 /* What the delay detector says now. */

@@ -409,7 +409,8 @@ static int feedback(struct sfu_room *r, struct sfu_member *m, const struct rtcp_
     uint32_t sender;
     if (p->pt == RTCP_RTPFB && p->count == RTCP_FMT_NACK)
         return room_nack(r, m, p, now_ms);
-    if ((p->pt == RTCP_RTPFB && p->count == RTCP_FMT_TWCC) || (p->pt == RTCP_PSFB && p->count == RTCP_FMT_AFB))
+    if ((p->pt == RTCP_RTPFB && p->count == RTCP_FMT_TWCC) || (p->pt == RTCP_PSFB && p->count == RTCP_FMT_AFB)
+        || p->pt == RTCP_RR)
         return room_bwe_feedback(r, m, p, now_ms);
     if (p->pt == RTCP_PSFB && p->count == RTCP_FMT_PLI) {
         if (rtcp_parse_pli(p, &fb) != 0)

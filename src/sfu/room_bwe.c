@@ -40,15 +40,19 @@ void room_bwe_offer(struct sdp_media *d)
 
 void room_bwe_answered(struct sfu_member *sub, const struct sdp *answer)
 {
+    /* Our ids are the same in every m-section (one BUNDLE transport, RFC
+     * 8285 §5): an extension any section took goes on every packet. An
+     * audio section may take none where the video ones take abs-send-time
+     * (aiortc). */
+    sub->tcc_id = sub->ast_id = 0;
     for (size_t i = 0; i < answer->nmedia; i++) {
         const struct sdp_media *a = &answer->media[i];
         if (a->port == 0)
             continue;
-        sub->tcc_id = sdp_extmap_id(a, TCC_URI);
-        sub->ast_id = sdp_extmap_id(a, AST_URI);
-        if (sub->tcc_id > 14 || sub->ast_id > 14)
-            sub->tcc_id = sub->ast_id = 0; /* our offer's ids are 2 and 3: an answer cannot move them */
-        break;
+        if (sdp_extmap_id(a, TCC_URI) == OUR_TCC_ID)
+            sub->tcc_id = OUR_TCC_ID;
+        if (sdp_extmap_id(a, AST_URI) == OUR_AST_ID)
+            sub->ast_id = OUR_AST_ID;
     }
     if (sub->tcc_id && !sub->twcc) {
         sub->twcc = xcalloc(1, sizeof(*sub->twcc));
@@ -200,6 +204,8 @@ int room_bwe_feedback(struct sfu_room *r, struct sfu_member *sub, const struct r
             return -1;
         sfu_bwe_remb(&sub->bwe, remb.bitrate, now_ms);
         r->stats->remb++;
+    } else if (p->pt == RTCP_RR && sub->bwe_on) {
+        sfu_bwe_idle(&sub->bwe, now_ms); /* receiver reports keep coming when nothing else does */
     } else {
         return 0;
     }

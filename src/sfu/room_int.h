@@ -117,7 +117,8 @@ int room_bwe_forwards(const struct slot *s);
  * for sub, with our extension block if sub negotiated one. Returns the
  * length, or -1 if it does not fit. */
 int room_bwe_out(struct sfu_room *r, struct sfu_member *sub, const struct rtp_hdr *h, uint64_t now_ms);
-/* A subscriber's transport-cc feedback or REMB: 0, or -1 if malformed. */
+/* A subscriber's transport-cc feedback, REMB or receiver report (the
+ * clock of sfu_bwe_idle()): 0, or -1 if malformed. */
 int room_bwe_feedback(struct sfu_room *r, struct sfu_member *sub, const struct rtcp_pkt *p, uint64_t now_ms);
 /* sub's answer: the extension ids it took. */
 void room_bwe_answered(struct sfu_member *sub, const struct sdp *answer);

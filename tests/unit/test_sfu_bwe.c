@@ -206,6 +206,22 @@ static void test_bwe_remb(void **state)
     assert_int_equal(sfu_bwe_estimate(&b), 300000);
 }
 
+static void test_bwe_remb_idle(void **state)
+{
+    (void)state;
+    struct sfu_bwe b;
+    sfu_bwe_init(&b);
+    sfu_bwe_remb(&b, 100000, 1000);
+    sfu_bwe_idle(&b, 2000);
+    sfu_bwe_idle(&b, 3900);
+    assert_int_equal(sfu_bwe_estimate(&b), 100000); /* a fresh REMB holds */
+    for (uint64_t t = 4000; t <= 14000; t += 1000)
+        sfu_bwe_idle(&b, t);
+    assert_true(sfu_bwe_estimate(&b) > 1000000); /* stale: it grows, so paused video is tried again */
+    sfu_bwe_remb(&b, 200000, 14500);
+    assert_int_equal(sfu_bwe_estimate(&b), 200000);
+}
+
 /* --- alloc --- */
 
 static void test_alloc(void **state)
@@ -321,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_bwe_quiet_rises),
         cmocka_unit_test(test_bwe_loss),
         cmocka_unit_test(test_bwe_remb),
+        cmocka_unit_test(test_bwe_remb_idle),
         cmocka_unit_test(test_alloc),
         cmocka_unit_test(test_speaker_hysteresis),
     };
