@@ -221,7 +221,7 @@ void sfu_bwe_idle(struct sfu_bwe *b, uint64_t now_ms)
     }
     double dt = dmin((double)(now_ms - b->last_ms) / 1000.0, 1.0);
     b->last_ms = now_ms;
-    b->estimate = clamp(b->estimate * (1 + SFU_BWE_GROWTH * dt) + SFU_BWE_STEP_BPS * dt);
+    b->estimate = clamp(b->estimate * (1 + SFU_BWE_IDLE_GROWTH * dt) + SFU_BWE_STEP_BPS * dt);
 }
 
 uint64_t sfu_bwe_estimate(const struct sfu_bwe *b)

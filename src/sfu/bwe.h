@@ -40,7 +40,8 @@
 #define SFU_BWE_GROWTH 0.25            /* per second, while nothing objects */
 #define SFU_BWE_STEP_BPS 50000.0       /* and by this many bit/s per second */
 #define SFU_BWE_HEADROOM_BPS 500000.0
-#define SFU_BWE_REMB_MS 3000           /* a REMB counts this long */
+#define SFU_BWE_REMB_MS 1500           /* a REMB counts this long */
+#define SFU_BWE_IDLE_GROWTH 0.5        /* per second, with REMB only and none lately */
 
 enum sfu_bwe_usage { SFU_BWE_NORMAL, SFU_BWE_OVERUSE, SFU_BWE_UNDERUSE };
 
@@ -74,7 +75,8 @@ void sfu_bwe_feedback(struct sfu_bwe *b, const struct sfu_twcc_sample *s, size_t
 void sfu_bwe_remb(struct sfu_bwe *b, uint64_t bps, uint64_t now_ms);
 /* No feedback of either kind came lately (the subscriber's receiver
  * reports are the clock): with REMB only, once the last REMB is older than
- * SFU_BWE_REMB_MS, the estimate grows as if nothing objected. A receiver
+ * SFU_BWE_REMB_MS, the estimate grows by SFU_BWE_IDLE_GROWTH per second
+ * plus SFU_BWE_STEP_BPS. A receiver
  * estimates only from what it receives, so a REMB that paused every video
  * would otherwise never rise again. */
 void sfu_bwe_idle(struct sfu_bwe *b, uint64_t now_ms);
