@@ -153,8 +153,9 @@ const struct sfu_track *sfu_room_tracks(const struct sfu_member *m, size_t *n);
  * transport into *out: sendonly m-sections with the publisher's codec and
  * payload type (video: with nack, nack pli, ccm fir, and the publisher's
  * RTX payload type if it has one), the outgoing SSRC (and RTX SSRC in an
- * ssrc-group FID) with its cname, msid "<publisher id> <track id>", no
- * header extensions. Returns the number of m-sections (0: nothing to
+ * ssrc-group FID) with its cname, msid "<publisher id> <track id>", and
+ * our abs-send-time and transport-cc extensions with transport-cc (and,
+ * video, goog-remb) feedback (room_bwe.c). Returns the number of m-sections (0: nothing to
  * offer yet). */
 int sfu_room_offer(struct sfu_room *r, struct sfu_member *m, struct sdp *out);
 
