@@ -56,20 +56,36 @@ run_unit() {
   done
 }
 
-run_fuzz() {
+fuzz_one() { # fuzz_one TARGET SECONDS: runs one target on a scratch corpus; its status is the target's
+  name=$(basename "$1")
+  work=$(mktemp -d)
+  "$1" -max_total_time="$2" "$work" "fuzz/corpus/$name" >"$OUT/fuzz-$name.log" 2>&1
+  rc=$?
+  rm -rf "$work"
+  return $rc
+}
+
+run_fuzz() { # two targets at a time (libFuzzer uses one core each); results in order
   secs=${FUZZ_SMOKE_SECONDS:-10}
+  jobs=${FUZZ_JOBS:-2}
+  targets=()
   for t in build/fuzz/fuzz_*; do
-    [ -x "$t" ] || continue
+    [ -x "$t" ] && targets+=("$t")
+  done
+  declare -A pid
+  for t in "${targets[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+    fuzz_one "$t" "$secs" &
+    pid[$t]=$!
+  done
+  for t in "${targets[@]}"; do
     name=$(basename "$t")
-    log="$OUT/fuzz-$name.log"
-    work=$(mktemp -d)
-    if "$t" -max_total_time="$secs" "$work" "fuzz/corpus/$name" >"$log" 2>&1; then
+    if wait "${pid[$t]}"; then
       count 1 0 "fuzz $name (${secs}s)"
     else
-      tail -40 "$log"
+      tail -40 "$OUT/fuzz-$name.log"
       count 0 1 "fuzz $name (${secs}s)"
     fi
-    rm -rf "$work"
   done
 }
 

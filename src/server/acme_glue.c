@@ -309,20 +309,10 @@ static void on_http_accept(struct loop *loop, struct loop_io *io, unsigned event
         return;
     }
     for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage peer;
-        int fd = sock_accept(g->http_fd, &peer);
-        if (fd < 0) {
-            admit_accept_failed(&g->http_pause, -fd);
+        struct client *c;
+        int r = admit_accept_one(s, g->http_fd, &g->http_pause, &c);
+        if (r < 0)
             return;
-        }
-        struct sock_ip ip, source;
-        sock_ip_from(&peer, &ip);
-        sock_ip_source(&peer, &source);
-        if (admit_connection(s, &source) < 0) {
-            close(fd);
-            continue;
-        }
-        struct client *c = client_accept(s, fd, &ip);
         if (c)
             c->http_port = 1;
     }

@@ -5,9 +5,12 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../base/alloc.h"
 #include "../base/log.h"
+#include "../net/sock.h"
+#include "client.h"
 #include "ipcount.h"
 #include "server.h"
 
@@ -109,4 +112,24 @@ void admit_accept_failed(struct admit_pause *p, int err)
     a->last_log_ms = now;
     a->logged = 1;
     a->unlogged = 0;
+}
+
+int admit_accept_one(struct server *s, int listen_fd, struct admit_pause *pause, struct client **c)
+{
+    struct sockaddr_storage peer;
+    *c = NULL;
+    int fd = sock_accept(listen_fd, &peer);
+    if (fd < 0) {
+        admit_accept_failed(pause, -fd);
+        return -1;
+    }
+    struct sock_ip ip, source;
+    sock_ip_from(&peer, &ip);
+    sock_ip_source(&peer, &source);
+    if (admit_connection(s, &source) < 0) {
+        close(fd);
+        return 0;
+    }
+    *c = client_accept(s, fd, &ip);
+    return 1;
 }

@@ -32,6 +32,7 @@
 #define ADMIT_RESERVE_FDS 64 /* descriptors kept for everything but connections and relays */
 
 struct server;
+struct client;
 struct ipcount;
 
 /* A listener that can be paused; embedded where its loop_io is. */
@@ -75,5 +76,10 @@ void admit_release(struct server *s, const struct sock_ip *source, int ws);
  * pauses it for want of descriptors (it resumes by itself), logs other
  * errors. EAGAIN and friends are not failures and do nothing. */
 void admit_accept_failed(struct admit_pause *p, int err);
+/* Accepts one connection on listen_fd and, if admit_connection() lets it
+ * in, makes it a client (*c; NULL when that failed). Returns 1 when it was
+ * admitted, 0 when it was refused and closed, -1 when there is nothing
+ * more to accept now (a failure goes to admit_accept_failed(pause)). */
+int admit_accept_one(struct server *s, int listen_fd, struct admit_pause *pause, struct client **c);
 
 #endif

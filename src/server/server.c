@@ -71,21 +71,11 @@ static void on_accept(struct loop *loop, struct loop_io *io, unsigned events)
     (void)events;
     struct server *s = container_of(io, struct server, listen_io);
     for (int i = 0; i < 64 && !s->shutting_down; i++) {
-        struct sockaddr_storage peer;
-        int fd = sock_accept(s->listen_fd, &peer);
-        if (fd < 0) {
-            admit_accept_failed(&s->listen_pause, -fd);
+        struct client *c;
+        int r = admit_accept_one(s, s->listen_fd, &s->listen_pause, &c);
+        if (r < 0)
             return;
-        }
-        struct sock_ip ip, source;
-        sock_ip_from(&peer, &ip);
-        sock_ip_source(&peer, &source);
-        if (admit_connection(s, &source) < 0) {
-            close(fd);
-            continue;
-        }
-        s->accepted++;
-        client_accept(s, fd, &ip);
+        s->accepted += (unsigned)r;
     }
 }
 

@@ -51,6 +51,14 @@ void peer_error_retry(struct peer *p, const char *code, const char *message, uin
                                 "retryAfter", secs));
 }
 
+char *update_text(const char *type, const char *k1, json_t *a1, const char *k2, json_t *a2)
+{
+    json_t *msg = json_pack("{s:s, s:o, s:o}", "type", type, k1, a1, k2, a2);
+    char *text = json_array_size(a1) || json_array_size(a2) ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    return text;
+}
+
 void random_hex(char *out, size_t n)
 {
     unsigned char raw[64];

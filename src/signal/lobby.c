@@ -93,9 +93,7 @@ static void flush(struct loop *loop, struct loop_defer *d)
     }
     json_object_clear(h->lobby_left);
     json_object_clear(h->lobby_dirty);
-    json_t *msg = json_pack("{s:s, s:o, s:o}", "type", "lobby-update", "users", users, "left", left);
-    char *text = json_array_size(users) || json_array_size(left) ? json_dumps(msg, JSON_COMPACT) : NULL;
-    json_decref(msg);
+    char *text = update_text("lobby-update", "users", users, "left", left);
     if (!text)
         return;
     size_t len = strlen(text);

@@ -155,6 +155,9 @@ void peer_error(struct peer *p, const char *code, const char *message);
 /* Sends an error that also names a field or a wait. */
 void peer_error_field(struct peer *p, const char *code, const char *message, const char *field);
 void peer_error_retry(struct peer *p, const char *code, const char *message, uint64_t retry_ms);
+/* The text of a batched update {"type":type, k1:a1, k2:a2} (takes both
+ * arrays), or NULL when both are empty and there is nothing to send. */
+char *update_text(const char *type, const char *k1, json_t *a1, const char *k2, json_t *a2);
 /* Fills out with n random bytes as lowercase hex (2n characters + NUL). */
 void random_hex(char *out, size_t n);
 /* Reads a required string field; sends missing_field and returns NULL if absent. */

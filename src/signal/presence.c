@@ -92,9 +92,7 @@ static void flush(struct loop *loop, struct loop_defer *d)
     }
     json_object_clear(h->pres_set);
     json_object_clear(h->pres_gone);
-    json_t *msg = json_pack("{s:s, s:o, s:o}", "type", "presence-update", "set", set, "gone", gone);
-    char *text = json_array_size(set) || json_array_size(gone) ? json_dumps(msg, JSON_COMPACT) : NULL;
-    json_decref(msg);
+    char *text = update_text("presence-update", "set", set, "gone", gone);
     if (!text)
         return;
     size_t len = strlen(text);

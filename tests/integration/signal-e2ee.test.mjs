@@ -99,15 +99,19 @@ describe('signaling: e2ee-key relay', () => {
     const text = JSON.stringify({ type: 'e2ee-key', key });
     // Two copies per broadcast: the 128 KiB burst allows this many.
     const fits = Math.floor((128 * 1024) / (2 * Buffer.byteLength(text)));
+    const t0 = Date.now();
     for (let i = 0; i < fits + 5; i++) a.send({ type: 'e2ee-key', key });
     const e = await a.error('rate_limited', WAIT, 'past the relay budget');
+    // The budget refills 32 KiB a second: on a slow machine the sends take
+    // long enough for that to let a few more through.
+    const refilled = Math.ceil((((Date.now() - t0) / 1000) * 32 * 1024) / (2 * Buffer.byteLength(text)));
     assert.ok(e.retryAfter >= 1, `retryAfter ${e.retryAfter}`);
     await a.barrier();
     const errors = a.drain('error');
     assert.ok(errors.every((m) => m.code === 'rate_limited'), JSON.stringify(errors.map((m) => m.code)));
     await b.barrier();
     const got = b.drain('e2ee-key').length;
-    assert.ok(got >= fits - 2 && got <= fits, `b got ${got} keys; ${fits} fit in the burst`);
+    assert.ok(got >= fits - 2 && got <= fits + refilled, `b got ${got} keys; ${fits} fit in the burst, ${refilled} refilled`);
     assert.equal(got + errors.length + 1, fits + 5, 'each key either delivered or refused');
     // The same budget covers offers: a 30 KB offer right now (the budget
     // refills 32 KiB a second) is refused too.

@@ -152,7 +152,9 @@ async function startPeer(base) {
   return { peer, port: r.lo };
 }
 
-describe('coturn turnutils_uclient against tincan', () => {
+// The runs are independent (each its own allocations to the one echo peer)
+// and mostly wait on uclient's own pacing, so they run side by side.
+describe('coturn turnutils_uclient against tincan', { concurrency: 5 }, () => {
   let srv;
   let peer;
   let peerPort;
