@@ -502,6 +502,11 @@ Object.defineProperty(window, 'tincanDebug', {
     async stats() {
       return state.session ? state.session.stats() : {};
     },
+    /** SFU rooms: the simulcast layers we send [{rid, frameHeight, framesEncoded, active}], else []. */
+    async sendLayers() {
+      const c = state.session && state.session.call;
+      return c && typeof c.sendLayers === 'function' ? c.sendLayers() : [];
+    },
     /** End-to-end encryption of the call (safety code, key ids, problems), or null. */
     e2ee() {
       return state.session && state.session.e2ee ? state.session.e2ee.status() : null;

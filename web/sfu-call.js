@@ -18,15 +18,28 @@
 // hears nothing of it. A
 // short network cut needs none of this: ICE carries on by itself.
 //
+// Simulcast: the camera goes out as three encodings (rids q, h, f at 1/4,
+// 1/2 and full resolution); tincan forwards each of us one of them per
+// remote member, the smallest that fits the tile we show it in, which
+// ViewReporter (sfu-view.js) tells it, and none for tiles nobody sees.
+//
 // SfuCall has the interface of Call (call.js) that Session uses: peers,
 // addPeer, removePeer, handleSignal, setAway, lose, syncPeers, stats, close,
 // and the events 'peer-added', 'peer-removed', 'peer-changed'.
+
+import { ViewReporter } from './sfu-view.js';
 
 // A transport that stays 'disconnected' this long is started afresh (a busy
 // machine may miss consent checks for a while: that needs no reset).
 const DISCONNECTED_RESET_MS = 30000;
 // Fresh starts in a row without a connection in between, at most.
 const MAX_RESETS = 5;
+// The camera's simulcast encodings, lowest first (docs/sfu.md, "Simulcast").
+const SIMULCAST = [
+  { rid: 'q', scaleResolutionDownBy: 4 },
+  { rid: 'h', scaleResolutionDownBy: 2 },
+  { rid: 'f', scaleResolutionDownBy: 1 },
+];
 
 export class SfuCall extends EventTarget {
   /** @type {Map<string, SfuPeer>} */
@@ -54,6 +67,16 @@ export class SfuCall extends EventTarget {
     // transform before media flows, so an encrypted room stays encrypted
     // when it moves to the SFU (the codec header bytes stay in clear).
     this.transform = transform;
+    this.views = new ViewReporter((msg) => this.send(msg, { queue: true }));
+  }
+
+  /** The <video> element of peer id's tile, if the page shows one. */
+  static tileVideo(id) {
+    if (typeof document === 'undefined') return null;
+    for (const fig of document.querySelectorAll('figure.tile')) {
+      if (fig.dataset.peerId === id) return fig.querySelector('video');
+    }
+    return null;
   }
 
   /** Opens both transports and publishes our tracks. */
@@ -107,7 +130,9 @@ export class SfuCall extends EventTarget {
     const tracks = media ? media.stream.getTracks().filter((t) => t.readyState === 'live') : [];
     if (tracks.length === 0) return; // listening only: nothing to publish
     for (const track of tracks) {
-      const t = this.pub.addTransceiver(track, { direction: 'sendonly', streams: [media.stream] });
+      const init = { direction: 'sendonly', streams: [media.stream] };
+      if (track.kind === 'video') init.sendEncodings = SIMULCAST.map((e) => ({ ...e }));
+      const t = this.pub.addTransceiver(track, init);
       if (this.transform) this.transform.attach(t.sender, track.kind);
     }
     const offer = await this.pub.createOffer();
@@ -135,6 +160,7 @@ export class SfuCall extends EventTarget {
       if (this.#waitReset) {
         this.#waitReset = false;
         this.start();
+        this.views.resend(); // the server forgot what we reported
       }
       return;
     }
@@ -175,6 +201,7 @@ export class SfuCall extends EventTarget {
       }
     });
     changed();
+    this.views.watch(id, SfuCall.tileVideo(id)); // a tile made after the peer was added
   }
 
   /** Drops tracks whose m-section tincan rejected (their publisher left). */
@@ -237,6 +264,7 @@ export class SfuCall extends EventTarget {
     peer = new SfuPeer(this, id);
     this.peers.set(id, peer);
     this.dispatchEvent(new CustomEvent('peer-added', { detail: { peer } }));
+    this.views.watch(id, SfuCall.tileVideo(id)); // the tile is made by a peer-added listener
     return peer;
   }
 
@@ -244,6 +272,7 @@ export class SfuCall extends EventTarget {
     const peer = this.peers.get(id);
     if (!peer) return;
     this.peers.delete(id);
+    this.views.unwatch(id);
     peer.closed = true;
     this.dispatchEvent(new CustomEvent('peer-removed', { detail: { peer } }));
   }
@@ -273,8 +302,10 @@ export class SfuCall extends EventTarget {
   /**
    * Per-peer numbers from the subscriber's getStats(), like Call.stats():
    * {connectionState, framesDecoded, bytesReceived, candidateType,
-   * remoteCandidateType, path: 'sfu', rttMs, estimateBps}; estimateBps is
-   * the server's estimate of its bandwidth to us (sfu-estimate), or null.
+   * remoteCandidateType, path: 'sfu', rttMs, frameHeight, estimateBps}
+   * (frameHeight: of the video we receive now, which follows the simulcast
+   * layer; estimateBps: the server's estimate of its bandwidth to us,
+   * sfu-estimate, or null).
    */
   async stats() {
     const out = {};
@@ -282,7 +313,7 @@ export class SfuCall extends EventTarget {
     for (const peer of this.peers.values()) {
       out[peer.id] = {
         connectionState: this.sub ? this.sub.connectionState : 'new', framesDecoded: 0, bytesReceived: 0,
-        candidateType: null, remoteCandidateType: null, path: 'sfu', rttMs: null,
+        candidateType: null, remoteCandidateType: null, path: 'sfu', rttMs: null, frameHeight: 0,
         estimateBps: typeof this.estimateBps === 'number' ? this.estimateBps : null,
       };
       for (const t of peer.stream.getTracks()) byTrack.set(t.id, out[peer.id]);
@@ -295,6 +326,7 @@ export class SfuCall extends EventTarget {
         const o = byTrack.get(s.trackIdentifier);
         o.bytesReceived += s.bytesReceived || 0;
         if (s.kind === 'video') o.framesDecoded += s.framesDecoded || 0;
+        if (s.kind === 'video' && s.frameHeight) o.frameHeight = s.frameHeight;
       } else if (s.type === 'transport' && s.selectedCandidatePairId) {
         pair = report.get(s.selectedCandidatePairId) || pair;
       }
@@ -311,6 +343,22 @@ export class SfuCall extends EventTarget {
     return out;
   }
 
+  /**
+   * The simulcast encodings we send: [{rid, frameHeight, framesEncoded,
+   * active}] from the publisher's getStats() outbound-rtp (Chromium sends
+   * fewer layers than asked for from a small camera).
+   */
+  async sendLayers() {
+    if (!this.pub || this.closed) return [];
+    const out = [];
+    (await this.pub.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        out.push({ rid: s.rid || '', frameHeight: s.frameHeight || 0, framesEncoded: s.framesEncoded || 0, active: s.active !== false });
+      }
+    });
+    return out.sort((a, b) => a.frameHeight - b.frameHeight);
+  }
+
   #closeTransports() {
     this.#generation++;
     clearTimeout(this.#disconnectTimer);
@@ -324,6 +372,7 @@ export class SfuCall extends EventTarget {
     if (this.closed) return;
     for (const id of [...this.peers.keys()]) this.removePeer(id);
     this.closed = true;
+    this.views.close();
     this.#closeTransports();
   }
 

@@ -16,6 +16,7 @@
 #include "../base/alloc.h"
 #include "../base/log.h"
 #include "../sfu/sdp.h"
+#include "../sfu/simulcast.h"
 #include "client.h"
 #include "server.h"
 #include "sfu_int.h"
@@ -388,10 +389,21 @@ static void on_resumed(void *ctx, struct peer *peer, void *conn)
     }
 }
 
+/* p shows peer_id's video at width x height (sfu-view): the layer it
+ * gets follows (simulcast.h). */
+static void on_view(void *ctx, struct peer *peer, const char *peer_id, int width, int height)
+{
+    struct sfu_glue *g = ctx;
+    struct sfu_part *p = part_of(g, peer);
+    if (p)
+        sfu_room_sim_view(p->room->router, p->member, peer_id, width, height, loop_now(g->srv->loop));
+}
+
 void sfu_signal_hook(struct sfu_glue *g)
 {
     struct hub_sfu h = {
         .ctx = g, .enter = on_enter, .leave = on_leave, .message = on_message, .resumed = on_resumed,
+        .view = on_view,
     };
     hub_set_sfu(g->srv->hub, &h);
 }

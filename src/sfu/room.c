@@ -57,7 +57,7 @@ static void free_tracks(struct sfu_member *m)
 {
     for (size_t i = 0; i < m->ntracks; i++)
         sfu_pktcache_free(m->state[i].cache);
-    m->ntracks = 0;
+    m->ntracks = m->nvisible = 0;
 }
 
 void sfu_room_leave(struct sfu_room *r, struct sfu_member *m)
@@ -90,25 +90,79 @@ static int rtx_pt_of(const struct sdp_media *a)
     return -1;
 }
 
-/* The track of offer section o, answered with a: 0, or -1 if it has none. */
-static int track_from(const struct sdp_media *o, const struct sdp_media *a, struct sfu_track *t)
+#define EXT_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
+#define EXT_RID "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+#define EXT_RRID "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+
+/* The send rids of o, lowest layer first (q, h, f when so named, else as
+ * listed), at most SFU_SIM_LAYERS. */
+static size_t send_rids(const struct sdp_media *o, const char *out[SFU_SIM_LAYERS])
+{
+    static const char *const qhf[] = { "q", "h", "f" };
+    size_t n = 0, named = 0;
+    for (size_t i = 0; i < o->nrids && n < SFU_SIM_LAYERS; i++)
+        if (o->rids[i].send)
+            out[n++] = o->rids[i].id;
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = 0; i < n; i++)
+            named += strcmp(out[i], qhf[k]) == 0;
+    if (named == n)
+        for (size_t k = 0, j = 0; k < 3; k++)
+            for (size_t i = 0; i < o->nrids; i++)
+                if (o->rids[i].send && strcmp(o->rids[i].id, qhf[k]) == 0 && j < n)
+                    out[j++] = o->rids[i].id;
+    return n;
+}
+
+/* The track of offer section o, answered with a: 0, or -1 if it has none.
+ * A video section with two or more send rids and the rid extension is a
+ * simulcast track whose SSRCs are learnt from the packets. */
+static int track_from(const struct sdp_media *o, const struct sdp_media *a, struct sfu_track *t,
+                      const char *rids[SFU_SIM_LAYERS], size_t *nrids)
 {
     if (a->port == 0 || a->ncodecs == 0 || (a->dir != SDP_RECVONLY && a->dir != SDP_SENDRECV))
         return -1;
     memset(t, 0, sizeof(*t));
-    t->ssrc = o->fid[0] ? o->fid[0] : o->nssrcs ? o->ssrcs[0].ssrc : 0;
-    if (!t->ssrc)
+    t->mid_ext = sdp_extmap_id(a, EXT_MID);
+    t->rid_ext = sdp_extmap_id(a, EXT_RID);
+    t->rrid_ext = sdp_extmap_id(a, EXT_RRID);
+    *nrids = o->kind == SDP_VIDEO && t->rid_ext ? send_rids(o, rids) : 0;
+    if (*nrids < 2)
+        *nrids = 0;
+    t->ssrc = *nrids ? 0 : o->fid[0] ? o->fid[0] : o->nssrcs ? o->ssrcs[0].ssrc : 0;
+    if (!t->ssrc && !*nrids)
         return -1;
-    t->rtx_ssrc = o->fid[0] ? o->fid[1] : 0;
+    t->rtx_ssrc = !*nrids && o->fid[0] ? o->fid[1] : 0;
+    t->nfids = o->nfids;
+    memcpy(t->fids, o->fids, sizeof(t->fids));
     t->rtx_pt = rtx_pt_of(a);
     t->kind = o->kind;
+    t->nlayers = 1;
     memcpy(t->mid, o->mid, sizeof(t->mid));
-    memcpy(t->cname, o->nssrcs ? o->ssrcs[0].cname : "-", sizeof(t->cname));
+    snprintf(t->cname, sizeof(t->cname), "%s", o->nssrcs ? o->ssrcs[0].cname : "-");
     memcpy(t->track_id, o->msid_track[0] ? o->msid_track : o->mid, sizeof(t->track_id));
     t->codec = a->codecs[0];
     if (t->kind == SDP_AUDIO)
         t->level_id = sdp_extmap_id(a, "urn:ietf:params:rtp-hdrext:ssrc-audio-level");
     return 0;
+}
+
+/* Adds the entries of layers 1.. of visible entry v (layer 0) to ts[*n..). */
+static void add_layers(struct sfu_track *ts, size_t v, size_t *n, const char *rids[SFU_SIM_LAYERS],
+                       size_t nrids)
+{
+    struct sfu_track *t = &ts[v];
+    snprintf(t->rid, sizeof(t->rid), "%s", rids[0]);
+    t->group = (uint8_t)v;
+    t->layer_entry[0] = (uint8_t)v;
+    for (size_t l = 1; l < nrids && *n < SFU_ROOM_TRACKS; l++) {
+        struct sfu_track *e = &ts[(*n)++];
+        *e = *t;
+        e->layer = (uint8_t)l;
+        snprintf(e->rid, sizeof(e->rid), "%s", rids[l]);
+        t->layer_entry[l] = (uint8_t)(*n - 1);
+        t->nlayers = (uint8_t)(l + 1);
+    }
 }
 
 /* True if some track of the room (m's first n included) leaves as ssrc. */
@@ -139,58 +193,90 @@ static uint32_t unique_ssrc(struct sfu_room *r, const struct sfu_member *m, size
     return ssrc;
 }
 
-/* Track n of m is new: outgoing SSRCs, rewriter, cache. */
+/* Track n of m is new: outgoing SSRCs (a layer past the first has
+ * none: it leaves as its visible entry), cache. */
 static void start_track(struct sfu_room *r, struct sfu_member *m, size_t n)
 {
     struct sfu_track *t = &m->tracks[n];
     struct track_state *st = &m->state[n];
-    t->out_ssrc = unique_ssrc(r, m, n, t->ssrc);
-    if (t->out_ssrc != t->ssrc)
-        r->stats->ssrc_rewritten++;
-    t->out_rtx_ssrc = 0;
-    t->out_rtx_ssrc = unique_ssrc(r, m, n + 1, t->rtx_ssrc ? t->rtx_ssrc : t->out_ssrc ^ 0x5A5A5A5Au);
     memset(st, 0, sizeof(*st));
-    sfu_rewriter_init(&st->rw, t->out_ssrc);
     st->up_tokens = SFU_ROOM_NACK_UP_BURST;
     if (t->kind == SDP_VIDEO)
         st->cache = sfu_pktcache_new();
+    st->sim.nlayers = t->nlayers;
+    t->out_ssrc = t->out_rtx_ssrc = 0;
+    if (t->layer > 0)
+        return;
+    t->out_ssrc = unique_ssrc(r, m, n, t->ssrc);
+    if (t->out_ssrc != t->ssrc)
+        r->stats->ssrc_rewritten++;
+    t->out_rtx_ssrc = unique_ssrc(r, m, n + 1, t->rtx_ssrc ? t->rtx_ssrc : t->out_ssrc ^ 0x5A5A5A5Au);
 }
 
-/* The old track of m with ssrc (before this publish), or -1. */
-static int old_track(const struct sfu_track *old, size_t nold, uint32_t ssrc)
+/* The old entry of m matching t (before this publish): by SSRC, or for a
+ * layer whose SSRC is learnt, by mid and layer. -1 if none. */
+static int old_track(const struct sfu_track *old, size_t nold, const struct sfu_track *t)
 {
     for (size_t i = 0; i < nold; i++)
-        if (old[i].ssrc == ssrc)
+        if (old[i].kind == t->kind && (t->ssrc ? old[i].ssrc == t->ssrc
+                                               : !old[i].rid[0] ? 0 : strcmp(old[i].mid, t->mid) == 0 &&
+                                                                       old[i].layer == t->layer))
             return (int)i;
     return -1;
+}
+
+/* m's entries from offer/answer into m->tracks: visible ones first.
+ * Returns the number of visible entries. */
+static size_t collect(struct sfu_member *m, const struct sdp *offer, const struct sdp *answer)
+{
+    const char *rids[SDP_MAX_MEDIA][SFU_SIM_LAYERS];
+    size_t nrids[SDP_MAX_MEDIA], from[SFU_ROOM_TRACKS], n = 0;
+    for (size_t i = 0; i < offer->nmedia && i < answer->nmedia && n < SFU_ROOM_TRACKS; i++)
+        if (track_from(&offer->media[i], &answer->media[i], &m->tracks[n], rids[i], &nrids[i]) == 0)
+            from[n++] = i;
+    size_t nvis = n;
+    for (size_t v = 0; v < nvis; v++) {
+        m->tracks[v].group = (uint8_t)v;
+        m->tracks[v].layer_entry[0] = (uint8_t)v;
+        if (nrids[from[v]])
+            add_layers(m->tracks, v, &n, rids[from[v]], nrids[from[v]]);
+    }
+    m->ntracks = n;
+    return nvis;
 }
 
 int sfu_room_publish(struct sfu_room *r, struct sfu_member *m, const struct sdp *offer, const struct sdp *answer)
 {
     struct sfu_track old[SFU_ROOM_TRACKS];
     struct track_state old_state[SFU_ROOM_TRACKS];
-    size_t nold = m->ntracks, n = 0;
+    size_t nold = m->ntracks;
+    int moved[SFU_ROOM_TRACKS] = { 0 };
     memcpy(old, m->tracks, sizeof(old));
     memcpy(old_state, m->state, sizeof(old_state));
+    size_t nvis = collect(m, offer, answer), n = m->ntracks;
     m->ntracks = 0; /* while choosing SSRCs, only the new ones count */
-    for (size_t i = 0; i < offer->nmedia && i < answer->nmedia && n < SFU_ROOM_TRACKS; i++) {
-        if (track_from(&offer->media[i], &answer->media[i], &m->tracks[n]) != 0)
-            continue;
-        int k = old_track(old, nold, m->tracks[n].ssrc);
-        if (k >= 0 && old[k].kind == m->tracks[n].kind) {
-            m->tracks[n].out_ssrc = old[k].out_ssrc;
-            m->tracks[n].out_rtx_ssrc = old[k].out_rtx_ssrc;
-            m->state[n] = old_state[k];
-            old_state[k].cache = NULL; /* moved */
+    for (size_t i = 0; i < n; i++, m->ntracks++) {
+        struct sfu_track *t = &m->tracks[i];
+        int k = old_track(old, nold, t);
+        if (k >= 0 && !moved[k]) {
+            t->out_ssrc = old[k].out_ssrc;
+            t->out_rtx_ssrc = old[k].out_rtx_ssrc;
+            if (!t->ssrc) { /* learnt from its packets */
+                t->ssrc = old[k].ssrc;
+                t->rtx_ssrc = old[k].rtx_ssrc;
+            }
+            m->state[i] = old_state[k];
+            m->state[i].sim.nlayers = t->nlayers;
+            moved[k] = 1;
         } else {
-            start_track(r, m, n);
+            start_track(r, m, i);
         }
-        n++;
     }
     for (size_t i = 0; i < nold; i++)
-        sfu_pktcache_free(old_state[i].cache);
-    m->ntracks = n;
-    return (int)n;
+        if (!moved[i])
+            sfu_pktcache_free(old_state[i].cache);
+    m->nvisible = nvis;
+    return (int)nvis;
 }
 
 void sfu_room_unpublish(struct sfu_room *r, struct sfu_member *m)
@@ -201,7 +287,7 @@ void sfu_room_unpublish(struct sfu_room *r, struct sfu_member *m)
 
 const struct sfu_track *sfu_room_tracks(const struct sfu_member *m, size_t *n)
 {
-    *n = m->ntracks;
+    *n = m->nvisible;
     return m->tracks;
 }
 
@@ -209,9 +295,9 @@ struct sfu_member *room_publisher_of(struct sfu_room *r, const struct sfu_member
                                      struct sfu_track **t, struct track_state **st)
 {
     for (struct sfu_member *p = r->members; p; p = p->next) {
-        if (p == not)
+        if (p == not || out_ssrc == 0)
             continue;
-        for (size_t i = 0; i < p->ntracks; i++) {
+        for (size_t i = 0; i < p->nvisible; i++) {
             if (p->tracks[i].out_ssrc == out_ssrc) {
                 *t = &p->tracks[i];
                 *st = &p->state[i];
@@ -256,7 +342,9 @@ static int slot_alive(struct sfu_room *r, struct sfu_member *m, const struct slo
     struct sfu_track *t;
     struct track_state *st;
     struct sfu_member *p = room_publisher_of(r, m, s->track.out_ssrc, &t, &st);
-    return p && strcmp(p->id, s->publisher) == 0 && t->ssrc == s->track.ssrc;
+    if (!p || strcmp(p->id, s->publisher) != 0)
+        return 0; /* a simulcast track's SSRCs are learnt after the slot was made */
+    return t->nlayers > 1 ? strcmp(t->mid, s->track.mid) == 0 : t->ssrc == s->track.ssrc;
 }
 
 static void sync_slots(struct sfu_room *r, struct sfu_member *m)
@@ -267,7 +355,7 @@ static void sync_slots(struct sfu_room *r, struct sfu_member *m)
     for (struct sfu_member *p = r->members; p; p = p->next) {
         if (p == m)
             continue;
-        for (size_t i = 0; i < p->ntracks; i++) {
+        for (size_t i = 0; i < p->nvisible; i++) {
             if (room_slot_of(m, p->tracks[i].out_ssrc))
                 continue;
             struct slot *s = new_slot(m);
@@ -275,6 +363,8 @@ static void sync_slots(struct sfu_room *r, struct sfu_member *m)
                 return;
             s->active = 1;
             s->track = p->tracks[i];
+            sfu_sim_fwd_init(&s->fwd, s->track.out_ssrc);
+            room_sim_slot_new(m, s);
             memcpy(s->publisher, p->id, sizeof(s->publisher));
         }
     }
@@ -383,13 +473,27 @@ void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sf
     r->ops.send_rtcp(pub->ud, r->scratch, (size_t)n, r->cap);
 }
 
+struct sfu_track *room_layer(struct sfu_member *pub, const struct sfu_track *t, int l, struct track_state **st)
+{
+    size_t k = l > 0 && l < t->nlayers ? t->layer_entry[l] : t->group;
+    *st = &pub->state[k];
+    return &pub->tracks[k];
+}
+
+/* A key frame of what sub gets of out_ssrc (the layer it waits for, else
+ * the one it gets). */
 static void keyframe_for(struct sfu_room *r, struct sfu_member *sub, uint32_t out_ssrc, uint64_t now_ms)
 {
     struct sfu_track *t;
     struct track_state *st;
     struct sfu_member *pub = room_publisher_of(r, sub, out_ssrc, &t, &st);
-    if (pub && t->kind == SDP_VIDEO && room_slot_of(sub, out_ssrc))
-        room_request_keyframe(r, pub, t, st, now_ms);
+    struct slot *s = pub ? room_slot_of(sub, out_ssrc) : NULL;
+    if (!s || t->kind != SDP_VIDEO)
+        return;
+    int l = s->fwd.target >= 0 ? s->fwd.target : s->fwd.cur;
+    struct sfu_track *lt = room_layer(pub, t, l < 0 ? 0 : l, &st);
+    if (lt->ssrc)
+        room_request_keyframe(r, pub, lt, st, now_ms);
 }
 
 void sfu_room_ready(struct sfu_room *r, struct sfu_member *m, uint64_t now_ms)

@@ -50,7 +50,8 @@
 
 #include "sfu/sdp.h"
 
-#define SFU_ROOM_TRACKS 4        /* tracks one member publishes (audio + video, with room to spare) */
+#define SFU_ROOM_TRACKS 8        /* track entries of one member: audio + video, and each simulcast layer past
+                                  * the first is an entry of its own (simulcast.h) */
 #define SFU_ROOM_SLOTS SDP_MAX_MEDIA
 #define SFU_ROOM_PLI_MS 500      /* at most one PLI per track this often */
 #define SFU_ROOM_ID_MAX 32
@@ -94,6 +95,18 @@ struct sfu_track {
     char track_id[SDP_TOKEN_MAX];      /* msid track */
     struct sdp_codec codec;            /* as negotiated with the publisher */
     uint8_t level_id;                  /* audio: the ssrc-audio-level extension id, 0: none */
+    /* Simulcast (simulcast.h). Each layer is an entry of m->tracks: the
+     * visible entries (what sfu_room_tracks() returns) are layer 0 and
+     * come first; the others follow, out_ssrc 0, group = the index of
+     * their visible entry. A plain track is one layer. ssrc 0: a layer
+     * whose SSRC is learnt from its rid header extension. */
+    uint8_t layer, group;
+    uint8_t nlayers;                   /* visible entry: its layers */
+    uint8_t layer_entry[3];            /* visible entry: the index of each layer's entry */
+    char rid[SDP_TOKEN_MAX];           /* "" for a plain track */
+    uint8_t mid_ext, rid_ext, rrid_ext; /* the publisher's header extension ids, 0: none */
+    size_t nfids;                      /* the offer's FID pairs (Firefox: one per layer) */
+    uint32_t fids[SDP_MAX_RIDS][2];
 };
 
 struct sfu_room_stats {

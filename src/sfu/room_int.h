@@ -14,6 +14,7 @@
 #include "bwe.h"
 #include "speaker.h"
 #include "twcc.h"
+#include "simulcast.h"
 
 #define SFU_ROOM_PKT_MAX 2048        /* longer RTP is dropped (browsers send about 1200) */
 #define ROUTER_SSRC 0x74696E63u /* "tinc": the sender SSRC of our feedback and reports */
@@ -21,7 +22,7 @@
 
 /* What the router keeps about a published track besides its description. */
 struct track_state {
-    struct sfu_rewriter rw;
+    struct sfu_sim_track sim;       /* visible entry: its layers' sizes, activity, bitrates */
     struct sfu_pktcache *cache;     /* video only; NULL for audio */
     struct sfu_rxstats rx;
     uint64_t last_pli_ms;
@@ -43,18 +44,21 @@ struct slot {
     int layer;                      /* the allocator's say (room_bwe.c): 0 forwarded, -1 paused */
     char publisher[SFU_ROOM_ID_MAX + 1];
     struct sfu_track track;         /* a copy: the slot outlives the publisher */
+    struct sfu_sim_fwd fwd;         /* the layer it gets, its rewriting */
 };
 
 struct sfu_member {
     struct sfu_member *prev, *next;
     char id[SFU_ROOM_ID_MAX + 1];
     void *ud;
-    size_t ntracks;
+    size_t ntracks, nvisible;       /* entries; of them the visible ones (first) */
     struct sfu_track tracks[SFU_ROOM_TRACKS];
     struct track_state state[SFU_ROOM_TRACKS];
     size_t nslots;
     struct slot slots[SFU_ROOM_SLOTS];
     unsigned next_mid;
+    size_t nviews;                  /* sfu_room_sim_view() reports, kept for slots made later */
+    struct { char publisher[SFU_ROOM_ID_MAX + 1]; int want_h; } views[SFU_ROOM_SLOTS];
     double nack_tokens;             /* retransmissions this subscriber may still have */
     uint64_t nack_ms;
     uint64_t last_rr_ms;
@@ -96,6 +100,12 @@ struct slot *room_slot_of(struct sfu_member *m, uint32_t out_ssrc);
 /* A PLI to pub about t, unless one went less than SFU_ROOM_PLI_MS ago. */
 void room_request_keyframe(struct sfu_room *r, struct sfu_member *pub, struct sfu_track *t,
                            struct track_state *st, uint64_t now_ms);
+
+/* The entry of pub for layer l of its visible track t (t itself if plain). */
+struct sfu_track *room_layer(struct sfu_member *pub, const struct sfu_track *t, int l, struct track_state **st);
+
+/* room_sim.c: a new slot s of m takes the size m last reported for its publisher. */
+void room_sim_slot_new(struct sfu_member *m, struct slot *s);
 
 /* room_media.c */
 /* A subscriber's generic NACK: answered; 0, or -1 if malformed. */

@@ -365,14 +365,24 @@ static int a_ssrc(struct parse *ps, const char *p, const char *end)
     return 0;
 }
 
+/* One FID pair: the first is m->fid, each is kept in m->fids (past
+ * SDP_MAX_RIDS they are ignored). */
+static void fid_pair(struct sdp_media *m, const uint32_t pair[2])
+{
+    if (!m->fid[0])
+        memcpy(m->fid, pair, sizeof(m->fid));
+    if (m->nfids < SDP_MAX_RIDS)
+        memcpy(m->fids[m->nfids++], pair, sizeof(m->fids[0]));
+}
+
 /* "FID 2405006125 1085112279" or "SIM a b c"; other semantics ignored. */
 static int a_ssrc_group(struct parse *ps, const char *p, const char *end)
 {
     struct sdp_media *m = ps->m;
     size_t n = tok_len(p, end), cap, count = 0;
-    uint32_t *dst;
+    uint32_t *dst, pair[2];
     if (tok_is(p, n, "FID"))
-        dst = m->fid, cap = 2;
+        dst = pair, cap = 2;
     else if (tok_is(p, n, "SIM"))
         dst = m->sim, cap = 3;
     else
@@ -385,6 +395,8 @@ static int a_ssrc_group(struct parse *ps, const char *p, const char *end)
     }
     if (dst == m->sim)
         m->nsim = count;
+    if (dst == pair && count == 2)
+        fid_pair(m, pair);
     return count >= 2 ? 0 : -EINVAL;
 }
 

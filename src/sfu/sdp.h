@@ -105,7 +105,9 @@ struct sdp_media {
     struct sdp_extmap extmaps[SDP_MAX_EXTMAPS];
     size_t nssrcs;
     struct sdp_ssrc ssrcs[SDP_MAX_SSRCS];
-    uint32_t fid[2];           /* a=ssrc-group:FID media rtx, or 0 0 */
+    uint32_t fid[2];           /* the first a=ssrc-group:FID media rtx, or 0 0 */
+    size_t nfids;              /* every FID pair (Firefox simulcast: one per rid) */
+    uint32_t fids[SDP_MAX_RIDS][2];
     size_t nsim;
     uint32_t sim[3];           /* a=ssrc-group:SIM */
     size_t nrids;

@@ -17,13 +17,17 @@ static const struct { enum sdp_kind kind; const char *name; uint32_t clock; } su
 };
 static const char *const default_prefer[] = { "opus", "VP8", "VP9", "H264", "AV1" };
 
-/* Header extensions the SFU reads or rewrites. */
+/* Header extensions the SFU reads or rewrites. Not transport-cc: tincan
+ * sends no transport-cc feedback to publishers yet, and a Chromium that
+ * negotiated it and hears none counts everything it sends as in flight,
+ * so its congestion window pushes its rate down to the lowest simulcast
+ * layer within a minute. Without it Chromium estimates from our REMB
+ * (SFU_SIM_PUBLISH_BPS) and receiver reports. */
 static const char *const our_extmaps[] = {
     "urn:ietf:params:rtp-hdrext:sdes:mid",
     "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
     "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
     "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
     "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
 };
 
@@ -110,7 +114,7 @@ static int answer_media(const struct sdp *offer, const struct sdp_media *o, cons
             a->codecs[a->ncodecs++] = o->codecs[0];
         return -1;
     }
-    uint8_t fbs = o->kind == SDP_VIDEO ? 0x1F : SDP_FB_TRANSPORT_CC;
+    uint8_t fbs = o->kind == SDP_VIDEO ? SDP_FB_NACK | SDP_FB_PLI | SDP_FB_FIR | SDP_FB_REMB : 0; /* no transport-cc */
     a->codecs[a->ncodecs] = *c;
     a->codecs[a->ncodecs++].fb = c->fb & fbs;
     for (size_t i = 0; i < o->ncodecs; i++)

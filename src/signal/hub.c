@@ -116,6 +116,7 @@ static const struct handler tincan_handlers[] = {
     { "sfu-publish", room_on_sfu },
     { "sfu-subscribe-answer", room_on_sfu },
     { "sfu-reset", room_on_sfu_reset },
+    { "sfu-view", room_on_sfu_view },
     { "join-pin", pin_on_join },
     { "hello", lobby_on_hello },
     { "leave-lobby", lobby_on_leave },

@@ -93,6 +93,10 @@ struct hub_sfu {
     /* p, in an SFU room, resumed on connection conn after its grace (what
      * was sent meanwhile was lost); may be NULL. */
     void (*resumed)(void *ctx, struct peer *p, void *conn);
+    /* p, in an SFU room, shows the video of the member peer_id at width x
+     * height device pixels (0 x 0: not shown), from a validated sfu-view;
+     * may be NULL. */
+    void (*view)(void *ctx, struct peer *p, const char *peer_id, int width, int height);
 };
 
 /* Installs the SFU (copied), or removes it with NULL: then a join asking

@@ -205,6 +205,9 @@ void room_on_sfu(struct peer *p, json_t *msg);
 /* sfu-reset: the SFU drops p's transports and starts them anew (the
  * client's reconnect after a network change); the room hears nothing. */
 void room_on_sfu_reset(struct peer *p, json_t *msg);
+/* sfu-view: the size each remote video is shown at, checked, handed to
+ * the SFU glue tile by tile. */
+void room_on_sfu_view(struct peer *p, json_t *msg);
 /* Frees every room (hub teardown). */
 void room_free_all(struct hub *h);
 

@@ -299,6 +299,53 @@ void room_on_sfu_reset(struct peer *p, json_t *msg)
     p->hub->sfu.enter(p->hub->sfu.ctx, p, p->ctx, p->room->key);
 }
 
+#define VIEW_TILES_MAX 64    /* tiles in one sfu-view */
+#define VIEW_SIDE_MAX 16384  /* pixels */
+
+/* Tile i of an sfu-view: its peer and size, or NULL after a bad_view error. */
+static const char *view_tile(struct peer *p, json_t *tile, size_t i, int *w, int *h)
+{
+    json_t *jw = json_object_get(tile, "width"), *jh = json_object_get(tile, "height");
+    const char *id = json_string_value(json_object_get(tile, "peer"));
+    char text[128];
+    if (!json_is_object(tile) || !id || !json_is_integer(jw) || !json_is_integer(jh)) {
+        snprintf(text, sizeof(text), "tile %zu needs a string \"peer\" and integer \"width\" and \"height\"", i);
+    } else if (json_integer_value(jw) < 0 || json_integer_value(jw) > VIEW_SIDE_MAX ||
+               json_integer_value(jh) < 0 || json_integer_value(jh) > VIEW_SIDE_MAX) {
+        snprintf(text, sizeof(text), "tile %zu: width and height must be 0-%d", i, VIEW_SIDE_MAX);
+    } else {
+        *w = (int)json_integer_value(jw);
+        *h = (int)json_integer_value(jh);
+        return id;
+    }
+    peer_error_field(p, "bad_view", text, "tiles");
+    return NULL;
+}
+
+void room_on_sfu_view(struct peer *p, json_t *msg)
+{
+    json_t *tiles = json_object_get(msg, "tiles");
+    if (!json_is_array(tiles)) {
+        peer_error_field(p, "missing_field", "the message needs an array \"tiles\"", "tiles");
+        return;
+    }
+    if (json_array_size(tiles) > VIEW_TILES_MAX) {
+        peer_error_field(p, "bad_view", "at most 64 tiles", "tiles");
+        return;
+    }
+    if (!p->room || !p->room->sfu) {
+        peer_error(p, "not_in_room", "join an SFU room first");
+        return;
+    }
+    int w[VIEW_TILES_MAX], h[VIEW_TILES_MAX];
+    const char *ids[VIEW_TILES_MAX];
+    for (size_t i = 0; i < json_array_size(tiles); i++)
+        if (!(ids[i] = view_tile(p, json_array_get(tiles, i), i, &w[i], &h[i])))
+            return; /* nothing applied: the message is all or nothing */
+    for (size_t i = 0; i < json_array_size(tiles) && p->hub->sfu.view; i++)
+        p->hub->sfu.view(p->hub->sfu.ctx, p, ids[i], w[i], h[i]);
+}
+
 void room_on_leave(struct peer *p, json_t *msg)
 {
     (void)msg;

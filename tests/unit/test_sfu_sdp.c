@@ -119,7 +119,8 @@ static void test_answer(void **state)
     assert_int_equal(v->ncodecs, 2);
     assert_int_equal(v->codecs[0].pt, 96); /* VP8 */
     assert_int_equal(v->codecs[1].pt, 97); /* its RTX */
-    assert_int_equal(sdp_extmap_id(v, TWCC), 3);
+    assert_int_equal(sdp_extmap_id(v, TWCC), 0); /* no transport-cc feedback to publishers yet (sdp_write.c) */
+    assert_int_equal(sdp_extmap_id(v, "urn:ietf:params:rtp-hdrext:sdes:mid"), 4);
     assert_int_equal(sdp_extmap_id(v, "urn:3gpp:video-orientation"), 0); /* not one we use */
     assert_int_equal(v->dir, SDP_SENDRECV);
     /* preference order: H264 takes the packetization-mode=1 one */
