@@ -92,6 +92,7 @@ async function startRoom(room, { team = null, password = '' } = {}) {
     choice = prefs.skipPrejoin() ? await quickMedia('join') : await runPrejoin({
       title: team ? `Join “${team.name}”` : room === 'default' ? 'Join the shared call' : `Join room “${room}”`,
       audioOnly: audioOnlyChosen(),
+      account: team && signedInUser() ? signedInUser().name : null,
     });
     e2ee = choice ? await roomE2ee(room, link, choice) : null;
   } finally {

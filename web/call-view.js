@@ -108,11 +108,27 @@ export function bindCallControls(handlers) {
       return;
     }
     const btn = ev.target.closest('.tile-play');
-    if (!btn) return;
+    if (!btn) {
+      if (!ev.target.closest('button, input, .tile-volume')) showTileControls(ev.target.closest('.tile'));
+      return;
+    }
     const video = btn.closest('.tile').querySelector('video');
     video.muted = false;
     video.play().then(() => { btn.hidden = true; }).catch(() => {});
   });
+}
+
+/**
+ * A tap on a tile (not on one of its buttons) shows that tile's buttons,
+ * or hides them again; another tile's go (style.css, "A tile's buttons").
+ */
+function showTileControls(fig) {
+  for (const other of document.querySelectorAll('#grid .tile[data-controls="shown"]')) {
+    if (other !== fig) delete other.dataset.controls;
+  }
+  if (!fig) return;
+  if (fig.dataset.controls === 'shown') delete fig.dataset.controls;
+  else fig.dataset.controls = 'shown';
 }
 
 /**

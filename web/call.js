@@ -461,10 +461,32 @@ class Peer {
 function description(msg) {
   const sdp = msg.sdp;
   if (sdp && typeof sdp === 'object' && typeof sdp.sdp === 'string') {
-    return { type: sdp.type || msg.type, sdp: sdp.sdp };
+    return { type: sdp.type || msg.type, sdp: tidySdp(sdp.sdp) };
   }
-  if (typeof sdp === 'string') return { type: msg.type, sdp };
+  if (typeof sdp === 'string') return { type: msg.type, sdp: tidySdp(sdp) };
   return null;
+}
+
+/**
+ * A remote SDP without the rtpmap/fmtp/rtcp-fb lines of payload types its
+ * m-line does not list. Firefox writes rtcp-fb lines for every codec it
+ * has, also those setCodecPreferences left out (as in an encrypted call,
+ * VP8 only), and Chromium refuses such an offer outright ("Failed to parse
+ * codecs correctly"): no media at all between the two.
+ */
+export function tidySdp(sdp) {
+  let listed = null; // the payload types of the current m-section
+  const out = [];
+  for (const line of sdp.split('\r\n')) {
+    if (line.startsWith('m=')) {
+      listed = new Set(line.split(' ').slice(3));
+    } else if (listed) {
+      const m = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)[ ]/.exec(line);
+      if (m && !listed.has(m[1])) continue;
+    }
+    out.push(line);
+  }
+  return out.join('\r\n');
 }
 
 function plain(desc) {

@@ -15,13 +15,19 @@ let pending = null; // {resolve, media}
 /**
  * Shows the screen for room `title`; resolves to {media (LocalMedia or
  * null: listen only), name} on join, or null when the person goes back.
+ * account: the signed-in name in a team room (no name asked then).
  */
-export function runPrejoin({ title, audioOnly }) {
+export function runPrejoin({ title, audioOnly, account = null }) {
   if (pending) finish(null);
   $('prejoin-title').textContent = title;
-  $('prejoin-name').value = prefs.savedName();
+  // A team room: everyone is their account name, nothing to ask.
+  $('prejoin-name-label').hidden = !!account;
+  $('prejoin-name').hidden = !!account;
+  $('prejoin-name').value = account ? '' : prefs.savedName();
   $('prejoin-name').removeAttribute('aria-invalid');
-  $('prejoin-name-note').textContent = 'Others see this name on your tile and in the chat.';
+  $('prejoin-name-note').textContent = account
+    ? `You join as ${account} (your account’s name).`
+    : 'Others see this name on your tile and in the chat.';
   $('prejoin-skip').checked = prefs.skipPrejoin();
   $('prejoin-listen').hidden = true;
   $('prejoin-join').hidden = false;
@@ -78,6 +84,12 @@ export function bindPrejoin() {
 
 function join(media) {
   const input = $('prejoin-name');
+  if (input.hidden) { // a team room: the account's name, the saved one kept for other calls
+    prefs.setSkipPrejoin($('prejoin-skip').checked);
+    if (media) prefs.saveDevices({ micOff: media.muted, camOff: !media.audioOnly && media.cameraOff });
+    finish({ media, name: '' });
+    return;
+  }
   const name = input.value.trim();
   if (name && !prefs.NAME_RE.test(name)) {
     input.setAttribute('aria-invalid', 'true');

@@ -5,6 +5,7 @@
 
 import { Call } from './call.js';
 import { SfuCall } from './sfu-call.js';
+import { screenTrackId } from './sfu-screen.js';
 import * as view from './call-view.js';
 import * as chat from './chat.js';
 import { showView } from './ui.js';
@@ -257,7 +258,8 @@ export class Session {
     const m = this.media;
     const msg = { type: 'state', muted: !m || m.muted, camera: !!m && !m.audioOnly && !m.cameraOff };
     if (this.kind !== 'lobby') msg.name = this.name || null;
-    msg.screen = this.share ? this.share.stream.id : null;
+    // A mesh call tells the share's stream id; through the SFU only track ids survive (sfu-screen.js).
+    msg.screen = !this.share ? null : this.mode === 'sfu' ? screenTrackId(this.share.stream) : this.share.stream.id;
     if (this.selfSpeak) msg.speaking = this.speaking && !!m && !m.muted;
     return this.signal.send(msg, { queue: true });
   }
@@ -415,6 +417,10 @@ export class Session {
     view.setMode(mode);
     this.#newCall(selfId, this.iceServers);
     for (const id of ids) this.call.addPeer(id, { initiator: true });
+    if (this.share) {
+      this.call.setScreen(this.share.stream, this.share.prefs);
+      this.sendState(); // the share's id differs between mesh and SFU
+    }
     if (this.phase === 'in' && ids.length > 0) this.notice('More people joined: the call now goes through the server.');
   }
 

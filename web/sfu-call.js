@@ -25,7 +25,10 @@
 //
 // SfuCall has the interface of Call (call.js) that Session uses: peers,
 // addPeer, removePeer, handleSignal, setAway, lose, syncPeers, stats, close,
-// and the events 'peer-added', 'peer-removed', 'peer-changed'.
+// and the events 'peer-added', 'peer-removed', 'peer-changed'; setScreen and
+// the sorting of received tracks into camera and screen are sfu-screen.js's.
+
+import { addScreen, dropScreen, msidTrackOf, sameTracks, sortTracks } from './sfu-screen.js';
 
 import { ViewReporter } from './sfu-view.js';
 
@@ -52,6 +55,11 @@ export class SfuCall extends EventTarget {
   #disconnectTimer = null;
   #generation = 0;
   #waitReset = false;
+  screen = null; // our screen share (a MediaStream) while it runs
+  screenPrefs = null;
+  #screenTx = []; // its transceivers on the publisher connection
+  #republish = false; // the share changed while an offer was out
+  #offering = false;
 
   /**
    * selfId: our peer id; media: LocalMedia or null (receive only);
@@ -83,6 +91,8 @@ export class SfuCall extends EventTarget {
   start() {
     if (this.closed) return;
     const gen = ++this.#generation;
+    this.#republish = false;
+    this.#offering = false;
     this.pub = this.#transport('publisher', gen);
     this.sub = this.#transport('subscriber', gen);
     this.sub.addEventListener('track', (ev) => this.#onTrack(ev));
@@ -90,14 +100,28 @@ export class SfuCall extends EventTarget {
   }
 
   /**
-   * Which of a member's streams is its screen share (peer-state `screen`).
-   * Through the SFU a member's tracks arrive under one stream id (its peer
-   * id), so a share is not told apart from the camera here yet: noted and
-   * otherwise ignored (screen share in SFU rooms is not built).
+   * Which of a member's tracks is its screen share (peer-state `screen`:
+   * in an SFU room the share's video track id, see sfu-screen.js).
    */
   setScreenId(id, streamId) {
     const peer = this.peers.get(id);
-    if (peer) peer.screenId = streamId;
+    if (!peer) return;
+    peer.screenId = streamId;
+    peer.regroup();
+  }
+
+  /** Starts (stream) or stops (null) publishing our screen share (sfu-screen.js). */
+  setScreen(stream, prefs = null) {
+    this.screen = stream;
+    this.screenPrefs = prefs;
+    if (!this.pub || this.closed || this.#waitReset) return;
+    if (this.#offering || this.pub.signalingState !== 'stable') {
+      this.#republish = true; // after the answer to the offer that is out
+      return;
+    }
+    dropScreen(this.#screenTx);
+    this.#screenTx = addScreen(this.pub, stream, prefs, this.transform);
+    this.#offerPub(this.#generation).catch((err) => this.#warn('publish', err));
   }
 
   /**
@@ -109,8 +133,8 @@ export class SfuCall extends EventTarget {
     if (this.closed) return;
     this.#closeTransports();
     for (const peer of this.peers.values()) {
-      peer.stream = new MediaStream();
-      this.changed(peer);
+      peer.received = [];
+      peer.regroup(true);
     }
     this.#waitReset = true;
     this.send({ type: 'sfu-reset' }, { queue: true });
@@ -128,17 +152,27 @@ export class SfuCall extends EventTarget {
   async #publish(gen) {
     const media = this.media;
     const tracks = media ? media.stream.getTracks().filter((t) => t.readyState === 'live') : [];
-    if (tracks.length === 0) return; // listening only: nothing to publish
     for (const track of tracks) {
       const init = { direction: 'sendonly', streams: [media.stream] };
       if (track.kind === 'video') init.sendEncodings = SIMULCAST.map((e) => ({ ...e }));
       const t = this.pub.addTransceiver(track, init);
       if (this.transform) this.transform.attach(t.sender, track.kind);
     }
-    const offer = await this.pub.createOffer();
-    if (gen !== this.#generation) return;
-    await this.pub.setLocalDescription(offer);
-    this.send({ type: 'sfu-publish', sdp: offer.sdp }, { queue: true });
+    this.#screenTx = addScreen(this.pub, this.screen, this.screenPrefs, this.transform);
+    if (this.pub.getTransceivers().length === 0) return; // listening only: nothing to publish
+    await this.#offerPub(gen);
+  }
+
+  async #offerPub(gen) {
+    this.#offering = true; // stable until setLocalDescription: setScreen must wait too
+    try {
+      const offer = await this.pub.createOffer();
+      if (gen !== this.#generation) return;
+      await this.pub.setLocalDescription(offer);
+      this.send({ type: 'sfu-publish', sdp: offer.sdp }, { queue: true });
+    } finally {
+      if (gen === this.#generation) this.#offering = false;
+    }
   }
 
   /**
@@ -168,7 +202,11 @@ export class SfuCall extends EventTarget {
     if (msg.type === 'sfu-answer') {
       const pc = this.pub;
       if (pc.signalingState !== 'have-local-offer') return;
-      pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp }).catch((err) => this.#warn('answer', err));
+      pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp }).then(() => {
+        if (!this.#republish || pc !== this.pub) return;
+        this.#republish = false;
+        this.setScreen(this.screen, this.screenPrefs);
+      }).catch((err) => this.#warn('answer', err));
     } else if (msg.type === 'sfu-offer') {
       const pc = this.sub;
       this.#subChain = this.#subChain.then(async () => {
@@ -182,25 +220,18 @@ export class SfuCall extends EventTarget {
     }
   }
 
-  #onTrack({ track, streams, receiver }) {
+  #onTrack({ track, streams, receiver, transceiver }) {
     const id = streams && streams[0] ? streams[0].id : null;
     if (this.transform) this.transform.attach(receiver, track.kind, id || ''); // before its first frame
     if (!id || id === this.selfId) return;
     const peer = this.addPeer(id);
     if (!peer) return;
-    // A new stream object each time, so a <video> showing the old one notices.
-    const keep = peer.stream.getTracks().filter((t) => t.kind !== track.kind && t.readyState === 'live');
-    peer.stream = new MediaStream([...keep, track]);
+    peer.received.push({ track, tid: msidTrackOf(this.sub, transceiver && transceiver.mid) });
     const changed = () => this.changed(peer);
     track.addEventListener('unmute', changed);
     track.addEventListener('mute', changed);
-    track.addEventListener('ended', () => {
-      if (peer.stream.getTracks().includes(track)) {
-        peer.stream = new MediaStream(peer.stream.getTracks().filter((t) => t !== track));
-        changed();
-      }
-    });
-    changed();
+    track.addEventListener('ended', () => peer.regroup());
+    peer.regroup(true);
     this.views.watch(id, SfuCall.tileVideo(id)); // a tile made after the peer was added
   }
 
@@ -210,12 +241,8 @@ export class SfuCall extends EventTarget {
       .filter((t) => !t.stopped && t.currentDirection !== 'inactive' && t.currentDirection !== 'stopped')
       .map((t) => t.receiver.track));
     for (const peer of this.peers.values()) {
-      const tracks = peer.stream.getTracks();
-      const kept = tracks.filter((t) => live.has(t));
-      if (kept.length !== tracks.length) {
-        peer.stream = new MediaStream(kept);
-        this.changed(peer);
-      }
+      peer.received = peer.received.filter((r) => live.has(r.track));
+      peer.regroup();
     }
   }
 
@@ -317,6 +344,7 @@ export class SfuCall extends EventTarget {
         estimateBps: typeof this.estimateBps === 'number' ? this.estimateBps : null,
       };
       for (const t of peer.stream.getTracks()) byTrack.set(t.id, out[peer.id]);
+      for (const t of peer.screen ? peer.screen.getTracks() : []) byTrack.set(t.id, { screen: out[peer.id] });
     }
     if (!this.sub || this.closed) return out;
     const report = await this.sub.getStats();
@@ -324,6 +352,10 @@ export class SfuCall extends EventTarget {
     report.forEach((s) => {
       if (s.type === 'inbound-rtp' && byTrack.has(s.trackIdentifier)) {
         const o = byTrack.get(s.trackIdentifier);
+        if (o.screen) {
+          o.screen.screenFramesDecoded = (o.screen.screenFramesDecoded || 0) + (s.framesDecoded || 0);
+          return;
+        }
         o.bytesReceived += s.bytesReceived || 0;
         if (s.kind === 'video') o.framesDecoded += s.framesDecoded || 0;
         if (s.kind === 'video' && s.frameHeight) o.frameHeight = s.frameHeight;
@@ -391,11 +423,33 @@ class SfuPeer {
   lost = false;
   closed = false;
   polite = null;
+  screenId = null;
+  screen = null; // its screen share's tracks (a MediaStream), or null
+  received = []; // [{track, tid: msid track id}], oldest first
 
   constructor(call, id) {
     this.call = call;
     this.id = id;
     this.stream = new MediaStream();
+  }
+
+  /**
+   * Sorts the received tracks into stream (camera, microphone) and screen;
+   * new MediaStream objects only when they change, so a <video> showing
+   * the old one notices. Tells the call (always, if `force`).
+   */
+  regroup(force = false) {
+    const { camera, screen } = sortTracks(this.received, this.screenId);
+    let changed = force;
+    if (!sameTracks(this.stream, camera)) {
+      this.stream = new MediaStream(camera);
+      changed = true;
+    }
+    if (!sameTracks(this.screen, screen)) {
+      this.screen = screen.length ? new MediaStream(screen) : null;
+      changed = true;
+    }
+    if (changed) this.call.changed(this);
   }
 
   get state() {

@@ -7,7 +7,7 @@
 // sw.js on every navigation (it is served with Cache-Control: no-cache), a
 // changed sw.js installs a fresh cache, and activate deletes the old ones.
 
-const VERSION = 'v8';
+const VERSION = 'v9';
 const PREFIX = 'tincan-shell-';
 const CACHE = PREFIX + VERSION;
 
@@ -19,6 +19,7 @@ const SHELL = [
   '/ui.js',
   '/call.js',
   '/sfu-call.js',
+  '/sfu-screen.js',
   '/sfu-view.js',
   '/media.js',
   '/session.js',

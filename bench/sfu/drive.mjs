@@ -4,7 +4,9 @@
 // videoroom plugin (its HTTP API, long polling), and measures the server.
 //
 // One run: P publishers join one room and publish Opus + VP8, then S
-// subscribers join and receive every publisher's two tracks (tincan: one
+// subscribers join and receive every publisher's two tracks (--rooms R: R
+// such rooms; --mesh 1: P members per room that each publish and receive the
+// other P-1, as a small call does) (tincan: one
 // subscriber transport per member with every track; Janus 1.x: one
 // multistream subscriber handle per member with every feed). Once every
 // transport is connected the publishers start sending; after a warm-up the
@@ -14,7 +16,7 @@
 //
 //   node bench/sfu/drive.mjs --server tincan --url wss://127.0.0.1:PORT/ws --pid PID \
 //        [--gen "nsenter -t N -n build/rel/sfuload --bind 192.0.2.20"] [--pubs 4] [--subs 20] \
-//        [--warmup 3] [--duration 10] [--srtp both]
+//        [--rooms 1] [--mesh 0|1] [--verify 1] [--warmup 3] [--duration 10] [--srtp both]
 //   node bench/sfu/drive.mjs --server janus --url http://127.0.0.1:8088/janus --pid PID --room 1234 …
 //
 // The functions are exported for tests/integration/sfu-load.test.mjs.
@@ -114,48 +116,75 @@ class WsPeer {
 }
 
 /**
- * Sets up the tincan room: publishers (ids 1..pubs) publish, subscribers
- * (ids 101..) answer every sfu-offer. Returns { ids, close }.
+ * The room shapes: `rooms` rooms, each with `pubs` publishers and `subs`
+ * subscribers (members that only receive), or with `mesh`, `pubs` members
+ * that each publish and receive the others. Generator ids: publisher
+ * transports 1.., subscriber transports SUB_ID0 + 1.. (a mesh member has one
+ * of each). Returns [{ room, members: [{ pub, sub }] }].
  */
-export async function setupTincan(gen, { url, room, pubs, subs }) {
-  const peers = [];
-  const join = async (label) => {
-    const p = new WsPeer(url);
-    peers.push(p);
-    await within(p.opened, 10000, 'WebSocket open');
-    await p.take('welcome');
-    p.send({ type: 'join', room, sfu: true });
-    const j = await Promise.race([p.take('joined'), p.take('error').then((e) => { throw new Error(`${label}: ${JSON.stringify(e)}`); })]);
-    if (!j.sfu) throw new Error(`${label}: the room is not an SFU room`);
-    return p;
+export const SUB_ID0 = 100000;
+/* A subscriber transport of tincan carries at most SDP_MAX_MEDIA (16)
+ * m-sections, so the first 8 publishers' audio and video (the generator's
+ * SDP parser has the same limit): Janus subscribers take the same 8 feeds,
+ * so that both servers forward the same packets. */
+export const FEEDS_MAX = 8;
+export function plan({ rooms = 1, pubs, subs, mesh = false, room }) {
+  const out = [];
+  let p = 0, q = 0;
+  for (let r = 0; r < rooms; r++) {
+    const members = [];
+    for (let i = 0; i < pubs; i++) members.push({ pub: ++p, sub: mesh ? SUB_ID0 + ++q : 0 });
+    for (let k = 0; !mesh && k < subs; k++) members.push({ pub: 0, sub: SUB_ID0 + ++q });
+    out.push({ room: typeof room === 'number' ? room + r : rooms > 1 ? `${room}-${r}` : room, members });
+  }
+  return out;
+}
+
+const allIds = (rs, k) => rs.flatMap((r) => r.members.map((m) => m[k]).filter(Boolean));
+
+/** Joins a tincan SFU room; publishes as m.pub, answers offers as m.sub. */
+async function tincanMember(gen, url, room, m, peers) {
+  const label = m.pub ? `publisher ${m.pub}` : `subscriber ${m.sub}`;
+  const p = new WsPeer(url);
+  peers.push(p);
+  await within(p.opened, 10000, 'WebSocket open');
+  await p.take('welcome');
+  p.send({ type: 'join', room, sfu: true });
+  const j = await Promise.race([p.take('joined'), p.take('error').then((e) => { throw new Error(`${label}: ${JSON.stringify(e)}`); })]);
+  if (!j.sfu) throw new Error(`${label}: the room is not an SFU room`);
+  // Offers are answered in order; tincan has at most one out at a time.
+  let chain = Promise.resolve();
+  p.onMessage = (msg) => {
+    if (msg.type === 'sfu-offer' && m.sub) {
+      chain = chain.then(async () => p.send({ type: 'sfu-subscribe-answer', sdp: await gen.answerTo(m.sub, msg.sdp) }));
+    } else if (msg.type === 'error') console.error(`tincan error to ${label}: ${JSON.stringify(msg)}`);
   };
-  const pubIds = [];
-  for (let i = 1; i <= pubs; i++) {
-    const p = await join(`publisher ${i}`);
-    p.onMessage = (m) => { if (m.type === 'error') console.error(`tincan error to publisher ${i}: ${JSON.stringify(m)}`); };
-    p.send({ type: 'sfu-publish', sdp: await gen.offer(i) });
-    const ans = await p.take('sfu-answer');
-    gen.send({ op: 'answer', id: i, sdp: ans.sdp });
-    pubIds.push(i);
+  for (const msg of p.queue.splice(0)) p.onMessage(msg);
+  if (m.pub) {
+    const ans = p.take('sfu-answer');
+    p.send({ type: 'sfu-publish', sdp: await gen.offer(m.pub) });
+    gen.send({ op: 'answer', id: m.pub, sdp: (await ans).sdp });
   }
-  await gen.allConnected(pubIds);
-  const subIds = [];
-  for (let k = 0; k < subs; k++) {
-    const id = 101 + k;
-    const p = await join(`subscriber ${k}`);
-    // Offers are answered in order; tincan has at most one out at a time.
-    let chain = Promise.resolve();
-    p.onMessage = (m) => {
-      if (m.type === 'sfu-offer') {
-        chain = chain.then(async () => p.send({ type: 'sfu-subscribe-answer', sdp: await gen.answerTo(id, m.sdp) }));
-      } else if (m.type === 'error') console.error(`tincan error to subscriber ${k}: ${JSON.stringify(m)}`);
-    };
-    for (const m of p.queue.splice(0)) p.onMessage(m);
-    subIds.push(id);
-  }
-  await gen.allConnected(subIds);
+}
+
+/**
+ * Sets up the tincan rooms (see plan()): every publisher first, then the
+ * subscribers; rooms in parallel. Returns { ids, close }.
+ */
+export async function setupTincan(gen, { url, room, rooms = 1, pubs, subs, mesh = false }) {
+  const peers = [];
+  const rs = plan({ rooms, pubs, subs, mesh, room });
+  await Promise.all(rs.map(async (r) => {
+    for (const m of r.members.filter((x) => x.pub)) await tincanMember(gen, url, r.room, m, peers);
+  }));
+  const ids = { pubs: allIds(rs, 'pub'), subs: allIds(rs, 'sub') };
+  await gen.allConnected(ids.pubs, 20000 + 50 * ids.pubs.length);
+  await Promise.all(rs.map(async (r) => {
+    for (const m of r.members.filter((x) => !x.pub)) await tincanMember(gen, url, r.room, m, peers);
+  }));
+  await gen.allConnected(ids.subs, 20000 + 50 * ids.subs.length);
   return {
-    ids: { pubs: pubIds, subs: subIds },
+    ids,
     close: async () => { for (const p of peers) p.ws.close(); await Promise.all(peers.map((p) => within(p.closed, 5000, 'close').catch(() => {}))); },
   };
 }
@@ -221,33 +250,40 @@ class JanusSession {
   }
 }
 
-/** Sets up the Janus room: publishers publish, subscribers subscribe to every feed. */
-export async function setupJanus(gen, { url, room, pubs, subs }) {
+/**
+ * Sets up the Janus rooms (see plan(); numbered room, room + 1, …, made by
+ * bench/sfu/run.sh): per publisher a handle that joins and publishes, per
+ * receiving member one multistream subscriber handle with every other feed
+ * of its room. Rooms in parallel. Returns { ids, close }.
+ */
+export async function setupJanus(gen, { url, room, rooms = 1, pubs, subs, mesh = false }) {
   const s = new JanusSession(url);
   await s.create();
-  const feeds = [];
-  const pubIds = [];
-  for (let i = 1; i <= pubs; i++) {
-    const h = await s.attach();
-    const j = await s.message(h, { request: 'join', ptype: 'publisher', room, display: `load${i}` });
-    feeds.push(j.plugindata.data.id);
-    const offer = await gen.offer(i);
-    const c = await s.message(h, { request: 'publish', audio: true, video: true }, { type: 'offer', sdp: offer, trickle: false });
-    gen.send({ op: 'answer', id: i, sdp: c.jsep.sdp });
-    pubIds.push(i);
-  }
-  await gen.allConnected(pubIds);
-  const subIds = [];
-  for (let k = 0; k < subs; k++) {
-    const id = 101 + k;
-    const h = await s.attach();
-    const a = await s.message(h, { request: 'join', ptype: 'subscriber', room, streams: feeds.map((feed) => ({ feed })) });
-    const answer = await gen.answerTo(id, a.jsep.sdp);
-    await s.message(h, { request: 'start' }, { type: 'answer', sdp: answer, trickle: false });
-    subIds.push(id);
-  }
-  await gen.allConnected(subIds);
-  return { ids: { pubs: pubIds, subs: subIds }, close: () => s.destroy() };
+  const rs = plan({ rooms, pubs, subs, mesh, room: Number(room) });
+  const feeds = new Map(); // publisher id → Janus feed id
+  await Promise.all(rs.map(async (r) => {
+    for (const m of r.members.filter((x) => x.pub)) {
+      const h = await s.attach();
+      const j = await s.message(h, { request: 'join', ptype: 'publisher', room: r.room, display: `load${m.pub}` });
+      feeds.set(m.pub, j.plugindata.data.id);
+      const offer = await gen.offer(m.pub);
+      const c = await s.message(h, { request: 'publish', audio: true, video: true }, { type: 'offer', sdp: offer, trickle: false });
+      gen.send({ op: 'answer', id: m.pub, sdp: c.jsep.sdp });
+    }
+  }));
+  const ids = { pubs: allIds(rs, 'pub'), subs: allIds(rs, 'sub') };
+  await gen.allConnected(ids.pubs, 20000 + 50 * ids.pubs.length);
+  await Promise.all(rs.map(async (r) => {
+    for (const m of r.members.filter((x) => x.sub)) {
+      const streams = r.members.filter((x) => x.pub && x.pub !== m.pub).slice(0, FEEDS_MAX).map((x) => ({ feed: feeds.get(x.pub) }));
+      const h = await s.attach();
+      const a = await s.message(h, { request: 'join', ptype: 'subscriber', room: r.room, streams });
+      const answer = await gen.answerTo(m.sub, a.jsep.sdp);
+      await s.message(h, { request: 'start' }, { type: 'answer', sdp: answer, trickle: false });
+    }
+  }));
+  await gen.allConnected(ids.subs, 20000 + 50 * ids.subs.length);
+  return { ids, close: () => s.destroy() };
 }
 
 /* ---------------- measuring ---------------- */
@@ -299,31 +335,37 @@ export async function measure(gen, { pid, warmup, duration }) {
     sr_rr: d('sr_rr'),
     auth_fail: d('auth_fail'),
     key_frames: d('key_frames'),
+    gen_behind: d('behind'), // publishers that fell a second behind: the generator was the bottleneck
     final: fin,
   };
 }
 
 function args(argv) {
-  const o = { pubs: 4, subs: 20, warmup: 3, duration: 10, srtp: 'both', room: null };
+  const o = { pubs: 4, subs: 20, rooms: 1, mesh: 0, verify: 1, warmup: 3, duration: 10, srtp: 'both', room: null };
   for (let i = 2; i < argv.length; i += 2) o[argv[i].replace(/^--/, '')] = argv[i + 1];
-  for (const k of ['pubs', 'subs', 'warmup', 'duration', 'pid']) if (o[k] !== undefined) o[k] = Number(o[k]);
+  for (const k of ['pubs', 'subs', 'rooms', 'mesh', 'verify', 'warmup', 'duration', 'pid']) if (o[k] !== undefined) o[k] = Number(o[k]);
+  o.mesh = Boolean(o.mesh);
+  if (o.mesh) o.subs = 0;
   return o;
 }
 
 async function main() {
   const o = args(process.argv);
-  const genArgv = (o.gen || SFULOAD).split(' ').filter(Boolean).concat(['--srtp', o.srtp]);
+  const genArgv = (o.gen || SFULOAD).split(' ').filter(Boolean).concat(['--srtp', o.srtp, '--verify', String(o.verify)]);
   const gen = new Gen(genArgv);
   let run;
   try {
     const setup = o.server === 'janus' ? setupJanus : setupTincan;
     const room = o.server === 'janus' ? Number(o.room || 1234) : (o.room || `bench${process.pid}`);
-    run = await setup(gen, { url: o.url, room, pubs: o.pubs, subs: o.subs });
+    run = await setup(gen, { url: o.url, room, rooms: o.rooms, pubs: o.pubs, subs: o.subs, mesh: o.mesh });
     const r = await measure(gen, { pid: o.pid, warmup: o.warmup, duration: o.duration });
     r.profiles = [...new Set(gen.connected.values())];
-    r.tracks_short = r.final.subs.filter((s) => s.tracks.filter((t) => t.recv > 0).length < 2 * o.pubs).length;
+    const want = 2 * (o.mesh ? o.pubs - 1 : o.pubs);
+    r.tracks_min = Math.min(...r.final.subs.map((s) => s.tracks.filter((t) => t.recv > 0).length));
+    r.tracks_short = r.final.subs.filter((s) => s.tracks.filter((t) => t.recv > 0).length < want).length;
+    r.video_streams = r.final.subs.reduce((n, s) => n + s.tracks.filter((t) => t.video && t.recv > 0).length, 0);
     delete r.final;
-    console.log(`RESULT ${JSON.stringify({ server: o.server, srtp: o.srtp, pubs: o.pubs, subs: o.subs, ...r })}`);
+    console.log(`RESULT ${JSON.stringify({ server: o.server, srtp: o.srtp, rooms: o.rooms, mesh: o.mesh, pubs: o.pubs, subs: o.subs, verify: o.verify, ...r })}`);
   } finally {
     if (run) await run.close().catch(() => {});
     await gen.quit();

@@ -20,7 +20,11 @@
 # issue 11: at most 0.5). Runs are interleaved round by round; the median
 # round is shown. See bench/README.md.
 #
-# Environment: SFU_PUBS (4), SFU_SUBS (20), SFU_WARMUP (3), SFU_DURATION (10),
+# Environment: SFU_PUBS (4), SFU_SUBS (20; a list such as "10 25 50 100" runs
+# each size in every round), SFU_ROOMS (1: rooms of that shape side by side),
+# SFU_MESH (0; 1: SFU_PUBS members per room that each publish and receive the
+# others, no pure subscribers), SFU_VERIFY (1: the generator decrypts one
+# forwarded packet in this many), SFU_WARMUP (3), SFU_DURATION (10),
 # SFU_ROUNDS (3), SFU_PROFILES ("gcm cm"), SFU_SERVERS ("tincan janus"),
 # SFU_PIN (auto: servers on CPU 0, generator and driver on the others; 0: none),
 # SFU_TIMEOUT (120 s per run), TINCAN_BIN (./tincan), SFULOAD_BIN.
@@ -32,6 +36,9 @@ TINCAN_BIN=${TINCAN_BIN:-$ROOT/tincan}
 SFULOAD_BIN=${SFULOAD_BIN:-$ROOT/build/rel/sfuload}
 PUBS=${SFU_PUBS:-4}
 SUBS=${SFU_SUBS:-20}
+ROOMS=${SFU_ROOMS:-1}
+MESH=${SFU_MESH:-0}
+VERIFY=${SFU_VERIFY:-1}
 WARMUP=${SFU_WARMUP:-3}
 DURATION=${SFU_DURATION:-10}
 ROUNDS=${SFU_ROUNDS:-3}
@@ -48,9 +55,15 @@ JANUS_ROOM=1234
 . "$(dirname "$0")/../lib.sh"
 bench_init sfu
 
-for v in PUBS SUBS WARMUP DURATION ROUNDS TIMEOUT; do
+for v in PUBS ROOMS MESH VERIFY WARMUP DURATION ROUNDS TIMEOUT; do
 	case ${!v} in *[!0-9]* | '') die "SFU_$v must be a whole number, got '${!v}'" ;; esac
 done
+MAXSUBS=0
+for n in $SUBS; do
+	case $n in *[!0-9]* | '') die "SFU_SUBS must be whole numbers, got '$n'" ;; esac
+	[ "$n" -gt "$MAXSUBS" ] && MAXSUBS=$n
+done
+[ "$MESH" = 1 ] && SUBS=0 MAXSUBS=0
 for p in $PROFILES; do
 	case $p in gcm | cm | both) ;; *) die "SFU_PROFILES: unknown profile '$p' (gcm, cm, both)" ;; esac
 done
@@ -97,7 +110,7 @@ declare -A PID URL
 start_tincan() {
 	mkdir -p "$TMP/tincan-data"
 	(cd "$TMP/tincan-data" && exec nsenter -t "$NS_SRV" -n "${SRV_PIN[@]}" "$TINCAN_BIN" --bind "$SRV_IP" \
-		--port "$TINCAN_PORT" --data-dir "$TMP/tincan-data" --db :memory: --max-room $((PUBS + SUBS + 4)) --log-level warn) 2>"$TMP/tincan.log" &
+		--port "$TINCAN_PORT" --data-dir "$TMP/tincan-data" --db :memory: --max-sfu-room $((PUBS + MAXSUBS + 4)) --log-level warn) 2>"$TMP/tincan.log" &
 	PID[tincan]=$!
 	PIDS+=("$!")
 	URL[tincan]=wss://$SRV_IP:$TINCAN_PORT/ws
@@ -164,19 +177,14 @@ admin: {
 EOF
 	# Like a room of the sample configuration, without its 128 kbit/s REMB cap
 	# and without periodic PLIs (tincan sends none either).
-	cat >"$J/janus.plugin.videoroom.jcfg" <<EOF
-general: {
-}
-room-$JANUS_ROOM: {
-	description = "bench"
-	publishers = $((PUBS + 2))
-	bitrate = 0
-	fir_freq = 0
-	audiocodec = "opus"
-	videocodec = "vp8"
-	notify_joining = false
-}
-EOF
+	local r
+	{
+		printf 'general: {\n}\n'
+		for r in $(seq "$JANUS_ROOM" $((JANUS_ROOM + ROOMS - 1))); do
+			printf 'room-%s: {\n\tdescription = "bench"\n\tpublishers = %s\n\tbitrate = 0\n\tfir_freq = 0\n' "$r" $((PUBS + 2))
+			printf '\taudiocodec = "opus"\n\tvideocodec = "vp8"\n\tnotify_joining = false\n}\n'
+		done
+	} >"$J/janus.plugin.videoroom.jcfg"
 	nsenter -t "$NS_SRV" -n "${SRV_PIN[@]}" janus -C "$J/janus.jcfg" -F "$J" -o >"$TMP/janus.log" 2>&1 &
 	PID[janus]=$!
 	PIDS+=("$!")
@@ -205,19 +213,29 @@ read -r load1 _ </proc/loadavg
 if awk -v l="$load1" 'BEGIN{exit !(l > 0.5)}'; then
 	echo "bench/sfu: warning: load average $load1 before the run; other processes will add noise" >&2
 fi
-nruns=$((${#RUN_SERVERS[@]} * $(wc -w <<<"$PROFILES") * ROUNDS))
-echo "bench/sfu: $nruns runs of ~$((WARMUP + DURATION + 6)) s; $PUBS publishers x $SUBS subscribers" >&2
+SIZES=$SUBS
+[ "$MESH" = 1 ] && SIZES=0
+nruns=$((${#RUN_SERVERS[@]} * $(wc -w <<<"$PROFILES") * $(wc -w <<<"$SIZES") * ROUNDS))
+if [ "$MESH" = 1 ]; then
+	SHAPE="$ROOMS room(s) x $PUBS members, each publishing and receiving the other $((PUBS - 1))"
+else
+	SHAPE="$ROOMS room(s), $PUBS publishers x $SUBS subscribers"
+fi
+echo "bench/sfu: $nruns runs of ~$((WARMUP + DURATION + 6)) s; $SHAPE" >&2
 
 RESULTS=$TMP/results
 : >"$RESULTS"
 for round in $(seq 1 "$ROUNDS"); do
+	for n in $SIZES; do
 	for prof in $PROFILES; do
 		for s in "${RUN_SERVERS[@]}"; do
-			echo "bench/sfu: round $round/$ROUNDS, $s, SRTP $prof" >&2
+			echo "bench/sfu: round $round/$ROUNDS, $s, SRTP $prof, $n subscribers" >&2
 			rc=0
+			uptime >&2
 			timeout "$TIMEOUT" nsenter -t "$NS_SRV" -n "${GEN_PIN[@]}" node "$HERE/drive.mjs" --server "$s" \
-				--url "${URL[$s]}" --pid "${PID[$s]}" --pubs "$PUBS" --subs "$SUBS" --warmup "$WARMUP" \
-				--duration "$DURATION" --srtp "$prof" --room "$([ "$s" = janus ] && echo "$JANUS_ROOM" || echo "b$round$prof")" \
+				--url "${URL[$s]}" --pid "${PID[$s]}" --pubs "$PUBS" --subs "$n" --rooms "$ROOMS" --mesh "$MESH" \
+				--verify "$VERIFY" --warmup "$WARMUP" \
+				--duration "$DURATION" --srtp "$prof" --room "$([ "$s" = janus ] && echo "$JANUS_ROOM" || echo "b$round$prof$n")" \
 				--gen "nsenter -t $NS_GEN -n $SFULOAD_BIN --bind $GEN_IP" >"$TMP/drive.out" 2>"$TMP/drive.err" || rc=$?
 			if [ "$rc" != 0 ]; then
 				tail -20 "$TMP/drive.err" >&2
@@ -227,6 +245,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			sed -n 's/^RESULT //p' "$TMP/drive.out" | sed "s/^/{\"round\":$round,\"r\":/; s/\$/}/" >>"$RESULTS"
 			kill -0 "${PID[$s]}" 2>/dev/null || { tail -40 "$TMP/$s.log" >&2; die "$s DIED during the run"; }
 		done
+	done
 	done
 done
 
@@ -243,8 +262,9 @@ done
 
 janus_version=$(dpkg-query -W -f '${Version}' janus 2>/dev/null || echo '?')
 echo
-echo "SFU forwarding: 1 room, $PUBS publishers (VP8 ~1 Mbit/s 30 fps + Opus 50 pkt/s) x $SUBS subscribers;" \
-	"veth between two network namespaces;"
+read -r load2 _ </proc/loadavg
+echo "SFU forwarding: $SHAPE; VP8 ~1 Mbit/s 30 fps + Opus 50 pkt/s per publisher;" \
+	"veth between two network namespaces; generator decrypts 1 forwarded packet in $VERIFY;"
 echo "$DURATION s measured after $WARMUP s, median of $ROUNDS interleaved rounds; $NCPU CPUs, $PIN_NOTE;" \
-	"load average before: $load1; Janus $janus_version"
+	"load average before: $load1, after: $load2; Janus $janus_version"
 node "$HERE/report.mjs" "$RESULTS"

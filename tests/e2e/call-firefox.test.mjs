@@ -13,21 +13,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { OUT, assertClean, launch, passPrejoin, person, shot, tileIds, waitDecoding } from './helpers.mjs';
-import { firefoxPage, launchFirefox } from './firefox.mjs';
+import { firefoxJoin, firefoxPage, launchFirefox } from './firefox.mjs';
 import { startServer } from '../lib/server.mjs';
 
 const STEP = { timeout: 90_000 };
-
-/** The Firefox page through the pre-join screen to the call screen (puppeteer's API). */
-async function firefoxJoin(page) {
-  await page.waitForSelector('#status[data-status="connected"]');
-  await page.waitForSelector('#view-prejoin:not([hidden]), #view-call:not([hidden])');
-  if (await page.$('#view-prejoin:not([hidden])')) {
-    await page.waitForSelector('#prejoin-join:enabled');
-    await page.click('#prejoin-join');
-  }
-  await page.waitForSelector('#view-call:not([hidden])');
-}
 
 describe('a mesh call between Chromium and Firefox', { timeout: 240_000 }, () => {
   let server, chrome, firefox, cr, ff;

@@ -59,3 +59,14 @@ export async function firefoxPage(browser, url, name = 'firefox') {
   await page.goto(url);
   return page;
 }
+
+/** The Firefox page through the pre-join screen to the call screen (puppeteer's API). */
+export async function firefoxJoin(page) {
+  await page.waitForSelector('#status[data-status="connected"]');
+  await page.waitForSelector('#view-prejoin:not([hidden]), #view-call:not([hidden])');
+  if (await page.$('#view-prejoin:not([hidden])')) {
+    await page.waitForSelector('#prejoin-join:enabled');
+    await page.click('#prejoin-join');
+  }
+  await page.waitForSelector('#view-call:not([hidden])');
+}

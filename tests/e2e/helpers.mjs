@@ -3,7 +3,7 @@
 // getStats() numbers through window.tincanDebug, screenshots, and a TCP
 // proxy that can really cut a page's connections.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -217,4 +217,29 @@ export async function tcpProxy(targetPort) {
       return new Promise((ok) => server.close(ok));
     },
   };
+}
+
+const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** axe-core in the page (evaluated, so the page's CSP does not apply); fails on serious/critical. */
+export async function axeClean(page, what) {
+  await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  assert.deepEqual(found, [], `axe on ${what}`);
+}
+
+/** Polls fn() until it returns a truthy value (returned); fails with the last value after timeout. */
+export async function until(fn, what, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(last)}`);
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
 }

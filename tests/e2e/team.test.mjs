@@ -101,6 +101,10 @@ describe('team rooms in the browser', { timeout: 900_000 }, () => {
     await bob.page.waitForSelector('#rooms-note:text("Wrong room password")');
 
     await bob.page.click(`${roomSel('Standup')} [data-action="join"]`);
+    // A team room asks no name: the account's is used.
+    await bob.page.waitForSelector('#view-prejoin:not([hidden])');
+    assert.ok(await bob.page.locator('#prejoin-name').isHidden(), 'no name field in a team room');
+    assert.match(await bob.page.textContent('#prejoin-name-note'), /You join as bob/);
     await passPrejoin(bob.page);
     await waitDecoding(alice.page, 1);
     await waitDecoding(bob.page, 1);
@@ -145,6 +149,10 @@ describe('team rooms in the browser', { timeout: 900_000 }, () => {
     assert.equal((await probe()).gain, 1);
     // Fake microphones beep: the level after the gain is above zero at 100 %.
     await bob.page.waitForFunction((id) => window.tincanDebug.volume(id).level > 0.001, aliceId, { timeout: 15_000 });
+    // On a phone the tile's buttons take no touches until the tile is tapped.
+    assert.equal(await bob.page.$eval(`${tile} .tile-vol`, (b) => getComputedStyle(b).pointerEvents), 'none');
+    await bob.page.locator(tile).tap();
+    await bob.page.waitForSelector(`${tile}[data-controls="shown"]`);
     await bob.page.click(`${tile} .tile-vol`);
     await bob.page.locator(`${tile} .vol-range`).fill('150');
     assert.equal((await probe()).gain, 1.5);
@@ -225,9 +233,17 @@ describe('team rooms in the browser', { timeout: 900_000 }, () => {
     await page.goto(`${server.url}/`);
     await waitStatus(page, 'connected');
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light', 'light system, light page');
+    // The button names the action: text, icon and accessible name agree.
+    const btn = page.locator('#view-start .theme-toggle');
+    const look = () => btn.evaluate((b) => [b.textContent.trim(), b.getAttribute('aria-label'), b.dataset.to, b.hasAttribute('aria-pressed')]);
+    assert.deepEqual(await look(), ['Dark theme', 'Switch to dark theme', 'dark', false]);
+    assert.ok(await page.getByRole('button', { name: 'Switch to dark theme' }).first().isVisible());
+    const moon = await btn.evaluate((b) => b.querySelector('svg path').getAttribute('d'));
     await screens(page, 'team-light');
     await page.click('#view-start .theme-toggle');
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    assert.deepEqual(await look(), ['Light theme', 'Switch to light theme', 'light', false]);
+    assert.notEqual(await btn.evaluate((b) => b.querySelector('svg path').getAttribute('d')), moon, 'a sun, not the moon');
     await page.reload();
     await waitStatus(page, 'connected');
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'the choice outlives a reload');
