@@ -311,8 +311,9 @@ export function pinTile(id) {
   layout();
 }
 
-/** Shows "Direct · 12 ms" / "Relayed · 80 ms" from a peer's stats. */
-export function setTileNet(id, { path, rttMs }) {
+/** Shows "Direct · 12 ms" / "Relayed · 80 ms" / "Via server · 9 ms · 1.2 Mbit/s"
+ * (the server's estimate of its bandwidth to us) from a peer's stats. */
+export function setTileNet(id, { path, rttMs, estimateBps }) {
   const fig = tile(id);
   if (!fig) return;
   if (path) fig.dataset.path = path;
@@ -323,9 +324,11 @@ export function setTileNet(id, { path, rttMs }) {
     return;
   }
   const rtt = typeof rttMs === 'number' ? ` · ${rttMs} ms` : '';
-  net.textContent = (path === 'relay' ? 'Relayed' : path === 'sfu' ? 'Via server' : 'Direct') + rtt;
+  const est = typeof estimateBps === 'number' ? ` · ${(estimateBps / 1e6).toFixed(1)} Mbit/s` : '';
+  net.textContent = (path === 'relay' ? 'Relayed' : path === 'sfu' ? 'Via server' : 'Direct') + rtt + est;
   net.title = path === 'relay' ? 'Media goes through the server\'s relay (TURN)'
     : path === 'sfu' ? 'Media goes through the server, which forwards it to everyone in the room'
+      + (est ? ` (the server estimates ${(estimateBps / 1e6).toFixed(1)} Mbit/s can reach you)` : '')
       : 'Media goes straight between you and this person';
 }
 

@@ -60,7 +60,12 @@ export class Session {
     this.ended = false;
     /** @type {Map<string, {name: string|null, muted: boolean, camera: boolean}>} what each peer told us */
     this.looks = new Map();
-    this.speakers = new SpeakerWatch((id) => view.setSpeaking(id));
+    // In an SFU room the server names the active speaker (active-speaker);
+    // the browser's own measurement is used until it does, and in a mesh.
+    this.serverSpeaker = false;
+    this.speakers = new SpeakerWatch((id) => {
+      if (!(this.mode === 'sfu' && this.serverSpeaker)) view.setSpeaking(id);
+    });
     this.#newCall(selfId, iceServers);
     this.statsTimer = setInterval(() => this.#refreshStats(), STATS_MS);
   }
@@ -145,7 +150,14 @@ export class Session {
       case 'sfu-answer':
       case 'sfu-reset':
       case 'sfu-closed':
+      case 'sfu-estimate':
         if (this.mode === 'sfu') call.handleSignal(msg);
+        return true;
+      case 'active-speaker':
+        if (this.mode === 'sfu' && typeof msg.peer === 'string') {
+          this.serverSpeaker = true;
+          view.setSpeaking(msg.peer);
+        }
         return true;
       case 'chat':
         chat.addMessage({ who: typeof msg.name === 'string' ? msg.name : this.label(msg.from), text: String(msg.text ?? '') });

@@ -198,6 +198,11 @@ export class SfuCall extends EventTarget {
    */
   handleSignal(msg) {
     if (this.closed) return;
+    if (msg.type === 'sfu-estimate') {
+      // tincan's estimate of the bandwidth it has to us, shown with the stats
+      if (typeof msg.bps === 'number' && msg.bps >= 0) this.estimateBps = msg.bps;
+      return;
+    }
     // Meant for transports we have replaced (sent before tincan saw our
     // sfu-reset, or echoes of an earlier one): dropped.
     if ((Number.isInteger(msg.epoch) ? msg.epoch : 0) !== this.#epoch) return;
@@ -349,8 +354,10 @@ export class SfuCall extends EventTarget {
   /**
    * Per-peer numbers from the subscriber's getStats(), like Call.stats():
    * {connectionState, framesDecoded, bytesReceived, candidateType,
-   * remoteCandidateType, path: 'sfu', rttMs, frameHeight} (frameHeight:
-   * of the video we receive now, which follows the simulcast layer).
+   * remoteCandidateType, path: 'sfu', rttMs, frameHeight, estimateBps}
+   * (frameHeight: of the video we receive now, which follows the simulcast
+   * layer; estimateBps: the server's estimate of its bandwidth to us,
+   * sfu-estimate, or null).
    */
   async stats() {
     const out = {};
@@ -359,6 +366,7 @@ export class SfuCall extends EventTarget {
       out[peer.id] = {
         connectionState: this.sub ? this.sub.connectionState : 'new', framesDecoded: 0, bytesReceived: 0,
         candidateType: null, remoteCandidateType: null, path: 'sfu', rttMs: null, frameHeight: 0,
+        estimateBps: typeof this.estimateBps === 'number' ? this.estimateBps : null,
       };
       for (const t of peer.stream.getTracks()) byTrack.set(t.id, out[peer.id]);
       for (const t of peer.screen ? peer.screen.getTracks() : []) byTrack.set(t.id, { screen: out[peer.id] });

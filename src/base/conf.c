@@ -48,6 +48,7 @@ static const struct conf_opt opts[] = {
     { "room-mode", T_STR, F(room_mode), 0, 0, "MODE", "how rooms carry media: auto (mesh while small, then the SFU), mesh or sfu (default auto)" },
     { "mesh-max", T_INT, F(mesh_max), 1, 64, "N", "in auto mode, a room moves to the SFU when a member joins past N (default 4)" },
     { "max-sfu-room", T_INT, F(max_sfu_room), 2, 1000, "N", "participants in one SFU room (default 50)" },
+    { "last-n", T_INT, F(last_n), 1, 1000, "N", "in bigger SFU rooms, video of the last N speakers only (default 9)" },
     { "max-lobby", T_INT, F(max_lobby), 0, 1000000, "N", "names in the lobby at once, 0 = no limit (default 1000)" },
     { "pin-rate", T_INT, F(pin_rate), 1, 10000, "N", "PIN attempts per minute per source address (default 10)" },
     { "ring-timeout", T_INT, F(ring_timeout), 1, 600, "SEC", "an unanswered lobby call ends after this (default 30)" },
@@ -120,6 +121,7 @@ void conf_init(struct conf *c)
     c->room_mode = xstrdup("auto");
     c->mesh_max = 4;
     c->max_sfu_room = 50;
+    c->last_n = 9;
     c->pin_rate = 10;
     c->max_lobby = 1000;
     c->ring_timeout = 30;

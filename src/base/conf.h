@@ -43,6 +43,7 @@ struct conf {
     int max_room, pin_rate, ring_timeout, resume_grace;
     char *room_mode;          /* auto, mesh or sfu */
     int mesh_max, max_sfu_room;
+    int last_n;                 /* SFU rooms past this size: video of the last N speakers only */
     /* TURN */
     char *turn_secret, *turn_realm, *relay_ports, *relay_ip, *external_ip, *public_host, *software;
     struct conf_list turn_user, allow_peer, deny_peer;

@@ -214,6 +214,32 @@ static void render_udp(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "udp_dropped_total", "reason=\"send_failed\"", u->send_dropped);
 }
 
+/* The subscribers' estimates (observed at each re-allocation) as a
+ * histogram, and the estimator's and speaker's counters. */
+static void render_sfu_bwe(struct writer *w, const struct sfu_glue_stats *f)
+{
+    static const char *const le[6] = { "100000", "300000", "1000000", "3000000", "10000000", "+Inf" };
+    uint64_t cum = 0;
+    char label[32];
+    family(w, "sfu_subscriber_estimate_bps", "histogram", "SFU subscribers' bandwidth estimates in bit/s, one observation per re-allocation (about every 0.5 s per subscriber with feedback).");
+    for (int i = 0; i < 6; i++) {
+        cum += f->est_le[i];
+        snprintf(label, sizeof(label), "le=\"%s\"", le[i]);
+        sample(w, "sfu_subscriber_estimate_bps_bucket", label, cum);
+    }
+    sample(w, "sfu_subscriber_estimate_bps_sum", "", f->est_sum);
+    sample(w, "sfu_subscriber_estimate_bps_count", "", f->est_count);
+    family(w, "sfu_bwe_feedback_total", "counter", "Congestion feedback from SFU subscribers used by the estimator, by kind.");
+    sample(w, "sfu_bwe_feedback_total", "kind=\"transport-cc\"", f->twcc_feedback);
+    sample(w, "sfu_bwe_feedback_total", "kind=\"remb\"", f->remb);
+    family(w, "sfu_video_paused_total", "counter", "Videos the SFU stopped sending a subscriber because they did not fit its estimate or were not among its last N speakers.");
+    sample(w, "sfu_video_paused_total", "", f->bwe_paused);
+    family(w, "sfu_video_resumed_total", "counter", "Paused videos the SFU sent a subscriber again.");
+    sample(w, "sfu_video_resumed_total", "", f->bwe_resumed);
+    family(w, "sfu_active_speaker_changes_total", "counter", "Times an SFU room's active speaker changed.");
+    sample(w, "sfu_active_speaker_changes_total", "", f->speaker_changes);
+}
+
 static void render_sfu(struct writer *w, const struct metrics_snapshot *m)
 {
     const struct sfu_glue_stats *f = &m->sfu;
@@ -254,6 +280,7 @@ static void render_sfu(struct writer *w, const struct metrics_snapshot *m)
         snprintf(label, sizeof(label), "reason=\"%s\"", sfu_drop_name((enum sfu_drop)d));
         sample(w, "sfu_dropped_total", label, f->dropped[d]);
     }
+    render_sfu_bwe(w, f);
 }
 
 static void render_limits(struct writer *w, const struct metrics_snapshot *m)

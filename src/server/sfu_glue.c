@@ -398,6 +398,18 @@ void sfu_glue_cleanup(struct server *s)
     s->sfu = NULL;
 }
 
+static void sfu_glue_bwe_stats(const struct sfu_room_stats *r, struct sfu_glue_stats *out)
+{
+    out->twcc_feedback = r->twcc_feedback;
+    out->remb = r->remb;
+    out->bwe_paused = r->bwe_paused;
+    out->bwe_resumed = r->bwe_resumed;
+    out->speaker_changes = r->speaker_changes;
+    memcpy(out->est_le, r->est_le, sizeof(out->est_le));
+    out->est_count = r->est_count;
+    out->est_sum = (uint64_t)r->est_sum;
+}
+
 void sfu_glue_stats(const struct server *s, struct sfu_glue_stats *out)
 {
     memset(out, 0, sizeof(*out));
@@ -416,6 +428,7 @@ void sfu_glue_stats(const struct server *s, struct sfu_glue_stats *out)
     out->rr_sent = g->router.rr_sent;
     out->consent_closed = g->consent_closed;
     out->from_turn = g->from_turn;
+    sfu_glue_bwe_stats(&g->router, out);
     memcpy(out->dropped, g->dropped, sizeof(out->dropped));
     out->dropped[SFU_DROP_BAD_RTP] += g->router.bad_rtp;
     out->dropped[SFU_DROP_BAD_RTCP] += g->router.bad_rtcp;

@@ -40,6 +40,21 @@ static void send_error(struct sfu_part *p, const char *code, const char *message
     send_msg(p, json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", message));
 }
 
+/* The router's active speaker (member ud) to everyone in its room. */
+static void on_active_speaker(void *ud)
+{
+    struct sfu_part *speaker = ud;
+    for (struct sfu_part *p = speaker->g->parts; p; p = p->next)
+        if (p->room == speaker->room)
+            send_msg(p, json_pack("{s:s, s:s}", "type", "active-speaker", "peer", hub_peer_id(speaker->peer)));
+}
+
+/* Member ud's subscriber estimate, for its per-peer stats. */
+static void on_estimate(void *ud, uint64_t bps)
+{
+    send_msg(ud, json_pack("{s:s, s:I}", "type", "sfu-estimate", "bps", (json_int_t)bps));
+}
+
 /* Our candidate's address for a browser on connection conn: --external-ip,
  * else the address its WebSocket connected to. */
 static void host_ip(struct sfu_glue *g, void *conn, char *out, size_t cap)
@@ -280,10 +295,12 @@ static struct sfu_groom *room_get(struct sfu_glue *g, const char *name)
         return container_of(e, struct sfu_groom, entry);
     static const struct sfu_room_ops ops = {
         .send_rtp = sfu_tx_send_rtp, .send_rtcp = sfu_tx_send_rtcp, .send_sub_rtcp = sfu_tx_send_sub_rtcp,
+        .active_speaker = on_active_speaker, .estimate = on_estimate,
     };
     struct sfu_groom *r = xcalloc(1, sizeof(*r));
     snprintf(r->key, sizeof(r->key), "%s", name);
     r->router = sfu_room_new(&ops, g->out, sizeof(g->out), &g->router);
+    sfu_room_set_last_n(r->router, (unsigned)g->srv->conf->last_n);
     strmap_put(&g->rooms, &r->entry, r->key);
     return r;
 }

@@ -24,6 +24,7 @@ struct sfu_room *sfu_room_new(const struct sfu_room_ops *ops, uint8_t *scratch, 
     r->cap = cap;
     r->stats = stats;
     r->ssrc_seed = 0x9E3779B9u;
+    r->last_n = SFU_ROOM_LAST_N;
     return r;
 }
 
@@ -42,6 +43,8 @@ struct sfu_member *sfu_room_join(struct sfu_room *r, const char *id, void *ud)
     snprintf(m->id, sizeof(m->id), "%s", id);
     m->ud = ud;
     m->nack_tokens = SFU_ROOM_NACK_RATE;
+    m->join_seq = r->joins++;
+    sfu_bwe_init(&m->bwe);
     m->next = r->members;
     if (r->members)
         r->members->prev = m;
@@ -67,6 +70,7 @@ void sfu_room_leave(struct sfu_room *r, struct sfu_member *m)
         m->next->prev = m->prev;
     r->count--;
     free_tracks(m);
+    room_bwe_leave(r, m);
     xfree(m);
 }
 
@@ -138,6 +142,8 @@ static int track_from(const struct sdp_media *o, const struct sdp_media *a, stru
     snprintf(t->cname, sizeof(t->cname), "%s", o->nssrcs ? o->ssrcs[0].cname : "-");
     memcpy(t->track_id, o->msid_track[0] ? o->msid_track : o->mid, sizeof(t->track_id));
     t->codec = a->codecs[0];
+    if (t->kind == SDP_AUDIO)
+        t->level_id = sdp_extmap_id(a, "urn:ietf:params:rtp-hdrext:ssrc-audio-level");
     return 0;
 }
 
@@ -411,6 +417,8 @@ static void slot_media(const struct slot *s, struct sdp_media *d)
     if (s->track.kind == SDP_VIDEO && s->track.rtx_pt >= 0)
         rtx_codec(&s->track, &d->codecs[d->ncodecs++]);
     slot_ssrcs(s, d);
+    if (s->active)
+        room_bwe_offer(d);
     snprintf(d->msid_stream, sizeof(d->msid_stream), "%s", s->publisher);
     memcpy(d->msid_track, s->track.track_id, sizeof(d->msid_track));
 }
@@ -453,6 +461,7 @@ int sfu_room_answered(struct sfu_room *r, struct sfu_member *m, const struct sdp
             if (strcmp(answer->media[k].mid, s->mid) == 0)
                 s->rtx_ok = accepts_rtx(&answer->media[k], s->track.codec.pt);
     }
+    room_bwe_answered(m, answer);
     return more;
 }
 
@@ -523,6 +532,9 @@ static int feedback(struct sfu_room *r, struct sfu_member *m, const struct rtcp_
     uint32_t sender;
     if (p->pt == RTCP_RTPFB && p->count == RTCP_FMT_NACK)
         return room_nack(r, m, p, now_ms);
+    if ((p->pt == RTCP_RTPFB && p->count == RTCP_FMT_TWCC) || (p->pt == RTCP_PSFB && p->count == RTCP_FMT_AFB)
+        || p->pt == RTCP_RR)
+        return room_bwe_feedback(r, m, p, now_ms);
     if (p->pt == RTCP_PSFB && p->count == RTCP_FMT_PLI) {
         if (rtcp_parse_pli(p, &fb) != 0)
             return -1;

@@ -61,6 +61,10 @@
 #define SFU_ROOM_NACK_UP_BURST 10
 #define SFU_ROOM_NACK_GAP 64     /* a longer gap is not NACKed: a key frame repairs it */
 #define SFU_ROOM_RR_MS 1000      /* receiver reports to each publisher this often */
+#define SFU_ROOM_LAST_N 9        /* default: past this many members, video of the last N speakers only */
+#define SFU_ROOM_ALLOC_MS 500    /* a subscriber's streams are re-allocated at most this often */
+#define SFU_ROOM_SPEAKER_MS 100  /* the active speaker is looked at this often */
+#define SFU_ROOM_RATE_MS 1000    /* a track's bitrate window */
 
 struct sfu_room_ops {
     /* Sends the RTP packet pkt[0..len) (pkt has cap bytes, room for the
@@ -72,6 +76,11 @@ struct sfu_room_ops {
     /* Sends the RTCP packet to member ud's subscriber transport (the
      * publishers' sender reports). */
     void (*send_sub_rtcp)(void *ud, uint8_t *pkt, size_t len, size_t cap);
+    /* Optional. Member ud is the room's active speaker now. */
+    void (*active_speaker)(void *ud);
+    /* Optional. Member ud's subscriber estimate is bps now (when it moved
+     * by a tenth, or every few seconds). */
+    void (*estimate)(void *ud, uint64_t bps);
 };
 
 /* A published track (what a subscriber slot copies of it). */
@@ -85,6 +94,7 @@ struct sfu_track {
     char cname[SDP_TOKEN_MAX];
     char track_id[SDP_TOKEN_MAX];      /* msid track */
     struct sdp_codec codec;            /* as negotiated with the publisher */
+    uint8_t level_id;                  /* audio: the ssrc-audio-level extension id, 0: none */
     /* Simulcast (simulcast.h). Each layer is an entry of m->tracks: the
      * visible entries (what sfu_room_tracks() returns) are layer 0 and
      * come first; the others follow, out_ssrc 0, group = the index of
@@ -114,6 +124,11 @@ struct sfu_room_stats {
     uint64_t stale;                    /* RTP older than its stream's source (rewriter) */
     uint64_t sr_forwarded, rr_sent;
     uint64_t ssrc_rewritten;           /* tracks that leave with an SSRC not the publisher's */
+    uint64_t twcc_feedback, remb;      /* feedback from subscribers used by the estimator */
+    uint64_t bwe_paused, bwe_resumed;  /* videos paused to fit an estimate (or last-N), and back */
+    uint64_t speaker_changes;
+    uint64_t est_le[6], est_count;     /* subscriber estimates seen: <= 100k, 300k, 1M, 3M, 10M, +Inf */
+    double est_sum;
 };
 
 struct sfu_room;
@@ -151,8 +166,9 @@ const struct sfu_track *sfu_room_tracks(const struct sfu_member *m, size_t *n);
  * transport into *out: sendonly m-sections with the publisher's codec and
  * payload type (video: with nack, nack pli, ccm fir, and the publisher's
  * RTX payload type if it has one), the outgoing SSRC (and RTX SSRC in an
- * ssrc-group FID) with its cname, msid "<publisher id> <track id>", no
- * header extensions. Returns the number of m-sections (0: nothing to
+ * ssrc-group FID) with its cname, msid "<publisher id> <track id>", and
+ * our abs-send-time and transport-cc extensions with transport-cc (and,
+ * video, goog-remb) feedback (room_bwe.c). Returns the number of m-sections (0: nothing to
  * offer yet). */
 int sfu_room_offer(struct sfu_room *r, struct sfu_member *m, struct sdp *out);
 
@@ -166,6 +182,14 @@ void sfu_room_ready(struct sfu_room *r, struct sfu_member *m, uint64_t now_ms);
  * recycled). Returns 1 if a track found no slot in that offer and one is
  * free now: offer again. */
 int sfu_room_answered(struct sfu_room *r, struct sfu_member *m, const struct sdp *answer);
+
+/* Past n members, each subscriber gets the video of the n most recent
+ * active speakers only (the others are paused). Default SFU_ROOM_LAST_N. */
+void sfu_room_set_last_n(struct sfu_room *r, unsigned n);
+/* m's subscriber estimate in bits/s; 0 until feedback came. */
+uint64_t sfu_room_estimate(const struct sfu_member *m);
+/* The active speaker's member id, or NULL. */
+const char *sfu_room_speaker(const struct sfu_room *r);
 
 /* Unprotected RTP from m's publisher transport at now_ms: forwarded as
  * above. */

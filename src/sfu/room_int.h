@@ -11,10 +11,14 @@
 #include "room.h"
 #include "rtcp.h"
 #include "rxstats.h"
+#include "bwe.h"
+#include "speaker.h"
+#include "twcc.h"
 #include "simulcast.h"
 
 #define SFU_ROOM_PKT_MAX 2048        /* longer RTP is dropped (browsers send about 1200) */
 #define ROUTER_SSRC 0x74696E63u /* "tinc": the sender SSRC of our feedback and reports */
+#define SFU_ROOM_FB_MAX 4096   /* transport-cc statuses looked at per feedback */
 
 /* What the router keeps about a published track besides its description. */
 struct track_state {
@@ -28,6 +32,8 @@ struct track_state {
     int have_in;
     double up_tokens;               /* NACKs we may still send upstream */
     uint64_t up_ms;
+    uint64_t rate_ms, rate_bytes;   /* the bitrate window being filled */
+    uint32_t bps;                   /* the publisher's bitrate over the last full window */
 };
 
 /* One m-section of a member's subscriber transport. */
@@ -37,6 +43,7 @@ struct slot {
     int settled;                    /* rejected in an offer the browser answered: may be recycled */
     int rtx_ok;                     /* the subscriber's answer accepted our RTX */
     uint16_t rtx_seq;               /* the next sequence number of our RTX stream to it */
+    int layer;                      /* the allocator's say (room_bwe.c): 0 forwarded, -1 paused */
     char publisher[SFU_ROOM_ID_MAX + 1];
     struct sfu_track track;         /* a copy: the slot outlives the publisher */
     struct sfu_sim_fwd fwd;         /* the layer it gets, its rewriting */
@@ -59,6 +66,16 @@ struct sfu_member {
     uint64_t nack_ms;
     uint64_t last_rr_ms;
     int rr_started;
+    /* bandwidth estimation of its subscriber transport (room_bwe.c) */
+    struct sfu_twcc *twcc;          /* send history; allocated when its answer took transport-cc */
+    struct sfu_bwe bwe;
+    uint8_t tcc_id, ast_id;         /* the extension ids its answer took, 0: none */
+    int bwe_on;                     /* feedback came: the estimate limits what it gets */
+    uint64_t alloc_ms, told_bps, told_ms;
+    /* as a speaker */
+    struct sfu_level level;
+    uint64_t spoke_ms;              /* last time it was the active speaker; 0: never */
+    unsigned join_seq;
 };
 
 struct sfu_room {
@@ -69,6 +86,11 @@ struct sfu_room {
     struct sfu_member *members;
     size_t count;
     uint32_t ssrc_seed;             /* for outgoing SSRCs that replace colliding ones */
+    unsigned last_n, joins;
+    struct sfu_speaker speaker;
+    uint64_t speaker_ms;
+    struct rtcp_twcc_packet fb_pkts[SFU_ROOM_FB_MAX];
+    struct sfu_twcc_sample fb_samples[SFU_ROOM_FB_MAX];
     uint8_t fwd[SFU_ROOM_PKT_MAX];  /* a packet being rewritten or repaired */
 };
 
@@ -101,5 +123,24 @@ typedef int (*room_rtcp_fn)(struct sfu_room *r, struct sfu_member *m, const stru
  * (or packet in it) counts once in bad_rtcp. */
 void room_walk_rtcp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, size_t len, uint64_t now_ms,
                     room_rtcp_fn fn);
+
+/* room_bwe.c */
+/* A packet of pub's track i (parsed as h) came in: its bitrate, and its
+ * audio level for the active speaker. */
+void room_bwe_media(struct sfu_room *r, struct sfu_member *pub, size_t i, const struct rtp_hdr *h, uint64_t now_ms);
+/* True if what leaves as slot s goes to sub now (not paused by the allocator). */
+int room_bwe_forwards(const struct slot *s);
+/* Copies the packet h (from src; may be r->scratch itself) into r->scratch
+ * for sub, with our extension block if sub negotiated one. Returns the
+ * length, or -1 if it does not fit. */
+int room_bwe_out(struct sfu_room *r, struct sfu_member *sub, const struct rtp_hdr *h, uint64_t now_ms);
+/* A subscriber's transport-cc feedback, REMB or receiver report (the
+ * clock of sfu_bwe_idle()): 0, or -1 if malformed. */
+int room_bwe_feedback(struct sfu_room *r, struct sfu_member *sub, const struct rtcp_pkt *p, uint64_t now_ms);
+/* sub's answer: the extension ids it took. */
+void room_bwe_answered(struct sfu_member *sub, const struct sdp *answer);
+/* Our offer's extensions and feedback for one m-section. */
+void room_bwe_offer(struct sdp_media *d);
+void room_bwe_leave(struct sfu_room *r, struct sfu_member *m);
 
 #endif

@@ -157,7 +157,7 @@ static void fan_out(struct sfu_room *r, struct sfu_member *pub, struct sfu_track
     size_t len = h->len;
     for (struct sfu_member *o = r->members; o; o = o->next) {
         struct slot *s = o == pub ? NULL : room_slot_of(o, vt->out_ssrc);
-        if (!s || len + SFU_SRTP_TRAILER_MAX > r->cap)
+        if (!s || !room_bwe_forwards(s) || len + SFU_SRTP_TRAILER_MAX > r->cap)
             continue;
         sfu_sim_update(&s->fwd, &pub->state[vt->group].sim, now_ms);
         int take = sfu_sim_accept(&s->fwd, pi->layer, pi->key || (pi->any_start && s->fwd.cur < 0));
@@ -170,9 +170,14 @@ static void fan_out(struct sfu_room *r, struct sfu_member *pub, struct sfu_track
             r->stats->stale++;
             continue;
         }
+        struct rtp_hdr sh = *h; /* the rewritten copy, same layout: with o's own extensions */
+        sh.buf = r->scratch;
+        int n = room_bwe_out(r, o, &sh, now_ms);
+        if (n < 0)
+            continue;
         r->stats->forwarded_packets++;
-        r->stats->forwarded_bytes += len;
-        r->ops.send_rtp(o->ud, r->scratch, len, r->cap);
+        r->stats->forwarded_bytes += (size_t)n;
+        r->ops.send_rtp(o->ud, r->scratch, (size_t)n, r->cap);
     }
 }
 
@@ -192,6 +197,7 @@ static void media_in(struct sfu_room *r, struct sfu_member *pub, size_t i, const
     if (!repaired) {
         sfu_rxstats_packet(&st->rx, h->seq, h->ts, now_ms, t->codec.clock);
         check_gap(r, pub, i, h->seq, now_ms);
+        room_bwe_media(r, pub, i, h, now_ms);
     }
     if (st->cache)
         sfu_pktcache_put(st->cache, h->seq, r->fwd, h->len, now_ms);
@@ -308,7 +314,8 @@ void sfu_room_rtp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, 
 
 /* Sends the cached packet pkt[0..len) to sub again: as RTX on the slot's
  * RTX stream (RFC 4588 §4) if its answer accepted it, else as it was. */
-static void resend(struct sfu_room *r, struct sfu_member *sub, struct slot *s, const uint8_t *pkt, size_t len)
+static void resend(struct sfu_room *r, struct sfu_member *sub, struct slot *s, const uint8_t *pkt, size_t len,
+                   uint64_t now_ms)
 {
     struct rtp_hdr h;
     if (rtp_parse(pkt, len, &h) != RTP_OK || len + 2 + SFU_SRTP_TRAILER_MAX > r->cap)
@@ -326,8 +333,12 @@ static void resend(struct sfu_room *r, struct sfu_member *sub, struct slot *s, c
     } else {
         memcpy(r->scratch, pkt, len);
     }
+    struct rtp_hdr out; /* with sub's own extensions, like every packet to it */
+    int n = rtp_parse(r->scratch, len, &out) == RTP_OK ? room_bwe_out(r, sub, &out, now_ms) : -1;
+    if (n < 0)
+        return;
     r->stats->retransmitted++;
-    r->ops.send_rtp(sub->ud, r->scratch, len, r->cap);
+    r->ops.send_rtp(sub->ud, r->scratch, (size_t)n, r->cap);
 }
 
 /* The packet sub saw as out_seq of slot s (track vt of pub), rebuilt
@@ -369,7 +380,7 @@ static void nack_one(struct sfu_room *r, struct sfu_member *sub, struct slot *s,
     uint16_t in_seq;
     size_t len = cached(r, pub, vt, s, seq, now_ms, &lt, &in_seq);
     if (len) {
-        resend(r, sub, s, r->fwd, len);
+        resend(r, sub, s, r->fwd, len, now_ms);
         return;
     }
     r->stats->nack_missed++;

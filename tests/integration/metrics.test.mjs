@@ -18,8 +18,9 @@ const ALICE = { user: 'alice', pass: 'wonderland' };
 // Label names and the words their values may take: nothing personal.
 const LABEL_VALUES = {
   kind: ['http', 'ws', 'turn_tcp', 'turn_tls', 'room', 'pin', 'call', 'joincode', 'stun', 'ice', 'dtls', 'channeldata', 'rtp', 'other',
-    'audio', 'video'],
+    'audio', 'video', 'transport-cc', 'remb'],
   dir: ['up', 'down'],
+  le: ['100000', '300000', '1000000', '3000000', '10000000', '+Inf'], // tincan_sfu_subscriber_estimate_bps
   state: ['connected', 'resumable', 'ringing', 'active'],
   transport: ['udp', 'tcp', 'tls'],
   direction: ['to_peer', 'to_client'],

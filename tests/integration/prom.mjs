@@ -79,22 +79,24 @@ export function parse(text) {
     if (rest.startsWith('{')) [labels, rest] = parseLabels(rest, lineNo);
     const vm = /^ (\S+)(?: (-?\d+))?$/.exec(rest);
     if (!vm || !VALUE.test(vm[1])) throw new Error(`line ${lineNo}: bad value: ${line}`);
-    const f = families.get(name);
+    // A histogram's or summary's samples are its name with _bucket, _sum, _count.
+    const base = name.replace(/_(bucket|sum|count)$/, '');
+    const f = families.get(name) || (['histogram', 'summary'].includes(families.get(base)?.type) ? families.get(base) : null);
     if (!f || f.help === null || f.type === null) throw new Error(`line ${lineNo}: ${name} has no HELP and TYPE before it`);
     if (f.type === 'counter' && !name.endsWith('_total')) throw new Error(`line ${lineNo}: counter ${name} does not end in _total`);
     if (f.type !== 'counter' && name.endsWith('_total')) throw new Error(`line ${lineNo}: ${name} ends in _total but is a ${f.type}`);
     const key = name + JSON.stringify(Object.entries(labels).sort());
     if (seen.has(key)) throw new Error(`line ${lineNo}: duplicate series ${line}`);
     seen.add(key);
-    f.samples.push({ labels, value: Number(vm[1]) });
+    f.samples.push({ name, labels, value: Number(vm[1]) });
   });
   for (const [name, f] of families) {
     if (!f.samples.length) throw new Error(`${name} has HELP/TYPE but no samples`);
   }
   const get = (name, labels = {}) => {
-    const f = families.get(name);
+    const f = families.get(name) || families.get(name.replace(/_(bucket|sum|count)$/, ''));
     const want = JSON.stringify(Object.entries(labels).sort());
-    const s = f?.samples.find((x) => JSON.stringify(Object.entries(x.labels).sort()) === want);
+    const s = f?.samples.find((x) => x.name === name && JSON.stringify(Object.entries(x.labels).sort()) === want);
     return s?.value;
   };
   return { families, get };

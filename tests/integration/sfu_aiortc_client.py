@@ -17,13 +17,18 @@ It prints one JSON object per line on stdout for the test that drives it
   {"event": "frames", "video": n, "audio": n, "rgb": [r, g, b], "size": [w, h],
    "pub": state, "sub": state}             every 0.5 s
   {"event": "error", "code": ..., "message": ...}   an error from tincan
+  {"event": "estimate", "bps": n}          tincan's sfu-estimate
+  {"event": "speaker", "peer": id}         tincan's active-speaker
 It stops when stdin closes or on SIGTERM.
 
 Usage: sfu_aiortc_client.py --url wss://127.0.0.1:PORT/ws --room NAME
-       --color R,G,B [--answer-setup passive] [--dump FILE]
+       --color R,G,B [--answer-setup passive] [--dump FILE] [--noise]
 --answer-setup rewrites a=setup in the subscriber's answers (to show that
 tincan refuses an answerer that wants to be the DTLS server). --dump
 writes the descriptions both sides sent to FILE as JSON (test vectors).
+--noise sends random pixels over the colour instead (a solid colour
+encodes to almost nothing; noise keeps aiortc's VP8 near its 500 kbit/s
+target), for tests that need a video bigger than a bottleneck.
 """
 import argparse
 import asyncio
@@ -55,10 +60,11 @@ class ColourTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, rgb):
+    def __init__(self, rgb, noise=False):
         super().__init__()
         self.image = numpy.zeros((HEIGHT, WIDTH, 3), numpy.uint8)
         self.image[:, :] = rgb
+        self.noise = noise
         self.count = 0
         self.start = None
 
@@ -67,7 +73,10 @@ class ColourTrack(MediaStreamTrack):
             self.start = time.monotonic()
         due = self.start + self.count / FPS
         await asyncio.sleep(max(0, due - time.monotonic()))
-        frame = av.VideoFrame.from_ndarray(self.image, format="rgb24")
+        image = self.image
+        if self.noise:
+            image = numpy.random.randint(0, 256, (HEIGHT, WIDTH, 3), numpy.uint8)
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
         frame.pts = self.count * (90000 // FPS)
         frame.time_base = fractions.Fraction(1, 90000)
         self.count += 1
@@ -110,7 +119,7 @@ class Client:
 
     async def publish(self):
         rgb = [int(v) for v in self.args.color.split(",")]
-        self.pub.addTransceiver(ColourTrack(rgb), direction="sendonly")
+        self.pub.addTransceiver(ColourTrack(rgb, self.args.noise), direction="sendonly")
         self.pub.addTransceiver(AudioStreamTrack(), direction="sendonly")
         await self.pub.setLocalDescription(await self.pub.createOffer())
         self.sdp["publish"] = self.pub.localDescription.sdp
@@ -140,6 +149,10 @@ class Client:
             await self.subscribe(m["sdp"])
         elif t == "error":
             emit(event="error", code=m.get("code"), message=m.get("message"))
+        elif t == "sfu-estimate":
+            emit(event="estimate", bps=m.get("bps"))
+        elif t == "active-speaker":
+            emit(event="speaker", peer=m.get("peer"))
 
     async def report(self):
         while True:
@@ -177,6 +190,7 @@ async def main():
     p.add_argument("--color", default="200,40,40")
     p.add_argument("--answer-setup")
     p.add_argument("--dump")
+    p.add_argument("--noise", action="store_true")
     args = p.parse_args()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -175,8 +175,8 @@ static void test_offer_slots(void **state)
     assert_int_equal(v->ssrcs[0].ssrc, 2000);
     assert_int_equal(v->nssrcs, 1);
     assert_int_equal(v->codecs[0].pt, 96);
-    assert_int_equal(v->codecs[0].fb, SDP_FB_NACK | SDP_FB_PLI | SDP_FB_FIR);
-    assert_int_equal(v->nextmaps, 0);
+    assert_int_equal(v->codecs[0].fb, SDP_FB_NACK | SDP_FB_PLI | SDP_FB_FIR | SDP_FB_TRANSPORT_CC | SDP_FB_REMB);
+    assert_int_equal(v->nextmaps, 2); /* abs-send-time and transport-cc: ours, see test_sfu_room_bwe.c */
     assert_string_equal(v->msid_stream, "alice");
     assert_string_equal(v->msid_track, "cam");
     char mid0[SDP_TOKEN_MAX], mid1[SDP_TOKEN_MAX];
@@ -384,13 +384,16 @@ static uint16_t be16(const uint8_t *p)
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* The subscriber's answer to its offer d, accepting RTX or not. */
+/* The subscriber's answer to its offer d, accepting RTX or not, and none
+ * of our header extensions (so packets leave as they came; what a
+ * subscriber that takes them gets is in test_sfu_room_bwe.c). */
 static void answer(struct sfu_room *r, struct sfu_member *m, const struct sdp *d, int rtx)
 {
     struct sdp *a = xcalloc(1, sizeof(*a));
     *a = *d;
     for (size_t i = 0; i < a->nmedia; i++) {
         a->media[i].dir = SDP_RECVONLY;
+        a->media[i].nextmaps = 0;
         if (!rtx && a->media[i].ncodecs > 1)
             a->media[i].ncodecs = 1;
     }

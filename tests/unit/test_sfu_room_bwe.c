@@ -1,0 +1,326 @@
+/*
+ * test_sfu_room_bwe — the router's bandwidth estimation, allocation and
+ * active speaker (src/sfu/room_bwe.c) through the room's own calls: a
+ * subscriber that took our extensions gets every packet with consecutive
+ * transport-wide sequence numbers; its transport-cc feedback showing a
+ * growing queue lowers its estimate until its video is paused; a REMB too low for the video pauses
+ * the video but never the audio, and a higher one brings it back with a
+ * key frame request; audio levels make an active speaker after the hold
+ * time, and past last-N only recent speakers' video goes out.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/alloc.h"
+#include "sfu/room.h"
+#include "sfu/rtcp.h"
+#include "sfu/rtp.h"
+#include "sfu/srtp.h"
+#include "sfu/wire.h"
+
+#define NMEMBERS 4
+
+struct box {
+    char name;
+    size_t audio, video, plis;      /* packets it got as a subscriber; PLIs as a publisher */
+    size_t from[NMEMBERS];          /* video packets it got of each member (video SSRC 2000 + i) */
+    uint16_t seq[2];                /* its own audio and video numbering as a publisher */
+    uint16_t tcc[256];
+    uint64_t tcc_ms[256];
+    size_t ntcc;
+    uint64_t estimate;
+    int speaker;                    /* times it was named the active speaker */
+};
+
+static struct box boxes[NMEMBERS];
+static uint8_t scratch[1500 + SFU_SRTP_TRAILER_MAX];
+static struct sfu_room_stats stats;
+static uint64_t cur_ms;
+
+static void send_rtp(void *ud, uint8_t *pkt, size_t len, size_t cap)
+{
+    struct box *b = ud;
+    struct rtp_hdr h;
+    (void)cap;
+    assert_int_equal(rtp_parse(pkt, len, &h), RTP_OK);
+    if (h.pt == 111)
+        b->audio++;
+    else
+        b->video++;
+    if (h.pt == 96 && h.ssrc >= 2000 && h.ssrc < 2000 + NMEMBERS)
+        b->from[h.ssrc - 2000]++;
+    uint16_t seq;
+    if (rtp_ext_transport_seq(&h, 3, &seq) == 0 && b->ntcc < 256) {
+        b->tcc_ms[b->ntcc] = cur_ms;
+        b->tcc[b->ntcc++] = seq;
+    }
+}
+
+static void send_rtcp(void *ud, uint8_t *pkt, size_t len, size_t cap)
+{
+    (void)cap;
+    (void)len;
+    if (pkt[1] == RTCP_PSFB && (pkt[0] & 0x1F) == RTCP_FMT_PLI)
+        ((struct box *)ud)->plis++;
+}
+
+static void send_sub_rtcp(void *ud, uint8_t *pkt, size_t len, size_t cap)
+{
+    (void)ud, (void)pkt, (void)len, (void)cap;
+}
+
+static void on_speaker(void *ud)
+{
+    ((struct box *)ud)->speaker++;
+}
+
+static void on_estimate(void *ud, uint64_t bps)
+{
+    ((struct box *)ud)->estimate = bps;
+}
+
+static const struct sfu_room_ops ops = { .send_rtp = send_rtp, .send_rtcp = send_rtcp,
+                                         .send_sub_rtcp = send_sub_rtcp, .active_speaker = on_speaker,
+                                         .estimate = on_estimate };
+
+/* Publishes audio (with the audio level extension as id 1) and video. */
+static void publish(struct sfu_room *r, struct sfu_member *m, uint32_t audio, uint32_t video)
+{
+    struct sdp *o = xcalloc(1, sizeof(*o)), *a = xcalloc(1, sizeof(*a));
+    o->nmedia = a->nmedia = 2;
+    for (int i = 0; i < 2; i++) {
+        struct sdp_media *om = &o->media[i], *am = &a->media[i];
+        om->kind = am->kind = i ? SDP_VIDEO : SDP_AUDIO;
+        snprintf(om->mid, sizeof(om->mid), "%d", i);
+        om->ssrcs[0] = (struct sdp_ssrc){ .ssrc = i ? video : audio, .cname = "cn" };
+        om->nssrcs = 1;
+        am->port = 9;
+        am->dir = SDP_RECVONLY;
+        am->ncodecs = 1;
+        am->codecs[0] = (struct sdp_codec){ .pt = (uint8_t)(i ? 96 : 111), .clock = i ? 90000 : 48000 };
+        strcpy(am->codecs[0].name, i ? "VP8" : "opus");
+    }
+    a->media[0].extmaps[0] = (struct sdp_extmap){ .id = 1, .uri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level" };
+    a->media[0].nextmaps = 1;
+    assert_int_equal(sfu_room_publish(r, m, o, a), 2);
+    xfree(o);
+    xfree(a);
+}
+
+/* m's answer to its offer: with our extensions (ext) or none. */
+static void subscribe(struct sfu_room *r, struct sfu_member *m, int ext)
+{
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    sfu_room_offer(r, m, d);
+    for (size_t i = 0; i < d->nmedia; i++) {
+        d->media[i].dir = SDP_RECVONLY;
+        if (!ext)
+            d->media[i].nextmaps = 0;
+    }
+    sfu_room_answered(r, m, d);
+    xfree(d);
+}
+
+/* An RTP packet of len bytes; audio ones carry level dbov (id 1). */
+static size_t pkt(uint8_t *buf, size_t len, uint32_t ssrc, uint16_t seq, int audio, uint8_t dbov)
+{
+    memset(buf, 0, len);
+    buf[0] = audio ? 0x90 : 0x80;
+    buf[1] = audio ? 111 : 96;
+    wire_wr16(buf + 2, seq);
+    wire_wr32(buf + 4, seq * 960u);
+    wire_wr32(buf + 8, ssrc);
+    if (audio) {
+        wire_wr16(buf + 12, RTP_EXT_ONE_BYTE);
+        wire_wr16(buf + 14, 1);
+        buf[16] = 0x10;
+        buf[17] = dbov;
+    }
+    return len;
+}
+
+/* 10 ms of media from member i (audio SSRC 1000 + i, video 2000 + i) at
+ * now: a video packet of 1000 B (800 kbit/s) and every 20 ms an audio
+ * packet of 100 B at level dbov. */
+static void step(struct sfu_room *r, struct sfu_member *m, size_t i, uint64_t now, uint8_t dbov)
+{
+    uint8_t buf[1000];
+    cur_ms = now;
+    sfu_room_rtp(r, m, buf, pkt(buf, 1000, 2000 + (uint32_t)i, boxes[i].seq[1]++, 0, 0), now);
+    if (now % 20 == 0)
+        sfu_room_rtp(r, m, buf, pkt(buf, 100, 1000 + (uint32_t)i, boxes[i].seq[0]++, 1, dbov), now);
+}
+
+/* ms of media from member 0 alone. */
+static void media(struct sfu_room *r, struct sfu_member *m, uint64_t *now, int ms)
+{
+    for (int t = 0; t < ms; t += 10) {
+        *now += 10;
+        step(r, m, 0, *now, 127);
+    }
+}
+
+static struct sfu_room *room(struct sfu_member **m, size_t n)
+{
+    memset(boxes, 0, sizeof(boxes));
+    memset(&stats, 0, sizeof(stats));
+    struct sfu_room *r = sfu_room_new(&ops, scratch, sizeof(scratch), &stats);
+    for (size_t i = 0; i < n; i++) {
+        boxes[i].name = (char)('A' + i);
+        char id[2] = { (char)('a' + i), 0 };
+        m[i] = sfu_room_join(r, id, &boxes[i]);
+    }
+    return r;
+}
+
+/* transport-cc feedback about all of b's packets recorded: each received
+ * at base + (sent - base) × slow (slow > 1: a link slower than what we
+ * send, the queue grows). One run-length chunk of large deltas. */
+static size_t twcc_fb(uint8_t *buf, const struct box *b, uint64_t base_ms, double slow, uint8_t count)
+{
+    size_t n = b->ntcc, len = 22 + 2 * n;
+    len += (4 - len % 4) % 4;
+    memset(buf, 0, len);
+    buf[0] = 0x80 | RTCP_FMT_TWCC;
+    buf[1] = RTCP_RTPFB;
+    wire_wr16(buf + 2, (uint16_t)(len / 4 - 1));
+    wire_wr32(buf + 4, 0x1234);
+    wire_wr32(buf + 8, 2000);
+    wire_wr16(buf + 12, b->tcc[0]);
+    wire_wr16(buf + 14, (uint16_t)n);
+    int64_t at0 = (int64_t)(base_ms * 1000 + (double)(b->tcc_ms[0] - base_ms) * 1000 * slow);
+    int64_t prev = at0 / 64000 * 64000;
+    wire_wr24(buf + 16, (uint32_t)(at0 / 64000));
+    buf[19] = count;
+    wire_wr16(buf + 20, (uint16_t)(2u << 13 | n)); /* run-length: n × "received, large delta" */
+    for (size_t i = 0; i < n; i++) {
+        int64_t at = (int64_t)(base_ms * 1000 + (double)(b->tcc_ms[i] - base_ms) * 1000 * slow);
+        int16_t d = (int16_t)((at - prev) / 250);
+        wire_wr16(buf + 22 + 2 * i, (uint16_t)d);
+        prev += (int64_t)d * 250;
+    }
+    return len;
+}
+
+static void test_twcc(void **state)
+{
+    (void)state;
+    struct sfu_member *m[2];
+    struct sfu_room *r = room(m, 2);
+    publish(r, m[0], 1000, 2000);
+    subscribe(r, m[1], 1);
+    uint64_t now = 100000;
+    uint8_t fb[1024];
+    for (int round = 0; round < 30; round++) {
+        boxes[1].ntcc = 0;
+        media(r, m[0], &now, 100);
+        /* Every packet to b carries the next transport-wide number (audio
+         * at least: the video stops once the estimate falls under it). */
+        assert_true(boxes[1].ntcc >= 5);
+        for (size_t i = 1; i < boxes[1].ntcc; i++)
+            assert_int_equal(boxes[1].tcc[i], (uint16_t)(boxes[1].tcc[0] + i));
+        sfu_room_rtcp(r, m[1], fb, twcc_fb(fb, &boxes[1], 100000, 1.25, (uint8_t)round), now);
+    }
+    assert_int_equal(stats.bad_rtcp, 0);
+    assert_int_equal(stats.twcc_feedback, 30);
+    uint64_t est = sfu_room_estimate(m[1]);
+    assert_true(est > 0 && est < 1000000); /* from the 2.5 Mbit/s start, under the 840 kbit/s sent */
+    assert_true(boxes[1].estimate > 0 && boxes[1].estimate < 1500000); /* told to the member */
+    assert_true(stats.est_count > 0);
+    assert_int_equal(stats.bwe_paused, 1); /* the 800 kbit/s video no longer fits */
+    size_t audio = boxes[1].audio;
+    media(r, m[0], &now, 100);
+    assert_int_equal(boxes[1].audio, audio + 5);
+    sfu_room_free(r);
+}
+
+/* A REMB of bps from m. */
+static void remb(struct sfu_room *r, struct sfu_member *m, uint64_t bps, uint64_t now)
+{
+    uint8_t buf[64];
+    uint32_t ssrc = 2000;
+    int len = rtcp_build_remb(buf, sizeof(buf), 0x1234, bps, &ssrc, 1);
+    sfu_room_rtcp(r, m, buf, (size_t)len, now);
+}
+
+static void test_remb_pauses_video(void **state)
+{
+    (void)state;
+    struct sfu_member *m[2];
+    struct sfu_room *r = room(m, 2);
+    publish(r, m[0], 1000, 2000);
+    subscribe(r, m[1], 0);
+    uint64_t now = 100000;
+    media(r, m[0], &now, 1200); /* the tracks' bitrates are known */
+    remb(r, m[1], 100000, now); /* 100 kbit/s: audio (40) fits, video (800) does not */
+    assert_int_equal(stats.remb, 1);
+    assert_int_equal(stats.bwe_paused, 1);
+    size_t audio = boxes[1].audio, video = boxes[1].video, plis = boxes[0].plis;
+    media(r, m[0], &now, 1000);
+    assert_int_equal(boxes[1].audio, audio + 50); /* audio never stops */
+    assert_int_equal(boxes[1].video, video);
+    remb(r, m[1], 5000000, now);
+    assert_int_equal(stats.bwe_resumed, 1);
+    assert_int_equal(boxes[0].plis, plis + 1); /* the video comes back with a key frame */
+    media(r, m[0], &now, 100);
+    assert_int_equal(boxes[1].video, video + 10);
+    sfu_room_free(r);
+}
+
+static void test_speaker_last_n(void **state)
+{
+    (void)state;
+    struct sfu_member *m[NMEMBERS];
+    struct sfu_room *r = room(m, NMEMBERS);
+    sfu_room_set_last_n(r, 2);
+    for (size_t i = 0; i < NMEMBERS; i++)
+        publish(r, m[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i);
+    for (size_t i = 0; i < NMEMBERS; i++)
+        subscribe(r, m[i], 0);
+    uint64_t now = 100000;
+    /* a speaks (-20 dBov), the others are silent: after the hold, a is the speaker. */
+    for (int t = 0; t < 3000; t += 10) {
+        now += 10;
+        for (size_t i = 0; i < NMEMBERS; i++)
+            step(r, m[i], i, now, i == 0 ? 20 : 127);
+    }
+    assert_int_equal(boxes[0].speaker, 1);
+    assert_string_equal(sfu_room_speaker(r), "a");
+    assert_int_equal(stats.speaker_changes, 1);
+    /* Last-2 of 4: each member gets two of the three others' video. */
+    assert_int_equal(stats.bwe_paused, NMEMBERS);
+    /* Then c speaks: d now sees c and a, not b. */
+    for (int t = 0; t < 4000; t += 10) {
+        now += 10;
+        for (size_t i = 0; i < NMEMBERS; i++)
+            step(r, m[i], i, now, i == 2 ? 20 : 127);
+    }
+    assert_string_equal(sfu_room_speaker(r), "c");
+    assert_int_equal(boxes[2].speaker, 1);
+    size_t got[NMEMBERS];
+    memcpy(got, boxes[3].from, sizeof(got));
+    for (int t = 0; t < 200; t += 10) {
+        now += 10;
+        for (size_t i = 0; i < NMEMBERS; i++)
+            step(r, m[i], i, now, i == 2 ? 20 : 127);
+    }
+    assert_int_equal(boxes[3].from[0], got[0] + 20);
+    assert_int_equal(boxes[3].from[1], got[1]);
+    assert_int_equal(boxes[3].from[2], got[2] + 20);
+    sfu_room_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_twcc),
+        cmocka_unit_test(test_remb_pauses_video),
+        cmocka_unit_test(test_speaker_last_n),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
