@@ -101,7 +101,27 @@ static unsigned speaker_rank(const struct sfu_room *r, const struct sfu_member *
 }
 
 /* What the allocator needs of slot s of sub, 0; -1 if its publisher is gone. */
-static int slot_layers(struct sfu_room *r, struct sfu_member *sub, struct slot *s, struct sfu_alloc_stream *a)
+/* A simulcast video: the allocator sees each active layer's bitrate
+ * (lowest first) and the layer the subscriber gets now. */
+static void sim_layers(struct sfu_room *r, struct sfu_member *sub, const struct slot *s, struct sfu_alloc_stream *a,
+                       uint64_t now_ms)
+{
+    struct sfu_sim_info info;
+    if (a->kind != SFU_ALLOC_VIDEO || sfu_room_sim_info(r, sub, s->track.out_ssrc, &info, now_ms) < 0 ||
+        info.nlayers < 2)
+        return;
+    size_t n = 0;
+    for (size_t l = 0; l < info.nlayers && n < SFU_ALLOC_LAYERS; l++)
+        if (info.active[l])
+            a->bps[n++] = info.bps[l];
+    if (n < 2)
+        return;
+    a->nlayers = n;
+    a->cur = s->layer < 0 ? -1 : info.cur < 0 ? 0 : info.cur >= (int)n ? (int)n - 1 : info.cur;
+}
+
+static int slot_layers(struct sfu_room *r, struct sfu_member *sub, struct slot *s, struct sfu_alloc_stream *a,
+                       uint64_t now_ms)
 {
     struct sfu_track *t;
     struct track_state *st;
@@ -116,7 +136,29 @@ static int slot_layers(struct sfu_room *r, struct sfu_member *sub, struct slot *
     a->nlayers = 1;
     a->bps[0] = st->bps;
     a->cur = s->layer;
+    sim_layers(r, sub, s, a, now_ms);
     return 0;
+}
+
+/* The simulcast cap for the allocator's layer k of slot s (k counts the
+ * active layers, as sim_layers() gave them): its top is no cap, so a
+ * layer that starts later is not held back until the next allocation. */
+static int sim_cap(struct sfu_room *r, struct sfu_member *sub, const struct slot *s, int k, uint64_t now_ms)
+{
+    struct sfu_sim_info info;
+    if (k < 0)
+        return SFU_SIM_PAUSED;
+    if (sfu_room_sim_info(r, sub, s->track.out_ssrc, &info, now_ms) < 0 || info.nlayers < 2)
+        return SFU_SIM_ANY;
+    int seen = 0, nactive = 0;
+    for (size_t l = 0; l < info.nlayers && l < SFU_SIM_LAYERS; l++)
+        nactive += info.active[l] != 0;
+    if (k >= nactive - 1)
+        return SFU_SIM_ANY;
+    for (size_t l = 0; l < info.nlayers && l < SFU_SIM_LAYERS; l++)
+        if (info.active[l] && seen++ == k)
+            return (int)l;
+    return SFU_SIM_ANY;
 }
 
 /* The allocator's result for slot s: paused or forwarded (a key frame
@@ -125,8 +167,12 @@ static void slot_apply(struct sfu_room *r, struct sfu_member *sub, struct slot *
 {
     struct sfu_track *t;
     struct track_state *st;
-    if (layer == s->layer)
+    if (s->track.kind == SDP_VIDEO)
+        sfu_room_sim_set_max(r, sub, s->track.out_ssrc, sim_cap(r, sub, s, layer, now_ms), now_ms);
+    if ((layer < 0) == (s->layer < 0)) {
+        s->layer = layer;
         return;
+    }
     s->layer = layer;
     if (layer < 0) {
         r->stats->bwe_paused++;
@@ -144,7 +190,7 @@ static void allocate(struct sfu_room *r, struct sfu_member *sub, uint64_t now_ms
     struct slot *sl[SFU_ALLOC_MAX];
     size_t n = 0;
     for (size_t i = 0; i < sub->nslots && n < SFU_ALLOC_MAX; i++)
-        if (sub->slots[i].active && slot_layers(r, sub, &sub->slots[i], &a[n]) == 0)
+        if (sub->slots[i].active && slot_layers(r, sub, &sub->slots[i], &a[n], now_ms) == 0)
             sl[n++] = &sub->slots[i];
     sfu_alloc_plan(a, n, sub->bwe_on ? sfu_bwe_estimate(&sub->bwe) : UINT64_MAX);
     for (size_t i = 0; i < n; i++)
