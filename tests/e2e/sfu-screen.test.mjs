@@ -122,11 +122,12 @@ describe('screen share in an SFU room; six people on a phone', { timeout: 600_00
     for (const p of [b, c]) await p.page.waitForSelector(tile, { state: 'detached' });
   });
 
-  // TODO (open): in the full run of 3 December the phone half passed and
-  // the desktop page (the one that had shared) never showed five cameras
-  // within the wait; not yet found why.
+  // TODO (open): one of the six pages often misses one publisher's video
+  // (the desktop page in the full run of 3 December, the phone in a rerun);
+  // sfu-client's leave/rejoin shows the same. Suspect: a subscriber left
+  // on a simulcast layer the loaded publisher stopped sending.
   test('(b) six people: a clean grid with names on the desktop and on a phone', {
-    timeout: 400_000, todo: 'the desktop page did not show five cameras in the full run',
+    timeout: 400_000, todo: 'a page of six often misses one publisher\'s video',
   }, async () => {
     for (let i = 3; i < 6; i++) await enter(i, i === 5 ? PHONE : SMALL);
     const phone = people[5].page;
@@ -138,7 +139,11 @@ describe('screen share in an SFU room; six people on a phone', { timeout: 600_00
     const desk = people[0].page;
     await desk.setViewportSize({ width: 1280, height: 800 });
     await desk.mouse.move(2, 2);
-    await until(() => desk.evaluate(() => document.querySelectorAll('#grid > .tile[data-video="on"]').length === 5), 'the desktop shows five cameras');
+    await until(() => desk.evaluate(() => document.querySelectorAll('#grid > .tile[data-video="on"]').length === 5),
+      'the desktop shows five cameras').catch(async (e) => {
+      const tiles = await desk.evaluate(() => [...document.querySelectorAll('#grid > .tile')].map((f) => `${f.dataset.peerId}:${f.dataset.video}:${f.dataset.state}`));
+      throw new Error(`${e.message}; tiles ${tiles.join(' ')}; calls ${JSON.stringify(await desk.evaluate(() => window.tincanDebug.stats?.()))}`);
+    });
     assert.deepEqual(await desk.evaluate(layoutProblems), [], 'desktop layout');
     await shot(desk, 'sfu-six-desktop', { animations: 'disabled' });
     await axeClean(desk, 'six people, desktop');
