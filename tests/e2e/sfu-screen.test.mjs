@@ -124,8 +124,8 @@ describe('screen share in an SFU room; six people on a phone', { timeout: 600_00
 
   // TODO (open): one of the six pages often misses one publisher's video
   // (the desktop page in the full run of 3 December, the phone in a rerun);
-  // sfu-client's leave/rejoin shows the same. Suspect: a subscriber left
-  // on a simulcast layer the loaded publisher stopped sending.
+  // sfu-client's leave/rejoin shows the same. Not the layer choice: that
+  // is re-made at every packet from the layers still sending.
   test('(b) six people: a clean grid with names on the desktop and on a phone', {
     timeout: 400_000, todo: 'a page of six often misses one publisher\'s video',
   }, async () => {
