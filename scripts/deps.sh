@@ -20,6 +20,9 @@ PACKAGES="$PACKAGES unicode-data python3-confusable-homoglyphs"
 # puppeteer-core over WebDriver BiDi), a WebRTC stack nobody here wrote
 # (aiortc, run with /usr/bin/python3) and Janus's videoroom for bench/sfu.
 PACKAGES="$PACKAGES firefox-esr python3-aiortc janus"
+# Network namespaces, veth pairs and tc bottlenecks (the multi-homed TURN
+# test, the SFU bandwidth test, bench/sfu): ip and tc.
+PACKAGES="$PACKAGES iproute2"
 # Node.js may come from elsewhere than Debian (with its own npm): only ask
 # Debian for it when there is no node at all.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
