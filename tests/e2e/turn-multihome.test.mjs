@@ -22,6 +22,22 @@ const USER = 'test';
 const PASSWORD = 'secret';
 const STEP = { timeout: 60_000 };
 
+// Chromium aborts a navigation when an interface of its namespace comes or
+// goes (the veth settling after start): either as ERR_NETWORK_CHANGED or as
+// a navigation "interrupted by another navigation to chrome-error://". Any
+// other error, or a third such abort, fails the test.
+async function gotoThroughNetworkChange(page, url) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await page.goto(url);
+    } catch (err) {
+      const networkChanged = /ERR_NETWORK_CHANGED|chrome-error:\/\/chromewebdata/.test(err.message);
+      if (!networkChanged || attempt === 3) throw err;
+      await page.waitForTimeout(250 * attempt);
+    }
+  }
+}
+
 describe('TURN over UDP on a wildcard-bound, multi-address host', { timeout: 120_000, skip: !canUseNetns() && 'needs root for a network namespace' }, () => {
   let ns, server, browser, dir;
 
@@ -54,12 +70,7 @@ describe('TURN over UDP on a wildcard-bound, multi-address host', { timeout: 120
       const config = { iceServers: [{ urls: url, username: USER, credential: PASSWORD }], iceTransportPolicy: 'relay' };
       for (const page of pages) {
         page.setDefaultTimeout(20_000);
-        // Chromium aborts a navigation with ERR_NETWORK_CHANGED when an
-        // interface comes or goes (another test's network namespace): once more.
-        await page.goto(`https://127.0.0.3:${server.port}/health`).catch((err) => {
-          if (!/ERR_NETWORK_CHANGED/.test(err.message)) throw err;
-          return page.goto(`https://127.0.0.3:${server.port}/health`);
-        });
+        await gotoThroughNetworkChange(page, `https://127.0.0.3:${server.port}/health`);
       }
       const stats = await relayOfferAnswer(pages, config);
       for (const s of stats) {
