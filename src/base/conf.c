@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ static const struct conf_opt opts[] = {
     { "mesh-max", T_INT, F(mesh_max), 1, 64, "N", "in auto mode, a room moves to the SFU when a member joins past N (default 4)" },
     { "max-sfu-room", T_INT, F(max_sfu_room), 2, 1000, "N", "participants in one SFU room (default 50)" },
     { "last-n", T_INT, F(last_n), 1, 1000, "N", "in bigger SFU rooms, video of the last N speakers only (default 9)" },
+    { "media-threads", T_INT, F(media_threads), 1, CONF_MEDIA_THREADS_MAX, "N", "SFU media threads, rooms spread over them; 1 = the media runs on the main loop (default: the number of CPUs)" },
     { "max-lobby", T_INT, F(max_lobby), 0, 1000000, "N", "names in the lobby at once, 0 = no limit (default 1000)" },
     { "pin-rate", T_INT, F(pin_rate), 1, 10000, "N", "PIN attempts per minute per source address (default 10)" },
     { "ring-timeout", T_INT, F(ring_timeout), 1, 600, "SEC", "an unanswered lobby call ends after this (default 30)" },
@@ -104,6 +106,13 @@ static const struct conf_opt *find_opt(const char *name, size_t len)
     return NULL;
 }
 
+int conf_cpus(void)
+{
+    cpu_set_t set;
+    int n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+    return n < 1 ? 1 : n > CONF_MEDIA_THREADS_MAX ? CONF_MEDIA_THREADS_MAX : n;
+}
+
 void conf_init(struct conf *c)
 {
     memset(c, 0, sizeof(*c));
@@ -122,6 +131,7 @@ void conf_init(struct conf *c)
     c->mesh_max = 4;
     c->max_sfu_room = 50;
     c->last_n = 9;
+    c->media_threads = conf_cpus();
     c->pin_rate = 10;
     c->max_lobby = 1000;
     c->ring_timeout = 30;

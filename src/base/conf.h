@@ -18,6 +18,7 @@
 
 #define CONF_LIST_MAX 32
 #define CONF_MAX_OPTS 128   /* rows the option table may grow to */
+#define CONF_MEDIA_THREADS_MAX 64
 
 struct conf_list {
     char *items[CONF_LIST_MAX];
@@ -44,6 +45,7 @@ struct conf {
     char *room_mode;          /* auto, mesh or sfu */
     int mesh_max, max_sfu_room;
     int last_n;                 /* SFU rooms past this size: video of the last N speakers only */
+    int media_threads;          /* SFU media threads; 1: the media runs on the main loop */
     /* TURN */
     char *turn_secret, *turn_realm, *relay_ports, *relay_ip, *external_ip, *public_host, *software;
     struct conf_list turn_user, allow_peer, deny_peer;
@@ -73,6 +75,9 @@ struct conf {
 
 /* Fills c with the built-in defaults. */
 void conf_init(struct conf *c);
+/* The CPUs this process may run on (sched_getaffinity), 1 to
+ * CONF_MEDIA_THREADS_MAX: the default of --media-threads. */
+int conf_cpus(void);
 /* Frees the strings c owns. */
 void conf_cleanup(struct conf *c);
 /* Sets option name (without dashes) from text value. Returns 0, or -1 with a

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdio.h>
@@ -33,7 +34,16 @@ static int bind_addr(const char *addr, int port, struct sockaddr_storage *ss, so
     return 0;
 }
 
-int udp_open(const char *addr, int port, char *err, size_t errlen)
+/* Every datagram of the port's SO_REUSEPORT group goes to the group's
+ * first socket (index 0): a classic BPF program that returns 0. */
+static int steer_to_first(int fd)
+{
+    struct sock_filter code[] = { { BPF_RET | BPF_K, 0, 0, 0 } };
+    struct sock_fprog prog = { .len = 1, .filter = code };
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
+}
+
+static int open_bound(const char *addr, int port, enum udp_group group, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -56,13 +66,25 @@ int udp_open(const char *addr, int port, char *err, size_t errlen)
         setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
     }
     sock_udp_buffers(fd);
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+    if (group != UDP_GROUP_NONE)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || (group == UDP_GROUP_RECEIVER && steer_to_first(fd) < 0)) {
         int e = errno;
         snprintf(err, errlen, "%s", strerror(e));
         close(fd);
         return -e;
     }
     return fd;
+}
+
+int udp_open(const char *addr, int port, char *err, size_t errlen)
+{
+    return open_bound(addr, port, UDP_GROUP_NONE, err, errlen);
+}
+
+int udp_open_group(const char *addr, int port, enum udp_group group, char *err, size_t errlen)
+{
+    return open_bound(addr, port, group, err, errlen);
 }
 
 /* The destination address of a received datagram, from its control data. */

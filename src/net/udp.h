@@ -54,6 +54,15 @@ struct udp_tx_batch {
  * address; "::" every IPv6 one, as for the TCP listener) and port, with destination addresses reported on receive
  * and 4 MiB kernel buffers. Returns the fd, or -errno with a message in err. */
 int udp_open(const char *addr, int port, char *err, size_t errlen);
+
+/* Sockets that share one address and port (SO_REUSEPORT): the receiver
+ * gets every datagram that comes to it (a classic BPF program steers the
+ * whole group to its first socket, so it must be opened first); the
+ * senders only send, from the same address and port, each from its own
+ * thread. */
+enum udp_group { UDP_GROUP_NONE, UDP_GROUP_RECEIVER, UDP_GROUP_SENDER };
+/* udp_open() for a member of such a group. Same returns. */
+int udp_open_group(const char *addr, int port, enum udp_group group, char *err, size_t errlen);
 /* Reads what fd has into b; returns the count (0 if none). A batch serves
  * one socket (it keeps that socket's port). */
 int udp_recv_batch(int fd, struct udp_rx_batch *b);

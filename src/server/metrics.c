@@ -75,6 +75,8 @@ void metrics_collect(const struct server *s, struct metrics_snapshot *m)
     if (s->sfu) {
         m->sfu_on = 1;
         sfu_glue_stats(s, &m->sfu);
+        m->udp.sent += m->sfu.udp_sent; /* the media threads send from the main port too */
+        m->udp.send_dropped += m->sfu.udp_send_dropped;
     }
 }
 
@@ -240,6 +242,23 @@ static void render_sfu_bwe(struct writer *w, const struct sfu_glue_stats *f)
     sample(w, "sfu_active_speaker_changes_total", "", f->speaker_changes);
 }
 
+static void render_sfu_threads(struct writer *w, const struct sfu_glue_stats *f)
+{
+    family(w, "sfu_media_threads", "gauge", "Threads the SFU's media runs on (1: the main loop).");
+    sample(w, "sfu_media_threads", "", f->threads);
+    char label[32];
+    family(w, "sfu_thread_forwarded_packets_total", "counter", "RTP packets forwarded by each media thread (they add up to sfu_forwarded_packets_total).");
+    for (unsigned i = 0; i < f->threads && i < SFU_STATS_THREADS; i++) {
+        snprintf(label, sizeof(label), "thread=\"%u\"", i);
+        sample(w, "sfu_thread_forwarded_packets_total", label, f->thread_forwarded[i]);
+    }
+    family(w, "sfu_thread_rooms", "gauge", "SFU rooms pinned to each media thread.");
+    for (unsigned i = 0; i < f->threads && i < SFU_STATS_THREADS; i++) {
+        snprintf(label, sizeof(label), "thread=\"%u\"", i);
+        sample(w, "sfu_thread_rooms", label, f->thread_rooms[i]);
+    }
+}
+
 static void render_sfu(struct writer *w, const struct metrics_snapshot *m)
 {
     const struct sfu_glue_stats *f = &m->sfu;
@@ -281,6 +300,7 @@ static void render_sfu(struct writer *w, const struct metrics_snapshot *m)
         sample(w, "sfu_dropped_total", label, f->dropped[d]);
     }
     render_sfu_bwe(w, f);
+    render_sfu_threads(w, f);
 }
 
 static void render_limits(struct writer *w, const struct metrics_snapshot *m)

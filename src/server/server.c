@@ -189,7 +189,7 @@ int server_init(struct server *s, struct loop *loop, const struct conf *conf)
         log_error("setup_failed", "error=\"%s\"", strerror(errno));
         return -1;
     }
-    s->udp = udp_port_new(loop, conf->bind, conf->port, err, sizeof(err));
+    s->udp = udp_port_new(loop, conf->bind, conf->port, conf->media_threads > 1, err, sizeof(err));
     if (!s->udp) {
         log_error("listen_failed", "proto=udp port=%d error=\"%s\"", conf->port, err);
         return -1;

@@ -46,8 +46,8 @@ static void unbind(struct sfu_glue *g, struct sfu_bind *b)
 
 /* A check from `remote` succeeded on t: DTLS and media from there are t's.
  * An address another transport had moves here (the browser reuses a port
- * only after the transport that had it is gone). */
-static void bind_addr(struct sfu_tx *t, const struct stun_addr *remote)
+ * only after the transport that had it is gone). Main thread. */
+void sfu_glue_bind(struct sfu_tx *t, const struct stun_addr *remote)
 {
     struct sfu_glue *g = t->g;
     char key[SFU_ADDR_KEY];
@@ -69,17 +69,47 @@ static void bind_addr(struct sfu_tx *t, const struct stun_addr *remote)
 
 /* --- session callbacks --- */
 
+/* Whether `to` is an address t heard from through our TURN relay. */
+static int through_turn(const struct sfu_tx *t, const struct stun_addr *to)
+{
+    for (size_t i = 0; i < t->nturn; i++)
+        if (t->turn_from[i].family == to->family && t->turn_from[i].port == to->port &&
+            memcmp(t->turn_from[i].ip, to->ip, to->family == STUN_IPV4 ? 4 : 16) == 0)
+            return 1;
+    return 0;
+}
+
+static void note_turn(struct sfu_tx *t, const struct stun_addr *from)
+{
+    if (!through_turn(t, from))
+        t->turn_from[t->nturn < ICE_MAX_PAIRS ? t->nturn++ : ICE_MAX_PAIRS - 1] = *from;
+}
+
 static void on_send(void *ud, const struct stun_addr *to, const uint8_t *buf, size_t len)
 {
     struct sfu_tx *t = ud;
     struct stun_addr local;
-    /* A browser that reaches us through our own TURN relay: in process. */
-    if (t->g->srv->turn && stun_addr_from_sockaddr(&local, (const struct sockaddr *)&t->local) == 0 &&
-        turn_server_from_sfu(t->g->srv->turn, &local, to, buf, len) == 0)
+    int have_local = stun_addr_from_sockaddr(&local, (const struct sockaddr *)&t->local) == 0;
+    /* A browser that reaches us through our own TURN relay: in process
+     * (the relay is the main loop's: a media thread hands it over). */
+    if (t->w->threaded) {
+        if (have_local && through_turn(t, to)) {
+            sfu_worker_turn(t->w, &local, to, buf, len);
+            return;
+        }
+    } else if (t->g->srv->turn && have_local && turn_server_from_sfu(t->g->srv->turn, &local, to, buf, len) == 0) {
         return;
+    }
     struct sockaddr_storage ss;
     socklen_t sl = stun_addr_to_sockaddr(to, &ss);
-    udp_port_send(t->g->srv->udp, &t->local, &ss, sl, buf, len);
+    sfu_worker_send(t->w, &t->local, &ss, sl, buf, len);
+}
+
+void sfu_glue_turn_send(struct sfu_glue *g, const struct stun_addr *local, const struct stun_addr *to,
+                        const uint8_t *buf, size_t len)
+{
+    if (g->srv->turn)
+        turn_server_from_sfu(g->srv->turn, local, to, buf, len);
 }
 
 static void on_rtp(void *ud, uint8_t *buf, size_t len, size_t cap)
@@ -87,14 +117,14 @@ static void on_rtp(void *ud, uint8_t *buf, size_t len, size_t cap)
     (void)cap;
     struct sfu_tx *t = ud;
     if (t->publisher) /* a subscriber transport sends no media we use */
-        sfu_room_rtp(t->part->room->router, t->part->member, buf, len, loop_now(t->g->srv->loop));
+        sfu_room_rtp(t->part->room->router, t->part->member, buf, len, loop_now(t->w->loop));
 }
 
 static void on_rtcp(void *ud, uint8_t *buf, size_t len, size_t cap)
 {
     (void)cap;
     struct sfu_tx *t = ud;
-    uint64_t now = loop_now(t->g->srv->loop);
+    uint64_t now = loop_now(t->w->loop);
     if (t->publisher) /* the publisher's sender reports */
         sfu_room_rtcp_pub(t->part->room->router, t->part->member, buf, len, now);
     else /* feedback about what we forward */
@@ -103,7 +133,8 @@ static void on_rtcp(void *ud, uint8_t *buf, size_t len, size_t cap)
 
 static void on_pair(void *ud, const struct stun_addr *remote)
 {
-    bind_addr(ud, remote);
+    struct sfu_tx *t = ud;
+    sfu_worker_bind(t->w, t, remote);
 }
 
 static void on_state(void *ud, enum sfu_session_state st)
@@ -148,6 +179,7 @@ struct sfu_tx *sfu_tx_new(struct sfu_glue *g, struct sfu_part *part, int publish
 {
     struct sfu_tx *t = xcalloc(1, sizeof(*t));
     t->g = g;
+    t->w = part->room->w;
     t->part = part;
     t->publisher = publisher;
     do {
@@ -176,7 +208,7 @@ int sfu_tx_start(struct sfu_tx *t, const char *ufrag, const char *fp_hash, const
         t->g->sessions++;
     }
     t->started = 1;
-    t->started_ms = loop_now(t->g->srv->loop);
+    t->started_ms = loop_now(t->w->loop);
     return 0;
 }
 
@@ -194,7 +226,7 @@ int sfu_tx_restart(struct sfu_tx *t, const char *remote_ufrag)
     memcpy(t->ufrag, ufrag, sizeof(ufrag));
     memcpy(t->pwd, pwd, sizeof(pwd));
     strmap_put(&g->by_ufrag, &t->by_ufrag, t->ufrag);
-    t->started_ms = loop_now(g->srv->loop); /* the new checks get their 30 s */
+    t->started_ms = loop_now(t->w->loop); /* the new checks get their 30 s */
     return 0;
 }
 
@@ -206,7 +238,7 @@ void sfu_tx_free(struct sfu_tx *t)
     for (size_t i = 0; i < ICE_MAX_PAIRS; i++)
         unbind(g, &t->binds[i]);
     strmap_del(&g->by_ufrag, &t->by_ufrag);
-    loop_timer_stop(g->srv->loop, &t->timer);
+    loop_timer_stop(t->w->loop, &t->timer);
     if (t->sess)
         g->sessions--;
     sfu_session_free(t->sess);
@@ -240,7 +272,7 @@ static void on_timer(struct loop *loop, struct loop_timer *timer);
 
 static void arm(struct sfu_tx *t)
 {
-    struct loop *loop = t->g->srv->loop;
+    struct loop *loop = t->w->loop;
     uint64_t now = loop_now(loop);
     int64_t d = sfu_session_deadline(t->sess, now);
     if (d < 0)
@@ -260,13 +292,15 @@ static void on_timer(struct loop *loop, struct loop_timer *timer)
 static void on_sweep(struct loop *loop, struct loop_timer *timer)
 {
     struct sfu_glue *g = container_of(timer, struct sfu_glue, sweep);
+    sfu_workers_enter_all(g);
     sfu_signal_sweep(g);
+    sfu_workers_leave_all(g);
     loop_timer_start(loop, &g->sweep, SFU_SWEEP_MS, on_sweep);
 }
 
 /* --- the main port --- */
 
-static void count(struct sfu_glue *g, enum sfu_input r)
+static void count(struct sfu_worker *w, enum sfu_input r)
 {
     static const int reason[] = {
         [SFU_IN_OK] = -1, [SFU_IN_ICE_REJECTED] = SFU_DROP_NOT_READY, [SFU_IN_UNKNOWN_ADDR] = SFU_DROP_NO_SESSION,
@@ -275,28 +309,38 @@ static void count(struct sfu_glue *g, enum sfu_input r)
         [SFU_IN_BAD_DTLS] = SFU_DROP_BAD_DTLS,
     };
     if (reason[r] >= 0)
-        g->dropped[reason[r]]++;
+        w->dropped[reason[r]]++;
 }
 
-/* Hands the datagram to t's session, in a buffer it may change. */
-static void deliver(struct sfu_glue *g, struct sfu_tx *t, const struct udp_packet *p)
+void sfu_glue_deliver(struct sfu_worker *w, struct sfu_tx *t, uint8_t *buf, size_t len, size_t cap,
+                      const struct sockaddr_storage *from, const struct sockaddr_storage *local, int ice, int turn)
 {
-    struct stun_addr from;
-    if (!t || !t->sess || p->len > SOCK_DATAGRAM_MAX ||
-        stun_addr_from_sockaddr(&from, (const struct sockaddr *)p->from) != 0) {
-        g->dropped[SFU_DROP_NO_SESSION]++;
+    struct stun_addr f;
+    if (stun_addr_from_sockaddr(&f, (const struct sockaddr *)from) != 0) {
+        w->dropped[SFU_DROP_NO_SESSION]++;
         return;
     }
-    memcpy(g->in, p->buf, p->len);
-    count(g, sfu_session_input(t->sess, g->in, p->len, sizeof(g->in), &from, loop_now(g->srv->loop)));
+    if (ice)
+        memcpy(&t->local, local, sizeof(t->local));
+    if (turn)
+        note_turn(t, &f);
+    count(w, sfu_session_input(t->sess, buf, len, cap, &f, loop_now(w->loop)));
     arm(t);
 }
 
-/* ICE checks: the session by our ufrag (the USERNAME before ':'). */
-static void on_ice(void *ctx, struct udp_port *port, const struct udp_packet *p)
+/* Hands the datagram to t's thread (main thread). */
+static void route(struct sfu_glue *g, struct sfu_tx *t, const struct udp_packet *p, int ice, int turn)
 {
-    (void)port;
-    struct sfu_glue *g = ctx;
+    if (!t || !t->sess || p->len > SOCK_DATAGRAM_MAX) {
+        g->dropped[SFU_DROP_NO_SESSION]++;
+        return;
+    }
+    sfu_worker_post(t, p, ice, turn);
+}
+
+/* ICE checks: the session by our ufrag (the USERNAME before ':'). */
+static void route_ice(struct sfu_glue *g, const struct udp_packet *p, int turn)
+{
     struct stun_str uf;
     char key[ICE_UFRAG_MAX + 1];
     struct sfu_tx *t = NULL;
@@ -306,21 +350,37 @@ static void on_ice(void *ctx, struct udp_port *port, const struct udp_packet *p)
         struct strmap_entry *e = strmap_get(&g->by_ufrag, key);
         t = e ? container_of(e, struct sfu_tx, by_ufrag) : NULL;
     }
-    if (t)
-        memcpy(&t->local, p->local, sizeof(t->local));
-    deliver(g, t, p);
+    route(g, t, p, 1, turn);
 }
 
-/* DTLS and SRTP/SRTCP: the session by the sender's address. */
+/* DTLS and SRTP/SRTCP: the session by the sender's address. A media
+ * thread may have just bound it (its answer to the check went out before
+ * the main loop took the binding from its outbox): look again after
+ * taking them. */
+static void route_bound(struct sfu_glue *g, const struct udp_packet *p, int turn)
+{
+    struct stun_addr from;
+    struct sfu_tx *t = NULL;
+    if (stun_addr_from_sockaddr(&from, (const struct sockaddr *)p->from) == 0) {
+        t = tx_by_addr(g, &from);
+        if (!t && !turn && g->nworkers > 1) {
+            sfu_workers_drain(g);
+            t = tx_by_addr(g, &from);
+        }
+    }
+    route(g, t, p, 0, turn);
+}
+
+static void on_ice(void *ctx, struct udp_port *port, const struct udp_packet *p)
+{
+    (void)port;
+    route_ice(ctx, p, 0);
+}
+
 static void on_bound(void *ctx, struct udp_port *port, const struct udp_packet *p)
 {
     (void)port;
-    struct sfu_glue *g = ctx;
-    struct stun_addr from;
-    struct sfu_tx *t = NULL;
-    if (stun_addr_from_sockaddr(&from, (const struct sockaddr *)p->from) == 0)
-        t = tx_by_addr(g, &from);
-    deliver(g, t, p);
+    route_bound(ctx, p, 0);
 }
 
 /* An allocation of our TURN server sends to the SFU (the browser's relay
@@ -339,9 +399,9 @@ static void from_turn(void *ctx, const struct stun_addr *from, const struct stun
     uint8_t b = len ? data[0] : 255;
     g->from_turn++;
     if (b <= 3)
-        on_ice(g, NULL, &p);
+        route_ice(g, &p, 1);
     else if ((b >= 20 && b <= 63) || (b >= 128 && b <= 191))
-        on_bound(g, NULL, &p);
+        route_bound(g, &p, 1);
     else
         g->dropped[SFU_DROP_BAD_RTP]++;
 }
@@ -365,6 +425,8 @@ int sfu_glue_init(struct server *s)
     strmap_init(&g->by_addr);
     strmap_init(&g->rooms);
     s->sfu = g;
+    if (sfu_workers_start(g, (unsigned)s->conf->media_threads) < 0)
+        return -1;
     udp_port_route(s->udp, UDP_KIND_ICE, on_ice, g);
     udp_port_route(s->udp, UDP_KIND_DTLS, on_bound, g);
     udp_port_route(s->udp, UDP_KIND_RTP, on_bound, g);
@@ -389,7 +451,10 @@ void sfu_glue_cleanup(struct server *s)
     for (size_t i = 0; s->udp && i < sizeof(routed) / sizeof(routed[0]); i++)
         udp_port_route(s->udp, routed[i], NULL, NULL);
     loop_timer_stop(s->loop, &g->sweep);
+    sfu_workers_enter_all(g);
     sfu_signal_free_all(g);
+    sfu_workers_leave_all(g);
+    sfu_workers_stop(g);
     strmap_cleanup(&g->by_ufrag);
     strmap_cleanup(&g->by_addr);
     strmap_cleanup(&g->rooms);
@@ -398,50 +463,72 @@ void sfu_glue_cleanup(struct server *s)
     s->sfu = NULL;
 }
 
-static void sfu_glue_bwe_stats(const struct sfu_room_stats *r, struct sfu_glue_stats *out)
+/* Adds one thread's router counters to out. */
+static void add_router(const struct sfu_room_stats *r, struct sfu_glue_stats *out)
 {
-    out->twcc_feedback = r->twcc_feedback;
-    out->remb = r->remb;
-    out->bwe_paused = r->bwe_paused;
-    out->bwe_resumed = r->bwe_resumed;
-    out->speaker_changes = r->speaker_changes;
-    memcpy(out->est_le, r->est_le, sizeof(out->est_le));
-    out->est_count = r->est_count;
-    out->est_sum = (uint64_t)r->est_sum;
+    out->forwarded_packets += r->forwarded_packets;
+    out->forwarded_bytes += r->forwarded_bytes;
+    out->keyframe_requests += r->pli_sent;
+    out->retransmitted += r->retransmitted;
+    out->nack_upstream += r->nack_upstream;
+    out->repaired += r->repaired;
+    out->sr_forwarded += r->sr_forwarded;
+    out->rr_sent += r->rr_sent;
+    out->twcc_feedback += r->twcc_feedback;
+    out->remb += r->remb;
+    out->bwe_paused += r->bwe_paused;
+    out->bwe_resumed += r->bwe_resumed;
+    out->speaker_changes += r->speaker_changes;
+    for (size_t i = 0; i < sizeof(out->est_le) / sizeof(out->est_le[0]); i++)
+        out->est_le[i] += r->est_le[i];
+    out->est_count += r->est_count;
+    out->est_sum += (uint64_t)r->est_sum;
+    out->dropped[SFU_DROP_BAD_RTP] += r->bad_rtp;
+    out->dropped[SFU_DROP_BAD_RTCP] += r->bad_rtcp;
+    out->dropped[SFU_DROP_UNKNOWN_SSRC] += r->unknown_ssrc;
+    out->dropped[SFU_DROP_NACK_STORM] += r->nack_storm;
+    out->dropped[SFU_DROP_STALE] += r->stale;
+}
+
+/* Adds worker w's counters to out (w parked, or the main loop's). */
+static void add_worker(const struct sfu_worker *w, struct sfu_glue_stats *out)
+{
+    add_router(&w->router, out);
+    for (int d = 0; d < SFU_DROPS; d++)
+        out->dropped[d] += w->dropped[d];
+    out->dropped[SFU_DROP_OVERLOAD] += w->inbox_full + w->outbox_full;
+    out->udp_sent += w->tx.sent;
+    out->udp_send_dropped += w->tx.dropped;
+    if (w->index < SFU_STATS_THREADS) {
+        out->thread_forwarded[w->index] = w->router.forwarded_packets;
+        out->thread_rooms[w->index] = w->rooms;
+    }
 }
 
 void sfu_glue_stats(const struct server *s, struct sfu_glue_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    const struct sfu_glue *g = s->sfu;
+    struct sfu_glue *g = s->sfu;
     if (!g)
         return;
     out->sessions = g->sessions;
     out->rooms = g->rooms.count;
-    out->forwarded_packets = g->router.forwarded_packets;
-    out->forwarded_bytes = g->router.forwarded_bytes;
-    out->keyframe_requests = g->router.pli_sent;
-    out->retransmitted = g->router.retransmitted;
-    out->nack_upstream = g->router.nack_upstream;
-    out->repaired = g->router.repaired;
-    out->sr_forwarded = g->router.sr_forwarded;
-    out->rr_sent = g->router.rr_sent;
     out->consent_closed = g->consent_closed;
     out->from_turn = g->from_turn;
-    sfu_glue_bwe_stats(&g->router, out);
+    out->threads = g->nworkers;
     memcpy(out->dropped, g->dropped, sizeof(out->dropped));
-    out->dropped[SFU_DROP_BAD_RTP] += g->router.bad_rtp;
-    out->dropped[SFU_DROP_BAD_RTCP] += g->router.bad_rtcp;
-    out->dropped[SFU_DROP_UNKNOWN_SSRC] += g->router.unknown_ssrc;
-    out->dropped[SFU_DROP_NACK_STORM] += g->router.nack_storm;
-    out->dropped[SFU_DROP_STALE] += g->router.stale;
+    sfu_workers_enter_all(g);
+    for (unsigned i = 0; i < g->nworkers; i++)
+        add_worker(g->workers[i], out);
     sfu_signal_tracks(g, out->tracks);
+    sfu_workers_leave_all(g);
 }
 
 const char *sfu_drop_name(enum sfu_drop d)
 {
     static const char *const names[SFU_DROPS] = {
         "no_session", "srtp_auth", "bad_rtp", "not_ready", "bad_dtls", "bad_rtcp", "unknown_ssrc", "nack_storm", "stale",
+        "overload",
     };
     return names[d];
 }

@@ -28,8 +28,11 @@ enum sfu_drop {
     SFU_DROP_UNKNOWN_SSRC,/* RTP of no published track, feedback about no forwarded one */
     SFU_DROP_NACK_STORM,  /* retransmissions asked for past a subscriber's budget */
     SFU_DROP_STALE,       /* RTP older than its stream's current source */
+    SFU_DROP_OVERLOAD,    /* a media thread's queue (or its way back to the main loop) was full */
     SFU_DROPS
 };
+
+#define SFU_STATS_THREADS 64         /* media threads shown one by one in /metrics */
 
 struct sfu_glue_stats {
     size_t sessions;                 /* transports with a running ICE/DTLS session */
@@ -50,6 +53,12 @@ struct sfu_glue_stats {
     /* bandwidth estimation and active speaker (room_bwe.c) */
     uint64_t twcc_feedback, remb, bwe_paused, bwe_resumed, speaker_changes;
     uint64_t est_le[6], est_count, est_sum; /* subscriber estimates seen, by bucket (see metrics.c) */
+    /* media threads (1: the main loop); per thread, forwarded packets
+     * and rooms pinned to it; what they sent from the main port */
+    unsigned threads;
+    uint64_t thread_forwarded[SFU_STATS_THREADS];
+    size_t thread_rooms[SFU_STATS_THREADS];
+    uint64_t udp_sent, udp_send_dropped;
 };
 
 /* Starts the SFU: DTLS certificate, UDP routes, the hub's SFU hooks.

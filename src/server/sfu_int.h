@@ -5,11 +5,15 @@
 #ifndef TINCAN_SFU_INT_H
 #define TINCAN_SFU_INT_H
 
+#include <pthread.h>
+#include <semaphore.h>
 #include <sys/socket.h>
 
 #include "../base/loop.h"
+#include "../base/spsc.h"
 #include "../base/strmap.h"
 #include "../net/sock.h"
+#include "../net/udp.h"
 #include "../sfu/ice_lite.h"
 #include "../sfu/room.h"
 #include "../sfu/session.h"
@@ -22,8 +26,44 @@
 #define SFU_CONSENT_MS 30000         /* RFC 7675 §5.1: consent expires after 30 s without a check */
 #define SFU_SWEEP_MS 2000            /* how often transports are looked at */
 
+#define SFU_QUEUE_SLOTS 2048          /* datagrams on their way to one media thread */
+
 struct sfu_part;
 struct sfu_glue;
+struct udp_packet;
+
+/* A media thread (docs/sfu.md, "Threading"): its loop runs the rooms
+ * pinned to it — their sessions, timers and forwarding. With
+ * --media-threads 1 there is one, not threaded: the main loop itself.
+ * Fields marked [main] are only touched by the main thread; [own] only
+ * by the media thread, or by the main thread while it is parked
+ * (sfu_worker_enter). */
+struct sfu_worker {
+    struct sfu_glue *g;
+    unsigned index;
+    int threaded;                    /* 0: the main loop, no queues */
+    struct loop *loop;               /* its loop (the main loop when !threaded) */
+    size_t parts, rooms;             /* [main] placement: participants and rooms pinned here */
+    struct sfu_room_stats router;    /* [own] its rooms' counters */
+    uint64_t dropped[SFU_DROPS];     /* [own] */
+    uint8_t in[SFU_BUF];             /* [own] a datagram being unprotected in place */
+    uint8_t out[SFU_BUF];            /* [own] the routers' copies and feedback */
+    /* threaded only */
+    pthread_t thread;
+    struct spsc *inbox;              /* main → worker: datagrams, park, stop */
+    struct spsc *outbox;             /* worker → main: bindings, TURN sends, notices */
+    struct loop_io inbox_io;         /* on its loop */
+    struct loop_io outbox_io;        /* on the main loop */
+    struct loop_defer inbox_kick;    /* on the main loop: one wake-up per iteration */
+    struct loop_defer outbox_kick;   /* on its loop */
+    struct loop_defer flush;         /* on its loop: the send batch */
+    sem_t parked, resume;
+    int depth;                       /* [main] nested sfu_worker_enter() */
+    int fd, own_fd;                  /* the socket it sends on; own_fd: its own (SO_REUSEPORT) */
+    struct udp_tx_batch tx;          /* [own] */
+    uint64_t inbox_full;             /* [main] datagrams dropped: its inbox was full */
+    uint64_t outbox_full;            /* [own] messages to the main loop dropped: full */
+};
 
 /* A remote address that passed ICE, mapped to its transport. */
 struct sfu_bind {
@@ -33,9 +73,12 @@ struct sfu_bind {
     int used;
 };
 
-/* The glue's side of one transport: credentials, addresses, timer. */
+/* The glue's side of one transport: credentials, addresses, timer.
+ * ufrag, binds and the map entries are the main thread's; sess, timer,
+ * local and turn_from are its worker's (sfu_worker). */
 struct sfu_tx {
     struct sfu_glue *g;
+    struct sfu_worker *w;            /* the thread of its room */
     struct sfu_part *part;
     int publisher;                   /* 1: publisher transport, 0: subscriber */
     struct sfu_session *sess;        /* publisher: NULL until the browser's offer came;
@@ -48,12 +91,15 @@ struct sfu_tx {
     struct sockaddr_storage local;   /* our address the checks came to */
     struct loop_timer timer;
     uint64_t started_ms;             /* when the session started (consent counts from there) */
+    struct stun_addr turn_from[ICE_MAX_PAIRS]; /* remote addresses that came through our TURN relay */
+    size_t nturn;
 };
 
 struct sfu_groom {
     struct strmap_entry entry;
     char key[72];
     struct sfu_room *router;
+    struct sfu_worker *w;            /* the thread it is pinned to */
     size_t count;
 };
 
@@ -77,14 +123,59 @@ struct sfu_glue {
     struct strmap by_ufrag, by_addr, rooms;
     struct sfu_part *parts;
     size_t sessions;
-    struct sfu_room_stats router;
-    uint64_t dropped[SFU_DROPS];
+    uint64_t dropped[SFU_DROPS];     /* found no transport on the main loop */
     uint64_t consent_closed;
     struct loop_timer sweep;         /* consent freshness and dead sessions */
     uint64_t from_turn;              /* datagrams our TURN relays handed over in process */
-    uint8_t in[SFU_BUF];             /* a datagram being unprotected in place */
-    uint8_t out[SFU_BUF];            /* the routers' copies and feedback */
+    struct sfu_worker **workers;
+    unsigned nworkers;
 };
+
+/* sfu_worker.c: the media threads. */
+/* Starts n workers (n == 1: the main loop itself, no thread). 0, or -1
+ * after logging. */
+int sfu_workers_start(struct sfu_glue *g, unsigned n);
+/* Stops and joins the threads and frees the workers. Their rooms must
+ * be gone. */
+void sfu_workers_stop(struct sfu_glue *g);
+/* The worker a new room goes to: the one with the fewest participants,
+ * then the fewest rooms. */
+struct sfu_worker *sfu_worker_pick(struct sfu_glue *g);
+/* Main thread: parks w (it finishes what is queued before, then waits)
+ * so the caller may touch its rooms and sessions, and handles what w
+ * queued for the main loop. Nests. No-op for the main loop's own worker. */
+void sfu_worker_enter(struct sfu_worker *w);
+/* Lets w run again. */
+void sfu_worker_leave(struct sfu_worker *w);
+void sfu_workers_enter_all(struct sfu_glue *g);
+void sfu_workers_leave_all(struct sfu_glue *g);
+/* Main thread: handles what every worker queued for the main loop. */
+void sfu_workers_drain(struct sfu_glue *g);
+/* Main thread: hands datagram p for t to t's worker (ice: it is a check,
+ * note its local address; turn: it came from our TURN relay). Delivered
+ * at once when t's worker is the main loop. */
+void sfu_worker_post(struct sfu_tx *t, const struct udp_packet *p, int ice, int turn);
+/* Worker: sends buf to `to` from our address local, on its socket. */
+void sfu_worker_send(struct sfu_worker *w, const struct sockaddr_storage *local, const struct sockaddr_storage *to,
+                     socklen_t tolen, const uint8_t *buf, size_t len);
+/* Worker: asks the main loop to bind remote to t, to send buf through
+ * our TURN relay, or to tell part its room's active speaker or its
+ * estimate. Done at once when w is the main loop. */
+void sfu_worker_bind(struct sfu_worker *w, struct sfu_tx *t, const struct stun_addr *remote);
+void sfu_worker_turn(struct sfu_worker *w, const struct stun_addr *local, const struct stun_addr *to,
+                     const uint8_t *buf, size_t len);
+void sfu_worker_speaker(struct sfu_worker *w, struct sfu_part *part);
+void sfu_worker_estimate(struct sfu_worker *w, struct sfu_part *part, uint64_t bps);
+
+/* sfu_glue.c, for the workers. */
+/* Worker: datagram buf (len bytes in a buffer of cap) from `from` for t. */
+void sfu_glue_deliver(struct sfu_worker *w, struct sfu_tx *t, uint8_t *buf, size_t len, size_t cap,
+                      const struct sockaddr_storage *from, const struct sockaddr_storage *local, int ice, int turn);
+/* Main: a check from remote succeeded on t. */
+void sfu_glue_bind(struct sfu_tx *t, const struct stun_addr *remote);
+/* Main: buf from our address local to `to` through our TURN relay. */
+void sfu_glue_turn_send(struct sfu_glue *g, const struct stun_addr *local, const struct stun_addr *to,
+                        const uint8_t *buf, size_t len);
 
 /* sfu_glue.c: transports. */
 struct sfu_tx *sfu_tx_new(struct sfu_glue *g, struct sfu_part *part, int publisher);
@@ -103,6 +194,10 @@ void sfu_tx_send_sub_rtcp(void *part, uint8_t *pkt, size_t len, size_t cap);
 
 /* sfu_signal.c: the hub's hooks. */
 void sfu_signal_hook(struct sfu_glue *g);
+/* Main: the room's active speaker (part) to everyone in it; part's
+ * subscriber estimate to its browser. */
+void sfu_signal_active_speaker(struct sfu_part *part);
+void sfu_signal_estimate(struct sfu_part *part, uint64_t bps);
 /* A participant's subscriber transport is connected. */
 void sfu_signal_sub_connected(struct sfu_part *p);
 /* Closes transports whose consent lapsed (no valid check for

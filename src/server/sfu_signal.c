@@ -41,18 +41,37 @@ static void send_error(struct sfu_part *p, const char *code, const char *message
 }
 
 /* The router's active speaker (member ud) to everyone in its room. */
-static void on_active_speaker(void *ud)
+void sfu_signal_active_speaker(struct sfu_part *speaker)
 {
-    struct sfu_part *speaker = ud;
     for (struct sfu_part *p = speaker->g->parts; p; p = p->next)
         if (p->room == speaker->room)
             send_msg(p, json_pack("{s:s, s:s}", "type", "active-speaker", "peer", hub_peer_id(speaker->peer)));
 }
 
 /* Member ud's subscriber estimate, for its per-peer stats. */
+void sfu_signal_estimate(struct sfu_part *p, uint64_t bps)
+{
+    send_msg(p, json_pack("{s:s, s:I}", "type", "sfu-estimate", "bps", (json_int_t)bps));
+}
+
+/* The router's notices come on its room's thread: to the main loop. */
+static void on_active_speaker(void *ud)
+{
+    struct sfu_part *p = ud;
+    sfu_worker_speaker(p->room->w, p);
+}
+
 static void on_estimate(void *ud, uint64_t bps)
 {
-    send_msg(ud, json_pack("{s:s, s:I}", "type", "sfu-estimate", "bps", (json_int_t)bps));
+    struct sfu_part *p = ud;
+    sfu_worker_estimate(p->room->w, p, bps);
+}
+
+/* The clock of p's room's thread (the same monotonic clock as the main
+ * loop's, read at that loop's iteration). */
+static uint64_t part_now(const struct sfu_part *p)
+{
+    return loop_now(p->room->w->loop);
 }
 
 /* Our candidate's address for a browser on connection conn: --external-ip,
@@ -140,7 +159,7 @@ static void offer_to_others(struct sfu_part *p)
 void sfu_signal_sub_connected(struct sfu_part *p)
 {
     if (!p->sub_pending)
-        sfu_room_ready(p->room->router, p->member, loop_now(p->g->srv->loop));
+        sfu_room_ready(p->room->router, p->member, part_now(p));
 }
 
 static void on_sub_answer(struct sfu_part *p, const struct sdp *d)
@@ -165,7 +184,7 @@ static void on_sub_answer(struct sfu_part *p, const struct sdp *d)
     if (sfu_room_answered(p->room->router, p->member, d))
         p->sub_dirty = 1; /* a track waited for a recyclable m-section */
     if (sfu_session_state(p->sub->sess) == SFU_SESSION_CONNECTED)
-        sfu_room_ready(p->room->router, p->member, loop_now(p->g->srv->loop));
+        sfu_room_ready(p->room->router, p->member, part_now(p));
     if (p->sub_dirty) {
         p->sub_dirty = 0;
         offer_to(p);
@@ -258,7 +277,8 @@ static const char *dead(struct sfu_tx *t, uint64_t now)
         return "dtls-failed";
     if (st == SFU_SESSION_CLOSED)
         return "dtls-closed";
-    if (now - sfu_session_last_check(t->sess, t->started_ms) > SFU_CONSENT_MS) {
+    uint64_t last = sfu_session_last_check(t->sess, t->started_ms);
+    if (now > last && now - last > SFU_CONSENT_MS) {
         t->g->consent_closed++;
         return "consent";
     }
@@ -267,12 +287,11 @@ static const char *dead(struct sfu_tx *t, uint64_t now)
 
 void sfu_signal_sweep(struct sfu_glue *g)
 {
-    uint64_t now = loop_now(g->srv->loop);
     for (struct sfu_part *p = g->parts; p; p = p->next) {
-        const char *why = dead(p->pub, now);
+        const char *why = dead(p->pub, part_now(p));
         if (why)
             close_tx(p, 1, why);
-        why = dead(p->sub, now);
+        why = dead(p->sub, part_now(p));
         if (why)
             close_tx(p, 0, why);
     }
@@ -299,12 +318,16 @@ static struct sfu_groom *room_get(struct sfu_glue *g, const char *name)
     };
     struct sfu_groom *r = xcalloc(1, sizeof(*r));
     snprintf(r->key, sizeof(r->key), "%s", name);
-    r->router = sfu_room_new(&ops, g->out, sizeof(g->out), &g->router);
+    r->w = sfu_worker_pick(g);
+    r->w->rooms++;
+    r->router = sfu_room_new(&ops, r->w->out, sizeof(r->w->out), &r->w->router);
     sfu_room_set_last_n(r->router, (unsigned)g->srv->conf->last_n);
     strmap_put(&g->rooms, &r->entry, r->key);
     return r;
 }
 
+/* Each hook below runs with the room's thread parked (sfu_worker_enter):
+ * it may touch the room's router and sessions. */
 static void on_enter(void *ctx, struct peer *peer, void *conn, const char *room)
 {
     struct sfu_glue *g = ctx;
@@ -312,7 +335,10 @@ static void on_enter(void *ctx, struct peer *peer, void *conn, const char *room)
     p->g = g;
     p->peer = peer;
     p->room = room_get(g, room);
+    struct sfu_worker *w = p->room->w;
+    sfu_worker_enter(w);
     p->room->count++;
+    w->parts++;
     p->member = sfu_room_join(p->room->router, hub_peer_id(peer), p);
     host_ip(g, conn, p->host_ip, sizeof(p->host_ip));
     p->next = g->parts;
@@ -320,6 +346,7 @@ static void on_enter(void *ctx, struct peer *peer, void *conn, const char *room)
         g->parts->prev = p;
     g->parts = p;
     offer_to(p);
+    sfu_worker_leave(w);
 }
 
 /* Frees p; the others in its room get a new offer unless the glue is
@@ -336,7 +363,9 @@ static void part_free(struct sfu_glue *g, struct sfu_part *p, int reoffer)
         g->parts = p->next;
     if (p->next)
         p->next->prev = p->prev;
+    r->w->parts--;
     if (--r->count == 0) {
+        r->w->rooms--;
         strmap_del(&g->rooms, &r->entry);
         sfu_room_free(r->router);
         xfree(r);
@@ -350,8 +379,12 @@ static void on_leave(void *ctx, struct peer *peer)
 {
     struct sfu_glue *g = ctx;
     struct sfu_part *p = part_of(g, peer);
-    if (p)
-        part_free(g, p, 1);
+    if (!p)
+        return;
+    struct sfu_worker *w = p->room->w;
+    sfu_worker_enter(w);
+    part_free(g, p, 1);
+    sfu_worker_leave(w);
 }
 
 static void on_message(void *ctx, struct peer *peer, void *conn, const char *type, const char *text)
@@ -362,12 +395,17 @@ static void on_message(void *ctx, struct peer *peer, void *conn, const char *typ
         return;
     host_ip(g, conn, p->host_ip, sizeof(p->host_ip)); /* a resumed peer may have come in on another address */
     struct sdp *d = xmalloc(sizeof(*d));
-    if (sdp_parse(text, strlen(text), d) != 0)
+    if (sdp_parse(text, strlen(text), d) != 0) {
         send_error(p, "bad_sdp", "the description does not parse");
-    else if (strcmp(type, "sfu-publish") == 0)
-        on_publish(p, d);
-    else
-        on_sub_answer(p, d);
+    } else {
+        struct sfu_worker *w = p->room->w;
+        sfu_worker_enter(w);
+        if (strcmp(type, "sfu-publish") == 0)
+            on_publish(p, d);
+        else
+            on_sub_answer(p, d);
+        sfu_worker_leave(w);
+    }
     xfree(d);
 }
 
@@ -386,8 +424,10 @@ static void on_resumed(void *ctx, struct peer *peer, void *conn)
     if (p->closed_sub)
         send_closed(p, 0, p->closed_sub);
     if (p->sub_pending) {
+        sfu_worker_enter(p->room->w);
         p->sub_pending = p->sub_dirty = 0;
         offer_to(p);
+        sfu_worker_leave(p->room->w);
     }
 }
 
@@ -397,8 +437,11 @@ static void on_view(void *ctx, struct peer *peer, const char *peer_id, int width
 {
     struct sfu_glue *g = ctx;
     struct sfu_part *p = part_of(g, peer);
-    if (p)
-        sfu_room_sim_view(p->room->router, p->member, peer_id, width, height, loop_now(g->srv->loop));
+    if (!p)
+        return;
+    sfu_worker_enter(p->room->w);
+    sfu_room_sim_view(p->room->router, p->member, peer_id, width, height, part_now(p));
+    sfu_worker_leave(p->room->w);
 }
 
 void sfu_signal_hook(struct sfu_glue *g)

@@ -58,9 +58,9 @@ static void on_flush(struct loop *loop, struct loop_defer *d)
     udp_tx_flush(&u->tx, u->io.fd);
 }
 
-struct udp_port *udp_port_new(struct loop *loop, const char *addr, int port, char *err, size_t errlen)
+struct udp_port *udp_port_new(struct loop *loop, const char *addr, int port, int group, char *err, size_t errlen)
 {
-    int fd = udp_open(addr, port, err, errlen);
+    int fd = udp_open_group(addr, port, group ? UDP_GROUP_RECEIVER : UDP_GROUP_NONE, err, errlen);
     if (fd < 0)
         return NULL;
     struct udp_port *u = xcalloc(1, sizeof(*u));
@@ -96,6 +96,11 @@ void udp_port_send(struct udp_port *u, const struct sockaddr_storage *local, con
 {
     udp_tx_queue(&u->tx, u->io.fd, local, to, tolen, buf, len);
     loop_defer(u->loop, &u->flush, on_flush);
+}
+
+int udp_port_fd(const struct udp_port *u)
+{
+    return u->io.fd;
 }
 
 struct udp_port_stats udp_port_stats(const struct udp_port *u)

@@ -40,9 +40,12 @@ struct udp_port_stats {
     uint64_t sent, send_dropped;   /* datagrams out, and those the kernel refused */
 };
 
-/* Opens the port on addr (NULL: every address) and starts reading. NULL
- * with a message in err if the socket cannot be bound. */
-struct udp_port *udp_port_new(struct loop *loop, const char *addr, int port, char *err, size_t errlen);
+/* Opens the port on addr (NULL: every address) and starts reading. With
+ * group set, the socket is the receiver of an SO_REUSEPORT group (udp.h):
+ * the SFU's media threads then send from the same port with sockets of
+ * their own, and every datagram still comes here. NULL with a message in
+ * err if the socket cannot be bound. */
+struct udp_port *udp_port_new(struct loop *loop, const char *addr, int port, int group, char *err, size_t errlen);
 /* Sends what is queued, stops reading, closes; udp_port_free(NULL) is safe. */
 void udp_port_free(struct udp_port *u);
 /* Routes kind to fn(ctx, ...); fn NULL drops that kind again. */
@@ -52,6 +55,9 @@ void udp_port_route(struct udp_port *u, enum udp_kind kind, udp_port_fn fn, void
  * handled, or sooner when the batch fills. */
 void udp_port_send(struct udp_port *u, const struct sockaddr_storage *local, const struct sockaddr_storage *to,
                    socklen_t tolen, const uint8_t *buf, size_t len);
+/* The socket, for senders of its group that share it when they cannot
+ * have their own. */
+int udp_port_fd(const struct udp_port *u);
 /* Counters for /metrics and tests. */
 struct udp_port_stats udp_port_stats(const struct udp_port *u);
 
