@@ -26,7 +26,8 @@ const LABEL_VALUES = {
   direction: ['to_peer', 'to_client'],
   reason: ['bad_credentials', 'stale_nonce', 'unrouted', 'oversized', 'send_failed', 'own_address', 'peer_policy', 'unknown_method',
     'csrf', 'unauthenticated', 'forbidden', 'no_session', 'srtp_auth', 'bad_rtp', 'not_ready',
-    'bad_dtls', 'bad_rtcp', 'unknown_ssrc', 'nack_storm', 'stale'],
+    'bad_dtls', 'bad_rtcp', 'unknown_ssrc', 'nack_storm', 'stale', 'overload'],
+  thread: Array.from({ length: 64 }, (_, i) => String(i)), // tincan_sfu_thread_*: media thread numbers
   // The limits are the ones docs/deploy.md lists (and every one of them is served: see below).
   limit: documentedLimits(),
 };
