@@ -21,7 +21,7 @@
 //
 // The functions are exported for tests/integration/sfu-load.test.mjs.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -295,6 +295,21 @@ export function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100; // clock ticks; USER_HZ is 100 on Linux
 }
 
+/** utime + stime of each thread of a process: Map tid → seconds. */
+export function threadSeconds(pid) {
+  const out = new Map();
+  let tids = [];
+  try { tids = readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(f[11]) + Number(f[12])) / 100);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
 /**
@@ -306,9 +321,11 @@ export async function measure(gen, { pid, warmup, duration }) {
   await sleep(warmup * 1000);
   const s0 = await gen.stats();
   const c0 = pid ? cpuSeconds(pid) : 0;
+  const t0 = pid ? threadSeconds(pid) : new Map();
   await sleep(duration * 1000);
   const s1 = await gen.stats();
   const c1 = pid ? cpuSeconds(pid) : 0;
+  const t1 = pid ? threadSeconds(pid) : new Map();
   gen.send({ op: 'stop' });
   await sleep(500); // what is in flight arrives
   const fin = await gen.stats(true);
@@ -319,6 +336,8 @@ export async function measure(gen, { pid, warmup, duration }) {
     secs,
     server_cpu: c1 - c0,
     cpu_pct: (100 * (c1 - c0)) / secs,
+    // each thread's share of a CPU over the window, busiest first (those over 0.5 %)
+    thread_cpu_pct: [...t1].map(([tid, c]) => (100 * (c - (t0.get(tid) ?? 0))) / secs).filter((x) => x > 0.5).sort((a, b) => b - a),
     sent_pps: d('pub_rtp') / secs,
     sent_kbps: (8 * d('pub_bytes')) / secs / 1000,
     fwd,

@@ -5,9 +5,17 @@
 // and profile (goal, issues 11 and 12: ≤ 0.5). "per core" columns divide by
 // the server's CPU share: what one core would forward at the same cost per
 // packet (an extrapolation; a saturated server shows it directly).
+// With tincan at several --media-threads counts (SFU_THREADS="1 2"), a last
+// table shows how forwarding scales: each thread's CPU share, and the
+// forwarded packets/s at which the server would saturate — when its
+// busiest thread fills a CPU, or all its threads together fill the CPUs it
+// may use, whichever comes first — against tincan's with one thread.
 import { readFileSync } from 'node:fs';
 
-const rows = readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).r);
+const rows = readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean).map((l) => {
+  const o = JSON.parse(l);
+  return { ...o.r, server: o.name || o.r.server, ncpu: o.ncpu || 1 };
+});
 if (!rows.length) {
   console.log('no results (every run failed; see the messages above)');
   process.exit(1);
@@ -62,4 +70,36 @@ for (const subs of new Set(rows.map((r) => r.subs ?? '-'))) {
         `  (goal ≤ 0.5: ${t / j <= 0.5 ? 'met' : 'NOT met'})`);
     }
   }
+}
+
+/* Scaling over media threads: the model above, per shape and profile. */
+const threadsOf = (name) => (name === 'tincan' ? 1 : Number((/^tincan-(\d+)t$/.exec(name) || [])[1]) || 0);
+const capacity = (r) => {
+  const n = Math.min(threadsOf(r.server), r.ncpu);
+  const busiest = Math.max(0, ...(r.thread_cpu_pct || []));
+  const limit = Math.max(busiest, r.cpu_pct / n);
+  return limit > 0 ? (r.fwd_pps * 100) / limit : null;
+};
+const scaled = rows.filter((r) => threadsOf(r.server) > 0);
+if (new Set(scaled.map((r) => r.server)).size > 1) {
+  console.log();
+  const sh = ['subs', 'SRTP', 'server', 'fwd pkt/s', 'CPU %', 'threads CPU % (busiest first)', 'fwd pkt/s at saturation', 'vs 1 thread'];
+  const out = [sh];
+  for (const subs of new Set(scaled.map((r) => r.subs ?? '-'))) {
+    for (const srtp of new Set(scaled.map((r) => r.srtp))) {
+      const caps = new Map();
+      for (const name of [...new Set(scaled.map((r) => r.server))].sort((a, b) => threadsOf(a) - threadsOf(b))) {
+        const rs = scaled.filter((r) => r.server === name && (r.subs ?? '-') === subs && r.srtp === srtp);
+        if (!rs.length) continue;
+        const c = median(rs.map(capacity).filter((x) => x !== null));
+        const mid = rs.find((r) => capacity(r) === c) || rs[0];
+        caps.set(name, c);
+        const one = caps.get('tincan');
+        out.push([String(subs), srtp, name, f(mid.fwd_pps, 0), f(mid.cpu_pct), (mid.thread_cpu_pct || []).map((x) => f(x)).join(' '),
+          f(c, 0), one ? f(c / one, 2) : '-']);
+      }
+    }
+  }
+  const sw = sh.map((_, i) => Math.max(...out.map((l) => l[i].length)));
+  for (const l of out) console.log(l.map((c, i) => c.padEnd(sw[i])).join('  '));
 }

@@ -27,6 +27,9 @@
 # forwarded packet in this many), SFU_WARMUP (3), SFU_DURATION (10),
 # SFU_ROUNDS (3), SFU_PROFILES ("gcm cm"), SFU_SERVERS ("tincan janus"),
 # SFU_PIN (auto: servers on CPU 0, generator and driver on the others; 0: none),
+# SFU_THREADS (1: tincan's --media-threads; a list such as "1 2" runs one
+# tincan per count, "tincan" with 1 and "tincan-2t" with 2, each pinned to
+# as many CPUs as it has media threads, and reports how forwarding scales),
 # SFU_TIMEOUT (120 s per run), TINCAN_BIN (./tincan), SFULOAD_BIN.
 set -euo pipefail
 
@@ -46,6 +49,7 @@ PROFILES=${SFU_PROFILES:-"gcm cm"}
 SERVERS=${SFU_SERVERS:-"tincan janus"}
 PIN=${SFU_PIN:-auto}
 TIMEOUT=${SFU_TIMEOUT:-120}
+THREADS=${SFU_THREADS:-1}
 SRV_IP=192.0.2.10
 GEN_IP=192.0.2.20
 TINCAN_PORT=8443
@@ -62,6 +66,9 @@ MAXSUBS=0
 for n in $SUBS; do
 	case $n in *[!0-9]* | '') die "SFU_SUBS must be whole numbers, got '$n'" ;; esac
 	[ "$n" -gt "$MAXSUBS" ] && MAXSUBS=$n
+done
+for n in $THREADS; do
+	case $n in *[!0-9]* | '' | 0) die "SFU_THREADS must be whole numbers from 1, got '$n'" ;; esac
 done
 [ "$MESH" = 1 ] && SUBS=0 MAXSUBS=0
 for p in $PROFILES; do
@@ -107,20 +114,27 @@ fi
 
 # --- the servers, side by side in the server namespace ---
 declare -A PID URL
+# start_tincan NAME THREADS PORT: one tincan with --media-threads THREADS,
+# pinned (with SFU_PIN auto) to CPUs 0..THREADS-1.
 start_tincan() {
-	mkdir -p "$TMP/tincan-data"
-	(cd "$TMP/tincan-data" && exec nsenter -t "$NS_SRV" -n "${SRV_PIN[@]}" "$TINCAN_BIN" --bind "$SRV_IP" \
-		--port "$TINCAN_PORT" --data-dir "$TMP/tincan-data" --db :memory: --max-sfu-room $((PUBS + MAXSUBS + 4)) --log-level warn) 2>"$TMP/tincan.log" &
-	PID[tincan]=$!
+	local name=$1 threads=$2 port=$3 pin=("${SRV_PIN[@]}")
+	if [ "$threads" -gt 1 ] && [ ${#pin[@]} -gt 0 ]; then
+		pin=(taskset -c "0-$((threads <= NCPU ? threads - 1 : NCPU - 1))")
+	fi
+	mkdir -p "$TMP/$name-data"
+	(cd "$TMP/$name-data" && exec nsenter -t "$NS_SRV" -n "${pin[@]}" "$TINCAN_BIN" --bind "$SRV_IP" \
+		--port "$port" --data-dir "$TMP/$name-data" --db :memory: --max-sfu-room $((PUBS + MAXSUBS + 4)) \
+		--media-threads "$threads" --log-level warn) 2>"$TMP/$name.log" &
+	PID[$name]=$!
 	PIDS+=("$!")
-	URL[tincan]=wss://$SRV_IP:$TINCAN_PORT/ws
+	URL[$name]=wss://$SRV_IP:$port/ws
 	local _
 	for _ in $(seq 1 100); do
-		kill -0 "${PID[tincan]}" 2>/dev/null || { cat "$TMP/tincan.log" >&2; die "tincan exited during start"; }
-		in_srv curl -sk --max-time 1 -o /dev/null "https://$SRV_IP:$TINCAN_PORT/health" && return 0
+		kill -0 "${PID[$name]}" 2>/dev/null || { cat "$TMP/$name.log" >&2; die "$name exited during start"; }
+		in_srv curl -sk --max-time 1 -o /dev/null "https://$SRV_IP:$port/health" && return 0
 		sleep 0.1
 	done
-	die "tincan did not answer within 10 s"
+	die "$name did not answer within 10 s"
 }
 
 # Janus with only what the bench needs: the videoroom plugin with one room,
@@ -202,7 +216,18 @@ EOF
 RUN_SERVERS=()
 for s in $SERVERS; do
 	case $s in
-	tincan) [ -x "$TINCAN_BIN" ] || die "$TINCAN_BIN not built (make)"; start_tincan ;;
+	tincan)
+		[ -x "$TINCAN_BIN" ] || die "$TINCAN_BIN not built (make)"
+		port=$TINCAN_PORT
+		for n in $THREADS; do
+			name=tincan
+			[ "$n" = 1 ] || name=tincan-${n}t
+			start_tincan "$name" "$n" "$port"
+			RUN_SERVERS+=("$name")
+			port=$((port + 1))
+		done
+		continue
+		;;
 	janus) start_janus ;;
 	*) die "unknown server '$s' (tincan, janus)" ;;
 	esac
@@ -232,7 +257,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			echo "bench/sfu: round $round/$ROUNDS, $s, SRTP $prof, $n subscribers" >&2
 			rc=0
 			uptime >&2
-			timeout "$TIMEOUT" nsenter -t "$NS_SRV" -n "${GEN_PIN[@]}" node "$HERE/drive.mjs" --server "$s" \
+			timeout "$TIMEOUT" nsenter -t "$NS_SRV" -n "${GEN_PIN[@]}" node "$HERE/drive.mjs" --server "${s%%-*}" \
 				--url "${URL[$s]}" --pid "${PID[$s]}" --pubs "$PUBS" --subs "$n" --rooms "$ROOMS" --mesh "$MESH" \
 				--verify "$VERIFY" --warmup "$WARMUP" \
 				--duration "$DURATION" --srtp "$prof" --room "$([ "$s" = janus ] && echo "$JANUS_ROOM" || echo "b$round$prof$n")" \
@@ -242,7 +267,7 @@ for round in $(seq 1 "$ROUNDS"); do
 				echo "bench/sfu: the run against $s ($prof) failed, status $rc (124 = timed out)" >&2
 			fi
 			grep -v '^RESULT' "$TMP/drive.err" | head -5 >&2 || true
-			sed -n 's/^RESULT //p' "$TMP/drive.out" | sed "s/^/{\"round\":$round,\"r\":/; s/\$/}/" >>"$RESULTS"
+			sed -n 's/^RESULT //p' "$TMP/drive.out" | sed "s/^/{\"round\":$round,\"name\":\"$s\",\"ncpu\":$NCPU,\"r\":/; s/\$/}/" >>"$RESULTS"
 			kill -0 "${PID[$s]}" 2>/dev/null || { tail -40 "$TMP/$s.log" >&2; die "$s DIED during the run"; }
 		done
 	done

@@ -149,6 +149,9 @@ void sfu_worker_enter(struct sfu_worker *w);
 void sfu_worker_leave(struct sfu_worker *w);
 void sfu_workers_enter_all(struct sfu_glue *g);
 void sfu_workers_leave_all(struct sfu_glue *g);
+/* Main thread: handles what w queued for the main loop (before freeing
+ * a participant its messages may name; w parked). */
+void sfu_worker_flush(struct sfu_worker *w);
 /* Main thread: handles what every worker queued for the main loop. */
 void sfu_workers_drain(struct sfu_glue *g);
 /* Main thread: hands datagram p for t to t's worker (ice: it is a check,

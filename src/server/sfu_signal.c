@@ -357,6 +357,7 @@ static void part_free(struct sfu_glue *g, struct sfu_part *p, int reoffer)
     sfu_tx_free(p->pub);
     sfu_tx_free(p->sub);
     sfu_room_leave(r->router, p->member);
+    sfu_worker_flush(r->w); /* notices about p queued meanwhile go before p does */
     if (p->prev)
         p->prev->next = p->next;
     else

@@ -25,6 +25,7 @@
  * With one worker it is the main loop itself: every call below is a
  * direct call and the path is the single-loop one.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
@@ -215,6 +216,8 @@ void sfu_worker_estimate(struct sfu_worker *w, struct sfu_part *part, uint64_t b
 
 /* --- the main thread's side --- */
 
+static void drain_outbox(struct sfu_worker *w);
+
 static void handle_out(struct sfu_worker *w, const struct out_msg *m)
 {
     switch (m->kind) {
@@ -231,6 +234,12 @@ static void handle_out(struct sfu_worker *w, const struct out_msg *m)
         sfu_signal_estimate(m->ptr, m->bps);
         break;
     }
+}
+
+void sfu_worker_flush(struct sfu_worker *w)
+{
+    if (w->threaded)
+        drain_outbox(w);
 }
 
 static void drain_outbox(struct sfu_worker *w)
@@ -348,9 +357,15 @@ static void open_socket(struct sfu_worker *w)
 {
     const struct conf *c = w->g->srv->conf;
     char err[256];
-    int fd = udp_open_group(c->bind, c->port, UDP_GROUP_SENDER, err, sizeof(err));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int main_fd = udp_port_fd(w->g->srv->udp), port = c->port;
+    if (getsockname(main_fd, (struct sockaddr *)&ss, &sl) == 0) /* the port it got (--port 0) */
+        port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                             : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    int fd = udp_open_group(c->bind, port, UDP_GROUP_SENDER, err, sizeof(err));
     w->own_fd = fd >= 0;
-    w->fd = fd >= 0 ? fd : udp_port_fd(w->g->srv->udp);
+    w->fd = fd >= 0 ? fd : main_fd;
     if (fd < 0)
         log_warn("sfu_thread_socket", "thread=%u error=\"%s\" fallback=shared", w->index, err);
 }
@@ -392,11 +407,13 @@ int sfu_workers_start(struct sfu_glue *g, unsigned n)
     return 0;
 }
 
+/* What is left in the outbox is dropped: its participants are gone. */
 static void stop_thread(struct sfu_worker *w)
 {
     post_control(w, IN_STOP);
     pthread_join(w->thread, NULL);
-    drain_outbox(w);
+    while (spsc_peek(w->outbox))
+        spsc_pop(w->outbox);
 }
 
 static void free_worker(struct sfu_worker *w)
