@@ -7,6 +7,7 @@
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (default 60)
 #   make bench      run the benchmarks in bench/
 #   make asan       build build/asan/tincan with AddressSanitizer + UBSan
+#   make tsan       build build/tsan/tincan and the queue's unit test with ThreadSanitizer
 
 CC      ?= cc
 PKGS    := openssl jansson sqlite3 libsrtp2 libargon2
@@ -15,6 +16,7 @@ CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-protot
            -fno-strict-aliasing -Isrc -Ibuild/gen $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS))
 ASAN    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TSAN    := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 PREFIX  ?= /usr/local
 # make install: the binary, the systemd unit (in a directory systemd searches
 # for PREFIX=/usr/local and /usr; use SYSTEMDDIR=/etc/systemd/system for
@@ -34,8 +36,9 @@ FUZZ_SECONDS ?= 60
 
 REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
+TSAN_OBJ := $(patsubst %.c,build/tsan/%.o,$(LIB_SRC) $(GEN_SRC))
 
-.PHONY: all run test unit fnlen fuzz fuzz-build bench asan deps clean install uninstall sfuload
+.PHONY: all run test unit fnlen fuzz fuzz-build bench asan tsan deps clean install uninstall sfuload
 all: tincan
 
 $(GEN_SRC): $(WEB) scripts/embed.py
@@ -57,6 +60,22 @@ build/asan/tincan: $(ASAN_OBJ) build/asan/src/main.o
 	$(CC) $(CFLAGS) $(ASAN) $^ -o $@ $(LDLIBS)
 
 asan: build/asan/tincan
+
+# ThreadSanitizer: the media threads (docs/sfu.md, "Threading"). Run the
+# threads' integration test against it with
+# TINCAN_BIN=build/tsan/tincan node --test tests/integration/sfu-threads.test.mjs
+build/tsan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TSAN) -MMD -MP -c $< -o $@
+
+build/tsan/tincan: $(TSAN_OBJ) build/tsan/src/main.o
+	$(CC) $(CFLAGS) $(TSAN) $^ -o $@ $(LDLIBS)
+
+build/tsan/unit/%: tests/unit/%.c $(TSAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TSAN) $< $(TSAN_OBJ) -o $@ $(LDLIBS) -lcmocka
+
+tsan: build/tsan/tincan build/tsan/unit/test_spsc
 
 # Unit tests (cmocka), built twice: plain and with sanitizers.
 build/rel/unit/%: tests/unit/%.c $(REL_OBJ)
