@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include "../base/loop.h"
@@ -55,6 +56,7 @@ struct sfu_worker {
     struct loop_io inbox_io;         /* on its loop */
     struct loop_io outbox_io;        /* on the main loop */
     struct loop_defer inbox_kick;    /* on the main loop: one wake-up per iteration */
+    _Atomic int idle;                /* 1: it found its inbox empty and may sleep: wake it */
     struct loop_defer outbox_kick;   /* on its loop */
     struct loop_defer flush;         /* on its loop: the send batch */
     sem_t parked, resume;

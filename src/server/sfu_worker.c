@@ -101,22 +101,42 @@ static int handle_in(struct sfu_worker *w, struct in_msg *m)
     }
 }
 
+/* Handles up to a burst of the inbox: 1 if the worker must stop. */
+static int inbox_burst(struct sfu_worker *w)
+{
+    struct in_msg *m;
+    for (int n = 0; n < INBOX_BURST && (m = spsc_peek(w->inbox)); n++) {
+        int stop = handle_in(w, m);
+        spsc_pop(w->inbox);
+        if (stop)
+            return 1;
+    }
+    return 0;
+}
+
+/* The main loop wakes a worker only when it said it was idle (see
+ * kick_inbox): it says so once its inbox is empty, and then looks once
+ * more, so a datagram queued in between is never left waiting. */
 static void on_inbox(struct loop *loop, struct loop_io *io, unsigned events)
 {
     (void)events;
     struct sfu_worker *w = container_of(io, struct sfu_worker, inbox_io);
     spsc_drain_fd(w->inbox);
-    struct in_msg *m;
-    for (int n = 0; n < INBOX_BURST && (m = spsc_peek(w->inbox)); n++) {
-        int stop = handle_in(w, m);
-        spsc_pop(w->inbox);
-        if (stop) {
+    for (;;) {
+        if (inbox_burst(w)) {
             loop_stop(loop);
             return;
         }
+        if (spsc_peek(w->inbox)) {
+            spsc_kick(w->inbox); /* more than a burst: come back after the timers */
+            return;
+        }
+        atomic_store(&w->idle, 1);
+        atomic_thread_fence(memory_order_seq_cst);
+        if (!spsc_peek(w->inbox))
+            return;
+        atomic_store(&w->idle, 0);
     }
-    if (spsc_peek(w->inbox))
-        spsc_kick(w->inbox); /* more than a burst: come back after the timers */
 }
 
 static void *run(void *arg)
@@ -267,10 +287,17 @@ void sfu_workers_drain(struct sfu_glue *g)
             drain_outbox(g->workers[i]);
 }
 
+/* Once per main-loop iteration with datagrams queued for w: an eventfd
+ * write only if w may be asleep; a busy worker finds them before it
+ * sleeps (on_inbox). The fences order our commits before our look at
+ * idle, and its idle before its last look at the queue. */
 static void kick_inbox(struct loop *loop, struct loop_defer *d)
 {
     (void)loop;
-    spsc_kick(container_of(d, struct sfu_worker, inbox_kick)->inbox);
+    struct sfu_worker *w = container_of(d, struct sfu_worker, inbox_kick);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_exchange(&w->idle, 0))
+        spsc_kick(w->inbox);
 }
 
 void sfu_worker_post(struct sfu_tx *t, const struct udp_packet *p, int ice, int turn)
@@ -373,6 +400,7 @@ static void open_socket(struct sfu_worker *w)
 static int start_thread(struct sfu_worker *w)
 {
     w->threaded = 1;
+    atomic_init(&w->idle, 1);
     w->loop = loop_new();
     w->inbox = spsc_new(SFU_QUEUE_SLOTS, sizeof(struct in_msg));
     w->outbox = spsc_new(OUTBOX_SLOTS, sizeof(struct out_msg));
