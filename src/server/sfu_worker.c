@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -262,12 +263,17 @@ void sfu_worker_flush(struct sfu_worker *w)
         drain_outbox(w);
 }
 
+/* Each message is taken off before it is handled: what handling it
+ * sets off (a send that ends a WebSocket, a participant freed) may empty
+ * the outbox again from inside. */
 static void drain_outbox(struct sfu_worker *w)
 {
     const struct out_msg *m;
+    struct out_msg copy;
     while ((m = spsc_peek(w->outbox))) {
-        handle_out(w, m);
+        memcpy(&copy, m, offsetof(struct out_msg, data) + (m->kind == OUT_TURN ? m->len : 0));
         spsc_pop(w->outbox);
+        handle_out(w, &copy);
     }
 }
 
