@@ -11,6 +11,7 @@
 #include <srtp2/srtp.h>
 
 #include "base/alloc.h"
+#include "srtp_ossl.h"
 
 _Static_assert(SFU_SRTP_TRAILER_MAX >= SRTP_MAX_TRAILER_LEN + 4, "trailer room");
 
@@ -22,10 +23,22 @@ struct sfu_srtp {
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static srtp_err_status_t init_status = srtp_err_status_fail;
+static int gcm_ossl;
 
+/* libsrtp2, with OpenSSL's AES-GCM in place of NSS's (srtp_ossl.h: NSS
+ * serializes every GCM operation of the process, which the media threads
+ * cannot afford). */
 static void init(void)
 {
     init_status = srtp_init();
+    if (init_status == srtp_err_status_ok)
+        gcm_ossl = sfu_srtp_ossl_register() == 0;
+}
+
+int sfu_srtp_gcm_openssl(void)
+{
+    pthread_once(&init_once, init);
+    return gcm_ossl;
 }
 
 /* Fills the crypto policies for a profile; -1 if the lengths are wrong. */

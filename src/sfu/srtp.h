@@ -70,4 +70,8 @@ enum sfu_srtp_status sfu_srtp_unprotect_rtcp(struct sfu_srtp *c, uint8_t *buf, s
 /* A constant name for a status, for logs and counters. */
 const char *sfu_srtp_strerror(enum sfu_srtp_status s);
 
+/* 1 if AES-GCM runs on OpenSSL (srtp_ossl.h), 0 if on libsrtp2's own
+ * backend. */
+int sfu_srtp_gcm_openssl(void);
+
 #endif

@@ -8,16 +8,25 @@
  * unencrypted, see test_sfu_rtp.c and test_sfu_rtcp.c) are protected by
  * one side and unprotected by the other; a flipped bit fails
  * authentication, a repeat is a replay, a short buffer is refused.
+ *
+ * AES-GCM runs on OpenSSL in place of libsrtp2's NSS backend
+ * (src/sfu/srtp_ossl.c): libsrtp2 contexts made before and after the
+ * replacement, with one key, read each other's SRTP and SRTCP both ways.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include <srtp2/srtp.h>
+
 #include "sfu/dtls.h"
+#include "sfu/srtp_ossl.h"
 #include "sfu/srtp.h"
 #include "test_sfu_peer.h"
 #include "unhex.h"
@@ -155,6 +164,82 @@ static void test_gcm_when_available(void **state)
     free_pair(&c);
 }
 
+/* The cross-check runs in a child process: libsrtp2 takes srtp_init()
+ * once per process, and the replacement is for the whole process. A
+ * failed check ends the child with its line number. */
+#define CHECK(x) do { if (!(x)) _exit(__LINE__ & 0x7f ? __LINE__ & 0x7f : 1); } while (0)
+
+/* A libsrtp2 context for AES-128-GCM with a fixed key, of whichever
+ * implementation is registered now. */
+static srtp_t gcm_ctx(int outbound)
+{
+    srtp_policy_t p;
+    static uint8_t key[SRTP_AES_GCM_128_KEY_LEN_WSALT];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (uint8_t)(i * 13 + 5);
+    memset(&p, 0, sizeof(p));
+    srtp_crypto_policy_set_aes_gcm_128_16_auth(&p.rtp);
+    srtp_crypto_policy_set_aes_gcm_128_16_auth(&p.rtcp);
+    p.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
+    p.key = key;
+    p.window_size = 128;
+    srtp_t s = NULL;
+    CHECK(srtp_create(&s, &p) == srtp_err_status_ok);
+    return s;
+}
+
+/* from protects RTP and RTCP, to unprotects them. */
+static void gcm_cross(srtp_t from, srtp_t to, uint16_t seq)
+{
+    uint8_t pkt[256], orig[200];
+    for (size_t i = 0; i < sizeof(orig); i++)
+        orig[i] = (uint8_t)(i * 7);
+    orig[0] = 0x80, orig[1] = 96, orig[2] = (uint8_t)(seq >> 8), orig[3] = (uint8_t)seq;
+    memcpy(pkt, orig, sizeof(orig));
+    int n = sizeof(orig);
+    CHECK(srtp_protect(from, pkt, &n) == srtp_err_status_ok && n == sizeof(orig) + 16);
+    CHECK(srtp_unprotect(to, pkt, &n) == srtp_err_status_ok && n == sizeof(orig));
+    CHECK(memcmp(pkt, orig, sizeof(orig)) == 0);
+    uint8_t rtcp[28] = { 0x80, 200, 0, 6, 1, 2, 3, 4, 9, 9, 9, 9 };
+    memcpy(pkt, rtcp, sizeof(rtcp));
+    n = sizeof(rtcp);
+    CHECK(srtp_protect_rtcp(from, pkt, &n) == srtp_err_status_ok);
+    CHECK(srtp_unprotect_rtcp(to, pkt, &n) == srtp_err_status_ok && n == sizeof(rtcp));
+    CHECK(memcmp(pkt, rtcp, sizeof(rtcp)) == 0);
+}
+
+static void gcm_cross_child(void)
+{
+    CHECK(srtp_init() == srtp_err_status_ok);
+    srtp_t nss_out = gcm_ctx(1), nss_in = gcm_ctx(0);
+    CHECK(sfu_srtp_ossl_register() == 0); /* libsrtp2's self test passed */
+    srtp_t ossl_out = gcm_ctx(1), ossl_in = gcm_ctx(0);
+    gcm_cross(ossl_out, nss_in, 1);
+    gcm_cross(nss_out, ossl_in, 1);
+    gcm_cross(ossl_out, nss_in, 2);
+    /* a flipped bit fails OpenSSL's tag check */
+    uint8_t pkt[64] = { 0x80, 96, 0, 9, 0, 0, 0, 1, 0, 0, 0, 7 };
+    int n = 40;
+    CHECK(srtp_protect(nss_out, pkt, &n) == srtp_err_status_ok);
+    pkt[20] ^= 1;
+    CHECK(srtp_unprotect(ossl_in, pkt, &n) == srtp_err_status_auth_fail);
+    _exit(0);
+}
+
+static void test_gcm_openssl_matches_libsrtp(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        gcm_cross_child();
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0); /* else the line (mod 128) of the failed check */
+    assert_int_equal(sfu_srtp_gcm_openssl(), 1); /* and here, in the SFU's own contexts */
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -186,6 +271,7 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gcm_openssl_matches_libsrtp),
         cmocka_unit_test(test_cm_sha1_80),
         cmocka_unit_test(test_gcm_when_available),
         cmocka_unit_test(test_errors),
