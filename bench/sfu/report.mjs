@@ -9,7 +9,10 @@
 // table shows how forwarding scales: each thread's CPU share, and the
 // forwarded packets/s at which the server would saturate — when its
 // busiest thread fills a CPU, or all its threads together fill the CPUs it
-// may use, whichever comes first — against tincan's with one thread.
+// may use, whichever comes first — against tincan's with one thread. With
+// SFU_QUOTA each server is capped at that share of a CPU per thread and
+// saturates: then the measured forwarded packets/s against one thread's
+// ("vs 1 thread" next to them) is the scaling itself.
 import { readFileSync } from 'node:fs';
 
 const rows = readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean).map((l) => {
@@ -83,20 +86,21 @@ const capacity = (r) => {
 const scaled = rows.filter((r) => threadsOf(r.server) > 0);
 if (new Set(scaled.map((r) => r.server)).size > 1) {
   console.log();
-  const sh = ['subs', 'SRTP', 'server', 'fwd pkt/s', 'CPU %', 'threads CPU % (busiest first)', 'fwd pkt/s at saturation', 'vs 1 thread'];
+  const sh = ['subs', 'SRTP', 'server', 'fwd pkt/s', 'vs 1 thread', 'CPU %', 'threads CPU % (busiest first)', 'fwd pkt/s at saturation', 'vs 1 thread'];
   const out = [sh];
   for (const subs of new Set(scaled.map((r) => r.subs ?? '-'))) {
     for (const srtp of new Set(scaled.map((r) => r.srtp))) {
-      const caps = new Map();
+      const caps = new Map(), fwds = new Map();
       for (const name of [...new Set(scaled.map((r) => r.server))].sort((a, b) => threadsOf(a) - threadsOf(b))) {
         const rs = scaled.filter((r) => r.server === name && (r.subs ?? '-') === subs && r.srtp === srtp);
         if (!rs.length) continue;
         const c = median(rs.map(capacity).filter((x) => x !== null));
         const mid = rs.find((r) => capacity(r) === c) || rs[0];
         caps.set(name, c);
-        const one = caps.get('tincan');
-        out.push([String(subs), srtp, name, f(mid.fwd_pps, 0), f(mid.cpu_pct), (mid.thread_cpu_pct || []).map((x) => f(x)).join(' '),
-          f(c, 0), one ? f(c / one, 2) : '-']);
+        fwds.set(name, median(rs.map((r) => r.fwd_pps)));
+        const one = caps.get('tincan'), fone = fwds.get('tincan');
+        out.push([String(subs), srtp, name, f(fwds.get(name), 0), fone ? f(fwds.get(name) / fone, 2) : '-', f(mid.cpu_pct),
+          (mid.thread_cpu_pct || []).map((x) => f(x)).join(' '), f(c, 0), one ? f(c / one, 2) : '-']);
       }
     }
   }

@@ -30,6 +30,9 @@
 # SFU_THREADS (1: tincan's --media-threads; a list such as "1 2" runs one
 # tincan per count, "tincan" with 1 and "tincan-2t" with 2, each pinned to
 # as many CPUs as it has media threads, and reports how forwarding scales),
+# SFU_QUOTA (percent of one CPU per media thread: each tincan then runs in
+# a cgroup of its own whose CPU quota is that times its threads, so that
+# it saturates and the forwarded packets/s show what the threads carry),
 # SFU_TIMEOUT (120 s per run), TINCAN_BIN (./tincan), SFULOAD_BIN.
 set -euo pipefail
 
@@ -50,6 +53,7 @@ SERVERS=${SFU_SERVERS:-"tincan janus"}
 PIN=${SFU_PIN:-auto}
 TIMEOUT=${SFU_TIMEOUT:-120}
 THREADS=${SFU_THREADS:-1}
+QUOTA=${SFU_QUOTA:-}
 SRV_IP=192.0.2.10
 GEN_IP=192.0.2.20
 TINCAN_PORT=8443
@@ -58,6 +62,8 @@ JANUS_ROOM=1234
 
 . "$(dirname "$0")/../lib.sh"
 bench_init sfu
+CGROUPS=()
+trap 'bench_cleanup; for c in "${CGROUPS[@]}"; do rmdir "$c" 2>/dev/null || true; done' EXIT
 
 for v in PUBS ROOMS MESH VERIFY WARMUP DURATION ROUNDS TIMEOUT; do
 	case ${!v} in *[!0-9]* | '') die "SFU_$v must be a whole number, got '${!v}'" ;; esac
@@ -128,6 +134,14 @@ start_tincan() {
 	PID[$name]=$!
 	PIDS+=("$!")
 	URL[$name]=wss://$SRV_IP:$port/ws
+	if [ -n "$QUOTA" ]; then # a cgroup (v1 cpu controller) with QUOTA % of a CPU per thread
+		local cg=/sys/fs/cgroup/cpu/tincan-bench-$$-$name
+		mkdir "$cg" || die "cannot make the cgroup $cg"
+		CGROUPS+=("$cg")
+		echo 10000 >"$cg/cpu.cfs_period_us"
+		echo $((QUOTA * 100 * threads)) >"$cg/cpu.cfs_quota_us"
+		echo "${PID[$name]}" >"$cg/cgroup.procs"
+	fi
 	local _
 	for _ in $(seq 1 100); do
 		kill -0 "${PID[$name]}" 2>/dev/null || { cat "$TMP/$name.log" >&2; die "$name exited during start"; }
@@ -290,6 +304,7 @@ echo
 read -r load2 _ </proc/loadavg
 echo "SFU forwarding: $SHAPE; VP8 ~1 Mbit/s 30 fps + Opus 50 pkt/s per publisher;" \
 	"veth between two network namespaces; generator decrypts 1 forwarded packet in $VERIFY;"
+[ -n "$QUOTA" ] && PIN_NOTE="$PIN_NOTE; each tincan capped at $QUOTA % of a CPU per media thread (cgroup cpu quota)"
 echo "$DURATION s measured after $WARMUP s, median of $ROUNDS interleaved rounds; $NCPU CPUs, $PIN_NOTE;" \
 	"load average before: $load1, after: $load2; Janus $janus_version"
 node "$HERE/report.mjs" "$RESULTS"
