@@ -485,6 +485,7 @@ static void add_router(const struct sfu_room_stats *r, struct sfu_glue_stats *ou
     out->rr_sent += r->rr_sent;
     out->twcc_feedback += r->twcc_feedback;
     out->remb += r->remb;
+    out->twcc_sent += r->twcc_sent;
     out->bwe_paused += r->bwe_paused;
     out->bwe_resumed += r->bwe_resumed;
     out->speaker_changes += r->speaker_changes;
