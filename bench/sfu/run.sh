@@ -76,6 +76,7 @@ done
 for n in $THREADS; do
 	case $n in *[!0-9]* | '' | 0) die "SFU_THREADS must be whole numbers from 1, got '$n'" ;; esac
 done
+case $QUOTA in '') ;; *[!0-9]*) die "SFU_QUOTA must be a whole number (percent), got '$QUOTA'" ;; *) [ "$QUOTA" -ge 5 ] || die "SFU_QUOTA must be at least 5 (a 1 ms quota in 20 ms)" ;; esac
 [ "$MESH" = 1 ] && SUBS=0 MAXSUBS=0
 for p in $PROFILES; do
 	case $p in gcm | cm | both) ;; *) die "SFU_PROFILES: unknown profile '$p' (gcm, cm, both)" ;; esac
@@ -138,8 +139,8 @@ start_tincan() {
 		local cg=/sys/fs/cgroup/cpu/tincan-bench-$$-$name
 		mkdir "$cg" || die "cannot make the cgroup $cg"
 		CGROUPS+=("$cg")
-		echo 10000 >"$cg/cpu.cfs_period_us"
-		echo $((QUOTA * 100 * threads)) >"$cg/cpu.cfs_quota_us"
+		echo 20000 >"$cg/cpu.cfs_period_us" # 20 ms; the kernel takes quotas from 1 ms
+		echo $((QUOTA * 200 * threads)) >"$cg/cpu.cfs_quota_us"
 		echo "${PID[$name]}" >"$cg/cgroup.procs"
 	fi
 	local _
