@@ -30,9 +30,10 @@
 # SFU_THREADS (1: tincan's --media-threads; a list such as "1 2" runs one
 # tincan per count, "tincan" with 1 and "tincan-2t" with 2, each pinned to
 # as many CPUs as it has media threads, and reports how forwarding scales),
-# SFU_QUOTA (percent of one CPU per media thread: each tincan then runs in
-# a cgroup of its own whose CPU quota is that times its threads, so that
-# it saturates and the forwarded packets/s show what the threads carry),
+# SFU_QUOTA (percent of one CPU: each tincan gets that times its media
+# threads in all, each of its threads that at most, as if it ran on that
+# many CPUs of that size; the servers saturate, and their forwarded
+# packets/s compare directly),
 # SFU_TIMEOUT (120 s per run), TINCAN_BIN (./tincan), SFULOAD_BIN.
 set -euo pipefail
 
@@ -120,7 +121,7 @@ else
 fi
 
 # --- the servers, side by side in the server namespace ---
-declare -A PID URL
+declare -A PID URL QUOTA_FOR
 # start_tincan NAME THREADS PORT: one tincan with --media-threads THREADS,
 # pinned (with SFU_PIN auto) to CPUs 0..THREADS-1.
 start_tincan() {
@@ -135,13 +136,8 @@ start_tincan() {
 	PID[$name]=$!
 	PIDS+=("$!")
 	URL[$name]=wss://$SRV_IP:$port/ws
-	if [ -n "$QUOTA" ]; then # a cgroup (v1 cpu controller) with QUOTA % of a CPU per thread
-		local cg=/sys/fs/cgroup/cpu/tincan-bench-$$-$name
-		mkdir "$cg" || die "cannot make the cgroup $cg"
-		CGROUPS+=("$cg")
-		echo 20000 >"$cg/cpu.cfs_period_us" # 20 ms; the kernel takes quotas from 1 ms
-		echo $((QUOTA * 200 * threads)) >"$cg/cpu.cfs_quota_us"
-		echo "${PID[$name]}" >"$cg/cgroup.procs"
+	if [ -n "$QUOTA" ]; then
+		QUOTA_FOR[$name]=$threads
 	fi
 	local _
 	for _ in $(seq 1 100); do
@@ -249,6 +245,29 @@ for s in $SERVERS; do
 	RUN_SERVERS+=("$s")
 done
 
+# SFU_QUOTA: each tincan in a cgroup (v1 cpu controller) with QUOTA % of a
+# CPU per media thread, and each of its threads in a child cgroup with
+# QUOTA % at most: as if it had that many CPUs of that size, so a server
+# whose work sits on one thread gets no more than one of them.
+cap_threads() {
+	local name=$1 n=$2 cg tid
+	cg=/sys/fs/cgroup/cpu/tincan-bench-$$-$name
+	mkdir "$cg" || die "cannot make the cgroup $cg"
+	CGROUPS+=("$cg")
+	echo 20000 >"$cg/cpu.cfs_period_us" # 20 ms; the kernel takes quotas from 1 ms
+	echo $((QUOTA * 200 * n)) >"$cg/cpu.cfs_quota_us"
+	for tid in $(ls "/proc/${PID[$name]}/task"); do
+		mkdir "$cg/t$tid"
+		CGROUPS=("$cg/t$tid" "${CGROUPS[@]}")
+		echo 20000 >"$cg/t$tid/cpu.cfs_period_us"
+		echo $((QUOTA * 200)) >"$cg/t$tid/cpu.cfs_quota_us"
+		echo "$tid" >"$cg/t$tid/tasks"
+	done
+}
+for s in "${!QUOTA_FOR[@]}"; do
+	cap_threads "$s" "${QUOTA_FOR[$s]}"
+done
+
 read -r load1 _ </proc/loadavg
 if awk -v l="$load1" 'BEGIN{exit !(l > 0.5)}'; then
 	echo "bench/sfu: warning: load average $load1 before the run; other processes will add noise" >&2
@@ -305,7 +324,7 @@ echo
 read -r load2 _ </proc/loadavg
 echo "SFU forwarding: $SHAPE; VP8 ~1 Mbit/s 30 fps + Opus 50 pkt/s per publisher;" \
 	"veth between two network namespaces; generator decrypts 1 forwarded packet in $VERIFY;"
-[ -n "$QUOTA" ] && PIN_NOTE="$PIN_NOTE; each tincan capped at $QUOTA % of a CPU per media thread (cgroup cpu quota)"
+[ -n "$QUOTA" ] && PIN_NOTE="$PIN_NOTE; each tincan capped at $QUOTA % of a CPU per media thread and each of its threads at $QUOTA % (cgroup cpu quotas)"
 echo "$DURATION s measured after $WARMUP s, median of $ROUNDS interleaved rounds; $NCPU CPUs, $PIN_NOTE;" \
 	"load average before: $load1, after: $load2; Janus $janus_version"
 node "$HERE/report.mjs" "$RESULTS"
