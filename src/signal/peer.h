@@ -143,6 +143,7 @@ struct hub {
     struct hub_sfu sfu;             /* sfu.enter NULL: no SFU */
     struct hub_accounts acc;        /* acc.session_live NULL: no accounts */
     struct peer *signed_in;         /* list of signed-in peers */
+    int listed;                     /* peers on that list */
     int subscribers;                /* of those, the ones that hear presence */
     json_t *pres_set, *pres_gone;   /* peer ids for the next presence-update */
     struct loop_defer pres_flush;

@@ -2,7 +2,8 @@
 // the session cookie on /ws signs a connection in; it hears who is online,
 // in which team room, muted, speaking or sharing, pushed on every change;
 // team rooms are joined with join {team:true} (cookie and room password
-// checked); the caps (3 connections per account, --presence-max in all);
+// checked); the caps (3 connections per account, --presence-max in all)
+// and the place a leaving connection frees going to the one that waited;
 // logout, "log out everywhere" and an admin disabling the account push
 // signed-out. Real binary, real sockets, real SQLite.
 import { test, describe, before, after, afterEach } from 'node:test';
@@ -176,7 +177,7 @@ describe('presence and team rooms', () => {
     await anon.error('bad_room');
   });
 
-  test('at most 3 connections of one account hear presence; the 4th is told it is limited', T, async () => {
+  test('at most 3 connections of one account hear presence; the 4th is told it is limited until one of the 3 leaves', T, async () => {
     const cs = [];
     for (let i = 0; i < 3; i++) {
       const p = await open(port, `carol${i}`, cookies.carol, all);
@@ -190,12 +191,28 @@ describe('presence and team rooms', () => {
     // Still listed for the others, and it may still join team rooms.
     const a = track(await open(port, 'alice', cookies.alice, all));
     await listWhere(a, (l) => [...l.values()].filter((e) => e.user === 'carol').length === 4, 'four carol connections');
-    cs[0].c.ws.close(1000);
-    await listWhere(a, (l) => !l.has(cs[0].id), 'one carol gone');
     fourth.send({ type: 'state', muted: true });
     await listWhere(a, (l) => l.get(fourth.id)?.muted === true, 'the limited one updates too');
     await fourth.barrier();
     fourth.none('presence-update', 'a limited connection hears no updates');
+    // A fifth waits too; when one of the three leaves, the one that has
+    // waited longest (the fourth) gets the place, with the whole list.
+    const fifth = await open(port, 'carol4', cookies.carol, all);
+    assert.equal((await fifth.take('presence')).limited, 'account');
+    cs[0].c.ws.close(1000);
+    const promoted = await fourth.take('presence');
+    assert.equal(promoted.limited, undefined);
+    assert.ok(promoted.online.some((e) => e.id === fifth.id) && !promoted.online.some((e) => e.id === cs[0].id),
+      'the whole list, without the one that left');
+    await listWhere(a, (l) => !l.has(cs[0].id), 'one carol gone');
+    cs[1].send({ type: 'state', muted: true });
+    await fourth.take((m) => m.type === 'presence-update' && m.set.some((e) => e.id === cs[1].id && e.muted));
+    await fifth.barrier();
+    fifth.none('presence', 'the fifth still waits');
+    fifth.none('presence-update', 'and hears no updates');
+    fifth.c.ws.close(1000);
+    fourth.c.ws.close(1000);
+    await listWhere(a, (l) => !l.has(fourth.id) && !l.has(fifth.id), 'both gone');
   });
 
   test('logout, log out everywhere and a disabled account push signed-out and end the team call', T, async () => {
@@ -270,9 +287,14 @@ describe('the global presence cap', () => {
     const f = await open(port, 'fay', cookie[2], all);
     assert.equal((await f.take('presence')).limited, 'server');
     d.c.ws.close(1000);
+    const got = await f.take('presence');
+    assert.equal(got.limited, undefined, 'a freed place goes to the connection that waited for it');
+    assert.deepEqual(got.online.map((x) => x.user).sort(), ['eve', 'fay']);
     await e.take((m) => m.type === 'presence-update' && m.gone.includes(d.id));
     const f2 = await open(port, 'fay2', cookie[2], all);
-    assert.ok((await f2.take('presence')).online, 'a freed place is taken by the next connection');
+    assert.equal((await f2.take('presence')).limited, 'server', 'the next one finds the server full again');
+    f.c.ws.close(1000);
+    assert.ok((await f2.take('presence')).online, 'and gets the place when it frees up');
   });
 });
 
