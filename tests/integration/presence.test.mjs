@@ -140,8 +140,18 @@ describe('presence and team rooms', () => {
     await listWhere(a, (l) => l.get(b.id)?.speaking === true && l.get(b.id).sharing === true, 'bob speaking and sharing');
     const st = await a.take((m) => m.type === 'peer-state' && m.screen);
     assert.equal(st.screen, '{0a1b2c3d-aaaa-bbbb-cccc-0123456789ab}');
+    assert.equal(st.screenAudio, null);
     b.send({ type: 'state', screen: 'no spaces allowed' });
     await b.error('missing_field');
+    // SFU rooms name the share's video and sound tracks; ending the share ends both.
+    b.send({ type: 'state', screen: 'video-track-1', screenAudio: 'audio-track-2' });
+    const both = await a.take((m) => m.type === 'peer-state' && m.screen === 'video-track-1');
+    assert.equal(both.screenAudio, 'audio-track-2');
+    b.send({ type: 'state', screenAudio: 'bad id!' });
+    await b.error('missing_field');
+    b.send({ type: 'state', screen: null });
+    const none = await a.take((m) => m.type === 'peer-state' && m.screen === null);
+    assert.equal(none.screenAudio, null);
 
     b.send({ type: 'leave' });
     await listWhere(a, (l) => l.get(b.id)?.room === null, 'bob out of the room');
