@@ -93,6 +93,7 @@ describe('screen share in an SFU room; six people on a phone', { timeout: 600_00
     await a.page.click('#btn-share');
     await a.page.waitForSelector('#share-dialog[open]');
     await a.page.check('input[name="quality"][value="720p"]');
+    await a.page.check('#share-audio');
     await a.page.click('#share-start');
     await a.page.waitForSelector('#btn-share[aria-pressed="true"]');
     const tile = `#grid .tile[data-peer-id="screen:${idA}"]`;
@@ -107,6 +108,12 @@ describe('screen share in an SFU room; six people on a phone', { timeout: 600_00
         const s = await stats(p.page);
         return s[idA].screenFramesDecoded > s0[idA].screenFramesDecoded && s[idA].framesDecoded > s0[idA].framesDecoded;
       }, `${p.name} keeps decoding A's screen and camera`);
+      // The share's codec is the sharer's first choice that tincan forwards
+      // (AV1, then VP9, then VP8), not the camera's VP8.
+      assert.equal((await stats(p.page))[idA].screenCodec, 'video/AV1', `${p.name}: the share's codec`);
+      // Its sound (the fake screen's tab audio) arrives with it, apart from the microphone.
+      await until(async () => (await stats(p.page))[idA].screenAudioBytes > 0, `${p.name} receives A's share sound`);
+      assert.equal(await p.page.$eval(`${tile} video`, (v) => v.srcObject.getAudioTracks().length), 1);
       await p.page.waitForFunction((sel) => {
         const v = document.querySelector(`${sel} video`);
         return v && v.videoWidth > 0 && !v.paused;
