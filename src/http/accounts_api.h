@@ -107,10 +107,17 @@ int accounts_session_of(struct accounts *a, const char *cookie, size_t len, int6
 /* Whether the session session_hash (hex SHA-256) is live at now_ms. */
 int accounts_session_live(struct accounts *a, const char *session_hash, int64_t now_ms);
 /* Checks a team room and its password for a join: 0 opens it, 1 no such
- * room, 2 wrong password, -1 store error. A password that verified for the
- * room in the last 12 hours (POST .../enter, or an earlier join) is taken
- * without argon2id; any other is verified here, on the calling thread. */
-int accounts_team_room_check(struct accounts *a, const char *id, const char *password, int64_t now_ms);
+ * room, 2 wrong password, -1 store error, 3 the password must be verified
+ * against the room's hash, copied to pwhash (cap >= USERS_HASH_MAX + 1):
+ * run pwhash_verify off the loop, then accounts_team_room_passed() if it
+ * matched. A password that verified for the room in the last 12 hours
+ * (POST .../enter, or an earlier join) is taken without argon2id. */
+int accounts_team_room_check(struct accounts *a, const char *id, const char *password, int64_t now_ms, char *pwhash,
+                             size_t cap);
+/* Remembers that password verified against pwhash for room id (see
+ * accounts_team_room_check). */
+void accounts_team_room_passed(struct accounts *a, const char *id, const char *pwhash, const char *password,
+                               int64_t now_ms);
 /* True when path (without query) belongs to this API. */
 int accounts_is_api_path(const char *path, size_t len);
 /* A request waiting for a password hash or verification. */

@@ -9,6 +9,7 @@
 #include "accounts_glue.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "../base/alloc.h"
 #include "../base/isotime.h"
 #include "../base/log.h"
+#include "../base/pwhash.h"
 #include "../base/workq.h"
 #include "../http/accounts_api.h"
 #include "../http/http.h"
@@ -100,11 +102,66 @@ static int hub_session_live(void *ctx, const char *session_hash)
     return accounts_session_live(g->api, session_hash, isotime_now_ms());
 }
 
-static enum hub_team_check hub_team_room(void *ctx, const char *id, const char *password)
+/* A WebSocket join of a team room whose password has to be verified. */
+struct room_check {
+    struct workq_job job;
+    struct accounts_glue *g;
+    json_t *join;               /* the join message (a reference) */
+    char peer_id[64];
+    char id[USERS_ROOM_ID_LEN + 1];
+    char pwhash[USERS_HASH_MAX + 1];
+    char password[ACCOUNTS_FIELD_MAX + 1];
+    int ok;
+};
+
+static void room_check_work(struct workq_job *job)
+{
+    struct room_check *k = container_of(job, struct room_check, job);
+    k->ok = pwhash_verify(k->pwhash, k->password, strlen(k->password));
+}
+
+/* The password is verified: the hub answers the join, or handles it again
+ * (now the password is known good, it goes through without a hash). */
+static void room_check_done(struct workq_job *job)
+{
+    struct room_check *k = container_of(job, struct room_check, job);
+    struct accounts_glue *g = k->g;
+    if (!g->stopping && !job->cancelled) {
+        if (k->ok)
+            accounts_team_room_passed(g->api, k->id, k->pwhash, k->password, isotime_now_ms());
+        hub_team_checked(g->srv->hub, k->peer_id, k->join, k->ok ? HUB_TEAM_OK : HUB_TEAM_WRONG_PASSWORD);
+    }
+    json_decref(k->join);
+    OPENSSL_cleanse(k, sizeof(*k));
+    xfree(k);
+}
+
+static enum hub_team_check hub_team_room(void *ctx, const char *id, const char *password, const char *peer_id,
+                                         json_t *join)
 {
     struct accounts_glue *g = ctx;
-    int rc = accounts_team_room_check(g->api, id, password, isotime_now_ms());
-    return rc == 0 ? HUB_TEAM_OK : rc == 1 ? HUB_TEAM_NOT_FOUND : rc == 2 ? HUB_TEAM_WRONG_PASSWORD : HUB_TEAM_ERROR;
+    char pwhash[USERS_HASH_MAX + 1];
+    int rc = accounts_team_room_check(g->api, id, password, isotime_now_ms(), pwhash, sizeof(pwhash));
+    if (rc == 3 && (strlen(id) >= USERS_ROOM_ID_LEN + 1 || strlen(peer_id) >= 64))
+        rc = 1;
+    if (rc != 3)
+        return rc == 0 ? HUB_TEAM_OK : rc == 1 ? HUB_TEAM_NOT_FOUND : rc == 2 ? HUB_TEAM_WRONG_PASSWORD : HUB_TEAM_ERROR;
+    struct room_check *k = xcalloc(1, sizeof(*k));
+    memcpy(k->id, id, strlen(id) + 1);
+    memcpy(k->peer_id, peer_id, strlen(peer_id) + 1);
+    k->job.work = room_check_work;
+    k->job.done = room_check_done;
+    k->g = g;
+    memcpy(k->pwhash, pwhash, sizeof(k->pwhash));
+    snprintf(k->password, sizeof(k->password), "%s", password); /* at most 128 bytes (rc 3) */
+    k->join = json_incref(join);
+    if (workq_submit(g->hashq, &k->job) < 0) {
+        json_decref(k->join);
+        OPENSSL_cleanse(k, sizeof(*k));
+        xfree(k);
+        return HUB_TEAM_ERROR; /* "try again" */
+    }
+    return HUB_TEAM_PENDING;
 }
 
 int accounts_glue_init(struct server *s)

@@ -256,6 +256,23 @@ void hub_rooms_changed(struct hub *h)
     }
 }
 
+static void team_refused(struct peer *p, enum hub_team_check rc)
+{
+    peer_error(p, rc == HUB_TEAM_WRONG_PASSWORD ? "wrong_room_password" : rc == HUB_TEAM_NOT_FOUND ? "not_found" : "internal",
+               rc == HUB_TEAM_WRONG_PASSWORD ? "wrong room password" : rc == HUB_TEAM_NOT_FOUND ? "no such team room" : "try again");
+}
+
+void hub_team_checked(struct hub *h, const char *peer_id, json_t *join, enum hub_team_check rc)
+{
+    struct peer *p = find_id(h, peer_id);
+    if (!p || !p->send)
+        return; /* gone, leaving or away: its join goes with it */
+    if (rc == HUB_TEAM_OK)
+        room_on_join(p, join);
+    else
+        team_refused(p, rc);
+}
+
 int presence_team_key(struct peer *p, json_t *msg, const char *id, char key[ROOM_NAME_MAX + 1])
 {
     struct hub *h = p->hub;
@@ -269,10 +286,11 @@ int presence_team_key(struct peer *p, json_t *msg, const char *id, char key[ROOM
         peer_error(p, jpw && !pw ? "missing_field" : "not_found", jpw && !pw ? "password is a string" : "no such team room");
         return -1;
     }
-    enum hub_team_check rc = h->acc.team_room(h->acc.ctx, id, pw ? pw : "");
+    enum hub_team_check rc = h->acc.team_room(h->acc.ctx, id, pw ? pw : "", p->id, msg);
+    if (rc == HUB_TEAM_PENDING)
+        return -1; /* hub_team_checked() goes on */
     if (rc != HUB_TEAM_OK) {
-        peer_error(p, rc == HUB_TEAM_WRONG_PASSWORD ? "wrong_room_password" : rc == HUB_TEAM_NOT_FOUND ? "not_found" : "internal",
-                   rc == HUB_TEAM_WRONG_PASSWORD ? "wrong room password" : rc == HUB_TEAM_NOT_FOUND ? "no such team room" : "try again");
+        team_refused(p, rc);
         return -1;
     }
     snprintf(key, ROOM_NAME_MAX + 1, "%s%s", TEAM_PREFIX, id);

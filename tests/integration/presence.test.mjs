@@ -177,8 +177,22 @@ describe('presence and team rooms', () => {
     await a.error('wrong_room_password');
     a.send({ type: 'join', room: id, team: true, password: 'wrong' });
     await a.error('wrong_room_password');
+    // The password is verified on a worker thread; while it is, this
+    // connection's next message waits for nothing: a chat to nobody is
+    // refused at once, before the joined.
     a.send({ type: 'join', room: id, team: true, password: 'sesame!!' });
+    a.send({ type: 'x-probe' });
+    const first = await a.take((m) => m.type === 'joined' || m.type === 'error');
+    assert.equal(first.type, 'error', 'the probe is answered while the password hashes');
     assert.deepEqual((await a.take('joined')).peers, []);
+    // A second connection's join: the password verified once, so it is
+    // known now and no hash is needed: joined at once.
+    const a2 = await open(port, 'alice2', cookies.alice, all);
+    a2.send({ type: 'join', room: id, team: true, password: 'sesame!!' });
+    assert.equal((await a2.take('joined')).peers.length, 1);
+    await a.take('peer-joined');
+    a2.send({ type: 'leave' });
+    await a.take('peer-left');
     anon.send({ type: 'join', room: id }); // the same name as a public room is another room
     assert.deepEqual((await anon.take('joined')).peers, []);
     await a.barrier();
