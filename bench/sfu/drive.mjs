@@ -148,7 +148,7 @@ async function tincanMember(gen, url, room, m, peers) {
   const p = new WsPeer(url);
   peers.push(p);
   await within(p.opened, 10000, 'WebSocket open');
-  await p.take('welcome');
+  m.peer = (await p.take('welcome')).id; // its peer id, as the room knows it
   p.send({ type: 'join', room, sfu: true });
   const j = await Promise.race([p.take('joined'), p.take('error').then((e) => { throw new Error(`${label}: ${JSON.stringify(e)}`); })]);
   if (!j.sfu) throw new Error(`${label}: the room is not an SFU room`);
@@ -169,7 +169,8 @@ async function tincanMember(gen, url, room, m, peers) {
 
 /**
  * Sets up the tincan rooms (see plan()): every publisher first, then the
- * subscribers; rooms in parallel. Returns { ids, close }.
+ * subscribers; rooms in parallel. Returns { ids, rooms, close } (rooms:
+ * plan()'s, each member with its peer id as `peer`).
  */
 export async function setupTincan(gen, { url, room, rooms = 1, pubs, subs, mesh = false }) {
   const peers = [];
@@ -185,6 +186,7 @@ export async function setupTincan(gen, { url, room, rooms = 1, pubs, subs, mesh 
   await gen.allConnected(ids.subs, 20000 + 50 * ids.subs.length);
   return {
     ids,
+    rooms: rs,
     close: async () => { for (const p of peers) p.ws.close(); await Promise.all(peers.map((p) => within(p.closed, 5000, 'close').catch(() => {}))); },
   };
 }
