@@ -71,7 +71,7 @@
 #include "sfu/ice_lite.h"
 
 #define MAX_XPORTS 4096    /* transports in one process (100 rooms x 4 x 2 fit) */
-#define MAX_RX 32            /* SSRCs counted per subscriber */
+#define MAX_RX 128           /* SSRCs counted per subscriber */
 #define PKT_CAP 1600
 #define RTP_PAYLOAD_MAX 1100 /* bytes of VP8 per packet, as browsers cut frames */
 #define BATCH 32
@@ -303,7 +303,7 @@ static void sdp_transport(const struct xport *x, char *out, size_t cap, size_t *
                G.bind_text, local_port(x));
 }
 
-/* The video m-section's SSRC or simulcast lines: Chromium writes rids and
+/* The video m-section's SSRC or simulcast lines: like Chromium, rids and
  * no SSRCs for simulcast (the server learns them from the mid and rid
  * extensions). */
 static void pub_video_lines(const struct xport *x, char *out, size_t cap, size_t *n)
@@ -314,9 +314,11 @@ static void pub_video_lines(const struct xport *x, char *out, size_t cap, size_t
         return;
     }
     append(out, cap, n, "a=extmap:%d %s\r\na=extmap:%d %s\r\n", MID_ID, MID_URI, RID_ID, RID_URI);
-    for (int l = 0; l < x->nv; l++)
+    /* Highest first, as Firefox and janus.js write them: Janus 1.1 takes the
+     * first rid for the highest layer; tincan goes by the names q/h/f. */
+    for (int l = x->nv - 1; l >= 0; l--)
         append(out, cap, n, "a=rid:%s send\r\n", LAYER[l].rid);
-    append(out, cap, n, "a=simulcast:send q;h;f\r\n");
+    append(out, cap, n, "a=simulcast:send f;h;q\r\n");
 }
 
 /* A browser's sendonly offer: Opus (mid 0, with the audio level

@@ -21,7 +21,7 @@
 #include "server.h"
 #include "sfu_int.h"
 
-#define SDP_TEXT_MAX (64u << 10)
+#define SDP_TEXT_MAX (256u << 10) /* 64 m-sections of ~1.2 KB, with room */
 #define HOST_PRIORITY 2130706431u /* typ host, local preference 65535, component 1 (RFC 8445 §5.1.2.1) */
 
 /* --- messages to the browser --- */

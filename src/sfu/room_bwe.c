@@ -26,6 +26,10 @@
 #define TELL_MS 5000
 #define SPEAKERS_MAX 64
 
+/* Every slot of a subscriber is allocated (one left out would escape
+ * last-N and the estimate). */
+_Static_assert(SFU_ALLOC_MAX >= SFU_ROOM_SLOTS, "the allocator sees every slot");
+
 /* --- outgoing packets --- */
 
 void room_bwe_offer(struct sdp_media *d)

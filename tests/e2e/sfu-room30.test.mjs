@@ -6,9 +6,10 @@
 //
 //  * both pages keep decoding: the other page's video (framesDecoded grows,
 //    in both phases below) while the room's 28 others send; the pages
-//    receive the synthetic publishers' media (bytes grow; their VP8 is
-//    not a picture a decoder can show, so framesDecoded is the real
-//    pages' only);
+//    receive every synthetic publisher's media (bytes grow for all 28: the
+//    subscriber connection carries 58 m-sections; their VP8 is not a
+//    picture a decoder can show, so framesDecoded is the real pages'
+//    only);
 //  * the active speaker: when the generator makes publisher K loud, both
 //    pages highlight K's tile (data-speaking="true" on exactly that tile);
 //    when K goes quiet and J speaks, the highlight moves to J on both
@@ -25,12 +26,12 @@ import { Gen, SFULOAD, setupTincan } from '../../bench/sfu/drive.mjs';
 const PUBS = 28;
 const LAST_N = 9;
 const K = 3; // the generator's first loud publisher (its number, 1-based)
-const J = 5; // the second
+const J = 20; // the second (joined late: outside the first 9 by join order)
 const LOUD = 10; // -dBov
 const QUIET = 127;
-// A subscriber connection holds 16 m-sections (SDP_MAX_MEDIA): the other
-// page's audio and video and 7 publishers' (K and J among them).
-const HEARD = 7;
+// A subscriber connection holds up to 64 m-sections (SDP_MAX_MEDIA): the
+// other page's audio and video and all 28 publishers'.
+const HEARD = PUBS;
 
 /** In the page before its scripts: the camera at 320x180, 15 frames/s. */
 function lowResCamera() {

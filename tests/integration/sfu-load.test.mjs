@@ -143,3 +143,24 @@ test('sfuload: simulcast publishers and their audio levels: the top layer forwar
     await srv.stop();
   }
 });
+
+test('sfuload: 10 publishers x 2 subscribers: every subscriber gets all 10 publishers (20 m-sections, past the old cap of 16)', { timeout: 60000 }, async () => {
+  assert.ok(existsSync(SFULOAD), `${SFULOAD} is missing: make sfuload`);
+  const srv = await start();
+  const gen = new Gen([SFULOAD, '--bind', '127.0.0.1', '--verify', '4']);
+  let run;
+  try {
+    run = await setupTincan(gen, { url: `wss://127.0.0.1:${srv.port}/ws`, room: `ten${process.pid}`, pubs: 10, subs: 2 });
+    const r = await measure(gen, { pid: srv.proc.pid, warmup: 1, duration: 2 });
+    assert.equal(r.auth_fail, 0);
+    for (const s of r.final.subs) {
+      const live = s.tracks.filter((t) => t.recv > 0);
+      assert.equal(live.length, 20, `subscriber ${s.id} receives ${live.length} tracks: ${JSON.stringify(s.tracks)}`);
+      assert.equal(live.filter((t) => t.video).length, 10);
+    }
+  } finally {
+    if (run) await run.close();
+    await gen.quit();
+    await srv.stop();
+  }
+});
