@@ -258,6 +258,8 @@ for s in "${RUN_SERVERS[@]}"; do
 		if [ -s "$TMP/$s.warn" ]; then
 			echo "bench/sfu: $s logged $(wc -l <"$TMP/$s.warn") warning lines, first ones:" >&2
 			head -5 "$TMP/$s.warn" >&2
+			echo "bench/sfu: the most frequent ones (numbers as N):" >&2
+			sed 's/[0-9][0-9]*/N/g' "$TMP/$s.warn" | sort | uniq -c | sort -rn | head -3 >&2
 		fi
 	fi
 done

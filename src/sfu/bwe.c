@@ -166,7 +166,8 @@ static void control(struct sfu_bwe *b, uint64_t now_ms, double dt, int loss_clos
     if (b->usage == SFU_BWE_OVERUSE) {
         if (now_ms - b->decrease_ms >= 200 || !b->decrease_ms) {
             double base = b->acked_bps > 0 ? dmin(b->acked_bps, e) : e;
-            e = BACKOFF * base;
+            double cut = BACKOFF * base;
+            e = cut >= b->floor_bps ? cut : dmin(e, b->floor_bps); /* delay alone pauses no video */
             b->decrease_ms = now_ms;
         }
     } else if (loss_closed && b->loss > 0.10) {
@@ -201,6 +202,11 @@ void sfu_bwe_feedback(struct sfu_bwe *b, const struct sfu_twcc_sample *s, size_t
     b->last_ms = now_ms;
     b->have_twcc = 1;
     control(b, now_ms, dt, loss_window(b, now_ms));
+}
+
+void sfu_bwe_set_floor(struct sfu_bwe *b, uint64_t bps)
+{
+    b->floor_bps = (double)bps;
 }
 
 void sfu_bwe_remb(struct sfu_bwe *b, uint64_t bps, uint64_t now_ms)

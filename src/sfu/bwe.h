@@ -22,6 +22,14 @@
  *    of running off on an idle link.
  *  - REMB: where the subscriber sends a receiver estimate, the estimate is
  *    never above it; with REMB only, it is the REMB value.
+ *  - a floor for delay: the caller says what the subscriber's audio and
+ *    the lowest layer of each video it is shown need (sfu_bwe_set_floor);
+ *    a delay-based cut stops there, so rising delay alone drops layers
+ *    but never pauses a whole video. Only loss (or a REMB) goes lower.
+ *    Delay is a hint that can lie: a receiver whose CPU is busy stamps
+ *    arrivals late (six Chromium pages on two cores saw 130 kbit/s on
+ *    loopback and paused videos nobody had a reason to lose); loss is
+ *    what a link that truly cannot carry the lowest layers produces.
  *
  * Pure: the caller feeds samples (twcc.h) and its clock; no I/O.
  */
@@ -46,7 +54,7 @@
 enum sfu_bwe_usage { SFU_BWE_NORMAL, SFU_BWE_OVERUSE, SFU_BWE_UNDERUSE };
 
 struct sfu_bwe {
-    double estimate, acked_bps, remb_bps;
+    double estimate, acked_bps, remb_bps, floor_bps;
     uint64_t remb_ms, last_ms, decrease_ms, normal_ms;
     int have_remb, have_twcc, started;
     /* packet groups: the one being filled and the last complete one */
@@ -71,6 +79,9 @@ struct sfu_bwe {
 void sfu_bwe_init(struct sfu_bwe *b);
 /* One transport-cc feedback's samples (sfu_twcc_feedback()) at now_ms. */
 void sfu_bwe_feedback(struct sfu_bwe *b, const struct sfu_twcc_sample *s, size_t n, uint64_t now_ms);
+/* What the subscriber's audio and its videos' lowest layers need: a
+ * delay-based cut goes no lower (0, the start: no floor). */
+void sfu_bwe_set_floor(struct sfu_bwe *b, uint64_t bps);
 /* A REMB of bps from the subscriber at now_ms. */
 void sfu_bwe_remb(struct sfu_bwe *b, uint64_t bps, uint64_t now_ms);
 /* No feedback of either kind came lately (the subscriber's receiver

@@ -350,12 +350,23 @@ static int slot_alive(struct sfu_room *r, struct sfu_member *m, const struct slo
     return t->nlayers > 1 ? strcmp(t->mid, s->track.mid) == 0 : t->ssrc == s->track.ssrc;
 }
 
+/* A slot whose track is gone. The first one is the BUNDLE group's tag
+ * (RFC 8843: the transport is the tagged m-section's): were it rejected,
+ * the tag would move to another mid and Chromium would make a new
+ * transport for it, which sits "connecting" while the old one carried the
+ * media. So it is parked instead: still bundled, a=inactive, no stream. */
+static void slot_gone(struct sfu_member *m, struct slot *s)
+{
+    s->active = 0;
+    s->parked = s == &m->slots[0];
+}
+
 static void sync_slots(struct sfu_room *r, struct sfu_member *m)
 {
     m->short_of_slots = 0;
     for (size_t i = 0; i < m->nslots; i++)
         if (m->slots[i].active && !slot_alive(r, m, &m->slots[i]))
-            m->slots[i].active = 0;
+            slot_gone(m, &m->slots[i]);
     for (struct sfu_member *p = r->members; p; p = p->next) {
         if (p == m)
             continue;
@@ -405,7 +416,7 @@ static void slot_media(const struct slot *s, struct sdp_media *d)
 {
     memset(d, 0, sizeof(*d));
     d->kind = s->track.kind;
-    d->port = s->active ? 9 : 0;
+    d->port = s->active || s->parked ? 9 : 0;
     snprintf(d->proto, sizeof(d->proto), "UDP/TLS/RTP/SAVPF");
     memcpy(d->mid, s->mid, sizeof(d->mid));
     d->dir = s->active ? SDP_SENDONLY : SDP_INACTIVE;
@@ -416,9 +427,11 @@ static void slot_media(const struct slot *s, struct sdp_media *d)
     d->ncodecs = 1;
     if (s->track.kind == SDP_VIDEO && s->track.rtx_pt >= 0)
         rtx_codec(&s->track, &d->codecs[d->ncodecs++]);
-    slot_ssrcs(s, d);
-    if (s->active)
+    if (d->port)
         room_bwe_offer(d);
+    if (!s->active)
+        return; /* no stream: the browser ends the track it had here */
+    slot_ssrcs(s, d);
     snprintf(d->msid_stream, sizeof(d->msid_stream), "%s", s->publisher);
     memcpy(d->msid_track, s->track.track_id, sizeof(d->msid_track));
 }
@@ -431,7 +444,7 @@ int sfu_room_offer(struct sfu_room *r, struct sfu_member *m, struct sdp *out)
     out->nmedia = m->nslots;
     for (size_t i = 0; i < m->nslots; i++) {
         slot_media(&m->slots[i], &out->media[i]);
-        if (m->slots[i].active)
+        if (out->media[i].port)
             memcpy(out->bundle[out->nbundle++], m->slots[i].mid, SDP_TOKEN_MAX);
     }
     return (int)m->nslots;
@@ -454,7 +467,7 @@ int sfu_room_answered(struct sfu_room *r, struct sfu_member *m, const struct sdp
     int more = 0;
     for (size_t i = 0; i < m->nslots; i++) {
         struct slot *s = &m->slots[i];
-        s->settled = !s->active;
+        s->settled = !s->active && !s->parked;
         more |= s->settled && m->short_of_slots;
         s->rtx_ok = 0;
         for (size_t k = 0; k < answer->nmedia && s->track.rtx_pt >= 0; k++)

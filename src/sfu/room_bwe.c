@@ -198,6 +198,17 @@ static void slot_apply(struct sfu_room *r, struct sfu_member *sub, struct slot *
         room_request_keyframe(r, pub, t, st, now_ms);
 }
 
+/* What the streams need at least: all audio, each allowed video's lowest
+ * layer (the estimate's floor for delay, see bwe.h). */
+static uint64_t lowest_need(const struct sfu_alloc_stream *a, size_t n)
+{
+    uint64_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i].kind == SFU_ALLOC_AUDIO || a[i].allowed)
+            need += a[i].bps[0];
+    return need;
+}
+
 static void allocate(struct sfu_room *r, struct sfu_member *sub, uint64_t now_ms)
 {
     struct sfu_alloc_stream a[SFU_ALLOC_MAX];
@@ -206,6 +217,7 @@ static void allocate(struct sfu_room *r, struct sfu_member *sub, uint64_t now_ms
     for (size_t i = 0; i < sub->nslots && n < SFU_ALLOC_MAX; i++)
         if (sub->slots[i].active && slot_layers(r, sub, &sub->slots[i], &a[n], now_ms) == 0)
             sl[n++] = &sub->slots[i];
+    sfu_bwe_set_floor(&sub->bwe, lowest_need(a, n));
     sfu_alloc_plan(a, n, sub->bwe_on ? sfu_bwe_estimate(&sub->bwe) : UINT64_MAX);
     for (size_t i = 0; i < n; i++)
         slot_apply(r, sub, sl[i], a[i].out, now_ms);

@@ -41,6 +41,7 @@ struct slot {
     char mid[SDP_TOKEN_MAX];
     int active;                     /* 0: its track is gone, the m-section is rejected */
     int settled;                    /* rejected in an offer the browser answered: may be recycled */
+    int parked;                     /* the BUNDLE tag whose track is gone: inactive, never rejected */
     int rtx_ok;                     /* the subscriber's answer accepted our RTX */
     uint16_t rtx_seq;               /* the next sequence number of our RTX stream to it */
     int layer;                      /* the allocator's say (room_bwe.c): 0 forwarded, -1 paused */

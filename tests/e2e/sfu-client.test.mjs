@@ -226,13 +226,11 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
     await axeClean(people[5].page, 'the SFU call screen (phone)');
   });
 
-  // TODO (open): in a run where the SFU connections also had tincan's TURN
-  // servers (since dropped), the page that came back stayed "connecting"
-  // on both connections; not yet run three times in a row without them.
-  // Runs, reports, does not fail the suite yet.
-  test('one leaves mid-call and comes back: the others follow', {
-    ...STEP, todo: 'not yet shown to pass three runs in a row',
-  }, async (t) => {
+  // The page that joined right after the leaver had the leaver's tracks as
+  // its first m-sections (BUNDLE's tag): rejecting them made Chromium start
+  // a new transport that stayed "connecting" (docs/sfu.md). And at load 20
+  // a delay-only estimate paused the videos of the least recent speakers.
+  test('one leaves mid-call and comes back: the others follow', STEP, async (t) => {
     const leaver = people[3];
     const stay = people.filter((p) => p !== leaver);
     await leaver.page.getByRole('button', { name: 'Leave' }).click();
@@ -249,10 +247,7 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
     await waitTracks(people[0].page, 6);
   });
 
-  // TODO (open): see above; it depends on the page that came back.
-  test(`one page's network is cut for ${CUT_MS / 1000} s and comes back`, {
-    ...STEP, todo: 'not yet shown to pass three runs in a row',
-  }, async () => {
+  test(`one page's network is cut for ${CUT_MS / 1000} s and comes back`, STEP, async () => {
     const cut = people[4];
     const before_ = await Promise.all(people.map((p) => stats(p.page)));
     const restore = cutAddress(ns, CUT_ADDR);

@@ -3,7 +3,8 @@
  * (src/sfu/twcc.c), the per-subscriber bandwidth estimate (src/sfu/bwe.c)
  * and the active speaker (src/sfu/speaker.c): feedback parsed from bytes
  * to samples, our extension block written into a packet and read back,
- * a delay ramp that makes the estimate fall, a quiet link that lets it
+ * a delay ramp that makes the estimate fall (but not under the floor of
+ * the lowest layers), a quiet link that lets it
  * rise (but not past what was acknowledged plus headroom), heavy loss,
  * REMB, the allocator (audio never cut, layers before videos, lowest
  * priority first, screen shares last, no flapping) and speaker
@@ -152,6 +153,23 @@ static void test_bwe_delay_ramp_falls(void **state)
     uint64_t after = sfu_bwe_estimate(&b);
     assert_true(after < 960000 * 0.9); /* under the 960 kbit/s acknowledged */
     assert_true(after >= SFU_BWE_MIN_BPS);
+}
+
+/* With a floor (what audio and the lowest video layers need), the same
+ * ramp cuts no lower than the floor; loss still does. */
+static void test_bwe_delay_floor(void **state)
+{
+    (void)state;
+    struct sfu_bwe b;
+    sfu_bwe_init(&b);
+    sfu_bwe_set_floor(&b, 700000);
+    uint64_t t = 1000000;
+    double d = 20;
+    run(&b, &t, 2000, &d, 0, 0);
+    run(&b, &t, 3000, &d, 1.0, 0);
+    assert_int_equal(sfu_bwe_estimate(&b), 700000);
+    run(&b, &t, 3000, &d, 0, 3); /* a third lost */
+    assert_true(sfu_bwe_estimate(&b) < 700000 / 2);
 }
 
 static void test_bwe_quiet_rises(void **state)
@@ -334,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_twcc_feedback),
         cmocka_unit_test(test_twcc_stamp),
         cmocka_unit_test(test_bwe_delay_ramp_falls),
+        cmocka_unit_test(test_bwe_delay_floor),
         cmocka_unit_test(test_bwe_quiet_rises),
         cmocka_unit_test(test_bwe_loss),
         cmocka_unit_test(test_bwe_remb),

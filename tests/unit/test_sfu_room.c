@@ -191,14 +191,25 @@ static void test_offer_slots(void **state)
     assert_string_equal(d->media[0].mid, mid0);
     assert_string_equal(d->media[1].mid, mid1);
     assert_int_equal(d->media[2].ssrcs[0].ssrc + d->media[3].ssrcs[0].ssrc, 7000);
-    /* Alice leaves: her m-sections stay, rejected, and leave BUNDLE. */
+    /* Alice leaves: her m-sections stay. The first, BUNDLE's tag, stays in
+     * the group, inactive and without a stream (rejecting it would move the
+     * tag and make the browser start a new transport); the second is
+     * rejected and leaves the group. */
     sfu_room_leave(r, a);
     assert_int_equal(sfu_room_offer(r, b, d), 4);
-    assert_int_equal(d->media[0].port, 0);
-    assert_int_equal(d->media[1].port, 0);
+    assert_int_equal(d->media[0].port, 9);
     assert_int_equal(d->media[0].dir, SDP_INACTIVE);
+    assert_int_equal(d->media[0].nssrcs, 0);
+    assert_string_equal(d->media[0].msid_track, "");
+    assert_int_equal(d->media[1].port, 0);
     assert_int_equal(d->media[2].port, 9);
-    assert_int_equal(d->nbundle, 2);
+    assert_int_equal(d->nbundle, 3);
+    assert_string_equal(d->bundle[0], mid0);
+    /* Answered, the parked tag is not recycled: it never was rejected. */
+    sfu_room_answered(r, b, d);
+    assert_int_equal(sfu_room_offer(r, b, d), 4);
+    assert_string_equal(d->media[0].mid, mid0);
+    assert_int_equal(d->media[0].port, 9);
     xfree(d);
 }
 
