@@ -10,6 +10,10 @@
 //    subscriber connection carries 58 m-sections; their VP8 is not a
 //    picture a decoder can show, so framesDecoded is the real pages'
 //    only);
+//  * last-N (--last-n 9): video (bytes) from at most 9 of a page's 29
+//    others; publisher J, who joined 20th, sends no video to the pages
+//    until it speaks, and then its video (the lowest simulcast layer at
+//    least) comes;
 //  * the active speaker: when the generator makes publisher K loud, both
 //    pages highlight K's tile (data-speaking="true" on exactly that tile);
 //    when K goes quiet and J speaks, the highlight moves to J on both
@@ -56,12 +60,14 @@ async function waitSpeaker(p, id, what) {
 const growth = (a, b) => Object.fromEntries(Object.keys(b).map((id) => [id, {
   frames: b[id].framesDecoded - (a[id]?.framesDecoded ?? 0),
   bytes: b[id].bytesReceived - (a[id]?.bytesReceived ?? 0),
+  video: b[id].videoBytesReceived - (a[id]?.videoBytesReceived ?? 0),
 }]));
 
 /**
  * Each page decodes the other page's video (framesDecoded grows by 5),
  * and hears the synthetic publishers (bytes received grow for at least
- * HEARD of them, the loud ones among them) meanwhile.
+ * HEARD of them, the loud ones among them) meanwhile; video comes from at
+ * most LAST_N of its 29 others. Returns each page's growth.
  */
 async function checkMedia(pages, ids, peer, what) {
   const other = (p) => (p === pages[0] ? ids.b : ids.a);
@@ -77,7 +83,11 @@ async function checkMedia(pages, ids, peer, what) {
     console.log(`# ${p.name} ${what}: the other page +${g[other(p)].frames} frames; media from ${heard.length} of ${PUBS} publishers`);
     assert.ok(heard.length >= HEARD, `${p.name} ${what}: media from ${heard.length} publishers: ${JSON.stringify(g)}`);
     for (const n of [K, J]) assert.ok(heard.includes(peer(n)), `${p.name} ${what}: publisher ${n} is heard`);
+    const seen = Object.keys(g).filter((id) => g[id].video > 0);
+    console.log(`# ${p.name} ${what}: video from ${seen.length} of 29 others`);
+    assert.ok(seen.length <= LAST_N, `${p.name} ${what}: video from ${seen.length} others, last-N is ${LAST_N}: ${JSON.stringify(g)}`);
   }
+  return s1.map((s, i) => growth(s0[i], s));
 }
 
 describe('a 30-person SFU room', { timeout: 180_000 }, () => {
@@ -92,7 +102,7 @@ describe('a 30-person SFU room', { timeout: 180_000 }, () => {
     const b = await person(env.browser, url, 'b', PHONE, lowResCamera);
     await passPrejoin(b.page, { name: 'Bob' });
     const ids = { a: await a.page.evaluate(() => window.tincanDebug.id), b: await b.page.evaluate(() => window.tincanDebug.id) };
-    const gen = new Gen([SFULOAD, '--bind', '127.0.0.1', '--level', String(QUIET)]);
+    const gen = new Gen([SFULOAD, '--bind', '127.0.0.1', '--level', String(QUIET), '--simulcast', '1']);
     let run;
     try {
       const t0 = Date.now();
@@ -105,7 +115,9 @@ describe('a 30-person SFU room', { timeout: 180_000 }, () => {
       // Phase 1: K is loud.
       gen.send({ op: 'level', id: K, level: LOUD });
       for (const p of [a, b]) await waitSpeaker(p, peer(K), `highlights publisher ${K}`);
-      await checkMedia([a, b], ids, peer, 'while publisher K speaks');
+      const g1 = await checkMedia([a, b], ids, peer, 'while publisher K speaks');
+      // J joined 20th: outside the last 9 (by join order, after K), its video is paused.
+      for (const [i, p] of [a, b].entries()) assert.equal(g1[i][peer(J)].video, 0, `${p.name} gets publisher ${J}'s video before it spoke`);
       await shot(a.page, 'sfu-room30-desktop');
       await shot(b.page, 'sfu-room30-phone');
 
@@ -113,6 +125,11 @@ describe('a 30-person SFU room', { timeout: 180_000 }, () => {
       gen.send({ op: 'level', id: K, level: QUIET });
       gen.send({ op: 'level', id: J, level: LOUD });
       for (const p of [a, b]) await waitSpeaker(p, peer(J), `highlights publisher ${J} after ${K}`);
+      // Now the most recent speaker: first in line for video (its lowest layer).
+      for (const p of [a, b]) {
+        const v0 = (await stats(p.page))[peer(J)].videoBytesReceived;
+        await until(async () => (await stats(p.page))[peer(J)].videoBytesReceived > v0 + 5000, `${p.name} gets publisher ${J}'s video once it speaks`);
+      }
       await checkMedia([a, b], ids, peer, 'while publisher J speaks');
       for (const p of [a, b]) await axeClean(p.page, `${p.name}'s call screen in a room of 30`);
     } finally {
