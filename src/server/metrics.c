@@ -232,6 +232,8 @@ static void render_sfu_bwe(struct writer *w, const struct sfu_glue_stats *f)
     family(w, "sfu_bwe_feedback_total", "counter", "Congestion feedback from SFU subscribers used by the estimator, by kind.");
     sample(w, "sfu_bwe_feedback_total", "kind=\"transport-cc\"", f->twcc_feedback);
     sample(w, "sfu_bwe_feedback_total", "kind=\"remb\"", f->remb);
+    family(w, "sfu_publisher_feedback_total", "counter", "transport-cc feedback packets the SFU sent publishers for their own send-side estimate.");
+    sample(w, "sfu_publisher_feedback_total", "", f->twcc_sent);
     family(w, "sfu_video_paused_total", "counter", "Videos the SFU stopped sending a subscriber because they did not fit its estimate or were not among its last N speakers.");
     sample(w, "sfu_video_paused_total", "", f->bwe_paused);
     family(w, "sfu_video_resumed_total", "counter", "Paused videos the SFU sent a subscriber again.");

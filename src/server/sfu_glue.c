@@ -402,6 +402,7 @@ static void sfu_glue_bwe_stats(const struct sfu_room_stats *r, struct sfu_glue_s
 {
     out->twcc_feedback = r->twcc_feedback;
     out->remb = r->remb;
+    out->twcc_sent = r->twcc_sent;
     out->bwe_paused = r->bwe_paused;
     out->bwe_resumed = r->bwe_resumed;
     out->speaker_changes = r->speaker_changes;

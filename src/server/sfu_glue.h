@@ -49,6 +49,7 @@ struct sfu_glue_stats {
     size_t tracks[2][2];
     /* bandwidth estimation and active speaker (room_bwe.c) */
     uint64_t twcc_feedback, remb, bwe_paused, bwe_resumed, speaker_changes;
+    uint64_t twcc_sent;
     uint64_t est_le[6], est_count, est_sum; /* subscriber estimates seen, by bucket (see metrics.c) */
 };
 

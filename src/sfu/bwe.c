@@ -166,13 +166,13 @@ static void control(struct sfu_bwe *b, uint64_t now_ms, double dt, int loss_clos
     if (b->usage == SFU_BWE_OVERUSE) {
         if (now_ms - b->decrease_ms >= 200 || !b->decrease_ms) {
             double base = b->acked_bps > 0 ? dmin(b->acked_bps, e) : e;
-            double cut = BACKOFF * base;
-            e = cut >= b->floor_bps ? cut : dmin(e, b->floor_bps); /* delay alone pauses no video */
+            e = BACKOFF * base;
             b->decrease_ms = now_ms;
         }
     } else if (loss_closed && b->loss > 0.10) {
         e *= 1 - 0.5 * b->loss;
         b->decrease_ms = now_ms;
+        b->loss_limited = 1;
     } else if (b->usage == SFU_BWE_NORMAL && b->loss <= 0.02 && now_ms - b->normal_ms >= HOLD_MS) {
         double cap = b->acked_bps * 1.5 + SFU_BWE_HEADROOM_BPS;
         double grown = e * (1 + SFU_BWE_GROWTH * dmin(dt, 1.0)) + SFU_BWE_STEP_BPS * dmin(dt, 1.0);
@@ -180,6 +180,10 @@ static void control(struct sfu_bwe *b, uint64_t now_ms, double dt, int loss_clos
             grown = dmax(cap, e);
         e = grown;
     }
+    if (loss_closed && b->loss <= 0.02)
+        b->loss_limited = 0;
+    if (!b->loss_limited && e < b->floor_bps)
+        e = b->floor_bps; /* delay alone pauses no video */
     b->estimate = clamp(e);
 }
 

@@ -24,8 +24,11 @@
  *    never above it; with REMB only, it is the REMB value.
  *  - a floor for delay: the caller says what the subscriber's audio and
  *    the lowest layer of each video it is shown need (sfu_bwe_set_floor);
- *    a delay-based cut stops there, so rising delay alone drops layers
- *    but never pauses a whole video. Only loss (or a REMB) goes lower.
+ *    unless loss cut the estimate (and no loss window since showed under
+ *    2 %), it is never below that floor, so rising delay alone drops
+ *    layers but never pauses a whole video. Only loss (or a REMB) does.
+ *    The price: on a link with a deep buffer and no loss, the queue may
+ *    grow until the buffer overflows and loss says so.
  *    Delay is a hint that can lie: a receiver whose CPU is busy stamps
  *    arrivals late (six Chromium pages on two cores saw 130 kbit/s on
  *    loopback and paused videos nobody had a reason to lose); loss is
@@ -55,6 +58,7 @@ enum sfu_bwe_usage { SFU_BWE_NORMAL, SFU_BWE_OVERUSE, SFU_BWE_UNDERUSE };
 
 struct sfu_bwe {
     double estimate, acked_bps, remb_bps, floor_bps;
+    int loss_limited;               /* loss cut it, and no loss window since said < 2 % */
     uint64_t remb_ms, last_ms, decrease_ms, normal_ms;
     int have_remb, have_twcc, started;
     /* packet groups: the one being filled and the last complete one */

@@ -276,6 +276,7 @@ int sfu_room_publish(struct sfu_room *r, struct sfu_member *m, const struct sdp 
         if (!moved[i])
             sfu_pktcache_free(old_state[i].cache);
     m->nvisible = nvis;
+    room_bwe_published(m, answer);
     return (int)nvis;
 }
 

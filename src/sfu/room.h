@@ -125,6 +125,7 @@ struct sfu_room_stats {
     uint64_t sr_forwarded, rr_sent;
     uint64_t ssrc_rewritten;           /* tracks that leave with an SSRC not the publisher's */
     uint64_t twcc_feedback, remb;      /* feedback from subscribers used by the estimator */
+    uint64_t twcc_sent;                /* transport-cc feedback we sent publishers */
     uint64_t bwe_paused, bwe_resumed;  /* videos paused to fit an estimate (or last-N), and back */
     uint64_t speaker_changes;
     uint64_t est_le[6], est_count;     /* subscriber estimates seen: <= 100k, 300k, 1M, 3M, 10M, +Inf */

@@ -64,6 +64,35 @@ void room_bwe_answered(struct sfu_member *sub, const struct sdp *answer)
     }
 }
 
+void room_bwe_published(struct sfu_member *pub, const struct sdp *answer)
+{
+    pub->tcc_in_id = 0;
+    for (size_t i = 0; i < answer->nmedia && !pub->tcc_in_id; i++)
+        if (answer->media[i].port)
+            pub->tcc_in_id = sdp_extmap_id(&answer->media[i], TCC_URI);
+    if (pub->tcc_in_id && !pub->twcc_in) {
+        pub->twcc_in = xcalloc(1, sizeof(*pub->twcc_in));
+        sfu_twcc_rx_init(pub->twcc_in);
+    }
+}
+
+void room_bwe_arrival(struct sfu_room *r, struct sfu_member *pub, const struct rtp_hdr *h, uint64_t now_ms)
+{
+    uint16_t seq;
+    if (!pub->twcc_in || rtp_ext_transport_seq(h, pub->tcc_in_id, &seq) != 0)
+        return;
+    /* Milliseconds, as the caller's clock has them (mediasoup's feedback
+     * is no finer): the deltas are whole milliseconds. */
+    sfu_twcc_rx_packet(pub->twcc_in, seq, now_ms * 1000);
+    if (!sfu_twcc_rx_due(pub->twcc_in, now_ms))
+        return;
+    int len = sfu_twcc_rx_build(pub->twcc_in, ROUTER_SSRC, h->ssrc, r->scratch, r->cap, now_ms);
+    if (len <= 0)
+        return;
+    r->stats->twcc_sent++;
+    r->ops.send_rtcp(pub->ud, r->scratch, (size_t)len, r->cap);
+}
+
 int room_bwe_forwards(const struct slot *s)
 {
     return s->layer >= 0;
@@ -199,25 +228,43 @@ static void slot_apply(struct sfu_room *r, struct sfu_member *sub, struct slot *
 }
 
 /* What the streams need at least: all audio, each allowed video's lowest
- * layer (the estimate's floor for delay, see bwe.h). */
+ * layer, with the spare a paused one needs to come back (the estimate's
+ * floor for delay, see bwe.h). */
 static uint64_t lowest_need(const struct sfu_alloc_stream *a, size_t n)
 {
     uint64_t need = 0;
     for (size_t i = 0; i < n; i++)
         if (a[i].kind == SFU_ALLOC_AUDIO || a[i].allowed)
-            need += a[i].bps[0];
+            need += a[i].cur < 0 && a[i].kind != SFU_ALLOC_AUDIO ? (uint64_t)(a[i].bps[0] * SFU_ALLOC_SPARE) + 1
+                                                                 : a[i].bps[0];
     return need;
+}
+
+/* What the allocator needs of each forwarded slot of sub: a[0..n), sl[0..n). */
+static size_t streams(struct sfu_room *r, struct sfu_member *sub, struct sfu_alloc_stream *a, struct slot **sl,
+                      uint64_t now_ms)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sub->nslots && n < SFU_ALLOC_MAX; i++)
+        if (sub->slots[i].active && slot_layers(r, sub, &sub->slots[i], &a[n], now_ms) == 0)
+            sl[n++] = &sub->slots[i];
+    return n;
+}
+
+/* The floor of sub's estimate for delay (bwe.h), before feedback moves it. */
+static void set_floor(struct sfu_room *r, struct sfu_member *sub, uint64_t now_ms)
+{
+    struct sfu_alloc_stream a[SFU_ALLOC_MAX];
+    struct slot *sl[SFU_ALLOC_MAX];
+    size_t n = streams(r, sub, a, sl, now_ms);
+    sfu_bwe_set_floor(&sub->bwe, lowest_need(a, n));
 }
 
 static void allocate(struct sfu_room *r, struct sfu_member *sub, uint64_t now_ms)
 {
     struct sfu_alloc_stream a[SFU_ALLOC_MAX];
     struct slot *sl[SFU_ALLOC_MAX];
-    size_t n = 0;
-    for (size_t i = 0; i < sub->nslots && n < SFU_ALLOC_MAX; i++)
-        if (sub->slots[i].active && slot_layers(r, sub, &sub->slots[i], &a[n], now_ms) == 0)
-            sl[n++] = &sub->slots[i];
-    sfu_bwe_set_floor(&sub->bwe, lowest_need(a, n));
+    size_t n = streams(r, sub, a, sl, now_ms);
     sfu_alloc_plan(a, n, sub->bwe_on ? sfu_bwe_estimate(&sub->bwe) : UINT64_MAX);
     for (size_t i = 0; i < n; i++)
         slot_apply(r, sub, sl[i], a[i].out, now_ms);
@@ -265,6 +312,7 @@ int room_bwe_feedback(struct sfu_room *r, struct sfu_member *sub, const struct r
         if (rc != 0)
             return -1;
         size_t n = sfu_twcc_feedback(sub->twcc, &fb, r->fb_pkts, fb.status_count, r->fb_samples, SFU_ROOM_FB_MAX);
+        set_floor(r, sub, now_ms);
         sfu_bwe_feedback(&sub->bwe, r->fb_samples, n, now_ms);
         r->stats->twcc_feedback++;
     } else if (p->pt == RTCP_PSFB && p->count == RTCP_FMT_AFB) {
@@ -349,6 +397,8 @@ void room_bwe_leave(struct sfu_room *r, struct sfu_member *m)
         r->speaker.candidate = NULL;
     xfree(m->twcc);
     m->twcc = NULL;
+    xfree(m->twcc_in);
+    m->twcc_in = NULL;
 }
 
 /* --- the room's calls --- */

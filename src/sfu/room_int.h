@@ -14,6 +14,7 @@
 #include "bwe.h"
 #include "speaker.h"
 #include "twcc.h"
+#include "twcc_rx.h"
 #include "simulcast.h"
 
 #define SFU_ROOM_PKT_MAX 2048        /* longer RTP is dropped (browsers send about 1200) */
@@ -71,6 +72,9 @@ struct sfu_member {
     struct sfu_twcc *twcc;          /* send history; allocated when its answer took transport-cc */
     struct sfu_bwe bwe;
     uint8_t tcc_id, ast_id;         /* the extension ids its answer took, 0: none */
+    /* as a publisher: transport-cc feedback for its browser's own estimate */
+    struct sfu_twcc_rx *twcc_in;    /* allocated when its offer took transport-cc */
+    uint8_t tcc_in_id;              /* its transport-wide seq extension id, 0: none */
     int bwe_on;                     /* feedback came: the estimate limits what it gets */
     uint64_t alloc_ms, told_bps, told_ms;
     /* as a speaker */
@@ -144,5 +148,10 @@ void room_bwe_answered(struct sfu_member *sub, const struct sdp *answer);
 /* Our offer's extensions and feedback for one m-section. */
 void room_bwe_offer(struct sdp_media *d);
 void room_bwe_leave(struct sfu_room *r, struct sfu_member *m);
+/* pub's transport took transport-cc in our answer (or no longer does). */
+void room_bwe_published(struct sfu_member *pub, const struct sdp *answer);
+/* Any RTP packet from pub's transport (media, RTX, padding, unknown SSRC):
+ * its transport-wide seq is noted, and a feedback goes when one is due. */
+void room_bwe_arrival(struct sfu_room *r, struct sfu_member *pub, const struct rtp_hdr *h, uint64_t now_ms);
 
 #endif

@@ -295,6 +295,7 @@ void sfu_room_rtp(struct sfu_room *r, struct sfu_member *m, const uint8_t *pkt, 
         r->stats->bad_rtp++;
         return;
     }
+    room_bwe_arrival(r, m, &h, now_ms);
     for (size_t i = 0; i < m->ntracks; i++) {
         const struct sfu_track *t = &m->tracks[i];
         if ((t->ssrc && t->ssrc == h.ssrc) || (t->rtx_ssrc && t->rtx_ssrc == h.ssrc)) {

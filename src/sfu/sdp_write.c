@@ -17,18 +17,19 @@ static const struct { enum sdp_kind kind; const char *name; uint32_t clock; } su
 };
 static const char *const default_prefer[] = { "opus", "VP8", "VP9", "H264", "AV1" };
 
-/* Header extensions the SFU reads or rewrites. Not transport-cc: tincan
- * sends no transport-cc feedback to publishers yet, and a Chromium that
- * negotiated it and hears none counts everything it sends as in flight,
- * so its congestion window pushes its rate down to the lowest simulcast
- * layer within a minute. Without it Chromium estimates from our REMB
- * (SFU_SIM_PUBLISH_BPS) and receiver reports. */
+/* Header extensions the SFU reads or rewrites. transport-cc: tincan
+ * sends the publisher transport-cc feedback (twcc_rx.h), from which its
+ * browser estimates the way to us; our REMB (SFU_SIM_PUBLISH_BPS) caps
+ * that estimate. (Negotiated without feedback, Chromium counts all it
+ * sends as in flight and its congestion window pushes it down to the
+ * lowest simulcast layer within a minute.) */
 static const char *const our_extmaps[] = {
     "urn:ietf:params:rtp-hdrext:sdes:mid",
     "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
     "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
     "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
     "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
 };
 
 static int acceptable(const struct sdp_media *m, const struct sdp_codec *c, const char *name)
@@ -114,7 +115,7 @@ static int answer_media(const struct sdp *offer, const struct sdp_media *o, cons
             a->codecs[a->ncodecs++] = o->codecs[0];
         return -1;
     }
-    uint8_t fbs = o->kind == SDP_VIDEO ? SDP_FB_NACK | SDP_FB_PLI | SDP_FB_FIR | SDP_FB_REMB : 0; /* no transport-cc */
+    uint8_t fbs = SDP_FB_TRANSPORT_CC | (o->kind == SDP_VIDEO ? SDP_FB_NACK | SDP_FB_PLI | SDP_FB_FIR | SDP_FB_REMB : 0);
     a->codecs[a->ncodecs] = *c;
     a->codecs[a->ncodecs++].fb = c->fb & fbs;
     for (size_t i = 0; i < o->ncodecs; i++)

@@ -4,7 +4,8 @@
 // large again, then hidden and shown. What is checked, with real numbers:
 //
 //  * which layers Chromium really sends (outbound-rtp per rid; its fake
-//    camera at 1280x720, which the client asks for): at least two;
+//    camera at 1280x720, which the client asks for): at least two, with
+//    tincan's transport-cc feedback reaching it (/metrics);
 //  * the subscriber's received frameHeight (inbound-rtp) follows the tile:
 //    the largest layer for a big tile, the smallest for a small one, the
 //    largest again when it grows back, among the layers the publisher
@@ -87,6 +88,14 @@ describe('simulcast through the SFU', { timeout: 600_000 }, () => {
       (ls) => ls.filter((l) => l.frameHeight > 0).length >= 2, 60_000, 'at least two simulcast layers');
     const heights = layers.filter((l) => l.frameHeight > 0).map((l) => l.frameHeight);
     console.log(`# layers sent: ${layers.map((l) => `${l.rid}=${l.frameHeight}p`).join(' ')}`);
+    // The publisher's browser estimates the way to tincan from tincan's
+    // transport-cc feedback (docs/sfu.md, "Publisher bitrate").
+    const fed = await pub.page.evaluate(async () => {
+      const text = await (await fetch('/metrics', { cache: 'no-store' })).text();
+      const m = text.match(/^tincan_sfu_publisher_feedback_total (\d+)$/m);
+      return m ? Number(m[1]) : -1;
+    });
+    assert.ok(fed > 0, `transport-cc feedback sent to publishers: ${fed}`);
 
     // A big tile (most of the page, device pixels): the largest layer sent.
     const s1 = await follow(sub, pub, pubId, (hs) => Math.max(...hs), `the largest layer (of ${heights}) for a big tile`);

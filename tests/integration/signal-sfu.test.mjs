@@ -42,7 +42,7 @@ describe('signaling: SFU rooms', () => {
     await b.error('not_in_room');
   });
 
-  test('sfu-publish → sfu-answer; the other member gets sfu-offer; leaving re-offers it rejected', T, async () => {
+  test('sfu-publish → sfu-answer; the other member gets sfu-offer; leaving re-offers it inactive', T, async () => {
     const [a, b] = await peers.many('a', 'b');
     const r = uniq('sfu');
     a.send({ type: 'join', room: r, sfu: true });
@@ -87,7 +87,13 @@ describe('signaling: SFU rooms', () => {
     a.send({ type: 'leave' });
     await b.take('peer-left');
     const again = (await b.take('sfu-offer')).sdp;
-    assert.match(again, /^m=video 0 UDP\/TLS\/RTP\/SAVPF 96 97\r$/m, 'the gone track is rejected, in its place');
+    // Its only m-section is BUNDLE's tag: it stays in its place and in the
+    // group, inactive and without the stream (docs/sfu.md); another would be
+    // rejected (port 0), see test_sfu_room.
+    assert.match(again, /^m=video 9 UDP\/TLS\/RTP\/SAVPF 96 97\r$/m, 'the gone track keeps its place');
+    assert.match(again, /^a=group:BUNDLE \S+\r$/m, 'still the transport\'s tag');
+    assert.match(again, /^a=inactive\r$/m, 'inactive');
+    assert.doesNotMatch(again, /^a=(ssrc|msid):/m, 'without the gone stream');
   });
 });
 

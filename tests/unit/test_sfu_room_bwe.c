@@ -3,7 +3,8 @@
  * active speaker (src/sfu/room_bwe.c) through the room's own calls: a
  * subscriber that took our extensions gets every packet with consecutive
  * transport-wide sequence numbers; its transport-cc feedback showing a
- * growing queue lowers its estimate until its video is paused; a REMB too low for the video pauses
+ * growing queue lowers its estimate to what its audio and video need, and
+ * loss below that, until its video is paused; a REMB too low for the video pauses
  * the video but never the audio, and a higher one brings it back with a
  * key frame request; audio levels make an active speaker after the hold
  * time, and past last-N only recent speakers' video goes out; a screen
@@ -194,10 +195,11 @@ static struct sfu_room *room(struct sfu_member **m, size_t n)
 
 /* transport-cc feedback about all of b's packets recorded: each received
  * at base + (sent - base) × slow (slow > 1: a link slower than what we
- * send, the queue grows). One run-length chunk of large deltas. */
-static size_t twcc_fb(uint8_t *buf, const struct box *b, uint64_t base_ms, double slow, uint8_t count)
+ * send, the queue grows), but the last `lost` of them lost. A run-length
+ * chunk of large deltas, and one of losses. */
+static size_t twcc_fb(uint8_t *buf, const struct box *b, uint64_t base_ms, double slow, uint8_t count, size_t lost)
 {
-    size_t n = b->ntcc, len = 22 + 2 * n;
+    size_t n = b->ntcc - lost, len = 22 + (lost ? 2 : 0) + 2 * n;
     len += (4 - len % 4) % 4;
     memset(buf, 0, len);
     buf[0] = 0x80 | RTCP_FMT_TWCC;
@@ -206,16 +208,21 @@ static size_t twcc_fb(uint8_t *buf, const struct box *b, uint64_t base_ms, doubl
     wire_wr32(buf + 4, 0x1234);
     wire_wr32(buf + 8, 2000);
     wire_wr16(buf + 12, b->tcc[0]);
-    wire_wr16(buf + 14, (uint16_t)n);
+    wire_wr16(buf + 14, (uint16_t)(n + lost));
     int64_t at0 = (int64_t)(base_ms * 1000 + (double)(b->tcc_ms[0] - base_ms) * 1000 * slow);
     int64_t prev = at0 / 64000 * 64000;
     wire_wr24(buf + 16, (uint32_t)(at0 / 64000));
     buf[19] = count;
     wire_wr16(buf + 20, (uint16_t)(2u << 13 | n)); /* run-length: n × "received, large delta" */
+    size_t off = 22;
+    if (lost) {
+        wire_wr16(buf + off, (uint16_t)lost); /* run-length: lost × "not received" */
+        off += 2;
+    }
     for (size_t i = 0; i < n; i++) {
         int64_t at = (int64_t)(base_ms * 1000 + (double)(b->tcc_ms[i] - base_ms) * 1000 * slow);
         int16_t d = (int16_t)((at - prev) / 250);
-        wire_wr16(buf + 22 + 2 * i, (uint16_t)d);
+        wire_wr16(buf + off + 2 * i, (uint16_t)d);
         prev += (int64_t)d * 250;
     }
     return len;
@@ -238,18 +245,29 @@ static void test_twcc(void **state)
         assert_true(boxes[1].ntcc >= 5);
         for (size_t i = 1; i < boxes[1].ntcc; i++)
             assert_int_equal(boxes[1].tcc[i], (uint16_t)(boxes[1].tcc[0] + i));
-        sfu_room_rtcp(r, m[1], fb, twcc_fb(fb, &boxes[1], 100000, 1.25, (uint8_t)round), now);
+        sfu_room_rtcp(r, m[1], fb, twcc_fb(fb, &boxes[1], 100000, 1.25, (uint8_t)round, 0), now);
     }
     assert_int_equal(stats.bad_rtcp, 0);
     assert_int_equal(stats.twcc_feedback, 30);
+    /* From the 2.5 Mbit/s start down to what audio and the one video
+     * need: delay alone pauses no video (bwe.h). */
     uint64_t est = sfu_room_estimate(m[1]);
-    assert_true(est > 0 && est < 1000000); /* from the 2.5 Mbit/s start, under the 840 kbit/s sent */
+    assert_true(est >= 840000 && est < 1000000);
     assert_true(boxes[1].estimate > 0 && boxes[1].estimate < 1500000); /* told to the member */
     assert_true(stats.est_count > 0);
-    assert_int_equal(stats.bwe_paused, 1); /* the 800 kbit/s video no longer fits */
-    size_t audio = boxes[1].audio;
+    assert_int_equal(stats.bwe_paused - stats.bwe_resumed, 0);
+    /* Half of every feedback lost: now the video goes, the audio stays. */
+    for (int round = 30; round < 45; round++) {
+        boxes[1].ntcc = 0;
+        media(r, m[0], &now, 100);
+        sfu_room_rtcp(r, m[1], fb, twcc_fb(fb, &boxes[1], 100000, 1.0, (uint8_t)round, boxes[1].ntcc / 2), now);
+    }
+    assert_true(sfu_room_estimate(m[1]) < 840000);
+    assert_int_equal(stats.bwe_paused - stats.bwe_resumed, 1);
+    size_t audio = boxes[1].audio, video = boxes[1].video;
     media(r, m[0], &now, 100);
     assert_int_equal(boxes[1].audio, audio + 5);
+    assert_int_equal(boxes[1].video, video);
     sfu_room_free(r);
 }
 

@@ -119,7 +119,9 @@ static void test_answer(void **state)
     assert_int_equal(v->ncodecs, 2);
     assert_int_equal(v->codecs[0].pt, 96); /* VP8 */
     assert_int_equal(v->codecs[1].pt, 97); /* its RTX */
-    assert_int_equal(sdp_extmap_id(v, TWCC), 0); /* no transport-cc feedback to publishers yet (sdp_write.c) */
+    assert_int_equal(sdp_extmap_id(v, TWCC), 3); /* tincan sends publishers transport-cc feedback (twcc_rx.h) */
+    assert_true(v->codecs[0].fb & SDP_FB_TRANSPORT_CC);
+    assert_true(a->codecs[0].fb & SDP_FB_TRANSPORT_CC);
     assert_int_equal(sdp_extmap_id(v, "urn:ietf:params:rtp-hdrext:sdes:mid"), 4);
     assert_int_equal(sdp_extmap_id(v, "urn:3gpp:video-orientation"), 0); /* not one we use */
     assert_int_equal(v->dir, SDP_SENDRECV);
