@@ -132,7 +132,10 @@ describe('room modes: auto (the default: --mesh-max 4)', () => {
     a.send({ type: 'sfu-reset', epoch: 7 });
     assert.deepEqual(await a.next(), { type: 'sfu-reset', epoch: 7 }, 'the reset is echoed before anything for the new transports');
     const again = (await b.take('sfu-offer')).sdp;
-    assert.match(again, /^m=video 0 /m, "a's old track is rejected");
+    // a's old track was b's only m-section, BUNDLE's tag: inactive in its
+    // place, without the stream (docs/sfu.md); another would be rejected.
+    assert.match(again, /^m=video 9 [^\n]*\n(?:(?!m=)[^\n]*\n)*a=inactive\r$/m, "a's old track is inactive");
+    assert.doesNotMatch(again, /^a=ssrc:2222 /m, "a's old stream is gone");
     a.send({ type: 'sfu-publish', sdp: offer('aaab', 3333) });
     const ans2msg = await a.take('sfu-answer');
     assert.equal(ans2msg.epoch, 7, 'what is for the new transports carries the epoch of the reset');
@@ -143,6 +146,7 @@ describe('room modes: auto (the default: --mesh-max 4)', () => {
     assert.equal(thirdMsg.epoch, 0, "b never reset: its offers are of epoch 0");
     const third = thirdMsg.sdp;
     assert.match(third, /^a=ssrc:3333 cname:c1\r$/m, "a's new track is offered");
+    assert.doesNotMatch(third, /^a=ssrc:2222 /m, "a's old one is not");
     await b.barrier();
     b.none(['peer-left', 'peer-joined'], 'room events for a reset');
     const [c] = await peers.many('c');
