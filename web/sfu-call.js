@@ -355,8 +355,9 @@ export class SfuCall extends EventTarget {
 
   /**
    * Per-peer numbers from the subscriber's getStats(), like Call.stats():
-   * {connectionState, framesDecoded, bytesReceived, candidateType,
-   * remoteCandidateType, path: 'sfu', rttMs, frameHeight, estimateBps}
+   * {connectionState, framesDecoded, bytesReceived, videoBytesReceived,
+   * candidateType, remoteCandidateType, path: 'sfu', rttMs, frameHeight,
+   * estimateBps}
    * (frameHeight: of the video we receive now, which follows the simulcast
    * layer; estimateBps: the server's estimate of its bandwidth to us,
    * sfu-estimate, or null); for a member who shares, also
@@ -368,7 +369,7 @@ export class SfuCall extends EventTarget {
     const byTrack = new Map();
     for (const peer of this.peers.values()) {
       out[peer.id] = {
-        connectionState: this.sub ? this.sub.connectionState : 'new', framesDecoded: 0, bytesReceived: 0,
+        connectionState: this.sub ? this.sub.connectionState : 'new', framesDecoded: 0, bytesReceived: 0, videoBytesReceived: 0,
         candidateType: null, remoteCandidateType: null, path: 'sfu', rttMs: null, frameHeight: 0,
         estimateBps: typeof this.estimateBps === 'number' ? this.estimateBps : null,
       };
@@ -387,6 +388,7 @@ export class SfuCall extends EventTarget {
         }
         o.bytesReceived += s.bytesReceived || 0;
         if (s.kind === 'video') o.framesDecoded += s.framesDecoded || 0;
+        if (s.kind === 'video') o.videoBytesReceived += s.bytesReceived || 0;
         if (s.kind === 'video' && s.frameHeight) o.frameHeight = s.frameHeight;
       } else if (s.type === 'transport' && s.selectedCandidatePairId) {
         pair = report.get(s.selectedCandidatePairId) || pair;

@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SDP_MAX_MEDIA 16
+#define SDP_MAX_MEDIA 64     /* a subscriber of 32 publishers' audio and video */
 #define SDP_MAX_CODECS 32
 #define SDP_MAX_EXTMAPS 16
 #define SDP_MAX_SSRCS 8

@@ -99,6 +99,10 @@ struct hub_sfu {
      * height device pixels (0 x 0: not shown), from a validated sfu-view;
      * may be NULL. */
     void (*view)(void *ctx, struct peer *p, const char *peer_id, int width, int height);
+    /* p, in an SFU room, names its screen share's video track id (the
+     * `screen` of its state; "" when it shares none), when that changed;
+     * may be NULL. */
+    void (*screen)(void *ctx, struct peer *p, const char *track_id);
 };
 
 /* Installs the SFU (copied), or removes it with NULL: then a join asking
@@ -111,6 +115,9 @@ const char *hub_peer_id(const struct peer *p);
 /* The epoch of p's SFU transports: 0 at each join, then the number its
  * latest sfu-reset carried (docs/protocol.md, "SFU rooms"). */
 uint32_t hub_peer_sfu_epoch(const struct peer *p);
+/* The `screen` p's state names now, "" when none (in an SFU room: its
+ * share's video track id). */
+const char *hub_peer_screen(const struct peer *p);
 
 /* Accounts as the hub sees them (docs/rooms.md): the glue of --accounts
  * answers these from its database. */

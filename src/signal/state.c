@@ -119,8 +119,11 @@ void state_on_state(struct peer *p, json_t *msg)
     p->camera_off = !camera;
     p->speaking = speaking;
     p->told_share |= json_object_get(msg, "speaking") || json_object_get(msg, "screen");
+    int new_screen = strcmp(p->screen, screen) != 0;
     memcpy(p->screen, screen, sizeof(screen));
     memcpy(p->screen_audio, screen_audio, sizeof(screen_audio));
+    if (new_screen && p->room && p->room->sfu && p->hub->sfu.screen)
+        p->hub->sfu.screen(p->hub->sfu.ctx, p, p->screen);
     if (jname)
         strcpy(p->display, name ? name : "");
     presence_changed(p);
