@@ -325,7 +325,15 @@ export function setTileNet(id, { path, rttMs, estimateBps }) {
   }
   const rtt = typeof rttMs === 'number' ? ` · ${rttMs} ms` : '';
   const est = typeof estimateBps === 'number' ? ` · ${(estimateBps / 1e6).toFixed(1)} Mbit/s` : '';
-  net.textContent = (path === 'relay' ? 'Relayed' : path === 'sfu' ? 'Via server' : 'Direct') + rtt + est;
+  // Pieces of their own, so a narrow tile can leave out the estimate (style.css).
+  const part = (cls, text) => {
+    const el = document.createElement('span');
+    el.className = cls;
+    el.textContent = text;
+    return el;
+  };
+  net.replaceChildren(part('net-path', path === 'relay' ? 'Relayed' : path === 'sfu' ? 'Via server' : 'Direct'),
+    ...(rtt ? [part('net-rtt', rtt)] : []), ...(est ? [part('net-est', est)] : []));
   net.title = path === 'relay' ? 'Media goes through the server\'s relay (TURN)'
     : path === 'sfu' ? 'Media goes through the server, which forwards it to everyone in the room'
       + (est ? ` (the server estimates ${(estimateBps / 1e6).toFixed(1)} Mbit/s can reach you)` : '')

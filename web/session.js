@@ -5,7 +5,7 @@
 
 import { Call } from './call.js';
 import { SfuCall } from './sfu-call.js';
-import { screenTrackId } from './sfu-screen.js';
+import { screenAudioId, screenTrackId } from './sfu-screen.js';
 import * as view from './call-view.js';
 import * as chat from './chat.js';
 import { showView } from './ui.js';
@@ -262,6 +262,7 @@ export class Session {
     if (this.kind !== 'lobby') msg.name = this.name || null;
     // A mesh call tells the share's stream id; through the SFU only track ids survive (sfu-screen.js).
     msg.screen = !this.share ? null : this.mode === 'sfu' ? screenTrackId(this.share.stream) : this.share.stream.id;
+    if (this.mode === 'sfu') msg.screenAudio = this.share ? screenAudioId(this.share.stream) : null;
     if (this.selfSpeak) msg.speaking = this.speaking && !!m && !m.muted;
     return this.signal.send(msg, { queue: true });
   }
@@ -365,7 +366,10 @@ export class Session {
     if (typeof msg.peerId !== 'string') return;
     const name = typeof msg.name === 'string' ? msg.name : null;
     this.looks.set(msg.peerId, { name, muted: msg.muted === true, camera: msg.camera !== false });
-    if ('screen' in msg) this.call.setScreenId(msg.peerId, typeof msg.screen === 'string' ? msg.screen : null);
+    if ('screen' in msg) {
+      this.call.setScreenId(msg.peerId, typeof msg.screen === 'string' ? msg.screen : null,
+        typeof msg.screenAudio === 'string' ? msg.screenAudio : null);
+    }
     // Someone whose old connection was lost came back as somebody new:
     // the old tile (kept while its media flowed) goes.
     if (name) {

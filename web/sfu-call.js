@@ -115,13 +115,15 @@ export class SfuCall extends EventTarget {
   }
 
   /**
-   * Which of a member's tracks is its screen share (peer-state `screen`:
-   * in an SFU room the share's video track id, see sfu-screen.js).
+   * Which of a member's tracks are its screen share (peer-state `screen`
+   * and `screenAudio`: in an SFU room the track ids of the share's video
+   * and sound, see sfu-screen.js).
    */
-  setScreenId(id, streamId) {
+  setScreenId(id, streamId, audioId = null) {
     const peer = this.peers.get(id);
     if (!peer) return;
     peer.screenId = streamId;
+    peer.screenAudioId = streamId ? audioId : null;
     peer.regroup();
   }
 
@@ -353,18 +355,21 @@ export class SfuCall extends EventTarget {
 
   /**
    * Per-peer numbers from the subscriber's getStats(), like Call.stats():
-   * {connectionState, framesDecoded, bytesReceived, candidateType,
-   * remoteCandidateType, path: 'sfu', rttMs, frameHeight, estimateBps}
+   * {connectionState, framesDecoded, bytesReceived, videoBytesReceived,
+   * candidateType, remoteCandidateType, path: 'sfu', rttMs, frameHeight,
+   * estimateBps}
    * (frameHeight: of the video we receive now, which follows the simulcast
    * layer; estimateBps: the server's estimate of its bandwidth to us,
-   * sfu-estimate, or null).
+   * sfu-estimate, or null); for a member who shares, also
+   * screenFramesDecoded, screenCodec ('video/AV1', ...) and, when the share
+   * has sound, screenAudioBytes.
    */
   async stats() {
     const out = {};
     const byTrack = new Map();
     for (const peer of this.peers.values()) {
       out[peer.id] = {
-        connectionState: this.sub ? this.sub.connectionState : 'new', framesDecoded: 0, bytesReceived: 0,
+        connectionState: this.sub ? this.sub.connectionState : 'new', framesDecoded: 0, bytesReceived: 0, videoBytesReceived: 0,
         candidateType: null, remoteCandidateType: null, path: 'sfu', rttMs: null, frameHeight: 0,
         estimateBps: typeof this.estimateBps === 'number' ? this.estimateBps : null,
       };
@@ -378,11 +383,12 @@ export class SfuCall extends EventTarget {
       if (s.type === 'inbound-rtp' && byTrack.has(s.trackIdentifier)) {
         const o = byTrack.get(s.trackIdentifier);
         if (o.screen) {
-          o.screen.screenFramesDecoded = (o.screen.screenFramesDecoded || 0) + (s.framesDecoded || 0);
+          screenStats(o.screen, s, report);
           return;
         }
         o.bytesReceived += s.bytesReceived || 0;
         if (s.kind === 'video') o.framesDecoded += s.framesDecoded || 0;
+        if (s.kind === 'video') o.videoBytesReceived += s.bytesReceived || 0;
         if (s.kind === 'video' && s.frameHeight) o.frameHeight = s.frameHeight;
       } else if (s.type === 'transport' && s.selectedCandidatePairId) {
         pair = report.get(s.selectedCandidatePairId) || pair;
@@ -442,6 +448,21 @@ export class SfuCall extends EventTarget {
   }
 }
 
+/**
+ * Adds an inbound-rtp record of a member's screen share to o: the video's
+ * screenFramesDecoded and screenCodec (its MIME type), the sound's
+ * screenAudioBytes.
+ */
+function screenStats(o, s, report) {
+  if (s.kind === 'audio') {
+    o.screenAudioBytes = (o.screenAudioBytes || 0) + (s.bytesReceived || 0);
+    return;
+  }
+  o.screenFramesDecoded = (o.screenFramesDecoded || 0) + (s.framesDecoded || 0);
+  const codec = s.codecId ? report.get(s.codecId) : null;
+  if (codec && codec.mimeType) o.screenCodec = codec.mimeType;
+}
+
 /** A remote member as its tile sees it: the tracks tincan forwards of it. */
 class SfuPeer {
   away = false;
@@ -449,6 +470,7 @@ class SfuPeer {
   closed = false;
   polite = null;
   screenId = null;
+  screenAudioId = null;
   screen = null; // its screen share's tracks (a MediaStream), or null
   received = []; // [{track, tid: msid track id}], oldest first
 
@@ -464,7 +486,7 @@ class SfuPeer {
    * the old one notices. Tells the call (always, if `force`).
    */
   regroup(force = false) {
-    const { camera, screen } = sortTracks(this.received, this.screenId);
+    const { camera, screen } = sortTracks(this.received, this.screenId, this.screenAudioId);
     let changed = force;
     if (!sameTracks(this.stream, camera)) {
       this.stream = new MediaStream(camera);

@@ -17,6 +17,7 @@
 //   node bench/sfu/drive.mjs --server tincan --url wss://127.0.0.1:PORT/ws --pid PID \
 //        [--gen "nsenter -t N -n build/rel/sfuload --bind 192.0.2.20"] [--pubs 4] [--subs 20] \
 //        [--rooms 1] [--mesh 0|1] [--verify 1] [--warmup 3] [--duration 10] [--srtp both]
+//        [--simulcast 0|1]  (publishers send three VP8 layers, rid q/h/f)
 //   node bench/sfu/drive.mjs --server janus --url http://127.0.0.1:8088/janus --pid PID --room 1234 …
 //
 // The functions are exported for tests/integration/sfu-load.test.mjs.
@@ -123,11 +124,11 @@ class WsPeer {
  * of each). Returns [{ room, members: [{ pub, sub }] }].
  */
 export const SUB_ID0 = 100000;
-/* A subscriber transport of tincan carries at most SDP_MAX_MEDIA (16)
- * m-sections, so the first 8 publishers' audio and video (the generator's
- * SDP parser has the same limit): Janus subscribers take the same 8 feeds,
- * so that both servers forward the same packets. */
-export const FEEDS_MAX = 8;
+/* A subscriber transport of tincan carries at most SDP_MAX_MEDIA (64)
+ * m-sections, so the first 32 publishers' audio and video (the generator's
+ * SDP parser has the same limit): Janus subscribers take the same 32
+ * feeds at most, so that both servers forward the same packets. */
+export const FEEDS_MAX = 32;
 export function plan({ rooms = 1, pubs, subs, mesh = false, room }) {
   const out = [];
   let p = 0, q = 0;
@@ -148,7 +149,7 @@ async function tincanMember(gen, url, room, m, peers) {
   const p = new WsPeer(url);
   peers.push(p);
   await within(p.opened, 10000, 'WebSocket open');
-  await p.take('welcome');
+  m.peer = (await p.take('welcome')).id; // its peer id, as the room knows it
   p.send({ type: 'join', room, sfu: true });
   const j = await Promise.race([p.take('joined'), p.take('error').then((e) => { throw new Error(`${label}: ${JSON.stringify(e)}`); })]);
   if (!j.sfu) throw new Error(`${label}: the room is not an SFU room`);
@@ -169,7 +170,8 @@ async function tincanMember(gen, url, room, m, peers) {
 
 /**
  * Sets up the tincan rooms (see plan()): every publisher first, then the
- * subscribers; rooms in parallel. Returns { ids, close }.
+ * subscribers; rooms in parallel. Returns { ids, rooms, close } (rooms:
+ * plan()'s, each member with its peer id as `peer`).
  */
 export async function setupTincan(gen, { url, room, rooms = 1, pubs, subs, mesh = false }) {
   const peers = [];
@@ -185,6 +187,7 @@ export async function setupTincan(gen, { url, room, rooms = 1, pubs, subs, mesh 
   await gen.allConnected(ids.subs, 20000 + 50 * ids.subs.length);
   return {
     ids,
+    rooms: rs,
     close: async () => { for (const p of peers) p.ws.close(); await Promise.all(peers.map((p) => within(p.closed, 5000, 'close').catch(() => {}))); },
   };
 }
@@ -319,11 +322,11 @@ const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 export async function measure(gen, { pid, warmup, duration }) {
   gen.send({ op: 'start' });
   await sleep(warmup * 1000);
-  const s0 = await gen.stats();
+  const s0 = await gen.stats(true);
   const c0 = pid ? cpuSeconds(pid) : 0;
   const t0 = pid ? threadSeconds(pid) : new Map();
   await sleep(duration * 1000);
-  const s1 = await gen.stats();
+  const s1 = await gen.stats(true);
   const c1 = pid ? cpuSeconds(pid) : 0;
   const t1 = pid ? threadSeconds(pid) : new Map();
   gen.send({ op: 'stop' });
@@ -332,7 +335,14 @@ export async function measure(gen, { pid, warmup, duration }) {
   const secs = (s1.t_ms - s0.t_ms) / 1000;
   const d = (k) => s1[k] - s0[k];
   const fwd = d('sub_rtp');
+  // Video bytes per subscriber video stream in the window: which layer of
+  // a simulcast publisher each server forwarded.
+  const vbytes = (s) => s.subs.flatMap((x) => x.tracks.filter((t) => t.video).map((t) => [`${x.id}/${t.ssrc}`, t.bytes]));
+  const v0 = new Map(vbytes(s0));
+  const v1 = vbytes(s1).filter(([k, b]) => b > (v0.get(k) ?? 0));
+  const video_kbps = v1.length ? v1.reduce((n, [k, b]) => n + b - (v0.get(k) ?? 0), 0) * 8 / 1000 / secs / v1.length : 0;
   return {
+    video_kbps,
     secs,
     server_cpu: c1 - c0,
     cpu_pct: (100 * (c1 - c0)) / secs,
@@ -360,9 +370,9 @@ export async function measure(gen, { pid, warmup, duration }) {
 }
 
 function args(argv) {
-  const o = { pubs: 4, subs: 20, rooms: 1, mesh: 0, verify: 1, warmup: 3, duration: 10, srtp: 'both', room: null };
+  const o = { pubs: 4, subs: 20, rooms: 1, mesh: 0, verify: 1, warmup: 3, duration: 10, srtp: 'both', room: null, simulcast: 0 };
   for (let i = 2; i < argv.length; i += 2) o[argv[i].replace(/^--/, '')] = argv[i + 1];
-  for (const k of ['pubs', 'subs', 'rooms', 'mesh', 'verify', 'warmup', 'duration', 'pid']) if (o[k] !== undefined) o[k] = Number(o[k]);
+  for (const k of ['pubs', 'subs', 'rooms', 'mesh', 'verify', 'warmup', 'duration', 'pid', 'simulcast']) if (o[k] !== undefined) o[k] = Number(o[k]);
   o.mesh = Boolean(o.mesh);
   if (o.mesh) o.subs = 0;
   return o;
@@ -370,7 +380,7 @@ function args(argv) {
 
 async function main() {
   const o = args(process.argv);
-  const genArgv = (o.gen || SFULOAD).split(' ').filter(Boolean).concat(['--srtp', o.srtp, '--verify', String(o.verify)]);
+  const genArgv = (o.gen || SFULOAD).split(' ').filter(Boolean).concat(['--srtp', o.srtp, '--verify', String(o.verify), '--simulcast', String(o.simulcast)]);
   const gen = new Gen(genArgv);
   let run;
   try {
@@ -384,7 +394,7 @@ async function main() {
     r.tracks_short = r.final.subs.filter((s) => s.tracks.filter((t) => t.recv > 0).length < want).length;
     r.video_streams = r.final.subs.reduce((n, s) => n + s.tracks.filter((t) => t.video && t.recv > 0).length, 0);
     delete r.final;
-    console.log(`RESULT ${JSON.stringify({ server: o.server, srtp: o.srtp, rooms: o.rooms, mesh: o.mesh, pubs: o.pubs, subs: o.subs, verify: o.verify, ...r })}`);
+    console.log(`RESULT ${JSON.stringify({ server: o.server, srtp: o.srtp, rooms: o.rooms, mesh: o.mesh, pubs: o.pubs, subs: o.subs, verify: o.verify, simulcast: o.simulcast, ...r })}`);
   } finally {
     if (run) await run.close().catch(() => {});
     await gen.quit();

@@ -37,7 +37,7 @@ for (const r of rows) {
 }
 
 const head = ['subs', 'server', 'SRTP', 'rounds', 'CPU-s/Mpkt (min-max)', 'fwd pkt/s', 'sent pkt/s', 'loss %', 'CPU %',
-  'fwd pkt/s/core', 'video/core', 'gen CPU %', 'tracks', 'RTCP→subs/s', 'RTCP→pubs/s', 'PLI+FIR', 'NACK'];
+  'fwd pkt/s/core', 'video/core', 'gen CPU %', 'tracks', 'kbit/s/video', 'RTCP→subs/s', 'RTCP→pubs/s', 'PLI+FIR', 'NACK'];
 const lines = [head];
 const med = {};
 for (const [k, rs] of groups) {
@@ -52,7 +52,7 @@ for (const [k, rs] of groups) {
     `${f(m)} (${f(Math.min(...cpu))}-${f(Math.max(...cpu))})`, f(median(rs.map((r) => r.fwd_pps)), 0),
     f(median(rs.map((r) => r.sent_pps)), 0), f(Math.max(...rs.map((r) => r.loss_pct)), 3), f(mid.cpu_pct),
     f(core && mid.fwd_pps * core, 0), f(core && mid.video_streams !== undefined ? mid.video_streams * core : null, 0),
-    f(mid.gen_cpu_pct), String(mid.tracks_min ?? '-'),
+    f(mid.gen_cpu_pct), String(mid.tracks_min ?? '-'), f(mid.video_kbps, 0),
     f(perS(mid.rtcp_to_subs), 0), f(perS(mid.rtcp_to_pubs), 0), String(mid.plis), String(mid.nacks)]);
   const short = rs.filter((r) => r.tracks_short || r.auth_fail);
   if (short.length) console.log(`warning: ${k}: ${short.length} round(s) with subscribers missing tracks or SRTP failures`);

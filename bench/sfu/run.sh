@@ -23,7 +23,8 @@
 # Environment: SFU_PUBS (4), SFU_SUBS (20; a list such as "10 25 50 100" runs
 # each size in every round), SFU_ROOMS (1: rooms of that shape side by side),
 # SFU_MESH (0; 1: SFU_PUBS members per room that each publish and receive the
-# others, no pure subscribers), SFU_VERIFY (1: the generator decrypts one
+# others, no pure subscribers), SFU_SIMULCAST (0; 1: publishers send three
+# VP8 layers, rid q/h/f), SFU_VERIFY (1: the generator decrypts one
 # forwarded packet in this many), SFU_WARMUP (3), SFU_DURATION (10),
 # SFU_ROUNDS (3), SFU_PROFILES ("gcm cm"), SFU_SERVERS ("tincan janus"),
 # SFU_PIN (auto: servers on CPU 0, generator and driver on the others; 0: none),
@@ -45,6 +46,7 @@ PUBS=${SFU_PUBS:-4}
 SUBS=${SFU_SUBS:-20}
 ROOMS=${SFU_ROOMS:-1}
 MESH=${SFU_MESH:-0}
+SIMULCAST=${SFU_SIMULCAST:-0}
 VERIFY=${SFU_VERIFY:-1}
 WARMUP=${SFU_WARMUP:-3}
 DURATION=${SFU_DURATION:-10}
@@ -66,7 +68,7 @@ bench_init sfu
 CGROUPS=()
 trap 'bench_cleanup; for c in "${CGROUPS[@]}"; do rmdir "$c" 2>/dev/null || true; done' EXIT
 
-for v in PUBS ROOMS MESH VERIFY WARMUP DURATION ROUNDS TIMEOUT; do
+for v in PUBS ROOMS MESH SIMULCAST VERIFY WARMUP DURATION ROUNDS TIMEOUT; do
 	case ${!v} in *[!0-9]* | '') die "SFU_$v must be a whole number, got '${!v}'" ;; esac
 done
 MAXSUBS=0
@@ -293,7 +295,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			uptime >&2
 			timeout "$TIMEOUT" nsenter -t "$NS_SRV" -n "${GEN_PIN[@]}" node "$HERE/drive.mjs" --server "${s%%-*}" \
 				--url "${URL[$s]}" --pid "${PID[$s]}" --pubs "$PUBS" --subs "$n" --rooms "$ROOMS" --mesh "$MESH" \
-				--verify "$VERIFY" --warmup "$WARMUP" \
+				--verify "$VERIFY" --warmup "$WARMUP" --simulcast "$SIMULCAST" \
 				--duration "$DURATION" --srtp "$prof" --room "$([ "$s" = janus ] && echo "$JANUS_ROOM" || echo "b$round$prof$n")" \
 				--gen "nsenter -t $NS_GEN -n $SFULOAD_BIN --bind $GEN_IP" >"$TMP/drive.out" 2>"$TMP/drive.err" || rc=$?
 			if [ "$rc" != 0 ]; then
@@ -315,6 +317,8 @@ for s in "${RUN_SERVERS[@]}"; do
 		if [ -s "$TMP/$s.warn" ]; then
 			echo "bench/sfu: $s logged $(wc -l <"$TMP/$s.warn") warning lines, first ones:" >&2
 			head -5 "$TMP/$s.warn" >&2
+			echo "bench/sfu: the most frequent ones (numbers as N):" >&2
+			sed 's/[0-9][0-9]*/N/g' "$TMP/$s.warn" | sort | uniq -c | sort -rn | head -3 >&2
 		fi
 	fi
 done
@@ -322,7 +326,12 @@ done
 janus_version=$(dpkg-query -W -f '${Version}' janus 2>/dev/null || echo '?')
 echo
 read -r load2 _ </proc/loadavg
-echo "SFU forwarding: $SHAPE; VP8 ~1 Mbit/s 30 fps + Opus 50 pkt/s per publisher;" \
+if [ "$SIMULCAST" = 1 ]; then
+	MEDIA="VP8 simulcast q/h/f ~0.15/0.35/1 Mbit/s 30 fps + Opus 50 pkt/s per publisher"
+else
+	MEDIA="VP8 ~1 Mbit/s 30 fps + Opus 50 pkt/s per publisher"
+fi
+echo "SFU forwarding: $SHAPE; $MEDIA;" \
 	"veth between two network namespaces; generator decrypts 1 forwarded packet in $VERIFY;"
 [ -n "$QUOTA" ] && PIN_NOTE="$PIN_NOTE; each tincan capped at $QUOTA % of a CPU per media thread and each of its threads at $QUOTA % (cgroup cpu quotas)"
 echo "$DURATION s measured after $WARMUP s, median of $ROUNDS interleaved rounds; $NCPU CPUs, $PIN_NOTE;" \

@@ -22,6 +22,9 @@
  *   {"op":"offer","id":N,"sdp":…}    → {"ev":"answer","id":N,"sdp":…}
  *                                      (a subscriber; again for a re-offer)
  *   {"op":"start"} / {"op":"stop"}   publishers start / stop sending
+ *   {"op":"level","id":N,"level":L}  publisher N's audio level from now on
+ *                                      (RFC 6464 -dBov, 0 loudest, 127
+ *                                      silence; id 0: every publisher)
  *   {"op":"stats","detail":B}        → {"ev":"stats",…} counters so far
  *   {"op":"quit"} or end of input    exit
  * and it reports {"ev":"connected","id":N,"profile":"gcm"|"cm"} when a
@@ -32,7 +35,13 @@
  * (decrypt and authenticate one forwarded RTP packet in N per subscriber,
  * count the rest from their clear header: at hundreds of thousands of
  * packets a second the generator must cost less than the server; default 1,
- * every packet).
+ * every packet), --level L (the audio level every publisher starts with,
+ * 127 = silence by default), --simulcast 1 (publishers send their video as
+ * three VP8 layers, rid q/h/f: 320x180 ~0.15, 640x360 ~0.35 and 1280x720
+ * ~1 Mbit/s, each with its own SSRC, key frames and picture IDs, the mid
+ * and rid header extensions on every packet, as Chromium does).
+ * Audio carries the ssrc-audio-level extension (RFC 6464) when the
+ * server's answer took it.
  * Built by `make sfuload` into build/rel/sfuload.
  */
 #include <errno.h>
@@ -62,7 +71,7 @@
 #include "sfu/ice_lite.h"
 
 #define MAX_XPORTS 4096    /* transports in one process (100 rooms x 4 x 2 fit) */
-#define MAX_RX 32            /* SSRCs counted per subscriber */
+#define MAX_RX 128           /* SSRCs counted per subscriber */
 #define PKT_CAP 1600
 #define RTP_PAYLOAD_MAX 1100 /* bytes of VP8 per packet, as browsers cut frames */
 #define BATCH 32
@@ -72,6 +81,33 @@
 #define KEY_MIN_GAP_MS 500   /* key frames on PLI: at most one per this */
 #define CHECK_FAST_MS 50     /* ICE checks until one succeeds */
 #define CHECK_SLOW_MS 2500   /* then, as consent (RFC 7675) */
+#define LAYERS 3             /* simulcast layers: q, h, f */
+#define LEVEL_URI "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define MID_URI "urn:ietf:params:rtp-hdrext:sdes:mid"
+#define RID_URI "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+#define LEVEL_ID 1           /* the ids we offer */
+#define MID_ID 4
+#define RID_ID 10
+
+/* One video stream a publisher sends: the plain track, or a simulcast layer. */
+struct vlayer {
+    uint32_t ssrc;
+    uint16_t seq, picid;
+    uint32_t pkts, octets;
+    uint64_t last_key;
+    int want_key;
+};
+
+/* Per simulcast layer (lowest first): rid, key frame size, delta frame
+ * size range, picture size in the key frame header. */
+static const struct {
+    const char *rid;
+    unsigned key, delta, spread, w, h;
+} LAYER[LAYERS] = {
+    { "q", 2500, 450, 250, 320, 180 },
+    { "h", 6000, 1100, 600, 640, 360 },
+    { "f", 16000, 3200, 1600, 1280, 720 },
+};
 
 enum role { PUB, SUB };
 
@@ -96,13 +132,16 @@ struct xport {
     struct sfu_srtp *tx, *rx;
     int connected, failed;
     /* publisher */
-    uint32_t assrc, vssrc;
-    uint16_t aseq, vseq;
+    uint32_t assrc;
+    uint16_t aseq;
     uint32_t ats, vts;
-    uint64_t next_audio, next_video, last_key, next_rtcp;
-    uint32_t apkts, vpkts, aoctets, voctets;
-    int want_key, frames;
-    uint16_t picid;
+    uint64_t next_audio, next_video, next_rtcp;
+    uint32_t apkts, aoctets;
+    int frames;
+    struct vlayer v[LAYERS];
+    int nv;                  /* 1, or LAYERS with simulcast */
+    uint8_t level;           /* the audio level we send, -dBov */
+    uint8_t level_id, mid_id, rid_id; /* extension ids the answer took, 0: none */
     /* subscriber */
     struct rxtrack rxt[MAX_RX];
     int nrx;
@@ -123,6 +162,8 @@ static struct {
     uint64_t unverified, behind;
     int kick;        /* run the timers now */
     unsigned verify; /* unprotect one RTP packet in this many per subscriber */
+    int simulcast;   /* publishers send LAYERS layers */
+    uint8_t level;   /* the level publishers start with */
 } G;
 
 static uint64_t now_ms(void)
@@ -193,11 +234,13 @@ static struct xport *xport_new(int id, enum role role)
      * starts controlling too and must give way (RFC 8445 §7.3.1.1) */
     x->tiebreak = UINT64_MAX;
     x->assrc = rand32();
-    x->vssrc = rand32();
     x->aseq = (uint16_t)rand32();
-    x->vseq = (uint16_t)rand32();
     x->ats = rand32();
     x->vts = rand32();
+    x->nv = role == PUB && G.simulcast ? LAYERS : 1;
+    for (int l = 0; l < x->nv; l++)
+        x->v[l] = (struct vlayer){ .ssrc = rand32(), .seq = (uint16_t)rand32(), .picid = (uint16_t)(rand32() & 0x7FFF) };
+    x->level = G.level;
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = x };
     epoll_ctl(G.ep, EPOLL_CTL_ADD, fd, &ev);
     G.x[G.nx++] = x;
@@ -260,7 +303,26 @@ static void sdp_transport(const struct xport *x, char *out, size_t cap, size_t *
                G.bind_text, local_port(x));
 }
 
-/* A browser's sendonly offer: Opus (mid 0) and VP8 (mid 1), with SSRCs. */
+/* The video m-section's SSRC or simulcast lines: like Chromium, rids and
+ * no SSRCs for simulcast (the server learns them from the mid and rid
+ * extensions). */
+static void pub_video_lines(const struct xport *x, char *out, size_t cap, size_t *n)
+{
+    if (x->nv == 1) {
+        append(out, cap, n, "a=ssrc:%u cname:load%d\r\na=ssrc:%u msid:s%d v%d\r\n", x->v[0].ssrc, x->id,
+               x->v[0].ssrc, x->id, x->id);
+        return;
+    }
+    append(out, cap, n, "a=extmap:%d %s\r\na=extmap:%d %s\r\n", MID_ID, MID_URI, RID_ID, RID_URI);
+    /* Highest first, as Firefox and janus.js write them: Janus 1.1 takes the
+     * first rid for the highest layer; tincan goes by the names q/h/f. */
+    for (int l = x->nv - 1; l >= 0; l--)
+        append(out, cap, n, "a=rid:%s send\r\n", LAYER[l].rid);
+    append(out, cap, n, "a=simulcast:send f;h;q\r\n");
+}
+
+/* A browser's sendonly offer: Opus (mid 0, with the audio level
+ * extension) and VP8 (mid 1), with SSRCs or simulcast rids. */
 static void pub_offer(struct xport *x, char *out, size_t cap)
 {
     size_t n = 0;
@@ -268,16 +330,30 @@ static void pub_offer(struct xport *x, char *out, size_t cap)
     append(out, cap, &n, "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", AUDIO_PT);
     sdp_transport(x, out, cap, &n, 1);
     append(out, cap, &n,
-           "a=mid:0\r\na=sendonly\r\na=msid:s%d a%d\r\na=rtpmap:%d opus/48000/2\r\n"
+           "a=mid:0\r\na=extmap:%d %s\r\na=sendonly\r\na=msid:s%d a%d\r\na=rtpmap:%d opus/48000/2\r\n"
            "a=fmtp:%d minptime=10;useinbandfec=1\r\na=ssrc:%u cname:load%d\r\na=ssrc:%u msid:s%d a%d\r\n",
-           x->id, x->id, AUDIO_PT, AUDIO_PT, x->assrc, x->id, x->assrc, x->id, x->id);
+           LEVEL_ID, LEVEL_URI, x->id, x->id, AUDIO_PT, AUDIO_PT, x->assrc, x->id, x->assrc, x->id, x->id);
     append(out, cap, &n, "m=video 9 UDP/TLS/RTP/SAVPF %d\r\n", VIDEO_PT);
     sdp_transport(x, out, cap, &n, 0);
     append(out, cap, &n,
            "a=mid:1\r\na=sendonly\r\na=msid:s%d v%d\r\na=rtpmap:%d VP8/90000\r\n"
-           "a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\n"
-           "a=ssrc:%u cname:load%d\r\na=ssrc:%u msid:s%d v%d\r\n",
-           x->id, x->id, VIDEO_PT, VIDEO_PT, VIDEO_PT, VIDEO_PT, x->vssrc, x->id, x->vssrc, x->id, x->id);
+           "a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\n",
+           x->id, x->id, VIDEO_PT, VIDEO_PT, VIDEO_PT, VIDEO_PT);
+    pub_video_lines(x, out, cap, &n);
+}
+
+/* The extension ids the server's answer took (0: not taken). */
+static void take_ext_ids(struct xport *x, const struct sdp *d)
+{
+    for (size_t i = 0; i < d->nmedia; i++) {
+        const struct sdp_media *m = &d->media[i];
+        if (m->port && m->kind == SDP_AUDIO)
+            x->level_id = sdp_extmap_id(m, LEVEL_URI);
+        if (m->port && m->kind == SDP_VIDEO) {
+            x->mid_id = sdp_extmap_id(m, MID_URI);
+            x->rid_id = sdp_extmap_id(m, RID_URI);
+        }
+    }
 }
 
 static void answer_media(const struct xport *x, const struct sdp_media *m, char *out, size_t cap, size_t *n,
@@ -464,7 +540,8 @@ static void on_connected(struct xport *x)
     x->tx = sfu_srtp_new(k.profile, k.client_key, k.key_len, k.client_salt, k.salt_len, SFU_SRTP_OUTBOUND);
     x->rx = sfu_srtp_new(k.profile, k.server_key, k.key_len, k.server_salt, k.salt_len, SFU_SRTP_INBOUND);
     x->connected = x->tx && x->rx;
-    x->want_key = 1;
+    for (int l = 0; l < x->nv; l++)
+        x->v[l].want_key = 1;
     emit(json_pack("{s:s,s:i,s:s}", "ev", x->connected ? "connected" : "failed", "id", x->id, "profile",
                    k.profile == DTLS_SRTP_AEAD_AES_128_GCM ? "gcm" : "cm"));
 }
@@ -516,6 +593,23 @@ static void count_rtp(struct xport *x, const struct rtp_hdr *h)
         t->max = ext;
 }
 
+/* A PLI or FIR for ssrc: a key frame of that layer (of every layer when
+ * the SSRC is none of ours). */
+static void want_key(struct xport *x, uint32_t ssrc)
+{
+    int hit = 0;
+    for (int l = 0; l < x->nv; l++)
+        if (x->v[l].ssrc == ssrc)
+            x->v[l].want_key = hit = 1;
+    for (int l = 0; l < x->nv && !hit; l++)
+        x->v[l].want_key = 1;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static void on_rtcp(struct xport *x, const uint8_t *buf, size_t len)
 {
     struct rtcp_iter it;
@@ -524,10 +618,10 @@ static void on_rtcp(struct xport *x, const uint8_t *buf, size_t len)
     while (rtcp_iter_next(&it, &p) == RTCP_OK) {
         if (p.pt == RTCP_PSFB && p.count == RTCP_FMT_PLI) {
             G.plis++;
-            x->want_key = 1;
+            want_key(x, p.body_len >= 8 ? rd32(p.body + 4) : 0);
         } else if (p.pt == RTCP_PSFB && p.count == RTCP_FMT_FIR) {
             G.firs++;
-            x->want_key = 1;
+            want_key(x, p.body_len >= 12 ? rd32(p.body + 8) : 0);
         } else if (p.pt == RTCP_PSFB && p.count == RTCP_FMT_AFB) {
             G.remb++;
         } else if (p.pt == RTCP_RTPFB && p.count == RTCP_FMT_NACK) {
@@ -626,10 +720,37 @@ static size_t rtp_header(uint8_t *p, uint8_t pt, int marker, uint16_t seq, uint3
     return 12;
 }
 
+/* Appends a one-byte header extension block (RFC 8285) to the 12-byte
+ * header at p with the elements ids[i] = vals[i] (ids of 0 left out);
+ * returns the header's new length. */
+static size_t rtp_ext(uint8_t *p, const uint8_t *ids, const char *const *vals, size_t n)
+{
+    size_t k = 16;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(vals[i]);
+        if (!ids[i] || !len)
+            continue;
+        p[k++] = (uint8_t)(ids[i] << 4 | (len - 1));
+        memcpy(p + k, vals[i], len);
+        k += len;
+    }
+    if (k == 16)
+        return 12;
+    while (k % 4)
+        p[k++] = 0;
+    p[0] |= 0x10;
+    p[12] = 0xBE, p[13] = 0xDE;
+    p[14] = (uint8_t)((k - 16) / 4 >> 8), p[15] = (uint8_t)((k - 16) / 4);
+    return k;
+}
+
 static void send_audio(struct xport *x)
 {
     uint8_t pkt[PKT_CAP];
     size_t n = rtp_header(pkt, AUDIO_PT, 0, x->aseq++, x->ats, x->assrc);
+    char level[2] = { (char)(x->level < 127 ? 0x80 | x->level : 127), 0 }; /* V bit: voice */
+    const char *vals[1] = { level };
+    n = rtp_ext(pkt, &x->level_id, vals, 1);
     size_t plen = 70 + rand32() % 40; /* Opus at about 32 kbit/s */
     pkt[n] = 0x78;                    /* TOC: SILK+CELT wideband 20 ms */
     for (size_t i = 1; i < plen; i++)
@@ -642,51 +763,57 @@ static void send_audio(struct xport *x)
 
 /* VP8 payload descriptor (RFC 7741 §4.2) with a 15-bit PictureID; the first
  * packet of a frame carries the frame header (a key frame's with its start
- * code and a 640x360 size). */
-static size_t vp8_prefix(struct xport *x, uint8_t *p, int first, int key)
+ * code and the layer's size). */
+static size_t vp8_prefix(const struct vlayer *v, int layer, uint8_t *p, int first, int key)
 {
     size_t n = 0;
     p[n++] = (uint8_t)(0x80 | (first ? 0x10 : 0));
     p[n++] = 0x80;
-    p[n++] = (uint8_t)(0x80 | ((x->picid >> 8) & 0x7F));
-    p[n++] = (uint8_t)x->picid;
+    p[n++] = (uint8_t)(0x80 | ((v->picid >> 8) & 0x7F));
+    p[n++] = (uint8_t)v->picid;
     if (!first)
         return n;
     p[n++] = (uint8_t)(key ? 0x10 : 0x11); /* P bit 0 = key frame; show_frame */
     p[n++] = 0x02;
     p[n++] = 0x00;
     if (key) {
-        static const uint8_t sc[7] = { 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01 };
+        unsigned w = LAYER[layer].w, h = LAYER[layer].h;
+        const uint8_t sc[7] = { 0x9d, 0x01, 0x2a, (uint8_t)w, (uint8_t)(w >> 8), (uint8_t)h, (uint8_t)(h >> 8) };
         memcpy(p + n, sc, sizeof(sc));
         n += sizeof(sc);
     }
     return n;
 }
 
-static void send_frame(struct xport *x, uint64_t now)
+/* One frame of video stream l: the plain track (l 0, full size) or a
+ * simulcast layer. */
+static void send_frame(struct xport *x, int l, uint64_t now)
 {
-    int key = x->want_key && (x->last_key == 0 || now - x->last_key >= KEY_MIN_GAP_MS);
-    size_t size = key ? KEY_FRAME_BYTES : 3200 + rand32() % 1600; /* ≈ 1 Mbit/s at 30 frames/s */
+    struct vlayer *v = &x->v[l];
+    int size_of = x->nv == 1 ? LAYERS - 1 : l;
+    int key = v->want_key && (v->last_key == 0 || now - v->last_key >= KEY_MIN_GAP_MS);
+    size_t size = key ? LAYER[size_of].key : LAYER[size_of].delta + rand32() % LAYER[size_of].spread;
     size_t npkt = (size + RTP_PAYLOAD_MAX - 1) / RTP_PAYLOAD_MAX, per = size / npkt;
     if (key) {
-        x->want_key = 0;
-        x->last_key = now;
+        v->want_key = 0;
+        v->last_key = now;
         G.key_frames++;
     }
+    const uint8_t ids[2] = { x->nv > 1 ? x->mid_id : 0, x->nv > 1 ? x->rid_id : 0 };
+    const char *vals[2] = { "1", LAYER[l].rid };
     for (size_t i = 0; i < npkt; i++) {
         uint8_t pkt[PKT_CAP];
-        size_t n = rtp_header(pkt, VIDEO_PT, i + 1 == npkt, x->vseq++, x->vts, x->vssrc);
-        n += vp8_prefix(x, pkt + n, i == 0, key);
+        size_t n = rtp_header(pkt, VIDEO_PT, i + 1 == npkt, v->seq++, x->vts, v->ssrc);
+        n = rtp_ext(pkt, ids, vals, 2);
+        size_t h = n;
+        n += vp8_prefix(v, size_of, pkt + n, i == 0, key);
         for (size_t j = 0; j < per; j++)
             pkt[n + j] = (uint8_t)(j * 131 + i);
-        x->vpkts++;
-        x->voctets += (uint32_t)(n - 12 + per);
+        v->pkts++;
+        v->octets += (uint32_t)(n - h + per);
         send_rtp(x, pkt, n + per);
     }
-    x->picid = (uint16_t)((x->picid + 1) & 0x7FFF);
-    x->vts += 3000;
-    x->frames++;
-    G.frames++;
+    v->picid = (uint16_t)((v->picid + 1) & 0x7FFF);
 }
 
 /* Sends what is due; returns the next time something is. */
@@ -704,7 +831,11 @@ static uint64_t pump_media(struct xport *x, uint64_t now)
         x->next_audio += 20;
     }
     while (x->next_video <= now) {
-        send_frame(x, now);
+        for (int l = 0; l < x->nv; l++)
+            send_frame(x, l, now);
+        x->vts += 3000;
+        x->frames++;
+        G.frames++;
         x->next_video = x->next_video + (x->frames % 3 == 0 ? 34 : 33);
     }
     return x->next_audio < x->next_video ? x->next_audio : x->next_video;
@@ -729,10 +860,14 @@ static void rtcp_tick(struct xport *x, uint64_t now)
     if (x->role == PUB) {
         struct rtcp_sr sr = { .ssrc = x->assrc, .ntp_sec = (uint32_t)(now / 1000 + 2208988800u),
                               .rtp_ts = x->ats, .packet_count = x->apkts, .octet_count = x->aoctets };
-        n = rtcp_build_sr(pkt, sizeof(pkt) - SFU_SRTP_TRAILER_MAX, &sr);
-        sr.ssrc = x->vssrc, sr.rtp_ts = x->vts, sr.packet_count = x->vpkts, sr.octet_count = x->voctets;
-        int m = n > 0 ? rtcp_build_sr(pkt + n, sizeof(pkt) - SFU_SRTP_TRAILER_MAX - (size_t)n, &sr) : -1;
-        n = m > 0 ? n + m : -1;
+        size_t cap = sizeof(pkt) - SFU_SRTP_TRAILER_MAX;
+        n = rtcp_build_sr(pkt, cap, &sr);
+        for (int l = 0; l < x->nv && n > 0; l++) {
+            sr.ssrc = x->v[l].ssrc, sr.rtp_ts = x->vts, sr.packet_count = x->v[l].pkts;
+            sr.octet_count = x->v[l].octets;
+            int m = rtcp_build_sr(pkt + n, cap - (size_t)n, &sr);
+            n = m > 0 ? n + m : -1;
+        }
     } else {
         static struct rtcp_rr rr;
         memset(&rr, 0, sizeof(rr));
@@ -796,8 +931,9 @@ static json_t *track_stats(const struct xport *x, uint64_t *lost, uint64_t *expe
         uint64_t l = exp > t->recv ? exp - t->recv : 0;
         *lost += l;
         *expected += exp;
-        json_array_append_new(arr, json_pack("{s:I,s:b,s:I,s:I}", "ssrc", (json_int_t)t->ssrc, "video", t->video,
-                                             "recv", (json_int_t)t->recv, "lost", (json_int_t)l));
+        json_array_append_new(arr, json_pack("{s:I,s:b,s:I,s:I,s:I}", "ssrc", (json_int_t)t->ssrc, "video", t->video,
+                                             "recv", (json_int_t)t->recv, "bytes", (json_int_t)t->bytes, "lost",
+                                             (json_int_t)l));
     }
     return arr;
 }
@@ -883,6 +1019,8 @@ static void cmd_line(const char *line)
         }
     } else if (strcmp(op, "answer") == 0 && sdp && find(id)) {
         struct sdp *d = parse_sdp(sdp);
+        if (d)
+            take_ext_ids(find(id), d);
         if (!d || take_remote(find(id), d, sdp) != 0)
             emit(json_pack("{s:s,s:i,s:s}", "ev", "failed", "id", id, "why", "answer without ICE or candidate"));
     } else if (strcmp(op, "offer") == 0 && sdp) {
@@ -891,6 +1029,11 @@ static void cmd_line(const char *line)
         G.sending = op[2] == 'a';
         for (int i = 0; i < G.nx; i++)
             G.x[i]->next_audio = G.x[i]->next_video = 0;
+    } else if (strcmp(op, "level") == 0) {
+        int level = (int)json_integer_value(json_object_get(o, "level"));
+        for (int i = 0; i < G.nx; i++)
+            if (G.x[i]->role == PUB && (id == 0 || G.x[i]->id == id))
+                G.x[i]->level = (uint8_t)(level < 0 ? 0 : level > 127 ? 127 : level);
     } else if (strcmp(op, "stats") == 0) {
         cmd_stats(json_is_true(json_object_get(o, "detail")));
     } else if (strcmp(op, "quit") == 0) {
@@ -930,17 +1073,22 @@ static void parse_args(int argc, char **argv, unsigned *offer)
 {
     *offer = DTLS_OFFER_AES_128_GCM | DTLS_OFFER_CM_SHA1_80;
     snprintf(G.bind_text, sizeof(G.bind_text), "127.0.0.1");
+    G.level = 127;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--bind") == 0)
             snprintf(G.bind_text, sizeof(G.bind_text), "%s", argv[i + 1]);
         else if (strcmp(argv[i], "--verify") == 0)
             G.verify = (unsigned)atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--simulcast") == 0)
+            G.simulcast = atoi(argv[i + 1]) != 0;
+        else if (strcmp(argv[i], "--level") == 0)
+            G.level = (uint8_t)(atoi(argv[i + 1]) & 127);
         else if (strcmp(argv[i], "--srtp") == 0)
             *offer = strcmp(argv[i + 1], "gcm") == 0 ? DTLS_OFFER_AES_128_GCM
                      : strcmp(argv[i + 1], "cm") == 0 ? DTLS_OFFER_CM_SHA1_80
                                                       : *offer;
         else {
-            fprintf(stderr, "usage: sfuload [--bind IPv4] [--srtp gcm|cm|both] [--verify N]\n");
+            fprintf(stderr, "usage: sfuload [--bind IPv4] [--srtp gcm|cm|both] [--verify N] [--simulcast 0|1] [--level 0-127]\n");
             exit(2);
         }
     }

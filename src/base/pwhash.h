@@ -4,7 +4,9 @@
  *
  * Parameters (docs/rooms.md): 19 MiB of memory, 2 passes, 1 lane, a
  * 16-byte random salt, a 32-byte hash: OWASP's first recommended argon2id
- * setting. A hash costs tens of milliseconds of CPU on the calling thread.
+ * setting. A hash costs tens of milliseconds of CPU on the calling thread,
+ * so the server runs them on worker threads (src/base/workq.c); every
+ * function here may be called from several threads at once.
  * Verification reads the parameters from the stored string, so stronger
  * settings later still verify old hashes.
  */

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -33,12 +34,27 @@
 #define TOKEN_BYTES 32
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 128
+#define PASSES_MAX 4096
+#define PASS_TTL_MS (12LL * 3600 * 1000)
 
 struct accounts {
     struct store *st;
     struct accounts_conf conf;
     struct strmap limits;
+    struct strmap passes;       /* room passwords verified lately (struct pass) */
+    unsigned char pass_secret[32];
     struct accounts_stats stats;
+};
+
+/* A room password that verified: the join that follows (over the
+ * WebSocket) and rejoins after a reconnect need no second argon2id on the
+ * loop. The key is an HMAC under a per-process secret of the room id, its
+ * stored hash and the password, so it opens nothing without the password
+ * and stops matching when the password changes. */
+struct pass {
+    struct strmap_entry entry;
+    char key[2 * SHA256_DIGEST_LENGTH + 1];
+    int64_t until;
 };
 
 struct limit {
@@ -55,8 +71,25 @@ struct ctx {
     const struct accounts_request *req;
     struct accounts_response *out;
     struct accounts_body body;
-    struct users_user user;     /* the session's account, for routes that need one */
+    struct users_user user;     /* the session's account, or the login's */
     char id[USERS_ROOM_ID_LEN + 1];
+    int waits;                  /* the route called wait_for() */
+};
+
+enum wait_op { W_HASH, W_VERIFY, W_VERIFY_DUMMY };
+
+/* A request suspended until a password is hashed or verified off the loop
+ * (accounts_handle). The handler's context lives here meanwhile; the
+ * request's headers and body do not, so what a continuation needs is in
+ * ctx (body, user, id) or copied (source, now_ms). */
+struct accounts_wait {
+    struct ctx c;
+    struct accounts_request req; /* now_ms and source only */
+    char source[64];
+    enum wait_op op;
+    char encoded[PWHASH_MAX + USERS_HASH_MAX]; /* W_VERIFY: the stored hash; W_HASH: the new one */
+    int result;                 /* W_HASH: 0 or -1; W_VERIFY*: 1 on a match */
+    void (*then)(struct ctx *c, const struct accounts_wait *w);
 };
 
 /* --- answers --- */
@@ -102,10 +135,27 @@ static void drop_idle(struct strmap_entry *e, void *arg)
     }
 }
 
+static void free_pass(struct strmap_entry *e, void *arg)
+{
+    (void)arg;
+    xfree(container_of(e, struct pass, entry));
+}
+
+static void drop_pass(struct strmap_entry *e, void *arg)
+{
+    struct accounts *a = ((void **)arg)[0];
+    int64_t now = *(int64_t *)((void **)arg)[1];
+    if (container_of(e, struct pass, entry)->until <= now) {
+        strmap_del(&a->passes, e);
+        free_pass(e, NULL);
+    }
+}
+
 void accounts_sweep(struct accounts *a, int64_t now_ms)
 {
     void *arg[2] = { a, &now_ms };
     strmap_each(&a->limits, drop_idle, arg);
+    strmap_each(&a->passes, drop_pass, arg);
 }
 
 /* Takes a token from the bucket called key: 0 when allowed, else the ms to
@@ -138,6 +188,68 @@ static void limited(struct accounts_response *out, uint64_t wait_ms)
     out->retry_after_s = (wait_ms + 999) / 1000;
 }
 
+/* --- waiting for a hash --- */
+
+/* What a continuation gets when there was nothing to hash ("" and 0). */
+static const struct accounts_wait no_wait;
+
+/* Suspends the route: op runs on c->body.password (with encoded, the
+ * stored hash for W_VERIFY) off the loop, then then(c, w) answers. */
+static void wait_for(struct ctx *c, enum wait_op op, const char *encoded, void (*then)(struct ctx *, const struct accounts_wait *))
+{
+    struct accounts_wait *w = container_of(c, struct accounts_wait, c);
+    w->op = op;
+    w->then = then;
+    snprintf(w->encoded, sizeof(w->encoded), "%s", encoded ? encoded : "");
+    w->req = *c->req;
+    snprintf(w->source, sizeof(w->source), "%s", c->req->source ? c->req->source : "");
+    w->req.source = w->source;
+    w->req.method = w->req.path = w->req.cookie = w->req.origin = w->req.fetch_site = w->req.host = NULL;
+    w->req.body = NULL;
+    w->req.method_len = w->req.path_len = w->req.cookie_len = w->req.origin_len = w->req.fetch_site_len = 0;
+    w->req.body_len = 0;
+    c->req = &w->req;
+    c->out = NULL;
+    c->waits = 1;
+}
+
+void accounts_wait_work(struct accounts_wait *w)
+{
+    const char *pw = w->c.body.password;
+    size_t pl = strlen(pw);
+    if (w->op == W_HASH)
+        w->result = pwhash_hash(pw, pl, w->encoded, sizeof(w->encoded));
+    else if (w->op == W_VERIFY)
+        w->result = pwhash_verify(w->encoded, pw, pl);
+    else
+        w->result = pwhash_verify_dummy(pw, pl);
+}
+
+void accounts_wait_free(struct accounts_wait *w)
+{
+    if (!w)
+        return;
+    OPENSSL_cleanse(w, sizeof(*w));
+    xfree(w);
+}
+
+static void reset_answer(struct accounts_response *out)
+{
+    out->set_cookie[0] = '\0';
+    out->retry_after_s = 0;
+    out->allow = NULL;
+}
+
+void accounts_resume(struct accounts *a, struct accounts_wait *w, int64_t now_ms, struct accounts_response *out)
+{
+    w->c.a = a;
+    w->c.out = out;
+    w->req.now_ms = now_ms;
+    reset_answer(out);
+    w->then(&w->c, w);
+    accounts_wait_free(w);
+}
+
 /* --- life cycle --- */
 
 struct accounts *accounts_new(struct store *st, const struct accounts_conf *conf)
@@ -146,6 +258,9 @@ struct accounts *accounts_new(struct store *st, const struct accounts_conf *conf
     a->st = st;
     a->conf = *conf;
     strmap_init(&a->limits);
+    strmap_init(&a->passes);
+    if (RAND_bytes(a->pass_secret, sizeof(a->pass_secret)) != 1)
+        memset(a->pass_secret, 0, sizeof(a->pass_secret)); /* then passes are never kept (pass_key) */
     return a;
 }
 
@@ -161,6 +276,8 @@ void accounts_free(struct accounts *a)
         return;
     strmap_each(&a->limits, free_limit, NULL);
     strmap_cleanup(&a->limits);
+    strmap_each(&a->passes, free_pass, NULL);
+    strmap_cleanup(&a->passes);
     xfree(a);
 }
 
@@ -322,15 +439,70 @@ int accounts_session_live(struct accounts *a, const char *session_hash, int64_t 
     return users_session_user(a->st, session_hash, now_ms, &u) == STORE_OK;
 }
 
-int accounts_team_room_check(struct accounts *a, const char *id, const char *password)
+/* The pass key of (room id, stored hash, password) in hex; -1 if none. */
+static int pass_key(const struct accounts *a, const char *id, const char *pwhash, const char *pw, char out[65])
+{
+    static const unsigned char zero[32];
+    unsigned char data[USERS_ROOM_ID_LEN + USERS_HASH_MAX + ACCOUNTS_FIELD_MAX + 3], mac[SHA256_DIGEST_LENGTH];
+    unsigned int maclen = 0;
+    int n = snprintf((char *)data, sizeof(data), "%s%c%s%c%s", id, 0, pwhash, 0, pw);
+    if (n < 0 || (size_t)n >= sizeof(data) || memcmp(a->pass_secret, zero, sizeof(zero)) == 0 ||
+        !HMAC(EVP_sha256(), a->pass_secret, sizeof(a->pass_secret), data, (size_t)n, mac, &maclen)) {
+        OPENSSL_cleanse(data, sizeof(data));
+        return -1;
+    }
+    OPENSSL_cleanse(data, sizeof(data));
+    for (unsigned i = 0; i < maclen; i++)
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+    return 0;
+}
+
+/* True when the password verified for the room lately (and keeps it). */
+static int pass_valid(struct accounts *a, const char *id, const char *pwhash, const char *pw, int64_t now)
+{
+    char k[65];
+    struct strmap_entry *e = pass_key(a, id, pwhash, pw, k) == 0 ? strmap_get(&a->passes, k) : NULL;
+    struct pass *p = e ? container_of(e, struct pass, entry) : NULL;
+    if (!p || p->until <= now)
+        return 0;
+    p->until = now + PASS_TTL_MS;
+    return 1;
+}
+
+static void pass_remember(struct accounts *a, const char *id, const char *pwhash, const char *pw, int64_t now)
+{
+    char k[65];
+    if (pass_key(a, id, pwhash, pw, k) < 0 || pass_valid(a, id, pwhash, pw, now))
+        return;
+    if (a->passes.count >= PASSES_MAX)
+        accounts_sweep(a, now);
+    if (a->passes.count >= PASSES_MAX)
+        return;
+    struct pass *p = xcalloc(1, sizeof(*p));
+    memcpy(p->key, k, sizeof(p->key));
+    p->until = now + PASS_TTL_MS;
+    strmap_put(&a->passes, &p->entry, p->key);
+}
+
+int accounts_team_room_check(struct accounts *a, const char *id, const char *password, int64_t now_ms, char *pwhash,
+                             size_t cap)
 {
     struct users_room r;
     enum store_status res = users_room_get(a->st, id, &r);
     if (res != STORE_OK)
         return res == STORE_NOT_FOUND ? 1 : -1;
-    if (r.pwhash[0] && !pwhash_verify(r.pwhash, password, strlen(password)))
+    if (!r.pwhash[0] || pass_valid(a, id, r.pwhash, password, now_ms))
+        return 0;
+    if (strlen(password) > PASSWORD_MAX || cap < sizeof(r.pwhash))
         return 2;
-    return 0;
+    memcpy(pwhash, r.pwhash, sizeof(r.pwhash));
+    return 3;
+}
+
+void accounts_team_room_passed(struct accounts *a, const char *id, const char *pwhash, const char *password,
+                               int64_t now_ms)
+{
+    pass_remember(a, id, pwhash, password, now_ms);
 }
 
 /* Starts a session for u and sets its cookie; then answers status with
@@ -365,6 +537,8 @@ static enum store_status create_account(struct ctx *c, const char *hash, struct 
     return users_create_invited(c->a->st, ih, c->body.username, hash, c->req->now_ms, &u->id, &u->admin);
 }
 
+static void register_hashed(struct ctx *c, const struct accounts_wait *w);
+
 static void route_register(struct ctx *c)
 {
     enum accounts_registration mode = c->a->conf.registration;
@@ -383,13 +557,18 @@ static void route_register(struct ctx *c)
         accounts_error(c->out, 400, !accounts_valid_username(c->body.username) ? "invalid_username" : "invalid_password");
         return;
     }
-    char hash[PWHASH_MAX];
-    if (pwhash_hash(c->body.password, strlen(c->body.password), hash, sizeof(hash)) < 0) {
+    wait_for(c, W_HASH, NULL, register_hashed);
+}
+
+/* The password of a registration is hashed: create the account. */
+static void register_hashed(struct ctx *c, const struct accounts_wait *w)
+{
+    if (w->result < 0) {
         accounts_error(c->out, 500, "internal");
         return;
     }
     struct users_user u = { 0 };
-    enum store_status res = create_account(c, hash, &u);
+    enum store_status res = create_account(c, w->encoded, &u);
     if (res == STORE_CONFLICT)
         accounts_error(c->out, 409, "username_taken");
     else if (res == STORE_NOT_FOUND)
@@ -413,6 +592,8 @@ static uint64_t login_wait(struct ctx *c)
     return w1 > w2 ? w1 : w2;
 }
 
+static void login_checked(struct ctx *c, const struct accounts_wait *w);
+
 static void route_login(struct ctx *c)
 {
     uint64_t wait = login_wait(c);
@@ -428,9 +609,19 @@ static void route_login(struct ctx *c)
         accounts_error(c->out, 500, "internal");
         return;
     }
-    size_t pl = strlen(c->body.password);
-    int ok = res == STORE_OK ? pwhash_verify(u.pwhash, c->body.password, pl) : pwhash_verify_dummy(c->body.password, pl);
-    if (!ok || u.disabled) {
+    if (res == STORE_OK)
+        c->user = u;
+    wait_for(c, res == STORE_OK ? W_VERIFY : W_VERIFY_DUMMY, res == STORE_OK ? u.pwhash : NULL, login_checked);
+}
+
+/* The login's password is verified. The account is read again: it may have
+ * been disabled, or deleted and made anew, meanwhile. */
+static void login_checked(struct ctx *c, const struct accounts_wait *w)
+{
+    struct users_user u;
+    int ok = w->op == W_VERIFY && w->result == 1 && users_get(c->a->st, c->body.username, &u) == STORE_OK &&
+             u.id == c->user.id && !u.disabled;
+    if (!ok) {
         c->a->stats.bad_credentials++;
         accounts_error(c->out, 401, "invalid_credentials");
         return;
@@ -547,6 +738,8 @@ static void route_rooms_list(struct ctx *c)
     answer(c->out, 200, json_pack("{s:o}", "rooms", l.arr));
 }
 
+static void room_create_hashed(struct ctx *c, const struct accounts_wait *w);
+
 static void route_room_create(struct ctx *c)
 {
     const char *pw = c->body.password;
@@ -554,13 +747,19 @@ static void route_room_create(struct ctx *c)
         accounts_error(c->out, 400, valid_room_name(c->body.name) ? "invalid_password" : "invalid_name");
         return;
     }
-    char hash[PWHASH_MAX] = "";
-    if (*pw && pwhash_hash(pw, strlen(pw), hash, sizeof(hash)) < 0) {
-        accounts_error(c->out, 500, "internal");
+    if (*pw) {
+        wait_for(c, W_HASH, NULL, room_create_hashed);
         return;
     }
+    room_create_hashed(c, &no_wait);
+}
+
+/* Creates the room (with w's hash when it has a password). */
+static void room_create_hashed(struct ctx *c, const struct accounts_wait *w)
+{
     struct users_room r;
-    if (users_room_create(c->a->st, c->body.name, c->user.id, hash, c->req->now_ms, &r) != STORE_OK) {
+    if (w->result < 0 ||
+        users_room_create(c->a->st, c->body.name, c->user.id, w->encoded, c->req->now_ms, &r) != STORE_OK) {
         accounts_error(c->out, 500, "internal");
         return;
     }
@@ -584,22 +783,7 @@ static int managed_room(struct ctx *c, struct users_room *r)
     return 1;
 }
 
-/* Sets (or with "" removes) the room password of the path's room. */
-static int set_room_password(struct ctx *c)
-{
-    const char *pw = c->body.password;
-    char hash[PWHASH_MAX] = "";
-    if (strlen(pw) > PASSWORD_MAX) {
-        accounts_error(c->out, 400, "invalid_password");
-        return -1;
-    }
-    if ((*pw && pwhash_hash(pw, strlen(pw), hash, sizeof(hash)) < 0) ||
-        users_room_set_password(c->a->st, c->id, hash) != STORE_OK) {
-        accounts_error(c->out, 500, "internal");
-        return -1;
-    }
-    return 0;
-}
+static void rename_hashed(struct ctx *c, const struct accounts_wait *w);
 
 /* PATCH: a new name, a new password ("" removes it), or both. */
 static void route_room_rename(struct ctx *c)
@@ -611,9 +795,26 @@ static void route_room_rename(struct ctx *c)
         accounts_error(c->out, 400, "invalid_name");
         return;
     }
-    if (c->body.has_password && set_room_password(c) < 0)
+    if (c->body.has_password && strlen(c->body.password) > PASSWORD_MAX) {
+        accounts_error(c->out, 400, "invalid_password");
         return;
-    if ((valid_room_name(c->body.name) && users_room_rename(c->a->st, c->id, c->body.name) != STORE_OK) ||
+    }
+    if (c->body.has_password && c->body.password[0])
+        wait_for(c, W_HASH, NULL, rename_hashed);
+    else
+        rename_hashed(c, &no_wait);
+}
+
+/* Applies the PATCH (the new password's hash in w). After a wait the room
+ * is checked again: it may be gone or have changed hands meanwhile. */
+static void rename_hashed(struct ctx *c, const struct accounts_wait *w)
+{
+    struct users_room r;
+    if (c->waits && !managed_room(c, &r))
+        return;
+    if (w->result < 0 ||
+        (c->body.has_password && users_room_set_password(c->a->st, c->id, w->encoded) != STORE_OK) ||
+        (valid_room_name(c->body.name) && users_room_rename(c->a->st, c->id, c->body.name) != STORE_OK) ||
         users_room_get(c->a->st, c->id, &r) != STORE_OK) {
         accounts_error(c->out, 500, "internal");
         return;
@@ -633,21 +834,43 @@ static void route_room_delete(struct ctx *c)
         accounts_error(c->out, res == STORE_NOT_FOUND ? 404 : 500, res == STORE_NOT_FOUND ? "not_found" : "internal");
 }
 
+/* Reads the path's room into r; answers 404 or 500 and returns 0 if it
+ * cannot. */
+static int get_room(struct ctx *c, struct users_room *r)
+{
+    enum store_status res = users_room_get(c->a->st, c->id, r);
+    if (res != STORE_OK)
+        accounts_error(c->out, res == STORE_NOT_FOUND ? 404 : 500, res == STORE_NOT_FOUND ? "not_found" : "internal");
+    return res == STORE_OK;
+}
+
+static void enter_checked(struct ctx *c, const struct accounts_wait *w);
+
 /* Checks the room password before a client joins the room. */
 static void route_room_enter(struct ctx *c)
 {
     struct users_room r;
-    enum store_status res = users_room_get(c->a->st, c->id, &r);
-    if (res != STORE_OK) {
-        accounts_error(c->out, res == STORE_NOT_FOUND ? 404 : 500, res == STORE_NOT_FOUND ? "not_found" : "internal");
+    if (!get_room(c, &r))
         return;
-    }
-    size_t pl = strlen(c->body.password);
-    if (r.pwhash[0] && !pwhash_verify(r.pwhash, c->body.password, pl)) {
+    if (r.pwhash[0])
+        wait_for(c, W_VERIFY, r.pwhash, enter_checked);
+    else
+        answer(c->out, 200, json_pack("{s:o}", "room", room_json(&r, &c->user)));
+}
+
+/* The room password is verified; it must still be the room's password. */
+static void enter_checked(struct ctx *c, const struct accounts_wait *w)
+{
+    struct users_room r;
+    if (!get_room(c, &r))
+        return;
+    if (r.pwhash[0] && (w->result != 1 || strcmp(r.pwhash, w->encoded) != 0)) {
         c->a->stats.forbidden++;
         accounts_error(c->out, 403, "wrong_room_password");
         return;
     }
+    if (r.pwhash[0])
+        pass_remember(c->a, c->id, r.pwhash, c->body.password, c->req->now_ms);
     answer(c->out, 200, json_pack("{s:o}", "room", room_json(&r, &c->user)));
 }
 
@@ -739,15 +962,15 @@ static const struct route *find_route(const struct accounts_request *req, struct
     return NULL;
 }
 
-void accounts_handle(struct accounts *a, const struct accounts_request *req, struct accounts_response *out)
+struct accounts_wait *accounts_handle(struct accounts *a, const struct accounts_request *req,
+                                     struct accounts_response *out)
 {
-    struct ctx *c = xcalloc(1, sizeof(*c));
+    struct accounts_wait *w = xcalloc(1, sizeof(*w));
+    struct ctx *c = &w->c;
     c->a = a;
     c->req = req;
     c->out = out;
-    out->set_cookie[0] = '\0';
-    out->retry_after_s = 0;
-    out->allow = NULL;
+    reset_answer(out);
     const struct route *r = find_route(req, c);
     int changes = r && strcmp(r->method, "GET") != 0;
     enum store_status res = STORE_OK;
@@ -764,6 +987,17 @@ void accounts_handle(struct accounts *a, const struct accounts_request *req, str
     } else {
         r->fn(c);
     }
-    OPENSSL_cleanse(&c->body, sizeof(c->body));
-    xfree(c);
+    if (c->waits)
+        return w;
+    accounts_wait_free(w);
+    return NULL;
+}
+
+void accounts_handle_now(struct accounts *a, const struct accounts_request *req, struct accounts_response *out)
+{
+    struct accounts_wait *w = accounts_handle(a, req, out);
+    if (w) {
+        accounts_wait_work(w);
+        accounts_resume(a, w, req->now_ms, out);
+    }
 }

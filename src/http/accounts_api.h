@@ -7,9 +7,10 @@
  * the method, path, body, the Cookie, Origin, Sec-Fetch-Site and Host
  * headers, the source address and the time. Besides the store, the only
  * state is the login and registration limiters and the refusal counters
- * kept in struct accounts. Passwords are hashed here (argon2id, which
- * takes tens of milliseconds). The routes, bodies and error codes are in
- * docs/rooms.md.
+ * kept in struct accounts. Passwords are hashed with argon2id, which
+ * takes tens of milliseconds: requests that need it are suspended
+ * (accounts_handle returns a wait) so the caller can hash off its event
+ * loop. The routes, bodies and error codes are in docs/rooms.md.
  */
 #ifndef TINCAN_ACCOUNTS_API_H
 #define TINCAN_ACCOUNTS_API_H
@@ -44,6 +45,7 @@ struct accounts_stats {
     uint64_t unauthenticated;   /* no live session */
     uint64_t bad_credentials;   /* failed logins */
     uint64_t forbidden;         /* not the owner / not an admin / registration refused */
+    uint64_t hashing;           /* gauge: requests waiting for a password hash (the glue's) */
 };
 
 struct accounts_request {
@@ -105,12 +107,40 @@ int accounts_session_of(struct accounts *a, const char *cookie, size_t len, int6
 /* Whether the session session_hash (hex SHA-256) is live at now_ms. */
 int accounts_session_live(struct accounts *a, const char *session_hash, int64_t now_ms);
 /* Checks a team room and its password for a join: 0 opens it, 1 no such
- * room, 2 wrong password, -1 store error. */
-int accounts_team_room_check(struct accounts *a, const char *id, const char *password);
+ * room, 2 wrong password, -1 store error, 3 the password must be verified
+ * against the room's hash, copied to pwhash (cap >= USERS_HASH_MAX + 1):
+ * run pwhash_verify off the loop, then accounts_team_room_passed() if it
+ * matched. A password that verified for the room in the last 12 hours
+ * (POST .../enter, or an earlier join) is taken without argon2id. */
+int accounts_team_room_check(struct accounts *a, const char *id, const char *password, int64_t now_ms, char *pwhash,
+                             size_t cap);
+/* Remembers that password verified against pwhash for room id (see
+ * accounts_team_room_check). */
+void accounts_team_room_passed(struct accounts *a, const char *id, const char *pwhash, const char *password,
+                               int64_t now_ms);
 /* True when path (without query) belongs to this API. */
 int accounts_is_api_path(const char *path, size_t len);
-/* Answers one request (HEAD like GET; the caller drops the body). */
-void accounts_handle(struct accounts *a, const struct accounts_request *req, struct accounts_response *out);
+/* A request waiting for a password hash or verification. */
+struct accounts_wait;
+/* Answers one request into out (HEAD like GET; the caller drops the body)
+ * and returns NULL; or, when the answer needs argon2id (register, login,
+ * a room password set or checked), returns a wait and leaves out alone.
+ * The caller then runs accounts_wait_work(w) on any thread and
+ * accounts_resume() on the loop, or drops it with accounts_wait_free().
+ * The wait keeps what it needs; req may go once this returns. */
+struct accounts_wait *accounts_handle(struct accounts *a, const struct accounts_request *req,
+                                     struct accounts_response *out);
+/* The hash or verification of w: CPU only (tens of ms), touches nothing
+ * but w, so any thread may run it. */
+void accounts_wait_work(struct accounts_wait *w);
+/* Answers w's request into out, now that accounts_wait_work(w) ran
+ * (loop thread; now_ms: the time now), and frees w. State that may have
+ * changed during the wait (the account, the room) is read again. */
+void accounts_resume(struct accounts *a, struct accounts_wait *w, int64_t now_ms, struct accounts_response *out);
+/* Frees w without answering (its client went away); NULL is fine. */
+void accounts_wait_free(struct accounts_wait *w);
+/* accounts_handle, with any hash done on the calling thread (tests, CLI). */
+void accounts_handle_now(struct accounts *a, const struct accounts_request *req, struct accounts_response *out);
 /* Fills out with status and {"error":code}. */
 void accounts_error(struct accounts_response *out, int status, const char *code);
 

@@ -55,6 +55,13 @@ enum client_state {
     CLIENT_CLOSED,
 };
 
+/* An answer being made off the loop (a password hash, src/server/
+ * accounts_glue.c): the connection reads no further request meanwhile, and
+ * cancel runs if the connection goes first. */
+struct client_wait {
+    void (*cancel)(struct client_wait *w);
+};
+
 struct client {
     struct conn conn;
     struct server *srv;
@@ -74,6 +81,7 @@ struct client {
     struct loop_defer release;
     struct loop_defer flush;   /* output queued from another client's event */
     struct ws_session *ws;     /* set once upgraded */
+    struct client_wait *waiting; /* HTTP: the current request's answer is being made */
 };
 
 /* Takes an accepted fd from ip and starts sniffing. Returns the client, or

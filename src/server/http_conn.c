@@ -69,7 +69,7 @@ static long request_body(struct client *c, const struct http_request *req, size_
 /* Handles complete requests in the input; stops at a partial one. */
 static void on_data(struct client *c)
 {
-    while (c->state == CLIENT_HTTP && !c->close_after_flush && c->conn.in.len > 0) {
+    while (c->state == CLIENT_HTTP && !c->close_after_flush && !c->waiting && c->conn.in.len > 0) {
         if (!c->in_request) {
             c->in_request = 1;
             client_set_timer(c, (uint64_t)c->srv->conf->header_timeout * 1000);
@@ -102,10 +102,24 @@ static void on_data(struct client *c)
     }
 }
 
-/* The head deadline (408) or the keep-alive idle time passed. */
+void http_conn_answered(struct client *c)
+{
+    c->waiting = NULL;
+    if (c->state != CLIENT_HTTP)
+        return;
+    if (!c->close_after_flush)
+        client_set_timer(c, (uint64_t)c->srv->conf->keepalive_timeout * 1000);
+    on_data(c); /* requests pipelined behind the one answered */
+    client_update(c);
+}
+
+/* The head deadline (408) or the keep-alive idle time passed. An answer
+ * being made is no idleness: the work queue is bounded, so it comes. */
 static void on_timer(struct client *c)
 {
-    if (c->in_request) {
+    if (c->waiting) {
+        client_set_timer(c, (uint64_t)c->srv->conf->keepalive_timeout * 1000);
+    } else if (c->in_request) {
         http_send_error(c, 408, NULL);
         client_update(c);
     } else {
@@ -116,7 +130,7 @@ static void on_timer(struct client *c)
 /* A request being read or answered finishes; an idle connection goes now. */
 static void on_shutdown(struct client *c)
 {
-    if (c->in_request || conn_pending(&c->conn)) {
+    if (!c->waiting && (c->in_request || conn_pending(&c->conn))) {
         client_finish(c);
         client_update(c);
         return;
@@ -124,13 +138,26 @@ static void on_shutdown(struct client *c)
     client_close(c, "shutdown");
 }
 
-/* Pipelined requests wait while answers pile up or the last one is out. */
+/* Pipelined requests wait while answers pile up or the last one is out.
+ * While an answer is being made, reading goes on only until a byte is in,
+ * so that a client that goes away is noticed. */
 static int wants_input(const struct client *c)
 {
+    if (c->waiting)
+        return c->conn.in.len == 0;
     return !c->close_after_flush && conn_pending(&c->conn) < HTTP_BACKLOG;
+}
+
+/* The connection goes (or upgrades): an answer being made has no reader. */
+static void on_close(struct client *c)
+{
+    struct client_wait *w = c->waiting;
+    c->waiting = NULL;
+    if (w)
+        w->cancel(w);
 }
 
 static const struct client_proto http_conn_proto = {
     .name = "http", .on_data = on_data, .on_timer = on_timer, .on_shutdown = on_shutdown,
-    .wants_input = wants_input,
+    .wants_input = wants_input, .on_close = on_close,
 };

@@ -15,5 +15,8 @@
 /* c's first bytes are HTTP (plain: without TLS, which only gets the
  * redirect): it speaks HTTP from now on. */
 void http_conn_start(struct client *c, int plain);
+/* The answer c was waiting for (c->waiting) has been queued: reading and
+ * the keep-alive deadline resume, and pipelined requests are handled. */
+void http_conn_answered(struct client *c);
 
 #endif

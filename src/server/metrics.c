@@ -339,6 +339,8 @@ static void render_accounts(struct writer *w, const struct metrics_snapshot *m)
     sample(w, "accounts_refused_total", "reason=\"unauthenticated\"", a->unauthenticated);
     sample(w, "accounts_refused_total", "reason=\"bad_credentials\"", a->bad_credentials);
     sample(w, "accounts_refused_total", "reason=\"forbidden\"", a->forbidden);
+    family(w, "accounts_hashing", "gauge", "Account requests waiting for an argon2id hash on a worker thread.");
+    sample(w, "accounts_hashing", "", a->hashing);
 }
 
 int metrics_render(const struct metrics_snapshot *m, char *out, size_t cap)

@@ -21,7 +21,7 @@
 #include "server.h"
 #include "sfu_int.h"
 
-#define SDP_TEXT_MAX (64u << 10)
+#define SDP_TEXT_MAX (256u << 10) /* 64 m-sections of ~1.2 KB, with room */
 #define HOST_PRIORITY 2130706431u /* typ host, local preference 65535, component 1 (RFC 8445 §5.1.2.1) */
 
 /* --- messages to the browser --- */
@@ -340,6 +340,7 @@ static void on_enter(void *ctx, struct peer *peer, void *conn, const char *room)
     p->room->count++;
     w->parts++;
     p->member = sfu_room_join(p->room->router, hub_peer_id(peer), p);
+    sfu_room_set_screen(p->room->router, p->member, hub_peer_screen(peer));
     host_ip(g, conn, p->host_ip, sizeof(p->host_ip));
     p->next = g->parts;
     if (g->parts)
@@ -445,11 +446,20 @@ static void on_view(void *ctx, struct peer *peer, const char *peer_id, int width
     sfu_worker_leave(p->room->w);
 }
 
+/* p's state names its screen share's track: the allocator serves it
+ * first (alloc.h). */
+static void on_screen(void *ctx, struct peer *peer, const char *track_id)
+{
+    struct sfu_part *p = part_of(ctx, peer);
+    if (p)
+        sfu_room_set_screen(p->room->router, p->member, track_id);
+}
+
 void sfu_signal_hook(struct sfu_glue *g)
 {
     struct hub_sfu h = {
         .ctx = g, .enter = on_enter, .leave = on_leave, .message = on_message, .resumed = on_resumed,
-        .view = on_view,
+        .view = on_view, .screen = on_screen,
     };
     hub_set_sfu(g->srv->hub, &h);
 }

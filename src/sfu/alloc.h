@@ -22,7 +22,7 @@
 
 #define SFU_ALLOC_LAYERS 3
 #define SFU_ALLOC_SPARE 1.2
-#define SFU_ALLOC_MAX 32 /* streams looked at per subscriber */
+#define SFU_ALLOC_MAX 64 /* streams looked at per subscriber: every slot (SFU_ROOM_SLOTS) */
 
 enum sfu_alloc_kind { SFU_ALLOC_AUDIO, SFU_ALLOC_VIDEO, SFU_ALLOC_SCREEN };
 

@@ -191,6 +191,11 @@ void sfu_room_set_last_n(struct sfu_room *r, unsigned n);
 uint64_t sfu_room_estimate(const struct sfu_member *m);
 /* The active speaker's member id, or NULL. */
 const char *sfu_room_speaker(const struct sfu_room *r);
+/* m's screen share is its video track whose msid track id is track_id
+ * ("" or NULL: none; copied, truncated to SDP_TOKEN_MAX - 1): the
+ * allocator serves it before every camera, and last-N does not pause it.
+ * Takes effect at each subscriber's next allocation. */
+void sfu_room_set_screen(struct sfu_room *r, struct sfu_member *m, const char *track_id);
 
 /* Unprotected RTP from m's publisher transport at now_ms: forwarded as
  * above. */

@@ -4,8 +4,8 @@
  * and last-N"): our header extensions on what each subscriber gets
  * (transport-wide sequence number, abs-send-time), its transport-cc
  * feedback and REMB into its estimate (bwe.h), the estimate shared among
- * its streams (alloc.h) with last-N, and the publishers' audio levels
- * into the active speaker (speaker.h).
+ * its streams (alloc.h) with last-N and screen shares first, and the
+ * publishers' audio levels into the active speaker (speaker.h).
  *
  * The allocator sees each track as one layer (its measured bitrate) and
  * pauses or resumes the slot; with simulcast the layers and the cap come
@@ -25,6 +25,10 @@
 #define OUR_TCC_ID 3
 #define TELL_MS 5000
 #define SPEAKERS_MAX 64
+
+/* Every slot of a subscriber is allocated (one left out would escape
+ * last-N and the estimate). */
+_Static_assert(SFU_ALLOC_MAX >= SFU_ROOM_SLOTS, "the allocator sees every slot");
 
 /* --- outgoing packets --- */
 
@@ -136,7 +140,7 @@ static void sim_layers(struct sfu_room *r, struct sfu_member *sub, const struct 
                        uint64_t now_ms)
 {
     struct sfu_sim_info info;
-    if (a->kind != SFU_ALLOC_VIDEO || sfu_room_sim_info(r, sub, s->track.out_ssrc, &info, now_ms) < 0 ||
+    if (a->kind == SFU_ALLOC_AUDIO || sfu_room_sim_info(r, sub, s->track.out_ssrc, &info, now_ms) < 0 ||
         info.nlayers < 2)
         return;
     size_t n = 0;
@@ -149,6 +153,15 @@ static void sim_layers(struct sfu_room *r, struct sfu_member *sub, const struct 
     a->cur = s->layer < 0 ? -1 : info.cur < 0 ? 0 : info.cur >= (int)n ? (int)n - 1 : info.cur;
 }
 
+/* The allocator's kind of track t of pub: a screen share is the video
+ * track its publisher named (sfu_room_set_screen()). */
+static enum sfu_alloc_kind alloc_kind(const struct sfu_member *pub, const struct sfu_track *t)
+{
+    if (t->kind == SDP_AUDIO)
+        return SFU_ALLOC_AUDIO;
+    return pub->screen[0] && strcmp(t->track_id, pub->screen) == 0 ? SFU_ALLOC_SCREEN : SFU_ALLOC_VIDEO;
+}
+
 static int slot_layers(struct sfu_room *r, struct sfu_member *sub, struct slot *s, struct sfu_alloc_stream *a,
                        uint64_t now_ms)
 {
@@ -159,9 +172,10 @@ static int slot_layers(struct sfu_room *r, struct sfu_member *sub, struct slot *
         return -1;
     unsigned rank = speaker_rank(r, sub, pub);
     memset(a, 0, sizeof(*a));
-    a->kind = t->kind == SDP_AUDIO ? SFU_ALLOC_AUDIO : SFU_ALLOC_VIDEO;
+    a->kind = alloc_kind(pub, t);
     a->prio = -(int)rank;
-    a->allowed = r->count <= r->last_n || rank < r->last_n;
+    /* last-N is about cameras: a shared screen is shown whoever speaks */
+    a->allowed = a->kind == SFU_ALLOC_SCREEN || r->count <= r->last_n || rank < r->last_n;
     a->nlayers = 1;
     a->bps[0] = st->bps;
     a->cur = s->layer;
@@ -403,4 +417,10 @@ const char *sfu_room_speaker(const struct sfu_room *r)
 {
     const struct sfu_member *m = current_speaker(r);
     return m ? m->id : NULL;
+}
+
+void sfu_room_set_screen(struct sfu_room *r, struct sfu_member *m, const char *track_id)
+{
+    (void)r;
+    snprintf(m->screen, sizeof(m->screen), "%s", track_id ? track_id : "");
 }

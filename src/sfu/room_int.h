@@ -81,6 +81,7 @@ struct sfu_member {
     struct sfu_level level;
     uint64_t spoke_ms;              /* last time it was the active speaker; 0: never */
     unsigned join_seq;
+    char screen[SDP_TOKEN_MAX];     /* the msid track id of its screen share, "" when none */
 };
 
 struct sfu_room {

@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SDP_MAX_MEDIA 16
+#define SDP_MAX_MEDIA 64     /* a subscriber of 32 publishers' audio and video */
 #define SDP_MAX_CODECS 32
 #define SDP_MAX_EXTMAPS 16
 #define SDP_MAX_SSRCS 8
@@ -139,7 +139,9 @@ uint8_t sdp_extmap_id(const struct sdp_media *m, const char *uri);
 
 /* Fills *answer from *offer for the SFU: each RTP m-section keeps its mid
  * and gets the first codec of `prefer` (names, case ignored, e.g. {"VP8",
- * "H264"}; NULL means Opus, VP8, VP9, H264, AV1) that the offer has (H264
+ * "H264"}; NULL means Opus, VP8, VP9, H264, AV1, except that a video
+ * section without simulcast then takes the first of VP8, VP9 and AV1 in
+ * the offer's order) that the offer has (H264
  * only with packetization-mode=1, VP9 only profile 0), with the offer's
  * payload type, fmtp, the rtcp-fb we support, and the RTX that repairs it;
  * the extensions we read (mid, rid, repaired rid, abs-send-time,

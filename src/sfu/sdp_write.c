@@ -58,6 +58,25 @@ static const struct sdp_codec *choose(const struct sdp_media *m, const char *con
     return NULL;
 }
 
+/* A video section without simulcast, under the default preference: the
+ * first of VP8, VP9 and AV1 in the offer's own order, which is what the
+ * browser's setCodecPreferences put first (a screen share asks for AV1,
+ * then VP9). H.264 is not taken from the order (Safari lists it first for
+ * cameras, and not every browser decodes it). Simulcast keeps the default
+ * order: its layer switches wait for VP8 key frames. NULL: none offered. */
+static const struct sdp_codec *choose_offered(const struct sdp_media *m)
+{
+    static const char *const own[] = { "VP8", "VP9", "AV1" };
+    for (size_t i = 0; m->kind == SDP_VIDEO && i < m->nrids; i++)
+        if (m->rids[i].send)
+            return NULL;
+    for (size_t j = 0; m->kind == SDP_VIDEO && j < m->ncodecs; j++)
+        for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+            if (acceptable(m, &m->codecs[j], own[i]))
+                return &m->codecs[j];
+    return NULL;
+}
+
 static enum sdp_dir mirror(enum sdp_dir d)
 {
     return d == SDP_SENDONLY ? SDP_RECVONLY : d == SDP_RECVONLY ? SDP_SENDONLY : d;
@@ -108,7 +127,9 @@ static int answer_media(const struct sdp *offer, const struct sdp_media *o, cons
     a->dir = SDP_INACTIVE;
     const struct sdp_codec *c = NULL;
     int rtp = (o->kind == SDP_AUDIO || o->kind == SDP_VIDEO) && strcmp(o->proto, "UDP/TLS/RTP/SAVPF") == 0;
-    if (rtp && offered(offer, o) && o->mid[0]) /* JSEP: every m-section has a mid */
+    if (rtp && offered(offer, o) && o->mid[0] && prefer == default_prefer) /* JSEP: every m-section has a mid */
+        c = choose_offered(o);
+    if (!c && rtp && offered(offer, o) && o->mid[0])
         c = choose(o, prefer, nprefer);
     if (!c) {
         if (o->ncodecs) /* a rejected m-line still lists a format */

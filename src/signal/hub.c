@@ -107,6 +107,11 @@ uint32_t hub_peer_sfu_epoch(const struct peer *p)
     return p->sfu_epoch;
 }
 
+const char *hub_peer_screen(const struct peer *p)
+{
+    return p->screen;
+}
+
 /* --- dispatch --- */
 
 static const struct handler tincan_handlers[] = {

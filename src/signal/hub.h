@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "../base/loop.h"
 
 struct hub;
@@ -97,6 +99,10 @@ struct hub_sfu {
      * height device pixels (0 x 0: not shown), from a validated sfu-view;
      * may be NULL. */
     void (*view)(void *ctx, struct peer *p, const char *peer_id, int width, int height);
+    /* p, in an SFU room, names its screen share's video track id (the
+     * `screen` of its state; "" when it shares none), when that changed;
+     * may be NULL. */
+    void (*screen)(void *ctx, struct peer *p, const char *track_id);
 };
 
 /* Installs the SFU (copied), or removes it with NULL: then a join asking
@@ -109,16 +115,24 @@ const char *hub_peer_id(const struct peer *p);
 /* The epoch of p's SFU transports: 0 at each join, then the number its
  * latest sfu-reset carried (docs/protocol.md, "SFU rooms"). */
 uint32_t hub_peer_sfu_epoch(const struct peer *p);
+/* The `screen` p's state names now, "" when none (in an SFU room: its
+ * share's video track id). */
+const char *hub_peer_screen(const struct peer *p);
 
 /* Accounts as the hub sees them (docs/rooms.md): the glue of --accounts
  * answers these from its database. */
-enum hub_team_check { HUB_TEAM_OK, HUB_TEAM_NOT_FOUND, HUB_TEAM_WRONG_PASSWORD, HUB_TEAM_ERROR };
+enum hub_team_check { HUB_TEAM_OK, HUB_TEAM_NOT_FOUND, HUB_TEAM_WRONG_PASSWORD, HUB_TEAM_ERROR, HUB_TEAM_PENDING };
 struct hub_accounts {
     void *ctx;
     /* Whether the session (hex SHA-256 of its token) is still live. */
     int (*session_live)(void *ctx, const char *session_hash);
-    /* Whether the team room id exists and password ("" for none) opens it. */
-    enum hub_team_check (*team_room)(void *ctx, const char *id, const char *password);
+    /* Whether the team room id exists and password ("" for none) opens it.
+     * HUB_TEAM_PENDING: that takes a password hash, which runs off the
+     * loop; the accounts side then calls hub_team_checked() with peer_id,
+     * join (the join message, which it holds a reference of) and the
+     * answer. */
+    enum hub_team_check (*team_room)(void *ctx, const char *id, const char *password, const char *peer_id,
+                                     json_t *join);
 };
 
 /* Installs the accounts side (copied), or removes it with NULL. */
@@ -132,6 +146,10 @@ void hub_sign_in(struct peer *p, int64_t user_id, const char *name, const char *
  * live; those that ended (logout, log out everywhere, a disabled account,
  * expiry) hear signed-out, leave their team room and the list. */
 void hub_presence_recheck(struct hub *h);
+/* The answer to a team_room check that was HUB_TEAM_PENDING: the peer
+ * peer_id (if it is still connected) gets the error, or its join message
+ * join is handled again (the accounts side now knows the password). */
+void hub_team_checked(struct hub *h, const char *peer_id, json_t *join, enum hub_team_check rc);
 /* Tells every signed-in peer that the team rooms changed (rooms-changed). */
 void hub_rooms_changed(struct hub *h);
 

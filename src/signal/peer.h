@@ -114,6 +114,7 @@ struct peer {
     int speaking;
     int told_share;                 /* sent speaking or screen: peer-state carries them */
     char screen[SCREEN_ID_MAX + 1]; /* the stream id of its screen share, "" when none */
+    char screen_audio[SCREEN_ID_MAX + 1]; /* SFU rooms: the track id of the share's sound, "" when none */
     /* Signed in with an account (the session cookie on /ws; presence.c). */
     int64_t user_id;                /* 0: not signed in */
     char user[ACCOUNT_NAME_MAX + 1];
@@ -143,6 +144,7 @@ struct hub {
     struct hub_sfu sfu;             /* sfu.enter NULL: no SFU */
     struct hub_accounts acc;        /* acc.session_live NULL: no accounts */
     struct peer *signed_in;         /* list of signed-in peers */
+    int listed;                     /* peers on that list */
     int subscribers;                /* of those, the ones that hear presence */
     json_t *pres_set, *pres_gone;   /* peer ids for the next presence-update */
     struct loop_defer pres_flush;

@@ -11,6 +11,9 @@
  * subscriber (as the lobby does). At most presence_per_account connections
  * of one account and max_presence in all hear presence; a signed-in
  * connection past a cap is still listed and may still join team rooms.
+ * When a place frees up (a connection that heard presence leaves), the
+ * connection that has waited longest and now fits gets it: it is sent the
+ * whole list, as on signing in, before the turn's update.
  * The hub does no I/O and knows no database: the glue answers whether a
  * session is still live and whether a team room exists (struct
  * hub_accounts).
@@ -74,10 +77,32 @@ static struct peer *find_id(struct hub *h, const char *id)
     return e ? container_of(e, struct peer, by_id) : NULL;
 }
 
+static int account_subscribers(struct hub *h, int64_t user_id);
+
+/* Hands free places to waiting connections, longest waiting (oldest on
+ * the list, which grows at its head) first. */
+static void promote(struct hub *h)
+{
+    if (h->listed == h->subscribers || h->subscribers >= h->opt.max_presence)
+        return;
+    struct peer *q = h->signed_in;
+    while (q && q->pres_next)
+        q = q->pres_next;
+    for (; q && h->subscribers < h->opt.max_presence; q = q->pres_prev) {
+        /* One waiting for a resume gets its place once it is back. */
+        if (q->subscribed || !q->send || account_subscribers(h, q->user_id) >= h->opt.presence_per_account)
+            continue;
+        q->subscribed = 1;
+        h->subscribers++;
+        presence_send_full(q);
+    }
+}
+
 static void flush(struct loop *loop, struct loop_defer *d)
 {
     (void)loop;
     struct hub *h = container_of(d, struct hub, pres_flush);
+    promote(h);
     json_t *set = json_array(), *gone = json_array(), *v;
     const char *id;
     json_object_foreach(h->pres_gone, id, v) {
@@ -140,6 +165,7 @@ static void unlist(struct peer *p)
         p->pres_next->pres_prev = p->pres_prev;
     p->pres_prev = p->pres_next = NULL;
     h->subscribers -= p->subscribed;
+    h->listed--;
     p->subscribed = 0;
     p->user_id = 0;
     p->user[0] = p->session[0] = '\0';
@@ -154,6 +180,7 @@ static void list(struct peer *p, int64_t user_id, const char *name, const char *
     p->subscribed = h->subscribers < h->opt.max_presence &&
                     account_subscribers(h, user_id) < h->opt.presence_per_account;
     h->subscribers += p->subscribed;
+    h->listed++;
     p->pres_prev = NULL;
     p->pres_next = h->signed_in;
     if (h->signed_in)
@@ -229,6 +256,23 @@ void hub_rooms_changed(struct hub *h)
     }
 }
 
+static void team_refused(struct peer *p, enum hub_team_check rc)
+{
+    peer_error(p, rc == HUB_TEAM_WRONG_PASSWORD ? "wrong_room_password" : rc == HUB_TEAM_NOT_FOUND ? "not_found" : "internal",
+               rc == HUB_TEAM_WRONG_PASSWORD ? "wrong room password" : rc == HUB_TEAM_NOT_FOUND ? "no such team room" : "try again");
+}
+
+void hub_team_checked(struct hub *h, const char *peer_id, json_t *join, enum hub_team_check rc)
+{
+    struct peer *p = find_id(h, peer_id);
+    if (!p || !p->send)
+        return; /* gone, leaving or away: its join goes with it */
+    if (rc == HUB_TEAM_OK)
+        room_on_join(p, join);
+    else
+        team_refused(p, rc);
+}
+
 int presence_team_key(struct peer *p, json_t *msg, const char *id, char key[ROOM_NAME_MAX + 1])
 {
     struct hub *h = p->hub;
@@ -242,10 +286,11 @@ int presence_team_key(struct peer *p, json_t *msg, const char *id, char key[ROOM
         peer_error(p, jpw && !pw ? "missing_field" : "not_found", jpw && !pw ? "password is a string" : "no such team room");
         return -1;
     }
-    enum hub_team_check rc = h->acc.team_room(h->acc.ctx, id, pw ? pw : "");
+    enum hub_team_check rc = h->acc.team_room(h->acc.ctx, id, pw ? pw : "", p->id, msg);
+    if (rc == HUB_TEAM_PENDING)
+        return -1; /* hub_team_checked() goes on */
     if (rc != HUB_TEAM_OK) {
-        peer_error(p, rc == HUB_TEAM_WRONG_PASSWORD ? "wrong_room_password" : rc == HUB_TEAM_NOT_FOUND ? "not_found" : "internal",
-                   rc == HUB_TEAM_WRONG_PASSWORD ? "wrong room password" : rc == HUB_TEAM_NOT_FOUND ? "no such team room" : "try again");
+        team_refused(p, rc);
         return -1;
     }
     snprintf(key, ROOM_NAME_MAX + 1, "%s%s", TEAM_PREFIX, id);

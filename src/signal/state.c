@@ -32,6 +32,7 @@ void state_tell(struct peer *to, const struct peer *p)
     if (p->told_share) { /* only from clients that speak of it, so older ones see the same wire */
         json_object_set_new(msg, "speaking", json_boolean(p->speaking));
         json_object_set_new(msg, "screen", p->screen[0] ? json_string(p->screen) : json_null());
+        json_object_set_new(msg, "screenAudio", p->screen_audio[0] ? json_string(p->screen_audio) : json_null());
     }
     peer_send_json(to, msg);
 }
@@ -74,11 +75,11 @@ static int screen_valid(const char *s, size_t n)
     return 1;
 }
 
-/* Reads the optional "screen" (a stream id, or null: no share) into out
- * (unchanged when absent); -1 (p told) if malformed. */
-static int read_screen(struct peer *p, json_t *msg, char out[SCREEN_ID_MAX + 1])
+/* Reads the optional field (a stream or track id, or null: none) into
+ * out (unchanged when absent); -1 (p told) if malformed. */
+static int read_screen(struct peer *p, json_t *msg, const char *field, char out[SCREEN_ID_MAX + 1])
 {
-    json_t *j = json_object_get(msg, "screen");
+    json_t *j = json_object_get(msg, field);
     if (!j)
         return 0;
     if (json_is_null(j)) {
@@ -86,7 +87,7 @@ static int read_screen(struct peer *p, json_t *msg, char out[SCREEN_ID_MAX + 1])
         return 0;
     }
     if (!json_is_string(j) || !screen_valid(json_string_value(j), json_string_length(j))) {
-        peer_error_field(p, "missing_field", "screen is a stream id (1-64 letters, digits, {}_-) or null", "screen");
+        peer_error_field(p, "missing_field", "a stream or track id (1-64 letters, digits, {}_-) or null", field);
         return -1;
     }
     memcpy(out, json_string_value(j), json_string_length(j) + 1);
@@ -103,18 +104,26 @@ void state_on_state(struct peer *p, json_t *msg)
         return;
     }
     int muted = p->muted, camera = !p->camera_off, speaking = p->speaking;
-    char screen[SCREEN_ID_MAX + 1];
+    char screen[SCREEN_ID_MAX + 1], screen_audio[SCREEN_ID_MAX + 1];
     memcpy(screen, p->screen, sizeof(screen));
+    memcpy(screen_audio, p->screen_audio, sizeof(screen_audio));
     if (read_flag(p, msg, "muted", &muted) < 0 || read_flag(p, msg, "camera", &camera) < 0 ||
-        read_flag(p, msg, "speaking", &speaking) < 0 || read_screen(p, msg, screen) < 0)
+        read_flag(p, msg, "speaking", &speaking) < 0 || read_screen(p, msg, "screen", screen) < 0 ||
+        read_screen(p, msg, "screenAudio", screen_audio) < 0)
         return;
+    if (!screen[0])
+        screen_audio[0] = '\0'; /* no share, no share sound */
     int first = !p->has_state;
     p->has_state = 1;
     p->muted = muted;
     p->camera_off = !camera;
     p->speaking = speaking;
     p->told_share |= json_object_get(msg, "speaking") || json_object_get(msg, "screen");
+    int new_screen = strcmp(p->screen, screen) != 0;
     memcpy(p->screen, screen, sizeof(screen));
+    memcpy(p->screen_audio, screen_audio, sizeof(screen_audio));
+    if (new_screen && p->room && p->room->sfu && p->hub->sfu.screen)
+        p->hub->sfu.screen(p->hub->sfu.ctx, p, p->screen);
     if (jname)
         strcpy(p->display, name ? name : "");
     presence_changed(p);

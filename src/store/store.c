@@ -12,6 +12,7 @@
  */
 #include "store.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
@@ -318,10 +319,18 @@ static int prepare_all(struct store *st, char *err, size_t errlen)
 }
 
 /* Creates the file with mode 0600 before SQLite does (SQLite would use
- * 0644 less the umask; its -wal and -shm files copy the database's mode). */
+ * 0644 less the umask; its -wal and -shm files copy the database's mode).
+ * An existing file is not opened at all: closing any descriptor of a file
+ * drops every POSIX lock the process holds on it, and the REST API's
+ * connection to the same file holds them. Without them another process
+ * (the sqlite3 shell, `tincan user add`) takes itself for the last user,
+ * checkpoints and deletes the WAL file, and commits made after that go
+ * to a deleted file until the server stops. */
 static int create_private(const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST)
+        return 0;
     if (fd < 0) {
         snprintf(err, errlen, "cannot open %s: %m", path);
         return -1;

@@ -73,12 +73,15 @@ function recordStatus() {
 
 /**
  * A simulated person: own browser context (own cookies, storage, camera),
- * one page at `url`. Returns {name, context, page, problems}.
+ * one page at `url`. init: one more script to run in the page before its
+ * own (e.g. one that lowers the camera's resolution). Returns {name,
+ * context, page, problems}.
  */
-export async function person(browser, url, name, opts = DESKTOP) {
+export async function person(browser, url, name, opts = DESKTOP, init = null) {
   const context = await browser.newContext({ ...opts, ignoreHTTPSErrors: true });
   await context.addInitScript(collectCspViolations);
   await context.addInitScript(recordStatus);
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   const problems = [];

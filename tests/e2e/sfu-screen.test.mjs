@@ -44,8 +44,17 @@ function layoutProblems() {
     if (!n || n.width < 10 || n.left < a.left - 1 || n.right > a.right + 1 || n.top < a.top - 1 || n.bottom > a.bottom + 1) {
       out.push(`name outside ${tiles[i].dataset.peerId || 'self'}`);
     }
+    // A label that covers much of a small tile hides the person.
+    if (n && n.width * n.height > 0.35 * a.width * a.height) out.push(`label covers ${tiles[i].dataset.peerId || 'self'}`);
+    // The connection line is shown whole or not at all.
+    const net = tiles[i].querySelector('.tile-net');
+    if (net && net.textContent && net.offsetParent && net.scrollWidth > net.clientWidth + 1) {
+      out.push(`connection line cut ${tiles[i].dataset.peerId}: ${net.textContent}`);
+    }
     for (const btn of tiles[i].querySelectorAll('button')) {
-      if (getComputedStyle(btn).opacity !== '0' && btn.offsetParent) out.push(`control shown: ${btn.textContent.trim()}`);
+      if (getComputedStyle(btn).opacity !== '0' && btn.offsetParent && btn.getAttribute('aria-pressed') !== 'true') {
+        out.push(`control shown: ${btn.textContent.trim()}`);
+      }
     }
   }
   return out;
@@ -93,6 +102,7 @@ describe('screen share in an SFU room; six people on a phone', { timeout: 600_00
     await a.page.click('#btn-share');
     await a.page.waitForSelector('#share-dialog[open]');
     await a.page.check('input[name="quality"][value="720p"]');
+    await a.page.check('#share-audio');
     await a.page.click('#share-start');
     await a.page.waitForSelector('#btn-share[aria-pressed="true"]');
     const tile = `#grid .tile[data-peer-id="screen:${idA}"]`;
@@ -107,6 +117,12 @@ describe('screen share in an SFU room; six people on a phone', { timeout: 600_00
         const s = await stats(p.page);
         return s[idA].screenFramesDecoded > s0[idA].screenFramesDecoded && s[idA].framesDecoded > s0[idA].framesDecoded;
       }, `${p.name} keeps decoding A's screen and camera`);
+      // The share's codec is the sharer's first choice that tincan forwards
+      // (AV1, then VP9, then VP8), not the camera's VP8.
+      assert.equal((await stats(p.page))[idA].screenCodec, 'video/AV1', `${p.name}: the share's codec`);
+      // Its sound (the fake screen's tab audio) arrives with it, apart from the microphone.
+      await until(async () => (await stats(p.page))[idA].screenAudioBytes > 0, `${p.name} receives A's share sound`);
+      assert.equal(await p.page.$eval(`${tile} video`, (v) => v.srcObject.getAudioTracks().length), 1);
       await p.page.waitForFunction((sel) => {
         const v = document.querySelector(`${sel} video`);
         return v && v.videoWidth > 0 && !v.paused;
@@ -116,8 +132,18 @@ describe('screen share in an SFU room; six people on a phone', { timeout: 600_00
     const camW = await b.page.$eval(`#grid .tile[data-peer-id="${idA}"] video`, (v) => v.videoWidth);
     const scrW = await b.page.$eval(`${tile} video`, (v) => v.videoWidth);
     assert.notEqual(camW, scrW, `camera ${camW} px wide, share ${scrW}`);
+    // The share is the big tile; the others are thumbnails whose names
+    // leave their pictures visible, on a small desktop window and a phone.
+    await b.page.mouse.move(2, 2);
+    await until(() => b.page.evaluate(() => document.querySelectorAll('#grid .tile-net:not(:empty)').length >= 2), 'connection lines');
+    assert.deepEqual(await b.page.evaluate(layoutProblems), [], 'share layout, 640×400');
     await shot(b.page, 'sfu-share-seen-desktop', { animations: 'disabled' });
     await axeClean(b.page, 'SFU share seen');
+    await b.page.setViewportSize(PHONE.viewport);
+    assert.deepEqual(await b.page.evaluate(layoutProblems), [], 'share layout, phone');
+    await shot(b.page, 'sfu-share-seen-phone', { animations: 'disabled' });
+    await axeClean(b.page, 'SFU share seen, phone');
+    await b.page.setViewportSize(SMALL.viewport);
     await a.page.click('#btn-share');
     for (const p of [b, c]) await p.page.waitForSelector(tile, { state: 'detached' });
   });

@@ -3,7 +3,9 @@
 // cookie's flags, logout, "log out everywhere", expiry, an admin disabling
 // a user, the CSRF check, owner-only rename and delete, the login and
 // registration limits, persistence across a restart and the migration of a
-// database of the previous schema (v2).
+// database of the previous schema (v2); argon2id running off the event
+// loop (other clients are answered while logins hash; a client that goes
+// away mid-hash is no trouble).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -11,7 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start, sleep, BIN } from './net.mjs';
+import { start, sleep, BIN, tlsConnect, buildRequest, Reader, readResponse } from './net.mjs';
+import { connect, hello, uniq } from './signal-client.mjs';
 
 const T = { timeout: 60000 };
 const PW = 'correct horse battery';
@@ -320,5 +323,98 @@ describe('accounts: persistence and migration', () => {
         expectError(await me(srv.port, r.cookie), 401, 'unauthenticated');
       } finally { await srv.stop(); }
     } finally { rmSync(dataDir, { recursive: true, force: true }); }
+  });
+});
+
+/** The tincan_accounts_hashing gauge: account requests waiting for argon2id. */
+async function hashing(port) {
+  const text = await new Promise((ok, fail) => https.get({ host: '127.0.0.1', port, path: '/metrics', rejectUnauthorized: false, agent: false }, (res) => {
+    let t = ''; res.on('data', (d) => { t += d; }); res.on('end', () => ok(t));
+  }).on('error', fail));
+  return Number(/^tincan_accounts_hashing (\d+)$/m.exec(text)[1]);
+}
+
+/** Resolves once a log line of srv matches re. */
+function waitLog(srv, re) {
+  return new Promise((ok) => {
+    const check = () => {
+      if (!srv.logs.some((l) => re.test(l))) return false;
+      srv.proc.stderr.off('data', check);
+      ok();
+      return true;
+    };
+    if (!check()) srv.proc.stderr.on('data', check);
+  });
+}
+
+/** Sends logins that each cost an argon2id verification (unknown names,
+ * each from an address of its own so no limit applies). */
+function hashLoad(port, n, tag) {
+  return Array.from({ length: n }, (_, i) => login(port, `nobody-${tag}-${i}`, 'not the password', { from: `127.0.${tag}.${i + 1}` }));
+}
+
+describe('accounts: argon2id off the event loop', () => {
+  let srv; let port;
+  before(async () => {
+    ({ srv } = await startAccounts(['--registration', 'open']));
+    port = srv.port;
+    assert.equal((await register(port, 'carol')).status, 201);
+  });
+  after(async () => { await srv.stop(); });
+
+  // Ordering, not timing: two workers, ten logins queued. A /metrics answer
+  // saying hashes are pending is itself a request served while they hash;
+  // then a WebSocket round trip, then /metrics again still pending: the
+  // WebSocket was answered while logins were waiting for their hash.
+  test('while logins hash, /metrics and a WebSocket are answered, and the logins still succeed', T, async () => {
+    const ws = await connect(port);
+    try {
+      const logins = [...hashLoad(port, 9, 20), login(port, 'carol', PW, { from: '127.0.21.1' })];
+      let finished = 0;
+      for (const l of logins) l.then(() => { finished++; });
+      let proof = null;
+      while (!proof && finished < logins.length) {
+        const before = await hashing(port);
+        if (before === 0) continue;
+        await hello(ws, uniq('busy'));
+        const afterWs = await hashing(port);
+        if (afterWs > 0) proof = { before, afterWs };
+      }
+      assert.ok(proof, 'a /metrics request and a WebSocket hello were answered while logins were hashing');
+      const res = await Promise.all(logins);
+      for (const r of res.slice(0, -1)) expectError(r, 401, 'invalid_credentials');
+      assert.equal(res.at(-1).status, 200);
+      assert.equal(res.at(-1).json.user.name, 'carol');
+      assert.equal(await hashing(port), 0);
+    } finally { ws.c.close(); }
+  });
+
+  test('a client that goes away while its login waits for the hash gets no session, and the server goes on', T, async () => {
+    const db = join(srv.dataDir, 'tincan.db');
+    const sessions = Number(sql(db, 'SELECT count(*) FROM sessions'));
+    const body = JSON.stringify({ username: 'carol', password: PW });
+    const loginReq = buildRequest(port, 'POST', '/api/auth/login', {
+      Origin: `https://127.0.0.1:${port}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body),
+    }, body);
+    const load = hashLoad(port, 8, 22);
+    const sock = await tlsConnect(port, { localAddress: '127.0.23.1' });
+    while ((await hashing(port)) < 2) { /* both workers busy: the next login waits its turn */ }
+    sock.write(loginReq);
+    sock.destroy();
+    await waitLog(srv, /msg=accounts_abandoned .*reason=connection_closed/);
+    await Promise.all(load);
+    assert.equal(Number(sql(db, 'SELECT count(*) FROM sessions')), sessions, 'the abandoned login made no session');
+    // A login pipelined ahead of another request on one connection: the
+    // answers come in order, the second once the first is out.
+    const pipe = await tlsConnect(port, { localAddress: '127.0.23.2' });
+    const reader = new Reader(pipe);
+    pipe.write(loginReq + buildRequest(port, 'GET', '/health'));
+    const first = await readResponse(reader);
+    const second = await readResponse(reader);
+    pipe.destroy();
+    assert.equal(first.status, 200);
+    assert.match(first.headers['set-cookie'], /^tincan_session=/);
+    assert.equal(second.status, 200);
+    assert.equal(Number(sql(db, 'SELECT count(*) FROM sessions')), sessions + 1);
   });
 });

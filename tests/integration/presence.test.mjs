@@ -2,7 +2,8 @@
 // the session cookie on /ws signs a connection in; it hears who is online,
 // in which team room, muted, speaking or sharing, pushed on every change;
 // team rooms are joined with join {team:true} (cookie and room password
-// checked); the caps (3 connections per account, --presence-max in all);
+// checked); the caps (3 connections per account, --presence-max in all)
+// and the place a leaving connection frees going to the one that waited;
 // logout, "log out everywhere" and an admin disabling the account push
 // signed-out. Real binary, real sockets, real SQLite.
 import { test, describe, before, after, afterEach } from 'node:test';
@@ -139,8 +140,18 @@ describe('presence and team rooms', () => {
     await listWhere(a, (l) => l.get(b.id)?.speaking === true && l.get(b.id).sharing === true, 'bob speaking and sharing');
     const st = await a.take((m) => m.type === 'peer-state' && m.screen);
     assert.equal(st.screen, '{0a1b2c3d-aaaa-bbbb-cccc-0123456789ab}');
+    assert.equal(st.screenAudio, null);
     b.send({ type: 'state', screen: 'no spaces allowed' });
     await b.error('missing_field');
+    // SFU rooms name the share's video and sound tracks; ending the share ends both.
+    b.send({ type: 'state', screen: 'video-track-1', screenAudio: 'audio-track-2' });
+    const both = await a.take((m) => m.type === 'peer-state' && m.screen === 'video-track-1');
+    assert.equal(both.screenAudio, 'audio-track-2');
+    b.send({ type: 'state', screenAudio: 'bad id!' });
+    await b.error('missing_field');
+    b.send({ type: 'state', screen: null });
+    const none = await a.take((m) => m.type === 'peer-state' && m.screen === null);
+    assert.equal(none.screenAudio, null);
 
     b.send({ type: 'leave' });
     await listWhere(a, (l) => l.get(b.id)?.room === null, 'bob out of the room');
@@ -166,8 +177,22 @@ describe('presence and team rooms', () => {
     await a.error('wrong_room_password');
     a.send({ type: 'join', room: id, team: true, password: 'wrong' });
     await a.error('wrong_room_password');
+    // The password is verified on a worker thread; while it is, this
+    // connection's next message waits for nothing: a chat to nobody is
+    // refused at once, before the joined.
     a.send({ type: 'join', room: id, team: true, password: 'sesame!!' });
+    a.send({ type: 'x-probe' });
+    const first = await a.take((m) => m.type === 'joined' || m.type === 'error');
+    assert.equal(first.type, 'error', 'the probe is answered while the password hashes');
     assert.deepEqual((await a.take('joined')).peers, []);
+    // A second connection's join: the password verified once, so it is
+    // known now and no hash is needed: joined at once.
+    const a2 = await open(port, 'alice2', cookies.alice, all);
+    a2.send({ type: 'join', room: id, team: true, password: 'sesame!!' });
+    assert.equal((await a2.take('joined')).peers.length, 1);
+    await a.take('peer-joined');
+    a2.send({ type: 'leave' });
+    await a.take('peer-left');
     anon.send({ type: 'join', room: id }); // the same name as a public room is another room
     assert.deepEqual((await anon.take('joined')).peers, []);
     await a.barrier();
@@ -176,7 +201,7 @@ describe('presence and team rooms', () => {
     await anon.error('bad_room');
   });
 
-  test('at most 3 connections of one account hear presence; the 4th is told it is limited', T, async () => {
+  test('at most 3 connections of one account hear presence; the 4th is told it is limited until one of the 3 leaves', T, async () => {
     const cs = [];
     for (let i = 0; i < 3; i++) {
       const p = await open(port, `carol${i}`, cookies.carol, all);
@@ -190,12 +215,28 @@ describe('presence and team rooms', () => {
     // Still listed for the others, and it may still join team rooms.
     const a = track(await open(port, 'alice', cookies.alice, all));
     await listWhere(a, (l) => [...l.values()].filter((e) => e.user === 'carol').length === 4, 'four carol connections');
-    cs[0].c.ws.close(1000);
-    await listWhere(a, (l) => !l.has(cs[0].id), 'one carol gone');
     fourth.send({ type: 'state', muted: true });
     await listWhere(a, (l) => l.get(fourth.id)?.muted === true, 'the limited one updates too');
     await fourth.barrier();
     fourth.none('presence-update', 'a limited connection hears no updates');
+    // A fifth waits too; when one of the three leaves, the one that has
+    // waited longest (the fourth) gets the place, with the whole list.
+    const fifth = await open(port, 'carol4', cookies.carol, all);
+    assert.equal((await fifth.take('presence')).limited, 'account');
+    cs[0].c.ws.close(1000);
+    const promoted = await fourth.take('presence');
+    assert.equal(promoted.limited, undefined);
+    assert.ok(promoted.online.some((e) => e.id === fifth.id) && !promoted.online.some((e) => e.id === cs[0].id),
+      'the whole list, without the one that left');
+    await listWhere(a, (l) => !l.has(cs[0].id), 'one carol gone');
+    cs[1].send({ type: 'state', muted: true });
+    await fourth.take((m) => m.type === 'presence-update' && m.set.some((e) => e.id === cs[1].id && e.muted));
+    await fifth.barrier();
+    fifth.none('presence', 'the fifth still waits');
+    fifth.none('presence-update', 'and hears no updates');
+    fifth.c.ws.close(1000);
+    fourth.c.ws.close(1000);
+    await listWhere(a, (l) => !l.has(fourth.id) && !l.has(fifth.id), 'both gone');
   });
 
   test('logout, log out everywhere and a disabled account push signed-out and end the team call', T, async () => {
@@ -270,9 +311,14 @@ describe('the global presence cap', () => {
     const f = await open(port, 'fay', cookie[2], all);
     assert.equal((await f.take('presence')).limited, 'server');
     d.c.ws.close(1000);
+    const got = await f.take('presence');
+    assert.equal(got.limited, undefined, 'a freed place goes to the connection that waited for it');
+    assert.deepEqual(got.online.map((x) => x.user).sort(), ['eve', 'fay']);
     await e.take((m) => m.type === 'presence-update' && m.gone.includes(d.id));
     const f2 = await open(port, 'fay2', cookie[2], all);
-    assert.ok((await f2.take('presence')).online, 'a freed place is taken by the next connection');
+    assert.equal((await f2.take('presence')).limited, 'server', 'the next one finds the server full again');
+    f.c.ws.close(1000);
+    assert.ok((await f2.take('presence')).online, 'and gets the place when it frees up');
   });
 });
 

@@ -12,6 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import WebSocket from 'ws';
 import { start } from './net.mjs';
 import { scrape } from './prom.mjs';
 import { Gen, SFULOAD, setupTincan, measure } from '../../bench/sfu/drive.mjs';
@@ -71,6 +72,92 @@ test('sfuload: 2 publishers x 3 subscribers through tincan, every track forwarde
     assert.ok(m.get('tincan_sfu_forwarded_packets_total') >= recvTotal, 'forwarded counter');
     assert.equal(m.get('tincan_sfu_dropped_total', { reason: 'srtp_auth' }) ?? 0, 0, 'no SRTP drops in tincan');
     assert.ok(r.final.rtcp_out > 0, 'sender and receiver reports went out');
+  } finally {
+    if (run) await run.close();
+    await gen.quit();
+    await srv.stop();
+  }
+});
+
+/** A member of the room without transports that hears its messages (active-speaker). */
+async function listener(port, room) {
+  const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false });
+  const seen = [];
+  let wake = () => {};
+  ws.on('message', (d) => { seen.push(JSON.parse(d.toString())); wake(); });
+  await new Promise((ok, no) => { ws.on('open', ok); ws.on('error', no); });
+  ws.send(JSON.stringify({ type: 'join', room, sfu: true }));
+  /** Resolves with the first message since `from` that pred accepts. */
+  const next = (pred, from, ms) => new Promise((ok, no) => {
+    const t = setTimeout(() => no(new Error(`no such message in ${ms} ms: ${JSON.stringify(seen.slice(from))}`)), ms);
+    const look = () => {
+      const m = seen.slice(from).find(pred);
+      if (m) { clearTimeout(t); wake = () => {}; ok(m); }
+    };
+    wake = look;
+    look();
+  });
+  return { ws, seen, next };
+}
+
+test('sfuload: simulcast publishers and their audio levels: the top layer forwarded, the active speaker follows the level', { timeout: 60000 }, async () => {
+  assert.ok(existsSync(SFULOAD), `${SFULOAD} is missing: make sfuload`);
+  const srv = await start();
+  const gen = new Gen([SFULOAD, '--bind', '127.0.0.1', '--simulcast', '1']);
+  const room = `simload${process.pid}`;
+  let run;
+  let ear;
+  try {
+    ear = await listener(srv.port, room);
+    run = await setupTincan(gen, { url: `wss://127.0.0.1:${srv.port}/ws`, room, pubs: 3, subs: 2 });
+    const peers = run.rooms[0].members.filter((m) => m.pub).map((m) => m.peer);
+    // Publisher 2 speaks first, then publisher 3 (RFC 6464 levels, -dBov).
+    const from = ear.seen.length;
+    const t0 = Date.now();
+    gen.send({ op: 'start' });
+    gen.send({ op: 'level', id: 2, level: 20 });
+    assert.equal((await ear.next((m) => m.type === 'active-speaker', from, 10000)).peer, peers[1]);
+    const from2 = ear.seen.length;
+    gen.send({ op: 'level', id: 2, level: 127 });
+    gen.send({ op: 'level', id: 3, level: 15 });
+    assert.equal((await ear.next((m) => m.type === 'active-speaker', from2, 10000)).peer, peers[2]);
+    // Three layers go up; with no sfu-view and no bandwidth estimate each
+    // subscriber gets the top one (~1 Mbit/s; q is ~0.15, h ~0.35).
+    const r = await measure(gen, { pid: srv.proc.pid, warmup: 0, duration: 2 });
+    const secs = (Date.now() - t0 - 500) / 1000; // since the start, less the drain after the stop
+    assert.equal(r.auth_fail, 0);
+    const { m } = await scrape(srv.port);
+    assert.equal(m.get('tincan_sfu_dropped_total', { reason: 'unknown_ssrc' }) ?? 0, 0, 'every layer\'s SSRC learnt from its rid');
+    for (const s of r.final.subs) {
+      const video = s.tracks.filter((t) => t.video);
+      assert.equal(video.length, 3, `subscriber ${s.id}: a video track per publisher`);
+      for (const t of video) {
+        const kbps = (8 * t.bytes) / 1000 / secs;
+        assert.ok(kbps > 600, `subscriber ${s.id} gets the top layer of ${t.ssrc}: ${Math.round(kbps)} kbit/s`);
+      }
+    }
+  } finally {
+    ear?.ws.close();
+    if (run) await run.close();
+    await gen.quit();
+    await srv.stop();
+  }
+});
+
+test('sfuload: 10 publishers x 2 subscribers: every subscriber gets all 10 publishers (20 m-sections, past the old cap of 16)', { timeout: 60000 }, async () => {
+  assert.ok(existsSync(SFULOAD), `${SFULOAD} is missing: make sfuload`);
+  const srv = await start();
+  const gen = new Gen([SFULOAD, '--bind', '127.0.0.1', '--verify', '4']);
+  let run;
+  try {
+    run = await setupTincan(gen, { url: `wss://127.0.0.1:${srv.port}/ws`, room: `ten${process.pid}`, pubs: 10, subs: 2 });
+    const r = await measure(gen, { pid: srv.proc.pid, warmup: 1, duration: 2 });
+    assert.equal(r.auth_fail, 0);
+    for (const s of r.final.subs) {
+      const live = s.tracks.filter((t) => t.recv > 0);
+      assert.equal(live.length, 20, `subscriber ${s.id} receives ${live.length} tracks: ${JSON.stringify(s.tracks)}`);
+      assert.equal(live.filter((t) => t.video).length, 10);
+    }
   } finally {
     if (run) await run.close();
     await gen.quit();

@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -211,46 +213,92 @@ static void test_offer_slots(void **state)
     xfree(d);
 }
 
-/* Past 16 m-sections a rejected one is recycled, but only once the
- * browser answered the offer that rejected it: a browser refuses a new mid
- * where its current m-section is not rejected. */
+/* Past SFU_ROOM_SLOTS (64) m-sections a rejected one is recycled, but
+ * only once the browser answered the offer that rejected it: a browser
+ * refuses a new mid where its current m-section is not rejected. */
+#define FULL (SFU_ROOM_SLOTS / 2) /* publishers of audio and video that fill a subscriber */
 static void test_slot_recycling(void **state)
 {
     struct sfu_room *r = *state;
-    static const char ids[9][8] = { "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8" };
-    struct sfu_member *pubs[9];
+    char ids[FULL + 1][16];
+    struct sfu_member *pubs[FULL + 1];
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
     struct sdp *d = xcalloc(1, sizeof(*d));
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i <= FULL; i++)
+        snprintf(ids[i], sizeof(ids[i]), "p%d", i);
+    for (int i = 0; i < FULL; i++) {
         pubs[i] = sfu_room_join(r, ids[i], (void *)&A);
         publish(r, pubs[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i);
     }
-    assert_int_equal(sfu_room_offer(r, b, d), 16);
+    assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
     assert_int_equal(sfu_room_answered(r, b, d), 0);
-    /* p0 leaves and p8 comes in one go: p0's sections are rejected, p8's
-     * tracks wait (no section may change its mid yet). */
+    /* p0 leaves and the next one comes in one go: p0's sections are
+     * rejected, the newcomer's tracks wait (no section may change its mid
+     * yet). */
     sfu_room_leave(r, pubs[0]);
-    pubs[8] = sfu_room_join(r, ids[8], (void *)&A);
-    publish(r, pubs[8], 1008, 2008);
-    assert_int_equal(sfu_room_offer(r, b, d), 16);
+    pubs[FULL] = sfu_room_join(r, ids[FULL], (void *)&A);
+    publish(r, pubs[FULL], 1000 + FULL, 2000 + FULL);
+    assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
     size_t k = 0, rejected = 0;
     for (size_t i = 0; i < d->nmedia; i++) {
-        assert_int_not_equal(d->media[i].ssrcs[0].ssrc % 1000, 8);
+        assert_int_not_equal(d->media[i].ssrcs[0].ssrc % 1000, FULL);
         if (d->media[i].port == 0 && rejected++ == 0)
             k = i; /* the first of p0's two */
     }
     assert_int_equal(rejected, 2);
     char mid0[SDP_TOKEN_MAX];
     strcpy(mid0, d->media[k].mid);
-    /* The answer settles them: offer again, with p8 in the recycled ones. */
+    /* The answer settles them: offer again, with the newcomer in the recycled ones. */
     assert_int_equal(sfu_room_answered(r, b, d), 1);
-    assert_int_equal(sfu_room_offer(r, b, d), 16);
+    assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
     assert_string_not_equal(d->media[k].mid, mid0);
     assert_int_equal(d->media[k].port, 9);
-    assert_int_equal(d->media[k].ssrcs[0].ssrc % 1000, 8);
+    assert_int_equal(d->media[k].ssrcs[0].ssrc % 1000, FULL);
     for (size_t i = 0; i < d->nmedia; i++)
         assert_int_equal(d->media[i].port, 9);
     assert_int_equal(sfu_room_answered(r, b, d), 0);
+    xfree(d);
+}
+
+/* A room of 30 (issue 12): each member's subscriber offer carries all 29
+ * others' audio and video, every SSRC once, and the text of that offer
+ * parses back into the same 58 m-sections. */
+static void test_room_of_30(void **state)
+{
+    struct sfu_room *r = *state;
+    struct sfu_member *m[30];
+    for (int i = 0; i < 30; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "m%d", i);
+        m[i] = sfu_room_join(r, id, (void *)&A);
+        publish(r, m[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i);
+    }
+    struct sdp *d = xcalloc(1, sizeof(*d)), *back = xcalloc(1, sizeof(*back));
+    assert_int_equal(sfu_room_offer(r, m[7], d), 58);
+    assert_int_equal(d->nbundle, 58);
+    uint64_t seen[2] = { 0, 0 }; /* audio, video: bit i for member i, by msid */
+    for (size_t i = 0; i < d->nmedia; i++) {
+        const struct sdp_media *x = &d->media[i];
+        int who = atoi(x->msid_stream + 1), video = x->kind == SDP_VIDEO;
+        assert_int_equal(x->port, 9);
+        assert_int_not_equal(who, 7); /* not its own */
+        assert_false(seen[video] & (1ull << who));
+        seen[video] |= 1ull << who;
+        for (size_t j = 0; j < i; j++)
+            assert_int_not_equal(d->media[j].ssrcs[0].ssrc, x->ssrcs[0].ssrc);
+    }
+    assert_int_equal(seen[0], seen[1]);
+    assert_int_equal(__builtin_popcountll(seen[1]), 29);
+    char *text = xmalloc(256 << 10);
+    struct sdp_candidate cand = { .ip = "192.0.2.1", .port = 443, .priority = 1 };
+    struct sdp_local local = { .ice_ufrag = "uf", .ice_pwd = "pwpwpwpwpwpwpwpwpwpwpw", .fingerprint = "AB:CD",
+                               .cands = &cand, .ncands = 1, .setup = SDP_SETUP_ACTPASS, .session_id = 1 };
+    int n = sdp_write(d, &local, text, 256 << 10);
+    assert_true(n > 0);
+    assert_int_equal(sdp_parse(text, (size_t)n, back), 0);
+    assert_int_equal(back->nmedia, 58);
+    xfree(text);
+    xfree(back);
     xfree(d);
 }
 
@@ -680,6 +728,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offer_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slot_recycling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_room_of_30, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pli, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pli_due, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nack_rtx, setup, teardown),

@@ -7,7 +7,9 @@
  * loss below that, until its video is paused; a REMB too low for the video pauses
  * the video but never the audio, and a higher one brings it back with a
  * key frame request; audio levels make an active speaker after the hold
- * time, and past last-N only recent speakers' video goes out.
+ * time, and past last-N only recent speakers' video goes out; a screen
+ * share keeps its video under a tight estimate while cameras are paused,
+ * and last-N does not pause it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +32,7 @@ struct box {
     char name;
     size_t audio, video, plis;      /* packets it got as a subscriber; PLIs as a publisher */
     size_t from[NMEMBERS];          /* video packets it got of each member (video SSRC 2000 + i) */
+    size_t screen[NMEMBERS];        /* screen share packets it got of each member (SSRC 3000 + i) */
     uint16_t seq[2];                /* its own audio and video numbering as a publisher */
     uint16_t tcc[256];
     uint64_t tcc_ms[256];
@@ -55,6 +58,8 @@ static void send_rtp(void *ud, uint8_t *pkt, size_t len, size_t cap)
         b->video++;
     if (h.pt == 96 && h.ssrc >= 2000 && h.ssrc < 2000 + NMEMBERS)
         b->from[h.ssrc - 2000]++;
+    if (h.pt == 96 && h.ssrc >= 3000 && h.ssrc < 3000 + NMEMBERS)
+        b->screen[h.ssrc - 3000]++;
     uint16_t seq;
     if (rtp_ext_transport_seq(&h, 3, &seq) == 0 && b->ntcc < 256) {
         b->tcc_ms[b->ntcc] = cur_ms;
@@ -89,16 +94,20 @@ static const struct sfu_room_ops ops = { .send_rtp = send_rtp, .send_rtcp = send
                                          .send_sub_rtcp = send_sub_rtcp, .active_speaker = on_speaker,
                                          .estimate = on_estimate };
 
-/* Publishes audio (with the audio level extension as id 1) and video. */
-static void publish(struct sfu_room *r, struct sfu_member *m, uint32_t audio, uint32_t video)
+/* Publishes audio (with the audio level extension as id 1), video and,
+ * if screen is not 0, a second video with that SSRC whose msid track is
+ * "scr". */
+static void publish_with(struct sfu_room *r, struct sfu_member *m, uint32_t audio, uint32_t video, uint32_t screen)
 {
     struct sdp *o = xcalloc(1, sizeof(*o)), *a = xcalloc(1, sizeof(*a));
-    o->nmedia = a->nmedia = 2;
-    for (int i = 0; i < 2; i++) {
+    o->nmedia = a->nmedia = screen ? 3 : 2;
+    for (int i = 0; i < (int)o->nmedia; i++) {
         struct sdp_media *om = &o->media[i], *am = &a->media[i];
         om->kind = am->kind = i ? SDP_VIDEO : SDP_AUDIO;
         snprintf(om->mid, sizeof(om->mid), "%d", i);
-        om->ssrcs[0] = (struct sdp_ssrc){ .ssrc = i ? video : audio, .cname = "cn" };
+        if (i == 2)
+            strcpy(om->msid_track, "scr");
+        om->ssrcs[0] = (struct sdp_ssrc){ .ssrc = i == 2 ? screen : i ? video : audio, .cname = "cn" };
         om->nssrcs = 1;
         am->port = 9;
         am->dir = SDP_RECVONLY;
@@ -108,9 +117,14 @@ static void publish(struct sfu_room *r, struct sfu_member *m, uint32_t audio, ui
     }
     a->media[0].extmaps[0] = (struct sdp_extmap){ .id = 1, .uri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level" };
     a->media[0].nextmaps = 1;
-    assert_int_equal(sfu_room_publish(r, m, o, a), 2);
+    assert_int_equal(sfu_room_publish(r, m, o, a), (int)o->nmedia);
     xfree(o);
     xfree(a);
+}
+
+static void publish(struct sfu_room *r, struct sfu_member *m, uint32_t audio, uint32_t video)
+{
+    publish_with(r, m, audio, video, 0);
 }
 
 /* m's answer to its offer: with our extensions (ext) or none. */
@@ -333,12 +347,75 @@ static void test_speaker_last_n(void **state)
     sfu_room_free(r);
 }
 
+/* 10 ms of media from a (camera) and b (camera and screen share, each
+ * 800 kbit/s), silent. */
+static void share_step(struct sfu_room *r, struct sfu_member **m, uint64_t *now)
+{
+    uint8_t buf[1000];
+    *now += 10;
+    for (size_t i = 0; i < 2; i++)
+        step(r, m[i], i, *now, 127);
+    sfu_room_rtp(r, m[1], buf, pkt(buf, 1000, 3001, boxes[1].seq[1]++ + 20000, 0, 0), *now);
+}
+
+static void test_screen_first(void **state)
+{
+    (void)state;
+    struct sfu_member *m[3];
+    struct sfu_room *r = room(m, 3);
+    sfu_room_set_last_n(r, 1);
+    publish(r, m[0], 1000, 2000);
+    publish_with(r, m[1], 1001, 2001, 3001);
+    sfu_room_set_screen(r, m[1], "scr");
+    subscribe(r, m[2], 0);
+    uint64_t now = 100000;
+    for (int t = 0; t < 1200; t += 10) /* the tracks' bitrates are known */
+        share_step(r, m, &now);
+    /* Plenty of room, last-1: c gets a's camera (a joined first) and b's
+     * screen, which last-N does not pause, but not b's camera. */
+    remb(r, m[2], 10000000, now);
+    memset(boxes[2].from, 0, sizeof(boxes[2].from));
+    memset(boxes[2].screen, 0, sizeof(boxes[2].screen));
+    for (int t = 0; t < 100; t += 10)
+        share_step(r, m, &now);
+    assert_int_equal(boxes[2].from[0], 10);
+    assert_int_equal(boxes[2].from[1], 0);
+    assert_int_equal(boxes[2].screen[1], 10);
+    /* 1.1 Mbit/s: two audios and one 800 kbit/s video fit, not two. The
+     * screen keeps going; the camera, though first in the speaker order,
+     * is paused. Audio goes on. */
+    now += 600; /* past SFU_ROOM_ALLOC_MS */
+    remb(r, m[2], 1100000, now);
+    size_t audio = boxes[2].audio;
+    memset(boxes[2].from, 0, sizeof(boxes[2].from));
+    memset(boxes[2].screen, 0, sizeof(boxes[2].screen));
+    for (int t = 0; t < 100; t += 10)
+        share_step(r, m, &now);
+    assert_int_equal(boxes[2].screen[1], 10);
+    assert_int_equal(boxes[2].from[0], 0);
+    assert_int_equal(boxes[2].from[1], 0);
+    assert_int_equal(boxes[2].audio, audio + 10);
+    /* The share ends (state says screen: null): the same track is a
+     * camera like the others, and last-1 pauses it. */
+    sfu_room_set_screen(r, m[1], "");
+    now += 600;
+    remb(r, m[2], 10000000, now);
+    memset(boxes[2].from, 0, sizeof(boxes[2].from));
+    memset(boxes[2].screen, 0, sizeof(boxes[2].screen));
+    for (int t = 0; t < 100; t += 10)
+        share_step(r, m, &now);
+    assert_int_equal(boxes[2].from[0], 10);
+    assert_int_equal(boxes[2].screen[1], 0);
+    sfu_room_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_twcc),
         cmocka_unit_test(test_remb_pauses_video),
         cmocka_unit_test(test_speaker_last_n),
+        cmocka_unit_test(test_screen_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

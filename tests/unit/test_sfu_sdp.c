@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -102,6 +103,56 @@ static void test_chromium_simulcast(void **state)
     assert_int_equal(av->nrids, 3);
     assert_false(av->rids[0].send);
     assert_string_equal(av->simulcast, "recv q;h;f");
+    free(ans);
+    free(s);
+}
+
+/* Moves the codec with payload type pt to the front of m's list, as
+ * setCodecPreferences does to an offer. */
+static void put_first(struct sdp_media *m, uint8_t pt)
+{
+    for (size_t i = 0; i < m->ncodecs; i++) {
+        if (m->codecs[i].pt != pt)
+            continue;
+        struct sdp_codec c = m->codecs[i];
+        memmove(&m->codecs[1], &m->codecs[0], i * sizeof(c));
+        m->codecs[0] = c;
+        return;
+    }
+    fail();
+}
+
+/* A single-layer video section (a screen share) gets the first of VP8,
+ * VP9 and AV1 in the offer's order; H.264 first changes nothing; a
+ * simulcast section keeps VP8 (its layer switches need VP8 key frames). */
+static void test_answer_offer_order(void **state)
+{
+    (void)state;
+    struct sdp *s = parse_ok(chromium_offer), *ans = malloc(sizeof(*ans));
+    put_first(&s->media[1], 98); /* VP9 profile 0 */
+    put_first(&s->media[1], 45); /* AV1 */
+    assert_int_equal(sdp_answer(s, NULL, 0, ans), 0);
+    assert_string_equal(ans->media[1].codecs[0].name, "AV1");
+    assert_int_equal(ans->media[1].codecs[1].pt, 46); /* its RTX */
+    put_first(&s->media[1], 98);
+    assert_int_equal(sdp_answer(s, NULL, 0, ans), 0);
+    assert_int_equal(ans->media[1].codecs[0].pt, 98);
+    put_first(&s->media[1], 100); /* VP9 profile 2: not forwarded, the next one is taken */
+    assert_int_equal(sdp_answer(s, NULL, 0, ans), 0);
+    assert_int_equal(ans->media[1].codecs[0].pt, 98);
+    put_first(&s->media[1], 102); /* H.264 */
+    assert_int_equal(sdp_answer(s, NULL, 0, ans), 0);
+    assert_int_equal(ans->media[1].codecs[0].pt, 98);
+    static const char *const vp8[] = { "opus", "VP8" };
+    assert_int_equal(sdp_answer(s, vp8, 2, ans), 0); /* a given preference rules */
+    assert_string_equal(ans->media[1].codecs[0].name, "VP8");
+    free(s);
+    s = parse_ok(chromium_simulcast_offer);
+    for (size_t i = 0; i < s->media[1].ncodecs; i++)
+        if (strcasecmp(s->media[1].codecs[i].name, "VP9") == 0)
+            put_first(&s->media[1], s->media[1].codecs[i].pt);
+    assert_int_equal(sdp_answer(s, NULL, 0, ans), 0);
+    assert_string_equal(ans->media[1].codecs[0].name, "VP8");
     free(ans);
     free(s);
 }
@@ -249,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_chromium_offer),
         cmocka_unit_test(test_chromium_simulcast),
         cmocka_unit_test(test_answer),
+        cmocka_unit_test(test_answer_offer_order),
         cmocka_unit_test(test_write_round_trip),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_session_level_and_lf),

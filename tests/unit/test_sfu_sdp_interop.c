@@ -135,11 +135,11 @@ static void test_firefox_answer_to_offer(void **state)
     const struct sdp_media *a = &ans->media[0], *v = &ans->media[1];
     assert_int_equal(a->ncodecs, 1);
     assert_int_equal(a->codecs[0].pt, 109);
-    assert_int_equal(a->codecs[0].fb, 0); /* no transport-cc feedback to publishers yet (sdp_write.c) */
+    assert_int_equal(a->codecs[0].fb, SDP_FB_TRANSPORT_CC); /* tincan sends publishers transport-cc feedback */
     assert_int_equal(a->dir, SDP_RECVONLY);
     assert_int_equal(sdp_extmap_id(a, AUDIO_LEVEL), 1);
     assert_int_equal(sdp_extmap_id(a, MID), 3);
-    assert_int_equal(sdp_extmap_id(a, TWCC), 0);
+    assert_int_equal(sdp_extmap_id(a, TWCC), 7);
     assert_int_equal(sdp_extmap_id(a, "urn:ietf:params:rtp-hdrext:csrc-audio-level"), 0);
     assert_int_equal(v->ncodecs, 2);
     assert_int_equal(v->codecs[0].pt, 120); /* VP8 */
