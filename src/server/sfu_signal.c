@@ -451,8 +451,11 @@ static void on_view(void *ctx, struct peer *peer, const char *peer_id, int width
 static void on_screen(void *ctx, struct peer *peer, const char *track_id)
 {
     struct sfu_part *p = part_of(ctx, peer);
-    if (p)
-        sfu_room_set_screen(p->room->router, p->member, track_id);
+    if (!p)
+        return;
+    sfu_worker_enter(p->room->w);
+    sfu_room_set_screen(p->room->router, p->member, track_id);
+    sfu_worker_leave(p->room->w);
 }
 
 void sfu_signal_hook(struct sfu_glue *g)
