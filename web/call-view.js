@@ -295,6 +295,28 @@ export function updateTile({ id, state, stream, signal = 'ok' }, look = {}) {
 /** Marks the tile of the loudest speaker (null: nobody). */
 export function setSpeaking(id) {
   for (const fig of tiles()) fig.dataset.speaking = String(fig.dataset.peerId === id);
+  keepInView(id);
+}
+
+/**
+ * A grid of more people than fit scrolls; a speaker whose tile is out of
+ * sight moves to the first place in sight, as a gallery view does (the
+ * SFU sends no video for tiles nobody sees, so it would stay dark).
+ */
+function keepInView(id) {
+  const grid = $('grid');
+  if (!id || grid.dataset.layout !== 'many' || grid.scrollHeight <= grid.clientHeight) return;
+  const all = [...grid.children];
+  const fig = all.find((f) => f.dataset.peerId === id);
+  if (!fig) return;
+  const g = grid.getBoundingClientRect();
+  const inSight = (el) => {
+    const b = el.getBoundingClientRect();
+    return b.top >= g.top - 1 && b.bottom <= g.bottom + 1;
+  };
+  if (inSight(fig)) return;
+  const first = all.find((el) => el !== fig && inSight(el));
+  if (first) grid.insertBefore(fig, first);
 }
 
 /** Pins a tile large (again: unpins). */

@@ -18,47 +18,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { startServer } from '../lib/server.mjs';
-import { CHROMIUM, CHROMIUM_ARGS, PHONE, assertClean, axeClean, passPrejoin, shot, stats, until, waitStatus } from './helpers.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, PHONE, assertClean, axeClean, layoutProblems, passPrejoin, shot, stats, until, waitStatus } from './helpers.mjs';
 
 const STEP = { timeout: 120_000 };
 const SMALL = { viewport: { width: 640, height: 400 } };
-
-/**
- * In the page: what the grid looks like — overlapping tile pairs, names
- * not inside their tile, and visible tile controls.
- */
-function layoutProblems() {
-  const box = (el) => el.getBoundingClientRect();
-  const tiles = [...document.querySelectorAll('#grid > .tile, #grid > .self')].filter((el) => el.offsetParent);
-  const out = [];
-  for (let i = 0; i < tiles.length; i++) {
-    const a = box(tiles[i]);
-    for (let j = i + 1; j < tiles.length; j++) {
-      const b = box(tiles[j]);
-      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-      if (w > 1 && h > 1) out.push(`overlap ${tiles[i].dataset.peerId || 'self'} ${tiles[j].dataset.peerId || 'self'}`);
-    }
-    const name = tiles[i].querySelector('.tile-name, figcaption');
-    const n = name && box(name);
-    if (!n || n.width < 10 || n.left < a.left - 1 || n.right > a.right + 1 || n.top < a.top - 1 || n.bottom > a.bottom + 1) {
-      out.push(`name outside ${tiles[i].dataset.peerId || 'self'}`);
-    }
-    // A label that covers much of a small tile hides the person.
-    if (n && n.width * n.height > 0.35 * a.width * a.height) out.push(`label covers ${tiles[i].dataset.peerId || 'self'}`);
-    // The connection line is shown whole or not at all.
-    const net = tiles[i].querySelector('.tile-net');
-    if (net && net.textContent && net.offsetParent && net.scrollWidth > net.clientWidth + 1) {
-      out.push(`connection line cut ${tiles[i].dataset.peerId}: ${net.textContent}`);
-    }
-    for (const btn of tiles[i].querySelectorAll('button')) {
-      if (getComputedStyle(btn).opacity !== '0' && btn.offsetParent && btn.getAttribute('aria-pressed') !== 'true') {
-        out.push(`control shown: ${btn.textContent.trim()}`);
-      }
-    }
-  }
-  return out;
-}
 
 describe('screen share in an SFU room; six people on a phone', { timeout: 600_000 }, () => {
   let server, browser;
