@@ -95,7 +95,17 @@ export async function person(browser, url, name, opts = DESKTOP, init = null) {
 }
 
 export const waitStatus = (page, status, timeout = 20_000) =>
-  page.waitForSelector(`#status[data-status="${status}"]`, { timeout });
+  page.waitForSelector(`#status[data-status="${status}"]`, { timeout }).catch(async (err) => {
+    // What the page was doing instead: its address, the status it shows, and
+    // whether the browser thought it was online (the client waits for the
+    // 'online' event when it is not).
+    const seen = await page.evaluate(() => ({
+      status: document.querySelector('#status')?.dataset.status ?? null,
+      text: document.querySelector('#status')?.textContent.trim() ?? null,
+      online: navigator.onLine,
+    })).catch((e) => ({ evaluate: e.message }));
+    throw new Error(`${err.message.split('\n')[0]}; page ${page.url()}: ${JSON.stringify(seen)}`);
+  });
 
 /** The real getStats() numbers of every peer of the page's call. */
 export const stats = (page) => page.evaluate(() => window.tincanDebug.stats());
