@@ -293,3 +293,19 @@ export function layoutProblems() {
   }
   return out;
 }
+
+// Chromium in a network namespace of a test aborts a navigation when an
+// interface of its namespace comes or goes (the veth settling after start): either as ERR_NETWORK_CHANGED or as
+// a navigation "interrupted by another navigation to chrome-error://". Any
+// other error, or a third such abort, fails the test.
+export async function gotoThroughNetworkChange(page, url, opts = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await page.goto(url, opts);
+    } catch (err) {
+      const networkChanged = /ERR_NETWORK_CHANGED|chrome-error:\/\/chromewebdata/.test(err.message);
+      if (!networkChanged || attempt === 3) throw err;
+      await page.waitForTimeout(250 * attempt);
+    }
+  }
+}

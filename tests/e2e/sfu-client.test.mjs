@@ -36,7 +36,7 @@ import { ROOT, startServer } from '../lib/server.mjs';
 import { canUseNetns, cutAddress, makeNetns } from '../lib/netns.mjs';
 import { writeY4m } from '../lib/y4m.mjs';
 import {
-  CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, assertClean, passPrejoin, shot, stats, tileIds, waitDecoding, waitStatus,
+  CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, assertClean, gotoThroughNetworkChange, passPrejoin, shot, stats, tileIds, waitDecoding, waitStatus,
 } from './helpers.mjs';
 
 const STEP = { timeout: 300_000 };
@@ -180,7 +180,7 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
   /** Person i goes to path and joins through the pre-join screen. */
   async function enter(i, path) {
     const { page } = people[i] || await open(i);
-    await page.goto(`${base(i)}${path}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await gotoThroughNetworkChange(page, `${base(i)}${path}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await waitStatus(page, 'connected', 60_000);
     await passPrejoin(page, { name: `Person ${i}` });
   }
@@ -194,7 +194,7 @@ describe('the web client in SFU rooms', { timeout: 900_000, skip: !canUseNetns()
     for (let i = 0; i < 5; i++) await enter(i, '/r/six?sfu');
     const sixth = await open(5);
     await sixth.context.addInitScript(noteSteps);
-    await sixth.page.goto(`${base(5)}/r/six?sfu`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await gotoThroughNetworkChange(sixth.page, `${base(5)}/r/six?sfu`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await waitStatus(sixth.page, 'connected', 60_000);
     await sixth.page.waitForSelector('#prejoin-join:enabled');
     await sixth.page.fill('#prejoin-name', 'Person 5');

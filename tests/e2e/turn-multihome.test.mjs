@@ -15,28 +15,12 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from '../lib/server.mjs';
 import { canUseNetns, makeNetns } from '../lib/netns.mjs';
-import { CHROMIUM, CHROMIUM_ARGS } from './helpers.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, gotoThroughNetworkChange } from './helpers.mjs';
 import { relayOfferAnswer } from './rtc-pages.mjs';
 
 const USER = 'test';
 const PASSWORD = 'secret';
 const STEP = { timeout: 60_000 };
-
-// Chromium aborts a navigation when an interface of its namespace comes or
-// goes (the veth settling after start): either as ERR_NETWORK_CHANGED or as
-// a navigation "interrupted by another navigation to chrome-error://". Any
-// other error, or a third such abort, fails the test.
-async function gotoThroughNetworkChange(page, url) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await page.goto(url);
-    } catch (err) {
-      const networkChanged = /ERR_NETWORK_CHANGED|chrome-error:\/\/chromewebdata/.test(err.message);
-      if (!networkChanged || attempt === 3) throw err;
-      await page.waitForTimeout(250 * attempt);
-    }
-  }
-}
 
 describe('TURN over UDP on a wildcard-bound, multi-address host', { timeout: 120_000, skip: !canUseNetns() && 'needs root for a network namespace' }, () => {
   let ns, server, browser, dir;
