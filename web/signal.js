@@ -143,8 +143,14 @@ export class Signal extends EventTarget {
       });
     }
     // A server that accepts the socket but never says hello is as good as
-    // down; give up on it and retry like any other failure.
-    this.#welcomeTimer = setTimeout(() => this.#closeSocket(), WELCOME_TIMEOUT_MS);
+    // down, and so is a connect that hangs: give up on it and retry like any
+    // other failure, without waiting for its 'close' (a connect stuck in a
+    // network change sent none for over a minute).
+    this.#welcomeTimer = setTimeout(() => {
+      if (ws !== this.#ws) return;
+      this.#closeSocket();
+      this.#onClose(ws);
+    }, WELCOME_TIMEOUT_MS);
     ws.addEventListener('message', (ev) => this.#onMessage(ws, ev));
     ws.addEventListener('close', () => this.#onClose(ws));
   }

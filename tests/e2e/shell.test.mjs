@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT, startServer } from '../lib/server.mjs';
-import { backoffDelay, signalUrl } from '../../web/signal.js';
+import { Signal, backoffDelay, signalUrl } from '../../web/signal.js';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -74,6 +74,43 @@ test('signal.js: reconnect backoff is 1, 2, 4, 8 ... 30 s and the URL follows th
   assert.equal(signalUrl({ protocol: 'http:', host: '127.0.0.1:8443' }), 'ws://127.0.0.1:8443/ws');
   // Reconnects resume with the token in the first message, never in the URL.
   assert.equal(signalUrl({ protocol: 'https:', host: 'h:1' }, 'ab12'), 'wss://h:1/ws', 'no token in the URL');
+});
+
+test('signal.js: a connect that hangs is given up after the welcome timeout and retried, its close or not', async (t) => {
+  // A WebSocket whose connect never ends and whose close() fires nothing
+  // (a connect stuck in a network change); globals as a page has them.
+  const sockets = [];
+  class HangingSocket extends EventTarget {
+    constructor(url) { super(); this.url = url; sockets.push(this); }
+    close() { this.closed = true; }
+    send() {}
+  }
+  const saved = { WebSocket: globalThis.WebSocket, navigator: globalThis.navigator, add: globalThis.addEventListener, remove: globalThis.removeEventListener };
+  globalThis.WebSocket = HangingSocket;
+  Object.defineProperty(globalThis, 'navigator', { value: { onLine: true }, configurable: true });
+  globalThis.addEventListener = () => {};
+  globalThis.removeEventListener = () => {};
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  try {
+    const s = new Signal('wss://h/ws');
+    const seen = [];
+    s.addEventListener('status', (ev) => seen.push(ev.detail.status));
+    s.start();
+    assert.equal(sockets.length, 1);
+    t.mock.timers.tick(10_000); // the welcome timeout
+    assert.ok(sockets[0].closed, 'the hanging socket is closed');
+    assert.equal(s.status, 'reconnecting', 'and a retry is due without its close event');
+    t.mock.timers.tick(backoffDelay(0));
+    assert.equal(sockets.length, 2, 'a new connect after the backoff');
+    s.stop();
+    assert.deepEqual(seen.slice(0, 2), ['connecting', 'reconnecting']);
+  } finally {
+    t.mock.timers.reset();
+    globalThis.WebSocket = saved.WebSocket;
+    Object.defineProperty(globalThis, 'navigator', { value: saved.navigator, configurable: true });
+    globalThis.addEventListener = saved.add;
+    globalThis.removeEventListener = saved.remove;
+  }
 });
 
 describe('web client shell', { timeout: 300_000 }, () => {
