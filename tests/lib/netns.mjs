@@ -29,6 +29,10 @@ export function makeNetns(tag, addrs = [], opts = {}) {
     if (opts.iface) {
       // A veth pair with both ends inside: an interface with carrier.
       ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+      // No IPv6 link-local addresses made (and DAD-checked) after the links
+      // come up: each is an address change, and Chromium aborts the page
+      // loads and connects under way at a network change.
+      for (const dev of ['eth0', 'eth1']) ip('link', 'set', dev, 'addrgenmode', 'none');
       for (const a of opts.iface) ip('addr', 'add', a, 'dev', 'eth0', ...(a.includes(':') ? ['nodad'] : []));
       ip('link', 'set', 'eth1', 'up');
       ip('link', 'set', 'eth0', 'up');
