@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT, startServer } from '../lib/server.mjs';
 import { Signal, backoffDelay, signalUrl } from '../../web/signal.js';
+import { loudestBlock, windowSize } from '../../web/speaker.js';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -74,6 +75,30 @@ test('signal.js: reconnect backoff is 1, 2, 4, 8 ... 30 s and the URL follows th
   assert.equal(signalUrl({ protocol: 'http:', host: '127.0.0.1:8443' }), 'ws://127.0.0.1:8443/ws');
   // Reconnects resume with the token in the first message, never in the URL.
   assert.equal(signalUrl({ protocol: 'https:', host: 'h:1' }, 'ab12'), 'wss://h:1/ws', 'no token in the URL');
+});
+
+test('speaker.js: each tick sees all the audio since the last, and a short beep between ticks counts', () => {
+  // The analyser window covers a whole 250 ms tick at the usual rates.
+  for (const rate of [16000, 44100, 48000, 96000]) {
+    const n = windowSize(rate, 300);
+    assert.ok(n >= (rate * 250) / 1000, `${rate} Hz: ${n} samples cover 250 ms`);
+    assert.equal(n & (n - 1), 0, 'a power of two');
+  }
+  assert.equal(windowSize(48000, 10), 512);
+  assert.equal(windowSize(1e9, 1000), 32768, 'capped at what WebAudio allows');
+  // A 20 ms, 400 Hz beep at 0.1 (what a fake microphone sends twice a
+  // second) inside 300 ms of silence.
+  const rate = 48000;
+  const buf = new Float32Array(windowSize(rate, 300));
+  const beepAt = 9000;
+  for (let i = 0; i < rate / 50; i++) buf[beepAt + i] = 0.1 * Math.sin((2 * Math.PI * 400 * i) / rate);
+  const level = loudestBlock(buf, rate / 100);
+  assert.ok(Math.abs(level - 0.1 / Math.SQRT2) < 0.01, `the beep's own level: ${level}`);
+  let sum = 0;
+  for (const v of buf) sum += v * v;
+  assert.ok(Math.sqrt(sum / buf.length) < 0.02, 'averaged over the window it would fall under the threshold');
+  assert.equal(loudestBlock(new Float32Array(1000), 480), 0, 'silence');
+  assert.equal(loudestBlock(new Float32Array(0), 480), 0, 'nothing');
 });
 
 test('signal.js: a connect that hangs is given up after the welcome timeout and retried, its close or not', async (t) => {
