@@ -7,7 +7,7 @@
 // sw.js on every navigation (it is served with Cache-Control: no-cache), a
 // changed sw.js installs a fresh cache, and activate deletes the old ones.
 
-const VERSION = 'v12';
+const VERSION = 'v13';
 const PREFIX = 'tincan-shell-';
 const CACHE = PREFIX + VERSION;
 
