@@ -19,7 +19,7 @@ PACKAGES="$PACKAGES unicode-data python3-confusable-homoglyphs"
 # The SFU's other peers: a second browser engine (Firefox, driven by
 # puppeteer-core over WebDriver BiDi), a WebRTC stack nobody here wrote
 # (aiortc, run with /usr/bin/python3) and Janus's videoroom for bench/sfu.
-PACKAGES="$PACKAGES firefox-esr python3-aiortc janus"
+PACKAGES="$PACKAGES firefox-esr python3-aiortc python3-websockets janus"
 # Network namespaces, veth pairs and tc bottlenecks (the multi-homed TURN
 # test, the SFU bandwidth test, bench/sfu): ip and tc.
 PACKAGES="$PACKAGES iproute2"

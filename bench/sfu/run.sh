@@ -35,6 +35,8 @@
 # threads in all, each of its threads that at most, as if it ran on that
 # many CPUs of that size; the servers saturate, and their forwarded
 # packets/s compare directly),
+# SFU_RPS (1: the generator's end of the veth receives on the generator's
+# CPUs, not in the server's time; 0: as a plain veth does),
 # SFU_TIMEOUT (120 s per run), TINCAN_BIN (./tincan), SFULOAD_BIN.
 set -euo pipefail
 
@@ -100,6 +102,16 @@ PIDS+=("$NS_GEN")
 sleep 0.2
 VS=sfus$$ VG=sfug$$
 ip link add "$VS" type veth peer name "$VG" || die "cannot make a veth pair"
+# A veth delivers what a server sends by running the receiver's network
+# stack right away, on the sender's CPU and in the server's CPU time: the
+# generator's UDP receive work would count as the server's. On two hosts
+# each receives on its own CPUs; RPS on the generator's end does that here
+# (SFU_RPS=0: the old way).
+RPS_NOTE=""
+if [ "${SFU_RPS:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && [ -w "/sys/class/net/$VG/queues/rx-0/rps_cpus" ]; then
+	printf '%x' $(( ((1 << $(nproc)) - 1) & ~1 )) >"/sys/class/net/$VG/queues/rx-0/rps_cpus"
+	RPS_NOTE="; the generator's receiving runs on its CPUs (RPS)"
+fi
 ip link set "$VS" netns "$NS_SRV"
 ip link set "$VG" netns "$NS_GEN"
 in_srv() { nsenter -t "$NS_SRV" -n "$@"; }
@@ -334,6 +346,6 @@ fi
 echo "SFU forwarding: $SHAPE; $MEDIA;" \
 	"veth between two network namespaces; generator decrypts 1 forwarded packet in $VERIFY;"
 [ -n "$QUOTA" ] && PIN_NOTE="$PIN_NOTE; each tincan capped at $QUOTA % of a CPU per media thread and each of its threads at $QUOTA % (cgroup cpu quotas)"
-echo "$DURATION s measured after $WARMUP s, median of $ROUNDS interleaved rounds; $NCPU CPUs, $PIN_NOTE;" \
+echo "$DURATION s measured after $WARMUP s, median of $ROUNDS interleaved rounds; $NCPU CPUs, $PIN_NOTE$RPS_NOTE;" \
 	"load average before: $load1, after: $load2; Janus $janus_version"
 node "$HERE/report.mjs" "$RESULTS"
