@@ -10,7 +10,9 @@
  * kept in struct accounts. Passwords are hashed with argon2id, which
  * takes tens of milliseconds: requests that need it are suspended
  * (accounts_handle returns a wait) so the caller can hash off its event
- * loop. The routes, bodies and error codes are in docs/rooms.md.
+ * loop. The routes, bodies and error codes are in docs/rooms.md. The
+ * code is in src/http/accounts_*.c; accounts_int.h says which file does
+ * what.
  */
 #ifndef TINCAN_ACCOUNTS_API_H
 #define TINCAN_ACCOUNTS_API_H

@@ -5,7 +5,8 @@
 // registration limits, persistence across a restart and the migration of a
 // database of the previous schema (v2); argon2id running off the event
 // loop (other clients are answered while logins hash; a client that goes
-// away mid-hash is no trouble).
+// away mid-hash is no trouble; past the hash queue's 64 the rest are
+// answered 503 busy).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -416,5 +417,54 @@ describe('accounts: argon2id off the event loop', () => {
     assert.match(first.headers['set-cookie'], /^tincan_session=/);
     assert.equal(second.status, 200);
     assert.equal(Number(sql(db, 'SELECT count(*) FROM sessions')), sessions + 1);
+  });
+
+  // At most 64 requests may wait for a hash (HASH_QUEUE in
+  // src/server/accounts_glue.c). 120 connections are opened first, each
+  // from an address of its own (no limit applies), then every one sends its
+  // request in the same instant: half logins of unknown names, half
+  // registrations. The two workers finish a hash in tens of milliseconds,
+  // far slower than the loop takes requests, so the queue fills and the
+  // rest are refused at once; a refused registration makes no account.
+  test('past 64 requests waiting for a hash the rest get 503 busy with Retry-After: 1, and the server goes on', T, async () => {
+    const db = join(srv.dataDir, 'tincan.db');
+    const n = 120;
+    const socks = await Promise.all(Array.from({ length: n }, (_, i) => tlsConnect(port, { localAddress: `127.0.24.${i + 1}` })));
+    const readers = socks.map((s) => new Reader(s));
+    const reqs = socks.map((_, i) => {
+      const path = i % 2 ? '/api/auth/register' : '/api/auth/login';
+      const body = JSON.stringify({ username: `flood-${i}`, password: PW });
+      return buildRequest(port, 'POST', path, {
+        Origin: `https://127.0.0.1:${port}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body),
+      }, body);
+    });
+    socks.forEach((s, i) => s.write(reqs[i]));
+    const res = await Promise.all(readers.map((r) => readResponse(r, { timeout: 50000 })));
+    for (const s of socks) s.destroy();
+    const busy = [];
+    let served = 0;
+    res.forEach((r, i) => {
+      const body = JSON.parse(r.body.toString());
+      if (r.status === 503) {
+        assert.deepEqual(body, { error: 'busy' });
+        assert.equal(r.headers['retry-after'], '1');
+        busy.push(i);
+      } else if (i % 2) {
+        assert.equal(r.status, 201, JSON.stringify(body));
+        served++;
+      } else {
+        assert.deepEqual([r.status, body], [401, { error: 'invalid_credentials' }]);
+        served++;
+      }
+    });
+    assert.ok(busy.length > 0, 'some requests were refused as busy');
+    assert.ok(served >= 64, `the queue took its 64 before refusing (served ${served})`);
+    const names = new Set(sql(db, "SELECT name FROM users WHERE name LIKE 'flood-%'").split('\n').filter(Boolean));
+    for (let i = 1; i < n; i += 2) assert.equal(names.has(`flood-${i}`), !busy.includes(i), `account flood-${i}`);
+    assert.equal(srv.proc.exitCode, null, 'the server is still running');
+    assert.equal(await hashing(port), 0);
+    const r = await login(port, 'carol', PW, { from: '127.0.25.1' });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.user.name, 'carol');
   });
 });

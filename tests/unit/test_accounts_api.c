@@ -1,6 +1,6 @@
 /*
  * test_accounts_api — the accounts API as a pure function
- * (src/http/accounts_api.c) with its cookie parser (src/http/cookie.c) and
+ * (src/http/accounts_*.c) with its cookie parser (src/http/cookie.c) and
  * SQL (src/store/users.c), on an in-memory store: body parsing, the CSRF
  * check, user names, and a register / session / room / logout sequence.
  */
