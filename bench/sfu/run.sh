@@ -35,6 +35,9 @@
 # threads in all, each of its threads that at most, as if it ran on that
 # many CPUs of that size; the servers saturate, and their forwarded
 # packets/s compare directly),
+# SFU_FPS (30) and SFU_PTIME (20 ms): the generator's video frames per
+# second and audio per packet (lighter streams, for shapes such as 100 rooms
+# x 4 that one generator CPU cannot drive at full rate),
 # SFU_RPS (1: the generator's end of the veth receives on the generator's
 # CPUs, not in the server's time; 0: as a plain veth does),
 # SFU_TIMEOUT (120 s per run), TINCAN_BIN (./tincan), SFULOAD_BIN.
@@ -49,6 +52,8 @@ SUBS=${SFU_SUBS:-20}
 ROOMS=${SFU_ROOMS:-1}
 MESH=${SFU_MESH:-0}
 SIMULCAST=${SFU_SIMULCAST:-0}
+FPS=${SFU_FPS:-30}
+PTIME=${SFU_PTIME:-20}
 VERIFY=${SFU_VERIFY:-1}
 WARMUP=${SFU_WARMUP:-3}
 DURATION=${SFU_DURATION:-10}
@@ -70,7 +75,7 @@ bench_init sfu
 CGROUPS=()
 trap 'bench_cleanup; for c in "${CGROUPS[@]}"; do rmdir "$c" 2>/dev/null || true; done' EXIT
 
-for v in PUBS ROOMS MESH SIMULCAST VERIFY WARMUP DURATION ROUNDS TIMEOUT; do
+for v in PUBS ROOMS MESH SIMULCAST FPS PTIME VERIFY WARMUP DURATION ROUNDS TIMEOUT; do
 	case ${!v} in *[!0-9]* | '') die "SFU_$v must be a whole number, got '${!v}'" ;; esac
 done
 MAXSUBS=0
@@ -309,7 +314,7 @@ for round in $(seq 1 "$ROUNDS"); do
 				--url "${URL[$s]}" --pid "${PID[$s]}" --pubs "$PUBS" --subs "$n" --rooms "$ROOMS" --mesh "$MESH" \
 				--verify "$VERIFY" --warmup "$WARMUP" --simulcast "$SIMULCAST" \
 				--duration "$DURATION" --srtp "$prof" --room "$([ "$s" = janus ] && echo "$JANUS_ROOM" || echo "b$round$prof$n")" \
-				--gen "nsenter -t $NS_GEN -n $SFULOAD_BIN --bind $GEN_IP" >"$TMP/drive.out" 2>"$TMP/drive.err" || rc=$?
+				--gen "nsenter -t $NS_GEN -n $SFULOAD_BIN --bind $GEN_IP --fps $FPS --ptime $PTIME" >"$TMP/drive.out" 2>"$TMP/drive.err" || rc=$?
 			if [ "$rc" != 0 ]; then
 				tail -20 "$TMP/drive.err" >&2
 				echo "bench/sfu: the run against $s ($prof) failed, status $rc (124 = timed out)" >&2
@@ -339,10 +344,11 @@ janus_version=$(dpkg-query -W -f '${Version}' janus 2>/dev/null || echo '?')
 echo
 read -r load2 _ </proc/loadavg
 if [ "$SIMULCAST" = 1 ]; then
-	MEDIA="VP8 simulcast q/h/f ~0.15/0.35/1 Mbit/s 30 fps + Opus 50 pkt/s per publisher"
+	MEDIA="VP8 simulcast q/h/f ~0.15/0.35/1 Mbit/s at 30 fps, sent at $FPS fps"
 else
-	MEDIA="VP8 ~1 Mbit/s 30 fps + Opus 50 pkt/s per publisher"
+	MEDIA="VP8 ~1 Mbit/s at 30 fps, sent at $FPS fps"
 fi
+MEDIA="$MEDIA + Opus $((1000 / PTIME)) pkt/s per publisher"
 echo "SFU forwarding: $SHAPE; $MEDIA;" \
 	"veth between two network namespaces; generator decrypts 1 forwarded packet in $VERIFY;"
 [ -n "$QUOTA" ] && PIN_NOTE="$PIN_NOTE; each tincan capped at $QUOTA % of a CPU per media thread and each of its threads at $QUOTA % (cgroup cpu quotas)"

@@ -39,7 +39,11 @@
  * 127 = silence by default), --simulcast 1 (publishers send their video as
  * three VP8 layers, rid q/h/f: 320x180 ~0.15, 640x360 ~0.35 and 1280x720
  * ~1 Mbit/s, each with its own SSRC, key frames and picture IDs, the mid
- * and rid header extensions on every packet, as Chromium does).
+ * and rid header extensions on every packet, as Chromium does), --fps N
+ * (video frames per second, 30 by default; frames keep their size, so
+ * the bitrate follows) and --ptime MS (audio per packet, 20 by default:
+ * fewer, larger packets) — lighter streams, for more of them than one
+ * generator CPU can send and receive at full rate.
  * Audio carries the ssrc-audio-level extension (RFC 6464) when the
  * server's answer took it.
  * Built by `make sfuload` into build/rel/sfuload.
@@ -136,6 +140,7 @@ struct xport {
     uint16_t aseq;
     uint32_t ats, vts;
     uint64_t next_audio, next_video, next_rtcp;
+    uint64_t video_from; /* when frame 0 of the current run was due */
     uint32_t apkts, aoctets;
     int frames;
     struct vlayer v[LAYERS];
@@ -164,6 +169,8 @@ static struct {
     unsigned verify; /* unprotect one RTP packet in this many per subscriber */
     int simulcast;   /* publishers send LAYERS layers */
     uint8_t level;   /* the level publishers start with */
+    int fps;         /* video frames per second (30) */
+    int ptime;       /* audio milliseconds per packet (20) */
 } G;
 
 static uint64_t now_ms(void)
@@ -751,11 +758,11 @@ static void send_audio(struct xport *x)
     char level[2] = { (char)(x->level < 127 ? 0x80 | x->level : 127), 0 }; /* V bit: voice */
     const char *vals[1] = { level };
     n = rtp_ext(pkt, &x->level_id, vals, 1);
-    size_t plen = 70 + rand32() % 40; /* Opus at about 32 kbit/s */
-    pkt[n] = 0x78;                    /* TOC: SILK+CELT wideband 20 ms */
+    size_t plen = (70 + rand32() % 40) * (size_t)G.ptime / 20; /* Opus at about 32 kbit/s */
+    pkt[n] = 0x78; /* TOC: SILK+CELT wideband 20 ms (longer ptimes: the size, not the frames) */
     for (size_t i = 1; i < plen; i++)
         pkt[n + i] = (uint8_t)rand32();
-    x->ats += 960;
+    x->ats += (uint32_t)(48 * G.ptime);
     x->apkts++;
     x->aoctets += (uint32_t)plen;
     send_rtp(x, pkt, n + plen);
@@ -825,18 +832,20 @@ static uint64_t pump_media(struct xport *x, uint64_t now)
         G.behind += x->next_audio != 0;
         x->next_audio = now;
         x->next_video = now;
+        x->video_from = now;
+        x->frames = 0;
     }
     while (x->next_audio <= now) {
         send_audio(x);
-        x->next_audio += 20;
+        x->next_audio += (uint64_t)G.ptime;
     }
     while (x->next_video <= now) {
         for (int l = 0; l < x->nv; l++)
             send_frame(x, l, now);
-        x->vts += 3000;
+        x->vts += (uint32_t)(90000 / G.fps);
         x->frames++;
         G.frames++;
-        x->next_video = x->next_video + (x->frames % 3 == 0 ? 34 : 33);
+        x->next_video = x->video_from + (uint64_t)x->frames * 1000 / (uint64_t)G.fps;
     }
     return x->next_audio < x->next_video ? x->next_audio : x->next_video;
 }
@@ -1074,6 +1083,8 @@ static void parse_args(int argc, char **argv, unsigned *offer)
     *offer = DTLS_OFFER_AES_128_GCM | DTLS_OFFER_CM_SHA1_80;
     snprintf(G.bind_text, sizeof(G.bind_text), "127.0.0.1");
     G.level = 127;
+    G.fps = 30;
+    G.ptime = 20;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--bind") == 0)
             snprintf(G.bind_text, sizeof(G.bind_text), "%s", argv[i + 1]);
@@ -1081,6 +1092,10 @@ static void parse_args(int argc, char **argv, unsigned *offer)
             G.verify = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--simulcast") == 0)
             G.simulcast = atoi(argv[i + 1]) != 0;
+        else if (strcmp(argv[i], "--fps") == 0)
+            G.fps = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--ptime") == 0)
+            G.ptime = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--level") == 0)
             G.level = (uint8_t)(atoi(argv[i + 1]) & 127);
         else if (strcmp(argv[i], "--srtp") == 0)
@@ -1088,9 +1103,13 @@ static void parse_args(int argc, char **argv, unsigned *offer)
                      : strcmp(argv[i + 1], "cm") == 0 ? DTLS_OFFER_CM_SHA1_80
                                                       : *offer;
         else {
-            fprintf(stderr, "usage: sfuload [--bind IPv4] [--srtp gcm|cm|both] [--verify N] [--simulcast 0|1] [--level 0-127]\n");
+            fprintf(stderr, "usage: sfuload [--bind IPv4] [--srtp gcm|cm|both] [--verify N] [--simulcast 0|1] [--level 0-127] [--fps 1-30] [--ptime 20-120]\n");
             exit(2);
         }
+    }
+    if (G.fps < 1 || G.fps > 30 || G.ptime < 20 || G.ptime > 120 || G.ptime % 20 != 0) {
+        fprintf(stderr, "sfuload: --fps takes 1-30, --ptime 20-120 in steps of 20\n");
+        exit(2);
     }
     if (inet_pton(AF_INET, G.bind_text, &G.bind) != 1) {
         fprintf(stderr, "sfuload: --bind needs an IPv4 address\n");
