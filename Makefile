@@ -73,18 +73,19 @@ build/tsan/tincan: $(TSAN_OBJ) build/tsan/src/main.o
 
 build/tsan/unit/%: tests/unit/%.c $(TSAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TSAN) $< $(TSAN_OBJ) -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(TSAN) -MMD -MP -MF $@.d -MT $@ $< $(TSAN_OBJ) -o $@ $(LDLIBS) -lcmocka
 
 tsan: build/tsan/tincan build/tsan/unit/test_spsc
 
-# Unit tests (cmocka), built twice: plain and with sanitizers.
+# Unit tests (cmocka), built twice: plain and with sanitizers. Each depends
+# on the headers it includes (tests/unit has helpers shared by several).
 build/rel/unit/%: tests/unit/%.c $(REL_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(REL_OBJ) -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(REL_OBJ) -o $@ $(LDLIBS) -lcmocka
 
 build/asan/unit/%: tests/unit/%.c $(ASAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN) $< $(ASAN_OBJ) -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(ASAN) -MMD -MP -MF $@.d -MT $@ $< $(ASAN_OBJ) -o $@ $(LDLIBS) -lcmocka
 
 unit: $(addprefix build/rel/unit/,$(UNIT)) $(addprefix build/asan/unit/,$(UNIT))
 

@@ -14,65 +14,13 @@
 // Run: TINCAN_BIN=build/asan/tincan node --test tests/integration/sfu-aiortc.test.mjs
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { start, ROOT_DIR } from './net.mjs';
+import { start } from './net.mjs';
 import { scrape } from './prom.mjs';
+import { aiortc } from './aiortc.mjs';
 
-const PYTHON = '/usr/bin/python3';
-const CLIENT = join(ROOT_DIR, 'tests', 'integration', 'sfu_aiortc_client.py');
 const T = { timeout: 90_000 };
 const RED = [200, 40, 40];
 const BLUE = [40, 40, 200];
-
-/** Starts one aiortc client; its JSON lines land in .events, waitFor() polls them. */
-function aiortc(port, room, color, extra = []) {
-  const args = [CLIENT, '--url', `wss://127.0.0.1:${port}/ws`, '--room', room, '--color', color.join(','), ...extra];
-  const proc = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const events = [];
-  const stderr = [];
-  let pending = '';
-  let wake = () => {};
-  proc.stdout.on('data', (chunk) => {
-    pending += chunk.toString();
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      events.push(JSON.parse(pending.slice(0, nl)));
-      pending = pending.slice(nl + 1);
-    }
-    wake();
-  });
-  proc.stderr.on('data', (chunk) => stderr.push(chunk.toString()));
-  const exited = new Promise((ok) => proc.on('exit', (code, signal) => { ok({ code, signal }); wake(); }));
-  let gone = false;
-  exited.then(() => { gone = true; });
-  return {
-    events,
-    /** The latest "frames" report. */
-    get last() { return events.filter((e) => e.event === 'frames').at(-1); },
-    /** Resolves with the first event (from index `from`) that pred accepts. */
-    async waitFor(pred, what, ms = 30_000, from = 0) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const hit = events.slice(from).find(pred);
-        if (hit) return hit;
-        if (gone || Date.now() > deadline) {
-          assert.fail(`aiortc ${color}: no ${what} within ${ms} ms (exited: ${gone}); last events: `
-            + `${JSON.stringify(events.slice(-3))}; stderr: ${stderr.join('').slice(-2000)}`);
-        }
-        await new Promise((ok) => { wake = ok; setTimeout(ok, 500); });
-      }
-    },
-    /** Closes its stdin (it leaves and exits), SIGKILL if it has not after 5 s. */
-    async stop() {
-      if (gone) return;
-      proc.stdin.end();
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
 
 const near = (rgb, want) => rgb && rgb.every((v, i) => Math.abs(v - want[i]) <= 20);
 
@@ -108,7 +56,7 @@ describe('aiortc through the SFU', () => {
   });
 
   test('our offers say actpass; an answer that says passive gets bad_sdp and connects nothing', T, async () => {
-    const bad = aiortc(srv.port, 'aio', [40, 200, 40], ['--answer-setup', 'passive']);
+    const bad = aiortc(srv.port, 'aio', [40, 200, 40], { extra: ['--answer-setup', 'passive'] });
     clients.push(bad);
     const offer = await bad.waitFor((e) => e.event === 'offer', 'sfu-offer');
     assert.match(offer.sdp, /^a=setup:actpass\r$/m);

@@ -17,13 +17,11 @@
 //   TINCAN_BIN=build/asan/tincan node --test tests/integration/sfu-bwe.test.mjs
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { start, ROOT_DIR, sleep } from './net.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { start, sleep } from './net.mjs';
+import { aiortc } from './aiortc.mjs';
 import { canUseNetns } from '../lib/netns.mjs';
 
-const PYTHON = '/usr/bin/python3';
-const CLIENT = join(ROOT_DIR, 'tests', 'integration', 'sfu_aiortc_client.py');
 const T = { timeout: 180_000 };
 const SRV_IP = '10.231.7.1';
 const CLI_IP = '10.231.7.2';
@@ -55,38 +53,6 @@ function removeNamespaces() {
 function limit(kbit) {
   spawnSync('ip', ['netns', 'exec', NS_SRV, 'tc', 'qdisc', 'del', 'dev', VETH, 'root']);
   if (kbit) inNs(NS_SRV, 'tc', 'qdisc', 'add', 'dev', VETH, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '8kb', 'latency', '300ms');
-}
-
-/** One aiortc client in namespace ns; its JSON lines land in .events. */
-function aiortc(ns, port, color, extra = []) {
-  const args = ['netns', 'exec', ns, PYTHON, CLIENT, '--url', `wss://${SRV_IP}:${port}/ws`, '--room', 'bwe',
-    '--color', color, ...extra];
-  const proc = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const events = [];
-  const stderr = [];
-  let pending = '';
-  proc.stdout.on('data', (chunk) => {
-    pending += chunk.toString();
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      events.push(JSON.parse(pending.slice(0, nl)));
-      pending = pending.slice(nl + 1);
-    }
-  });
-  proc.stderr.on('data', (chunk) => stderr.push(chunk.toString()));
-  const exited = new Promise((ok) => proc.on('exit', ok));
-  return {
-    events,
-    get last() { return events.filter((e) => e.event === 'frames').at(-1) || { video: 0, audio: 0 }; },
-    get estimates() { return events.filter((e) => e.event === 'estimate').map((e) => e.bps); },
-    stderr,
-    async stop() {
-      proc.stdin.end();
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 /** tincan's /metrics, from inside its namespace: name{labels} → value. */
@@ -126,9 +92,9 @@ describe('a subscriber behind a 300 kbit/s bottleneck', { skip: !canUseNetns() &
   });
 
   test('keeps its audio while the video is paused, and gets the video back within 10 s of the limit going', T, async () => {
-    const pub = aiortc(NS_SRV, srv.port, '200,40,40', ['--noise']);
+    const pub = aiortc(srv.port, 'bwe', [200, 40, 40], { host: SRV_IP, netns: NS_SRV, extra: ['--noise'] });
     clients.push(pub);
-    const sub = aiortc(NS_CLI, srv.port, '40,40,200');
+    const sub = aiortc(srv.port, 'bwe', [40, 40, 200], { host: SRV_IP, netns: NS_CLI });
     clients.push(sub);
     await until(() => sub.last.video > 30 && sub.last.audio > 100, 60_000, 'video and audio at the subscriber');
     limit(300);

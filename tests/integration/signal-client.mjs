@@ -230,29 +230,50 @@ export class Peers {
   }
 }
 
-/** Sends join and returns the joined message (after checking its shape). */
-export async function join(p, room, others = []) {
-  p.send({ type: 'join', room });
+/**
+ * Sends join and returns the joined message (after checking its shape:
+ * the others already in the room and, in an SFU room, sfu:true). opts:
+ * sfu (join with sfu:true), sfuRoom (the room is SFU without it, e.g.
+ * under --room-mode sfu).
+ */
+export async function join(p, room, others = [], opts = {}) {
+  p.send(opts.sfu ? { type: 'join', room, sfu: true } : { type: 'join', room });
   const j = await p.take(['joined', 'error'], WAIT, `joined for room ${room}`);
-  assert.deepEqual(j.type === 'joined' ? { ...j, peers: [...j.peers].sort() } : j,
-    { type: 'joined', peerId: p.id, peers: others.map((o) => o.id).sort() },
+  const want = { type: 'joined', peerId: p.id, peers: others.map((o) => o.id).sort() };
+  if (opts.sfu || opts.sfuRoom) want.sfu = true;
+  assert.deepEqual(j.type === 'joined' ? { ...j, peers: [...j.peers].sort() } : j, want,
     `${p.label}: joined for room ${room}`);
   return j;
 }
 
 /**
- * Puts peers into one room in order; each newcomer gets joined with the
- * earlier ones and every earlier one gets peer-joined.
+ * Joins peers one by one (join() with opts); each earlier one must get
+ * the newcomer's peer-joined. Returns their joined messages.
  */
-export async function room(name, ...peers) {
+export async function joinAll(name, peers, opts = {}) {
+  const out = [];
   for (let i = 0; i < peers.length; i++) {
-    await join(peers[i], name, peers.slice(0, i));
+    out.push(await join(peers[i], name, peers.slice(0, i), opts));
     for (const q of peers.slice(0, i)) {
       assert.deepEqual(await q.take('peer-joined'), { type: 'peer-joined', peerId: peers[i].id },
         `${q.label}: peer-joined for ${peers[i].label}`);
     }
   }
+  return out;
 }
+
+/**
+ * Puts peers into one room in order; each newcomer gets joined with the
+ * earlier ones and every earlier one gets peer-joined. Returns the joined
+ * messages.
+ */
+export const room = (name, ...peers) => joinAll(name, peers);
+
+/**
+ * The same for an SFU room: each joins with sfu:true and its joined says
+ * sfu:true (docs/protocol.md, "SFU rooms").
+ */
+export const joinSfu = (name, ...peers) => joinAll(name, peers, { sfu: true });
 
 /**
  * from sends a relay message to `to` and `to` must receive exactly the same
@@ -320,6 +341,27 @@ export const CANDIDATE = {
   sdpMLineIndex: 0,
   usernameFragment: 'Zq4f',
 };
+
+/** The fingerprint of the test offers below (no DTLS ever uses it). */
+export const FP = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16).toUpperCase()).join(':');
+
+/**
+ * A browser's sendonly VP8 offer for an SFU room (sfu-publish): msid
+ * stream1 track1, SSRC ssrc and, with rtx, nack and RTX (97) on SSRC rtx in
+ * an FID group.
+ */
+export function sfuOffer(ufrag, ssrc, rtx) {
+  const repair = rtx ? ['a=rtcp-fb:96 nack pli', 'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96', `a=ssrc-group:FID ${ssrc} ${rtx}`] : [];
+  return ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
+    `m=video 9 UDP/TLS/RTP/SAVPF ${rtx ? '96 97' : '96'}`, 'c=IN IP4 0.0.0.0', `a=ice-ufrag:${ufrag}`,
+    'a=ice-pwd:abcdefghijklmnopqrstuvwx', `a=fingerprint:sha-256 ${FP}`, 'a=setup:actpass', 'a=mid:0', 'a=sendonly',
+    'a=msid:stream1 track1', 'a=rtcp-mux', 'a=rtpmap:96 VP8/90000', ...repair,
+    `a=ssrc:${ssrc} cname:c1`, ...(rtx ? [`a=ssrc:${rtx} cname:c1`] : []), ''].join('\r\n');
+}
+
+/** The browser's answer to a subscriber offer (sfu-subscribe-answer): recvonly, DTLS client. */
+export const sfuAnswerTo = (sdp) => sdp.replace(/a=sendonly/g, 'a=recvonly').replace(/a=ice-lite\r\n/, '')
+  .replace(/a=ice-ufrag:\S+/g, 'a=ice-ufrag:subU').replace(/a=setup:(passive|actpass)/g, 'a=setup:active');
 
 /**
  * For a describe block: starts tincan with args before its tests, closes

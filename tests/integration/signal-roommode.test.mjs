@@ -9,37 +9,15 @@
 // hearing of it.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, uniq } from './signal-client.mjs';
+import { useServer, uniq, room, joinAll, joinSfu, sfuOffer, sfuAnswerTo } from './signal-client.mjs';
 
 const T = { timeout: 30000 };
-const FP = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16).toUpperCase()).join(':');
-
-/** A browser's sendonly VP8 offer with one SSRC. */
-const offer = (ufrag, ssrc) => ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0', `a=ice-ufrag:${ufrag}`, 'a=ice-pwd:abcdefghijklmnopqrstuvwx',
-  `a=fingerprint:sha-256 ${FP}`, 'a=setup:actpass', 'a=mid:0', 'a=sendonly', 'a=msid:stream1 track1', 'a=rtcp-mux',
-  'a=rtpmap:96 VP8/90000', `a=ssrc:${ssrc} cname:c1`, ''].join('\r\n');
-
-/** The browser's answer to a subscriber offer. */
-const answerTo = (sdp) => sdp.replace(/a=sendonly/g, 'a=recvonly').replace(/a=ice-lite\r\n/, '')
-  .replace(/a=ice-ufrag:\S+/g, 'a=ice-ufrag:subU').replace(/a=setup:(passive|actpass)/g, 'a=setup:active');
-
 /** p joins room; returns its joined message. */
 async function joinRoom(p, room, extra = {}) {
   p.send({ type: 'join', room, ...extra });
   const j = await p.take(['joined', 'error'], undefined, `joined for ${p.label}`);
   assert.equal(j.type, 'joined', `${p.label}: ${JSON.stringify(j)}`);
   return j;
-}
-
-/** Joins peers one by one into room; returns their joined messages. Others' peer-joined are taken. */
-async function fill(room, peers, extra = {}) {
-  const out = [];
-  for (let i = 0; i < peers.length; i++) {
-    out.push(await joinRoom(peers[i], room, extra));
-    for (const q of peers.slice(0, i)) await q.take('peer-joined');
-  }
-  return out;
 }
 
 describe('room modes: auto (the default: --mesh-max 4)', () => {
@@ -49,7 +27,7 @@ describe('room modes: auto (the default: --mesh-max 4)', () => {
   test('mesh while small; the 5th join moves the room to the SFU; it stays SFU until it empties', T, async () => {
     const ps = await peers.many('a', 'b', 'c', 'd', 'e', 'f');
     const r = uniq('auto');
-    const joined = await fill(r, ps.slice(0, 4));
+    const joined = await room(r, ...ps.slice(0, 4));
     for (const j of joined) assert.equal(j.sfu, undefined, 'a mesh room: no sfu flag');
     const e = ps[4];
     e.send({ type: 'join', room: r });
@@ -62,7 +40,7 @@ describe('room modes: auto (the default: --mesh-max 4)', () => {
       assert.deepEqual(await p.next(), { type: 'peer-joined', peerId: e.id });
     }
     // The earlier members are SFU members now: their publish is answered.
-    ps[0].send({ type: 'sfu-publish', sdp: offer('aaaa', 1111) });
+    ps[0].send({ type: 'sfu-publish', sdp: sfuOffer('aaaa', 1111) });
     await ps[0].take('sfu-answer');
     const sub = await ps[1].take('sfu-offer');
     assert.match(sub.sdp, new RegExp(`^a=msid:${ps[0].id} track1\\r$`, 'm'));
@@ -80,10 +58,10 @@ describe('room modes: auto (the default: --mesh-max 4)', () => {
   test('join with sfu:true makes the room SFU from the start, or moves a mesh room at once', T, async () => {
     const [a, b, c, d] = await peers.many('a', 'b', 'c', 'd');
     const r = uniq('sfu');
-    assert.equal((await joinRoom(a, r, { sfu: true })).sfu, true);
+    await joinSfu(r, a);
     assert.equal((await joinRoom(b, r)).sfu, true, 'a plain join of an SFU room joins it as SFU');
     const m = uniq('mesh');
-    await fill(m, [c, d]);
+    await room(m, c, d);
     a.send({ type: 'join', room: m, sfu: true });
     assert.equal((await a.take('joined')).sfu, true);
     for (const p of [c, d]) {
@@ -95,7 +73,7 @@ describe('room modes: auto (the default: --mesh-max 4)', () => {
   test('a resumed welcome carries the mode, also when the room moved while the peer was away', T, async () => {
     const ps = await peers.many('a', 'b', 'c', 'd', 'e');
     const r = uniq('resume');
-    await fill(r, ps.slice(0, 2));
+    await room(r, ...ps.slice(0, 2));
     ps[0].drop();
     await ps[1].take('peer-reconnecting');
     const a1 = await peers.connect("a'", { resume: ps[0].token });
@@ -123,11 +101,11 @@ describe('room modes: auto (the default: --mesh-max 4)', () => {
   test('sfu-reset: new transports for the member; the others get a re-offer without its tracks, and nothing else', T, async () => {
     const [a, b] = await peers.many('a', 'b');
     const r = uniq('reset');
-    await fill(r, [a, b], { sfu: true });
-    a.send({ type: 'sfu-publish', sdp: offer('aaaa', 2222) });
+    await joinSfu(r, a, b);
+    a.send({ type: 'sfu-publish', sdp: sfuOffer('aaaa', 2222) });
     const ans1 = (await a.take('sfu-answer')).sdp;
     const sub = (await b.take('sfu-offer')).sdp;
-    b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub) });
+    b.send({ type: 'sfu-subscribe-answer', sdp: sfuAnswerTo(sub) });
     await b.barrier();
     a.send({ type: 'sfu-reset', epoch: 7 });
     assert.deepEqual(await a.next(), { type: 'sfu-reset', epoch: 7 }, 'the reset is echoed before anything for the new transports');
@@ -136,12 +114,12 @@ describe('room modes: auto (the default: --mesh-max 4)', () => {
     // place, without the stream (docs/sfu.md); another would be rejected.
     assert.match(again, /^m=video 9 [^\n]*\n(?:(?!m=)[^\n]*\n)*a=inactive\r$/m, "a's old track is inactive");
     assert.doesNotMatch(again, /^a=ssrc:2222 /m, "a's old stream is gone");
-    a.send({ type: 'sfu-publish', sdp: offer('aaab', 3333) });
+    a.send({ type: 'sfu-publish', sdp: sfuOffer('aaab', 3333) });
     const ans2msg = await a.take('sfu-answer');
     assert.equal(ans2msg.epoch, 7, 'what is for the new transports carries the epoch of the reset');
     const ans2 = ans2msg.sdp;
     assert.notEqual(/a=ice-ufrag:(\S+)/.exec(ans2)[1], /a=ice-ufrag:(\S+)/.exec(ans1)[1], 'a new transport');
-    b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(again) });
+    b.send({ type: 'sfu-subscribe-answer', sdp: sfuAnswerTo(again) });
     const thirdMsg = await b.take('sfu-offer');
     assert.equal(thirdMsg.epoch, 0, "b never reset: its offers are of epoch 0");
     const third = thirdMsg.sdp;
@@ -163,7 +141,7 @@ describe('room modes: --room-mode mesh --max-room 5', () => {
   test('rooms stay mesh up to --max-room; sfu:true is refused with sfu_unavailable', T, async () => {
     const ps = await peers.many('a', 'b', 'c', 'd', 'e', 'f');
     const r = uniq('mesh');
-    const joined = await fill(r, ps.slice(0, 5));
+    const joined = await room(r, ...ps.slice(0, 5));
     for (const j of joined) assert.equal(j.sfu, undefined);
     for (const p of ps.slice(0, 4)) p.none('room-mode');
     ps[5].send({ type: 'join', room: r });
@@ -180,7 +158,7 @@ describe('room modes: --room-mode sfu --max-sfu-room 3', () => {
   test('every room is SFU from its first member; the 4th gets room_full', T, async () => {
     const ps = await peers.many('a', 'b', 'c', 'd');
     const r = uniq('sfu');
-    const joined = await fill(r, ps.slice(0, 3));
+    const joined = await joinAll(r, ps.slice(0, 3), { sfuRoom: true });
     for (const j of joined) assert.equal(j.sfu, true);
     ps[3].send({ type: 'join', room: r });
     await ps[3].error('room_full');
@@ -194,7 +172,7 @@ describe('room modes: --mesh-max 2 --max-sfu-room 4 --max-room 8', () => {
   test('the 3rd join moves the room; the SFU cap then holds it at 4', T, async () => {
     const ps = await peers.many('a', 'b', 'c', 'd', 'e');
     const r = uniq('small');
-    await fill(r, ps.slice(0, 2));
+    await room(r, ...ps.slice(0, 2));
     assert.equal((await joinRoom(ps[2], r)).sfu, true);
     for (const p of ps.slice(0, 2)) assert.deepEqual(await p.next(), { type: 'room-mode', mode: 'sfu' });
     await joinRoom(ps[3], r);

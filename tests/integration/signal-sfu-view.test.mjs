@@ -5,10 +5,9 @@
 // other member is offered one plain video track (no rids, one SSRC).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, uniq } from './signal-client.mjs';
+import { useServer, uniq, joinSfu, FP } from './signal-client.mjs';
 
 const T = { timeout: 20000 };
-const FP = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16).toUpperCase()).join(':');
 
 /** Chromium's form of a simulcast offer: rids and the rid extensions, no a=ssrc. */
 const simulcastOffer = () => ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
@@ -30,10 +29,7 @@ describe('signaling: sfu-view and simulcast offers', () => {
     a.send({ type: 'sfu-view', tiles: [] });
     await a.error('not_in_room');
     const r = uniq('sfu');
-    a.send({ type: 'join', room: r, sfu: true });
-    await a.take('joined');
-    b.send({ type: 'join', room: r, sfu: true });
-    await b.take('joined');
+    await joinSfu(r, a, b);
     a.send({ type: 'sfu-view' });
     assert.equal((await a.error('missing_field')).field, 'tiles');
     a.send({ type: 'sfu-view', tiles: {} });
@@ -57,10 +53,7 @@ describe('signaling: sfu-view and simulcast offers', () => {
   test('a simulcast offer is answered with recv rids; the subscriber gets one plain track', T, async () => {
     const [a, b] = await peers.many('a', 'b');
     const r = uniq('sfu');
-    a.send({ type: 'join', room: r, sfu: true });
-    await a.take('joined');
-    b.send({ type: 'join', room: r, sfu: true });
-    await b.take('joined');
+    await joinSfu(r, a, b);
     a.send({ type: 'sfu-publish', sdp: simulcastOffer() });
     const ans = (await a.take('sfu-answer')).sdp;
     assert.match(ans, /^a=rid:q recv\r$/m);

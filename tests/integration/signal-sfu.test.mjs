@@ -8,21 +8,11 @@
 // transport that hears no ICE check for 30 s is closed with sfu-closed.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, uniq } from './signal-client.mjs';
+import { useServer, uniq, joinSfu, sfuOffer, sfuAnswerTo } from './signal-client.mjs';
 
 const T = { timeout: 20000 };
-const FP = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16).toUpperCase()).join(':');
-
 /** A browser's sendonly VP8 offer with one SSRC (and its RTX). */
-const offer = (ufrag) => ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
-  'm=video 9 UDP/TLS/RTP/SAVPF 96 97', 'c=IN IP4 0.0.0.0', `a=ice-ufrag:${ufrag}`, 'a=ice-pwd:abcdefghijklmnopqrstuvwx',
-  `a=fingerprint:sha-256 ${FP}`, 'a=setup:actpass', 'a=mid:0', 'a=sendonly', 'a=msid:stream1 track1', 'a=rtcp-mux',
-  'a=rtpmap:96 VP8/90000', 'a=rtcp-fb:96 nack pli', 'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96',
-  'a=ssrc-group:FID 1111 2222', 'a=ssrc:1111 cname:c1', 'a=ssrc:2222 cname:c1', ''].join('\r\n');
-
-/** The browser's answer to a subscriber offer: recvonly for each m-section. */
-const answerTo = (sdp) => sdp.replace(/a=sendonly/g, 'a=recvonly').replace(/a=ice-lite\r\n/, '')
-  .replace(/a=ice-ufrag:\S+/g, 'a=ice-ufrag:subU').replace(/a=setup:actpass/g, 'a=setup:active');
+const offer = (ufrag) => sfuOffer(ufrag, 1111, 2222);
 
 describe('signaling: SFU rooms', () => {
   const env = useServer([]);
@@ -45,10 +35,7 @@ describe('signaling: SFU rooms', () => {
   test('sfu-publish → sfu-answer; the other member gets sfu-offer; leaving re-offers it inactive', T, async () => {
     const [a, b] = await peers.many('a', 'b');
     const r = uniq('sfu');
-    a.send({ type: 'join', room: r, sfu: true });
-    await a.take('joined');
-    b.send({ type: 'join', room: r, sfu: true });
-    await b.take('joined');
+    await joinSfu(r, a, b);
     b.send({ type: 'sfu-subscribe-answer', sdp: offer('bbbb') });
     await b.error('unexpected');
     a.send({ type: 'sfu-publish', sdp: 'not sdp' });
@@ -78,11 +65,11 @@ describe('signaling: SFU rooms', () => {
     assert.notEqual(subUfrag, /a=ice-ufrag:(\S+)/.exec(ans)[1], 'each transport has its own credentials');
     // tincan is always the DTLS server: an answer that wants that role too is refused,
     // and the offer stays out for a corrected answer.
-    b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub).replace(/a=setup:active/g, 'a=setup:passive') });
+    b.send({ type: 'sfu-subscribe-answer', sdp: sfuAnswerTo(sub).replace(/a=setup:active/g, 'a=setup:passive') });
     assert.match((await b.error('bad_sdp')).message, /setup:active/);
-    b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub).replace(/a=setup:active/g, 'a=setup:actpass') });
+    b.send({ type: 'sfu-subscribe-answer', sdp: sfuAnswerTo(sub).replace(/a=setup:active/g, 'a=setup:actpass') });
     await b.error('bad_sdp');
-    b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub) });
+    b.send({ type: 'sfu-subscribe-answer', sdp: sfuAnswerTo(sub) });
     await b.barrier();
     a.send({ type: 'leave' });
     await b.take('peer-left');
@@ -104,10 +91,7 @@ describe('signaling: SFU rooms across a resume, and consent (--resume-grace 5)',
   test('an sfu-offer made while the member was away is made again when it resumes', T, async () => {
     const [a, b] = await peers.many('a', 'b');
     const r = uniq('sfu');
-    a.send({ type: 'join', room: r, sfu: true });
-    await a.take('joined');
-    b.send({ type: 'join', room: r, sfu: true });
-    await b.take('joined');
+    await joinSfu(r, a, b);
     b.drop();
     assert.equal((await a.take('peer-reconnecting')).peerId, b.id);
     a.send({ type: 'sfu-publish', sdp: offer('aaaa') });
@@ -116,14 +100,13 @@ describe('signaling: SFU rooms across a resume, and consent (--resume-grace 5)',
     assert.equal(b2.welcome.resumed, true);
     const sub = (await b2.take('sfu-offer')).sdp;
     assert.match(sub, /^a=ssrc:1111 cname:c1\r$/m, 'the offer holds the track published meanwhile');
-    b2.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub) });
+    b2.send({ type: 'sfu-subscribe-answer', sdp: sfuAnswerTo(sub) });
     await b2.barrier();
   });
 
   test('a publish with a new ufrag before DTLS is up gets a new transport', T, async () => {
     const [a] = await peers.many('a');
-    a.send({ type: 'join', room: uniq('sfu'), sfu: true });
-    await a.take('joined');
+    await joinSfu(uniq('sfu'), a);
     a.send({ type: 'sfu-publish', sdp: offer('aaaa') });
     const first = /a=ice-ufrag:(\S+)/.exec((await a.take('sfu-answer')).sdp)[1];
     a.send({ type: 'sfu-publish', sdp: offer('cccc') });
@@ -134,15 +117,12 @@ describe('signaling: SFU rooms across a resume, and consent (--resume-grace 5)',
   test('a subscriber transport without ICE checks for 30 s is closed and offered anew', { timeout: 60000 }, async () => {
     const [a, b] = await peers.many('a', 'b');
     const r = uniq('sfu');
-    a.send({ type: 'join', room: r, sfu: true });
-    await a.take('joined');
-    b.send({ type: 'join', room: r, sfu: true });
-    await b.take('joined');
+    await joinSfu(r, a, b);
     a.send({ type: 'sfu-publish', sdp: offer('aaaa') });
     await a.take('sfu-answer');
     const sub = (await b.take('sfu-offer')).sdp;
     const t0 = Date.now();
-    b.send({ type: 'sfu-subscribe-answer', sdp: answerTo(sub) });
+    b.send({ type: 'sfu-subscribe-answer', sdp: sfuAnswerTo(sub) });
     assert.deepEqual(await b.take('sfu-closed', 45000),
       { type: 'sfu-closed', transport: 'subscriber', reason: 'consent', epoch: 0 });
     assert.ok(Date.now() - t0 >= 29000, 'not before 30 s');

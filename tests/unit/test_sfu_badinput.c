@@ -25,6 +25,7 @@
 #include "sfu/srtp.h"
 #include "stun/stun.h"
 #include "test_sfu_peer.h"
+#include "test_sfu_room_util.h"
 
 #define SSRC 0x11223344u
 
@@ -93,33 +94,17 @@ static const struct sfu_room_ops room_ops = { .send_rtp = room_rtp, .send_rtcp =
 
 static size_t make_check(uint8_t *buf, size_t cap)
 {
-    uint8_t txid[STUN_TXID_LEN] = { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2 };
-    static const uint8_t tie[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-    struct stun_builder b;
-    stun_builder_init(&b, buf, cap, stun_type(STUN_BINDING, STUN_REQUEST), txid);
-    stun_builder_add(&b, STUN_ATTR_USERNAME, "srvU:brwU", 9);
-    stun_builder_add(&b, STUN_ATTR_ICE_CONTROLLING, tie, 8);
-    stun_builder_add(&b, STUN_ATTR_USE_CANDIDATE, "", 0);
-    stun_builder_add_u32(&b, STUN_ATTR_PRIORITY, 1853824767);
-    stun_builder_add_integrity(&b, (const uint8_t *)our_pwd, strlen(our_pwd));
-    stun_builder_add_fingerprint(&b);
-    int n = stun_builder_finish(&b);
+    size_t n = peer_check(buf, cap, "srvU:brwU", our_pwd, 1853824767, 2);
     assert_true(n > 0);
-    return (size_t)n;
+    return n;
 }
 
 static void browser_step(struct rig *r)
 {
-    for (size_t i = 0; i < r->browser.nq; i++)
-        BIO_write(r->browser.rbio, r->browser.q[i], (int)r->browser.qlen[i]);
-    r->browser.nq = 0;
-    if (!SSL_is_init_finished(r->browser.ssl))
-        SSL_do_handshake(r->browser.ssl);
     uint8_t buf[8192];
-    int n = BIO_read(r->browser.wbio, buf, sizeof(buf));
-    ERR_clear_error();
-    if (n > 0)
-        assert_int_equal(sfu_session_input(r->s, buf, (size_t)n, sizeof(buf), &from, r->now), SFU_IN_OK);
+    size_t n = peer_flush(&r->browser, buf, sizeof(buf));
+    if (n)
+        assert_int_equal(sfu_session_input(r->s, buf, n, sizeof(buf), &from, r->now), SFU_IN_OK);
 }
 
 /* Alice publishes video SSRC (with nack), bob has been offered it. */
@@ -185,9 +170,7 @@ static int teardown(void **state)
 
 static size_t make_rtp(uint8_t *buf, uint32_t ssrc, uint16_t seq)
 {
-    memset(buf, 0, 112);
-    buf[0] = 0x80, buf[1] = 96, buf[2] = (uint8_t)(seq >> 8), buf[3] = (uint8_t)seq;
-    buf[8] = (uint8_t)(ssrc >> 24), buf[9] = (uint8_t)(ssrc >> 16), buf[10] = (uint8_t)(ssrc >> 8), buf[11] = (uint8_t)ssrc;
+    rtp_pkt(buf, 112, 96, ssrc, seq, 0);
     for (int i = 12; i < 112; i++)
         buf[i] = (uint8_t)i;
     return 112;

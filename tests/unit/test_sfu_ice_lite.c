@@ -52,21 +52,6 @@ static const char chrome_pwd[] = "qBRBkwezLkIjB0E6tUxQSvdY";
 
 static const char our_ufrag[] = "Xk3q", our_pwd[] = "8cK0tB6Hq1zAq9pYx2W3mN4v", their_ufrag[] = "Ab+/";
 
-static struct guard g;
-
-static int setup(void **state)
-{
-    (void)state;
-    return guard_init(&g);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    guard_free(&g);
-    return 0;
-}
-
 static struct stun_addr v4(uint8_t last, uint16_t port)
 {
     struct stun_addr a = { .family = STUN_IPV4, .port = port, .ip = { 127, 0, 0, last } };
@@ -120,7 +105,7 @@ static struct check_opts good(void)
 static int run(struct ice_lite *ice, const uint8_t *req, size_t n, const struct stun_addr *from,
                uint64_t now, struct ice_result *res, struct stun_msg *out, uint8_t *resp)
 {
-    const uint8_t *p = guard_put(&g, req, n);
+    const uint8_t *p = guard_put(&test_guard, req, n);
     int len = ice_lite_handle(ice, p, n, from, now, resp, ICE_RESPONSE_MAX, res);
     assert_true(len >= 0);
     if (len == 0)
@@ -326,7 +311,7 @@ static void test_chromium_check(void **state)
     uint8_t raw[256], want[256], resp[ICE_RESPONSE_MAX];
     size_t n = unhex(chrome_request, raw), wn = unhex(chrome_response, want);
     struct stun_str u;
-    const uint8_t *p = guard_put(&g, raw, n);
+    const uint8_t *p = guard_put(&test_guard, raw, n);
     assert_int_equal(ice_lite_ufrag(p, n, &u), 0);
     assert_int_equal(u.len, 4);
     assert_memory_equal(u.p, "danl", 4);
@@ -361,8 +346,8 @@ static void test_ufrag_fast_path(void **state)
     size_t n = make_check(req, sizeof(req), &o, 1);
     struct stun_str u;
     for (size_t len = 0; len < n; len++) /* every cut: no over-read, no answer */
-        assert_int_equal(ice_lite_ufrag(guard_put(&g, req, len), len, &u), -EINVAL);
-    assert_int_equal(ice_lite_ufrag(guard_put(&g, req, n), n, &u), 0);
+        assert_int_equal(ice_lite_ufrag(guard_put(&test_guard, req, len), len, &u), -EINVAL);
+    assert_int_equal(ice_lite_ufrag(guard_put(&test_guard, req, n), n, &u), 0);
     assert_memory_equal(u.p, "Xk3q", u.len);
     o.user = "nocolon";
     n = make_check(req, sizeof(req), &o, 1);
@@ -401,5 +386,5 @@ int main(void)
         cmocka_unit_test(test_ufrag_fast_path),
         cmocka_unit_test(test_init_limits),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, guard_setup, guard_teardown);
 }

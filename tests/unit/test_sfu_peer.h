@@ -3,7 +3,9 @@
  * against src/sfu/dtls.c, for the DTLS and SRTP unit tests. It is plain
  * OpenSSL (DTLS_client_method over memory BIOs) with its own self-signed
  * certificate; the server's datagrams reach it through a queue filled by
- * the session's send callback, and its own go to dtls_session_feed().
+ * the session's send callback, and its own go to dtls_session_feed() (or,
+ * through peer_flush(), to a whole transport). peer_check() makes the ICE
+ * check a browser sends before its DTLS.
  */
 #ifndef TINCAN_TEST_SFU_PEER_H
 #define TINCAN_TEST_SFU_PEER_H
@@ -15,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "sfu/dtls.h"
+#include "stun/stun.h"
 
 #define PEER_QUEUE 32
 
@@ -88,19 +91,47 @@ static inline void peer_free(struct peer *p)
     EVP_PKEY_free(p->key);
 }
 
-/* Gives the client everything queued, runs it, and feeds what it wrote to
- * the server as one datagram. Returns the server's state. */
-static inline enum dtls_state peer_step(struct peer *p, struct dtls_session *s)
+/* Gives the client everything queued and runs it. Returns the length of
+ * what it wrote, copied to buf (at most cap bytes), or 0. */
+static inline size_t peer_flush(struct peer *p, uint8_t *buf, size_t cap)
 {
     for (size_t i = 0; i < p->nq; i++)
         BIO_write(p->rbio, p->q[i], (int)p->qlen[i]);
     p->nq = 0;
     if (!SSL_is_init_finished(p->ssl))
         SSL_do_handshake(p->ssl);
-    uint8_t buf[8192];
-    int n = BIO_read(p->wbio, buf, sizeof(buf));
+    int n = BIO_read(p->wbio, buf, (int)cap);
     ERR_clear_error();
-    return n > 0 ? dtls_session_feed(s, buf, (size_t)n) : dtls_session_state(s);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* Runs the client once and feeds what it wrote to the server as one
+ * datagram. Returns the server's state. */
+static inline enum dtls_state peer_step(struct peer *p, struct dtls_session *s)
+{
+    uint8_t buf[8192];
+    size_t n = peer_flush(p, buf, sizeof(buf));
+    return n ? dtls_session_feed(s, buf, n) : dtls_session_state(s);
+}
+
+/* The browser's ICE check, controlling, with USE-CANDIDATE: username user
+ * ("ours:theirs"), signed with pwd; the transaction ID ends in txid_last.
+ * Returns its length, or 0 if cap is too small. */
+static inline size_t peer_check(uint8_t *buf, size_t cap, const char *user, const char *pwd, uint32_t priority,
+                                uint8_t txid_last)
+{
+    uint8_t txid[STUN_TXID_LEN] = { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, txid_last };
+    static const uint8_t tie[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    struct stun_builder b;
+    stun_builder_init(&b, buf, cap, stun_type(STUN_BINDING, STUN_REQUEST), txid);
+    stun_builder_add(&b, STUN_ATTR_USERNAME, user, strlen(user));
+    stun_builder_add(&b, STUN_ATTR_ICE_CONTROLLING, tie, 8);
+    stun_builder_add(&b, STUN_ATTR_USE_CANDIDATE, "", 0);
+    stun_builder_add_u32(&b, STUN_ATTR_PRIORITY, priority);
+    stun_builder_add_integrity(&b, (const uint8_t *)pwd, strlen(pwd));
+    stun_builder_add_fingerprint(&b);
+    int n = stun_builder_finish(&b);
+    return n > 0 ? (size_t)n : 0;
 }
 
 /* Runs the handshake until the server leaves HANDSHAKING and the client is

@@ -16,97 +16,27 @@
 #include <cmocka.h>
 
 #include "base/alloc.h"
-#include "sfu/rtcp.h"
 #include "sfu/pktcache.h"
 #include "sfu/room.h"
+#include "sfu/rtcp.h"
 #include "sfu/srtp.h"
+#include "sfu/wire.h"
+#include "test_sfu_room_util.h"
+#include "test_sfu_sent.h"
 
-#define MAX_SENT 64
-
-struct sent {
-    char to;             /* member name */
-    int rtcp;
-    uint8_t buf[64];
-    size_t len;
-};
-
-static struct sent sent[MAX_SENT];
-static size_t nsent;
 static uint8_t scratch[1500 + SFU_SRTP_TRAILER_MAX];
 static struct sfu_room_stats stats;
 
-static void record(void *ud, uint8_t *pkt, size_t len, size_t cap, int rtcp)
-{
-    assert_true(cap >= len + SFU_SRTP_TRAILER_MAX);
-    assert_true(nsent < MAX_SENT);
-    sent[nsent].to = *(const char *)ud;
-    sent[nsent].rtcp = rtcp;
-    sent[nsent].len = len;
-    memcpy(sent[nsent].buf, pkt, len < 64 ? len : 64);
-    nsent++;
-}
-
-static void send_rtp(void *ud, uint8_t *pkt, size_t len, size_t cap)
-{
-    record(ud, pkt, len, cap, 0);
-}
-
-static void send_rtcp(void *ud, uint8_t *pkt, size_t len, size_t cap)
-{
-    record(ud, pkt, len, cap, 1);
-}
-
-static void send_sub_rtcp(void *ud, uint8_t *pkt, size_t len, size_t cap)
-{
-    record(ud, pkt, len, cap, 2);
-}
-
-static const struct sfu_room_ops ops = { .send_rtp = send_rtp, .send_rtcp = send_rtcp, .send_sub_rtcp = send_sub_rtcp };
-
-/* A publisher's offer (sendonly audio + video with RTX) and our answer. */
-static void publish(struct sfu_room *r, struct sfu_member *m, uint32_t audio, uint32_t video)
-{
-    struct sdp *o = xcalloc(1, sizeof(*o)), *a = xcalloc(1, sizeof(*a));
-    o->nmedia = a->nmedia = 2;
-    struct sdp_media *om = o->media, *am = a->media;
-    om[0].kind = am[0].kind = SDP_AUDIO;
-    om[1].kind = am[1].kind = SDP_VIDEO;
-    strcpy(om[0].mid, "0");
-    strcpy(om[1].mid, "1");
-    om[0].ssrcs[0] = (struct sdp_ssrc){ .ssrc = audio, .cname = "cn" };
-    om[0].nssrcs = 1;
-    om[1].ssrcs[0] = (struct sdp_ssrc){ .ssrc = video, .cname = "cn" };
-    om[1].ssrcs[1] = (struct sdp_ssrc){ .ssrc = video + 1, .cname = "cn" };
-    om[1].nssrcs = 2;
-    om[1].fid[0] = video;
-    om[1].fid[1] = video + 1;
-    strcpy(om[1].msid_track, "cam");
-    for (int i = 0; i < 2; i++) {
-        am[i].port = 9;
-        am[i].dir = SDP_RECVONLY;
-        am[i].ncodecs = 1;
-        am[i].codecs[0] = (struct sdp_codec){ .pt = (uint8_t)(i ? 96 : 111), .clock = i ? 90000 : 48000 };
-        strcpy(am[i].codecs[0].name, i ? "VP8" : "opus");
-    }
-    assert_int_equal(sfu_room_publish(r, m, o, a), 2);
-    xfree(o);
-    xfree(a);
-}
-
 static size_t rtp(uint8_t *buf, uint32_t ssrc)
 {
-    memset(buf, 0, 40);
-    buf[0] = 0x80;
-    buf[1] = 96;
-    buf[8] = (uint8_t)(ssrc >> 24), buf[9] = (uint8_t)(ssrc >> 16), buf[10] = (uint8_t)(ssrc >> 8), buf[11] = (uint8_t)ssrc;
-    return 40;
+    return rtp_pkt(buf, 40, 96, ssrc, 0, 0);
 }
 
 static int setup(void **state)
 {
     nsent = 0;
     memset(&stats, 0, sizeof(stats));
-    *state = sfu_room_new(&ops, scratch, sizeof(scratch), &stats);
+    *state = sfu_room_new(&sent_ops, scratch, sizeof(scratch), &stats);
     return 0;
 }
 
@@ -114,14 +44,6 @@ static int teardown(void **state)
 {
     sfu_room_free(*state);
     return 0;
-}
-
-static size_t sent_to(char who, int rtcp)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < nsent; i++)
-        n += sent[i].to == who && sent[i].rtcp == rtcp;
-    return n;
 }
 
 static const char A = 'A', B = 'B', C = 'C';
@@ -132,7 +54,7 @@ static void test_forwarding(void **state)
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
     struct sfu_member *c = sfu_room_join(r, "carol", (void *)&C);
-    publish(r, a, 1000, 2000);
+    room_publish(r, a, 1000, 2000, PUB_FID);
     uint8_t pkt[64];
     size_t n = rtp(pkt, 2000);
     /* Nobody has been offered alice's tracks yet: nothing goes out. */
@@ -168,7 +90,7 @@ static void test_offer_slots(void **state)
     struct sfu_room *r = *state;
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
-    publish(r, a, 1000, 2000);
+    room_publish(r, a, 1000, 2000, PUB_FID);
     struct sdp *d = xcalloc(1, sizeof(*d));
     assert_int_equal(sfu_room_offer(r, b, d), 2);
     assert_int_equal(d->nbundle, 2);
@@ -186,7 +108,7 @@ static void test_offer_slots(void **state)
     strcpy(mid1, d->media[1].mid);
     /* Carol joins and publishes: bob's offer keeps the old m-sections first. */
     struct sfu_member *c = sfu_room_join(r, "carol", (void *)&C);
-    publish(r, c, 3000, 4000);
+    room_publish(r, c, 3000, 4000, PUB_FID);
     assert_int_equal(sfu_room_offer(r, b, d), 4);
     assert_string_equal(d->media[0].mid, mid0);
     assert_string_equal(d->media[1].mid, mid1);
@@ -228,7 +150,7 @@ static void test_slot_recycling(void **state)
         snprintf(ids[i], sizeof(ids[i]), "p%d", i);
     for (int i = 0; i < FULL; i++) {
         pubs[i] = sfu_room_join(r, ids[i], (void *)&A);
-        publish(r, pubs[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i);
+        room_publish(r, pubs[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i, PUB_FID);
     }
     assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
     assert_int_equal(sfu_room_answered(r, b, d), 0);
@@ -237,7 +159,7 @@ static void test_slot_recycling(void **state)
      * yet). */
     sfu_room_leave(r, pubs[0]);
     pubs[FULL] = sfu_room_join(r, ids[FULL], (void *)&A);
-    publish(r, pubs[FULL], 1000 + FULL, 2000 + FULL);
+    room_publish(r, pubs[FULL], 1000 + FULL, 2000 + FULL, PUB_FID);
     assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
     size_t k = 0, rejected = 0;
     for (size_t i = 0; i < d->nmedia; i++) {
@@ -271,7 +193,7 @@ static void test_room_of_30(void **state)
         char id[16];
         snprintf(id, sizeof(id), "m%d", i);
         m[i] = sfu_room_join(r, id, (void *)&A);
-        publish(r, m[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i);
+        room_publish(r, m[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i, PUB_FID);
     }
     struct sdp *d = xcalloc(1, sizeof(*d)), *back = xcalloc(1, sizeof(*back));
     assert_int_equal(sfu_room_offer(r, m[7], d), 58);
@@ -319,7 +241,7 @@ static void test_pli(void **state)
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
     struct sfu_member *c = sfu_room_join(r, "carol", (void *)&C);
-    publish(r, a, 1000, 2000);
+    room_publish(r, a, 1000, 2000, PUB_FID);
     struct sdp *d = xcalloc(1, sizeof(*d));
     sfu_room_offer(r, b, d);
     /* Bob's subscriber transport is ready: one PLI to alice for her video. */
@@ -360,45 +282,10 @@ static void test_pli(void **state)
 
 /* --- NACK, RTX, rewriting, reports --- */
 
-/* Alice publishes video 2000 (RTX 2001, payload type 97) and audio 1000;
- * the answer negotiated nack and RTX. */
-static void publish_rtx(struct sfu_room *r, struct sfu_member *m, uint32_t audio, uint32_t video)
-{
-    struct sdp *o = xcalloc(1, sizeof(*o)), *a = xcalloc(1, sizeof(*a));
-    o->nmedia = a->nmedia = 2;
-    o->media[0].kind = a->media[0].kind = SDP_AUDIO;
-    o->media[1].kind = a->media[1].kind = SDP_VIDEO;
-    strcpy(o->media[0].mid, "0");
-    strcpy(o->media[1].mid, "1");
-    o->media[0].ssrcs[0] = (struct sdp_ssrc){ .ssrc = audio, .cname = "cn" };
-    o->media[0].nssrcs = 1;
-    o->media[1].ssrcs[0] = (struct sdp_ssrc){ .ssrc = video, .cname = "cn" };
-    o->media[1].nssrcs = 1;
-    o->media[1].fid[0] = video;
-    o->media[1].fid[1] = video + 1;
-    for (int i = 0; i < 2; i++) {
-        a->media[i].port = 9;
-        a->media[i].dir = SDP_RECVONLY;
-        a->media[i].ncodecs = 1;
-        a->media[i].codecs[0] = (struct sdp_codec){ .pt = (uint8_t)(i ? 96 : 111), .clock = i ? 90000 : 48000, .apt = -1 };
-        strcpy(a->media[i].codecs[0].name, i ? "VP8" : "opus");
-    }
-    a->media[1].codecs[0].fb = SDP_FB_NACK | SDP_FB_PLI;
-    a->media[1].codecs[1] = (struct sdp_codec){ .pt = 97, .name = "rtx", .clock = 90000, .apt = 96 };
-    a->media[1].ncodecs = 2;
-    assert_int_equal(sfu_room_publish(r, m, o, a), 2);
-    xfree(o);
-    xfree(a);
-}
-
 /* An RTP packet: ssrc, seq, ts, payload type, a 20-byte payload of seq's low byte. */
 static size_t rtp_seq(uint8_t *buf, uint32_t ssrc, uint16_t seq, uint8_t pt)
 {
-    rtp(buf, ssrc);
-    buf[1] = pt;
-    buf[2] = (uint8_t)(seq >> 8), buf[3] = (uint8_t)seq;
-    uint32_t ts = seq * 3000u;
-    buf[4] = (uint8_t)(ts >> 24), buf[5] = (uint8_t)(ts >> 16), buf[6] = (uint8_t)(ts >> 8), buf[7] = (uint8_t)ts;
+    rtp_pkt(buf, 32, pt, ssrc, seq, seq * 3000u);
     memset(buf + 12, seq & 0xFF, 20);
     return 32;
 }
@@ -412,7 +299,7 @@ static void test_pli_due(void **state)
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
     struct sfu_member *c = sfu_room_join(r, "carol", (void *)&C);
-    publish(r, a, 1000, 2000);
+    room_publish(r, a, 1000, 2000, PUB_FID);
     struct sdp *d = xcalloc(1, sizeof(*d));
     sfu_room_offer(r, b, d);
     sfu_room_offer(r, c, d);
@@ -431,50 +318,6 @@ static void test_pli_due(void **state)
     sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 3, 96), 11200);
     assert_int_equal(sent_to('A', 1), 2);
     xfree(d);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* The subscriber's answer to its offer d, accepting RTX or not, and none
- * of our header extensions (so packets leave as they came; what a
- * subscriber that takes them gets is in test_sfu_room_bwe.c). */
-static void answer(struct sfu_room *r, struct sfu_member *m, const struct sdp *d, int rtx)
-{
-    struct sdp *a = xcalloc(1, sizeof(*a));
-    *a = *d;
-    for (size_t i = 0; i < a->nmedia; i++) {
-        a->media[i].dir = SDP_RECVONLY;
-        a->media[i].nextmaps = 0;
-        if (!rtx && a->media[i].ncodecs > 1)
-            a->media[i].ncodecs = 1;
-    }
-    sfu_room_answered(r, m, a);
-    xfree(a);
-}
-
-static void nack(struct sfu_room *r, struct sfu_member *from, uint32_t ssrc, const uint16_t *seqs, size_t n, uint64_t now)
-{
-    uint8_t buf[256];
-    int len = rtcp_build_nack(buf, sizeof(buf), 9, ssrc, seqs, n);
-    assert_true(len > 0);
-    sfu_room_rtcp(r, from, buf, (size_t)len, now);
-}
-
-static const struct sent *last_to(char who, int rtcp)
-{
-    for (size_t i = nsent; i-- > 0;)
-        if (sent[i].to == who && sent[i].rtcp == rtcp)
-            return &sent[i];
-    fail_msg("nothing sent to %c", who);
-    return NULL;
 }
 
 /* The offer carries nack, RTX 97 (apt 96) and the FID group. */
@@ -496,13 +339,13 @@ static void test_nack_rtx(void **state)
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
     struct sfu_member *c = sfu_room_join(r, "carol", (void *)&C);
-    publish_rtx(r, a, 1000, 2000);
+    room_publish(r, a, 1000, 2000, PUB_FID | PUB_NACK);
     struct sdp *d = xcalloc(1, sizeof(*d));
     assert_int_equal(sfu_room_offer(r, b, d), 2);
     check_rtx_offer(d);
-    answer(r, b, d, 1);
+    room_answer(r, b, d, SUB_RTX);
     assert_int_equal(sfu_room_offer(r, c, d), 2);
-    answer(r, c, d, 0);
+    room_answer(r, c, d, 0);
     uint8_t pkt[64];
     for (uint16_t s = 100; s <= 105; s++)
         if (s != 103)
@@ -511,40 +354,40 @@ static void test_nack_rtx(void **state)
     assert_int_equal(stats.nack_upstream, 1);
     const struct sent *up = last_to('A', 1);
     assert_int_equal(up->buf[1], 205);
-    assert_int_equal(be16(up->buf + 12), 103);
+    assert_int_equal(wire_rd16(up->buf + 12), 103);
     /* Bob (RTX accepted) asks for 101: RTX, OSN 101, the same payload. */
     nsent = 0;
     uint16_t want = 101;
-    nack(r, b, 2000, &want, 1, 5200);
+    room_nack(r, b, 2000, &want, 1, 5200);
     const struct sent *x = last_to('B', 0);
     assert_int_equal(x->len, 34);
     assert_int_equal(x->buf[1] & 0x7F, 97);
-    assert_int_equal(be32(x->buf + 8), 2001);
-    assert_int_equal(be16(x->buf + 12), 101);
+    assert_int_equal(wire_rd32(x->buf + 8), 2001);
+    assert_int_equal(wire_rd16(x->buf + 12), 101);
     assert_int_equal(x->buf[14], 101);
-    uint16_t first_rtx_seq = be16(x->buf + 2);
-    nack(r, b, 2000, &want, 1, 5201);
-    assert_int_equal(be16(last_to('B', 0)->buf + 2), (uint16_t)(first_rtx_seq + 1));
+    uint16_t first_rtx_seq = wire_rd16(x->buf + 2);
+    room_nack(r, b, 2000, &want, 1, 5201);
+    assert_int_equal(wire_rd16(last_to('B', 0)->buf + 2), (uint16_t)(first_rtx_seq + 1));
     /* Carol (no RTX) gets the packet itself. */
     want = 102;
-    nack(r, c, 2000, &want, 1, 5202);
+    room_nack(r, c, 2000, &want, 1, 5202);
     x = last_to('C', 0);
     assert_int_equal(x->len, 32);
-    assert_int_equal(be32(x->buf + 8), 2000);
-    assert_int_equal(be16(x->buf + 2), 102);
+    assert_int_equal(wire_rd32(x->buf + 8), 2000);
+    assert_int_equal(wire_rd16(x->buf + 2), 102);
     assert_int_equal(stats.retransmitted, 3);
     assert_int_equal(stats.rtx_sent, 2);
     /* 103 is not in the cache: counted, asked upstream; too old a packet likewise. */
     want = 103;
-    nack(r, c, 2000, &want, 1, 5300);
+    room_nack(r, c, 2000, &want, 1, 5300);
     assert_int_equal(stats.nack_missed, 1);
     assert_int_equal(stats.nack_upstream, 2);
     want = 101;
     nsent = 0;
-    nack(r, c, 2000, &want, 1, 5101 + SFU_CACHE_MS + 1);
+    room_nack(r, c, 2000, &want, 1, 5101 + SFU_CACHE_MS + 1);
     assert_int_equal(sent_to('C', 0), 0);
     /* A NACK about a track carol does not get, or garbage, is counted. */
-    nack(r, c, 4242, &want, 1, 7000);
+    room_nack(r, c, 4242, &want, 1, 7000);
     assert_int_equal(stats.unknown_ssrc, 1);
     xfree(d);
 }
@@ -554,31 +397,28 @@ static void test_nack_storm(void **state)
     struct sfu_room *r = *state;
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
-    publish_rtx(r, a, 1000, 2000);
-    struct sdp *d = xcalloc(1, sizeof(*d));
-    sfu_room_offer(r, b, d);
-    answer(r, b, d, 0);
+    room_publish(r, a, 1000, 2000, PUB_FID | PUB_NACK);
+    room_subscribe(r, b, 0);
     uint8_t pkt[64];
     sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 7, 96), 1000);
     /* 300 requests for packet 7 in the same millisecond: 250 answered, 50 dropped. */
     uint16_t seven = 7;
     for (int i = 0; i < 300; i++) {
         nsent = 0;
-        nack(r, b, 2000, &seven, 1, 1001);
+        room_nack(r, b, 2000, &seven, 1, 1001);
     }
     assert_int_equal(stats.retransmitted, SFU_ROOM_NACK_RATE);
     assert_int_equal(stats.nack_storm, 300 - SFU_ROOM_NACK_RATE);
     /* The budget comes back with time: 100 ms later, 25 more. */
     for (int i = 0; i < 30; i++) {
         nsent = 0;
-        nack(r, b, 2000, &seven, 1, 1101);
+        room_nack(r, b, 2000, &seven, 1, 1101);
     }
     assert_int_equal(stats.retransmitted, SFU_ROOM_NACK_RATE + 25);
     /* Forwarding is not affected. */
     nsent = 0;
     sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 8, 96), 1102);
     assert_int_equal(sent_to('B', 0), 1);
-    xfree(d);
 }
 
 static void test_publisher_rtx(void **state)
@@ -586,10 +426,8 @@ static void test_publisher_rtx(void **state)
     struct sfu_room *r = *state;
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
-    publish_rtx(r, a, 1000, 2000);
-    struct sdp *d = xcalloc(1, sizeof(*d));
-    sfu_room_offer(r, b, d);
-    answer(r, b, d, 1);
+    room_publish(r, a, 1000, 2000, PUB_FID | PUB_NACK);
+    room_subscribe(r, b, SUB_RTX);
     uint8_t pkt[64], orig[64];
     sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 10, 96), 1000);
     sfu_room_rtp(r, a, pkt, rtp_seq(pkt, 2000, 12, 96), 1010);
@@ -608,15 +446,14 @@ static void test_publisher_rtx(void **state)
     assert_int_equal(stats.repaired, 1);
     /* It is in the cache now: bob's NACK for 11 is answered. */
     uint16_t eleven = 11;
-    nack(r, b, 2000, &eleven, 1, 1030);
-    assert_int_equal(be16(last_to('B', 0)->buf + 12), 11);
+    room_nack(r, b, 2000, &eleven, 1, 1030);
+    assert_int_equal(wire_rd16(last_to('B', 0)->buf + 12), 11);
     /* The same repair again, and a padding-only probe, go nowhere. */
     nsent = 0;
     sfu_room_rtp(r, a, pkt, n + 2, 1040);
     sfu_room_rtp(r, a, pkt, 14, 1040);
     assert_int_equal(nsent, 0);
     assert_int_equal(stats.rtx_dropped, 2);
-    xfree(d);
 }
 
 static void test_ssrc_collision(void **state)
@@ -625,8 +462,8 @@ static void test_ssrc_collision(void **state)
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
     struct sfu_member *c = sfu_room_join(r, "carol", (void *)&C);
-    publish_rtx(r, a, 1000, 2000);
-    publish_rtx(r, b, 1000, 2000); /* the same SSRCs */
+    room_publish(r, a, 1000, 2000, PUB_FID | PUB_NACK);
+    room_publish(r, b, 1000, 2000, PUB_FID | PUB_NACK); /* the same SSRCs */
     assert_int_equal(stats.ssrc_rewritten, 2);
     struct sdp *d = xcalloc(1, sizeof(*d));
     assert_int_equal(sfu_room_offer(r, c, d), 4);
@@ -639,7 +476,7 @@ static void test_ssrc_collision(void **state)
     for (size_t i = 0; i < nseen; i++)
         for (size_t k = i + 1; k < nseen; k++)
             assert_int_not_equal(seen[i], seen[k]);
-    answer(r, c, d, 1);
+    room_answer(r, c, d, SUB_RTX);
     size_t n;
     const struct sfu_track *bt = sfu_room_tracks(b, &n);
     const struct sfu_track *bv = bt[0].kind == SDP_VIDEO ? &bt[0] : &bt[1];
@@ -650,18 +487,18 @@ static void test_ssrc_collision(void **state)
     nsent = 0;
     sfu_room_rtp(r, b, pkt, rtp_seq(pkt, 2000, 50, 96), 1000);
     assert_int_equal(sent_to('C', 0), 1);
-    assert_int_equal(be32(last_to('C', 0)->buf + 8), bv->out_ssrc);
-    assert_int_equal(be16(last_to('C', 0)->buf + 2), 50);
+    assert_int_equal(wire_rd32(last_to('C', 0)->buf + 8), bv->out_ssrc);
+    assert_int_equal(wire_rd16(last_to('C', 0)->buf + 2), 50);
     /* Carol's NACK by that SSRC is answered from bob's cache. */
     uint16_t fifty = 50;
-    nack(r, c, bv->out_ssrc, &fifty, 1, 1010);
-    assert_int_equal(be32(last_to('C', 0)->buf + 8), bv->out_rtx_ssrc);
+    room_nack(r, c, bv->out_ssrc, &fifty, 1, 1010);
+    assert_int_equal(wire_rd32(last_to('C', 0)->buf + 8), bv->out_rtx_ssrc);
     /* A key frame request for it goes to bob, about his own SSRC. */
     pli(r, c, bv->out_ssrc, 2000);
-    assert_int_equal(be32(last_to('B', 1)->buf + 8), 2000);
+    assert_int_equal(wire_rd32(last_to('B', 1)->buf + 8), 2000);
     /* Re-publishing the same tracks keeps the outgoing SSRCs. */
     uint32_t out = bv->out_ssrc;
-    publish_rtx(r, b, 1000, 2000);
+    room_publish(r, b, 1000, 2000, PUB_FID | PUB_NACK);
     bt = sfu_room_tracks(b, &n);
     assert_int_equal(bt[1].kind == SDP_VIDEO ? bt[1].out_ssrc : bt[0].out_ssrc, out);
     xfree(d);
@@ -672,8 +509,8 @@ static void test_reports(void **state)
     struct sfu_room *r = *state;
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
-    publish_rtx(r, a, 1000, 2000);
-    publish_rtx(r, b, 3000, 2000); /* bob's video leaves rewritten */
+    room_publish(r, a, 1000, 2000, PUB_FID | PUB_NACK);
+    room_publish(r, b, 3000, 2000, PUB_FID | PUB_NACK); /* bob's video leaves rewritten */
     struct sdp *d = xcalloc(1, sizeof(*d));
     sfu_room_offer(r, a, d);
     uint8_t pkt[64];
@@ -693,9 +530,9 @@ static void test_reports(void **state)
     const struct sfu_track *bt = sfu_room_tracks(b, &n);
     const struct sfu_track *bv = bt[0].kind == SDP_VIDEO ? &bt[0] : &bt[1];
     assert_int_equal(f->buf[1], 200);
-    assert_int_equal(be32(f->buf + 4), bv->out_ssrc);
-    assert_int_equal(be32(f->buf + 8), 0x11223344);
-    assert_int_equal(be32(f->buf + 16), 30000);
+    assert_int_equal(wire_rd32(f->buf + 4), bv->out_ssrc);
+    assert_int_equal(wire_rd32(f->buf + 8), 0x11223344);
+    assert_int_equal(wire_rd32(f->buf + 16), 30000);
     /* A second later bob gets our RR: 1 of 10 lost, LSR from his SR, DLSR 0.6 s. */
     sfu_room_rtp(r, b, pkt, rtp_seq(pkt, 2000, 11, 96), 11100);
     assert_int_equal(stats.rr_sent, 1);

@@ -25,6 +25,7 @@
 #include "sfu/rtp.h"
 #include "sfu/srtp.h"
 #include "sfu/wire.h"
+#include "test_sfu_room_util.h"
 
 #define NMEMBERS 4
 
@@ -94,63 +95,12 @@ static const struct sfu_room_ops ops = { .send_rtp = send_rtp, .send_rtcp = send
                                          .send_sub_rtcp = send_sub_rtcp, .active_speaker = on_speaker,
                                          .estimate = on_estimate };
 
-/* Publishes audio (with the audio level extension as id 1), video and,
- * if screen is not 0, a second video with that SSRC whose msid track is
- * "scr". */
-static void publish_with(struct sfu_room *r, struct sfu_member *m, uint32_t audio, uint32_t video, uint32_t screen)
-{
-    struct sdp *o = xcalloc(1, sizeof(*o)), *a = xcalloc(1, sizeof(*a));
-    o->nmedia = a->nmedia = screen ? 3 : 2;
-    for (int i = 0; i < (int)o->nmedia; i++) {
-        struct sdp_media *om = &o->media[i], *am = &a->media[i];
-        om->kind = am->kind = i ? SDP_VIDEO : SDP_AUDIO;
-        snprintf(om->mid, sizeof(om->mid), "%d", i);
-        if (i == 2)
-            strcpy(om->msid_track, "scr");
-        om->ssrcs[0] = (struct sdp_ssrc){ .ssrc = i == 2 ? screen : i ? video : audio, .cname = "cn" };
-        om->nssrcs = 1;
-        am->port = 9;
-        am->dir = SDP_RECVONLY;
-        am->ncodecs = 1;
-        am->codecs[0] = (struct sdp_codec){ .pt = (uint8_t)(i ? 96 : 111), .clock = i ? 90000 : 48000 };
-        strcpy(am->codecs[0].name, i ? "VP8" : "opus");
-    }
-    a->media[0].extmaps[0] = (struct sdp_extmap){ .id = 1, .uri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level" };
-    a->media[0].nextmaps = 1;
-    assert_int_equal(sfu_room_publish(r, m, o, a), (int)o->nmedia);
-    xfree(o);
-    xfree(a);
-}
-
-static void publish(struct sfu_room *r, struct sfu_member *m, uint32_t audio, uint32_t video)
-{
-    publish_with(r, m, audio, video, 0);
-}
-
-/* m's answer to its offer: with our extensions (ext) or none. */
-static void subscribe(struct sfu_room *r, struct sfu_member *m, int ext)
-{
-    struct sdp *d = xcalloc(1, sizeof(*d));
-    sfu_room_offer(r, m, d);
-    for (size_t i = 0; i < d->nmedia; i++) {
-        d->media[i].dir = SDP_RECVONLY;
-        if (!ext)
-            d->media[i].nextmaps = 0;
-    }
-    sfu_room_answered(r, m, d);
-    xfree(d);
-}
-
 /* An RTP packet of len bytes; audio ones carry level dbov (id 1). */
 static size_t pkt(uint8_t *buf, size_t len, uint32_t ssrc, uint16_t seq, int audio, uint8_t dbov)
 {
-    memset(buf, 0, len);
-    buf[0] = audio ? 0x90 : 0x80;
-    buf[1] = audio ? 111 : 96;
-    wire_wr16(buf + 2, seq);
-    wire_wr32(buf + 4, seq * 960u);
-    wire_wr32(buf + 8, ssrc);
+    rtp_pkt(buf, len, audio ? 111 : 96, ssrc, seq, seq * 960u);
     if (audio) {
+        buf[0] |= 0x10;
         wire_wr16(buf + 12, RTP_EXT_ONE_BYTE);
         wire_wr16(buf + 14, 1);
         buf[16] = 0x10;
@@ -233,8 +183,8 @@ static void test_twcc(void **state)
     (void)state;
     struct sfu_member *m[2];
     struct sfu_room *r = room(m, 2);
-    publish(r, m[0], 1000, 2000);
-    subscribe(r, m[1], 1);
+    room_publish(r, m[0], 1000, 2000, PUB_LEVEL);
+    room_subscribe(r, m[1], SUB_EXT);
     uint64_t now = 100000;
     uint8_t fb[1024];
     for (int round = 0; round < 30; round++) {
@@ -285,8 +235,8 @@ static void test_remb_pauses_video(void **state)
     (void)state;
     struct sfu_member *m[2];
     struct sfu_room *r = room(m, 2);
-    publish(r, m[0], 1000, 2000);
-    subscribe(r, m[1], 0);
+    room_publish(r, m[0], 1000, 2000, PUB_LEVEL);
+    room_subscribe(r, m[1], 0);
     uint64_t now = 100000;
     media(r, m[0], &now, 1200); /* the tracks' bitrates are known */
     remb(r, m[1], 100000, now); /* 100 kbit/s: audio (40) fits, video (800) does not */
@@ -311,9 +261,9 @@ static void test_speaker_last_n(void **state)
     struct sfu_room *r = room(m, NMEMBERS);
     sfu_room_set_last_n(r, 2);
     for (size_t i = 0; i < NMEMBERS; i++)
-        publish(r, m[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i);
+        room_publish(r, m[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i, PUB_LEVEL);
     for (size_t i = 0; i < NMEMBERS; i++)
-        subscribe(r, m[i], 0);
+        room_subscribe(r, m[i], 0);
     uint64_t now = 100000;
     /* a speaks (-20 dBov), the others are silent: after the hold, a is the speaker. */
     for (int t = 0; t < 3000; t += 10) {
@@ -358,26 +308,33 @@ static void share_step(struct sfu_room *r, struct sfu_member **m, uint64_t *now)
     sfu_room_rtp(r, m[1], buf, pkt(buf, 1000, 3001, boxes[1].seq[1]++ + 20000, 0, 0), *now);
 }
 
+/* 100 ms of share_step, with c's counts of video and screen packets
+ * starting from 0. */
+static void share_100ms(struct sfu_room *r, struct sfu_member **m, uint64_t *now)
+{
+    memset(boxes[2].from, 0, sizeof(boxes[2].from));
+    memset(boxes[2].screen, 0, sizeof(boxes[2].screen));
+    for (int t = 0; t < 100; t += 10)
+        share_step(r, m, now);
+}
+
 static void test_screen_first(void **state)
 {
     (void)state;
     struct sfu_member *m[3];
     struct sfu_room *r = room(m, 3);
     sfu_room_set_last_n(r, 1);
-    publish(r, m[0], 1000, 2000);
-    publish_with(r, m[1], 1001, 2001, 3001);
+    room_publish(r, m[0], 1000, 2000, PUB_LEVEL);
+    room_publish(r, m[1], 1001, 2001, PUB_LEVEL | PUB_SCREEN);
     sfu_room_set_screen(r, m[1], "scr");
-    subscribe(r, m[2], 0);
+    room_subscribe(r, m[2], 0);
     uint64_t now = 100000;
     for (int t = 0; t < 1200; t += 10) /* the tracks' bitrates are known */
         share_step(r, m, &now);
     /* Plenty of room, last-1: c gets a's camera (a joined first) and b's
      * screen, which last-N does not pause, but not b's camera. */
     remb(r, m[2], 10000000, now);
-    memset(boxes[2].from, 0, sizeof(boxes[2].from));
-    memset(boxes[2].screen, 0, sizeof(boxes[2].screen));
-    for (int t = 0; t < 100; t += 10)
-        share_step(r, m, &now);
+    share_100ms(r, m, &now);
     assert_int_equal(boxes[2].from[0], 10);
     assert_int_equal(boxes[2].from[1], 0);
     assert_int_equal(boxes[2].screen[1], 10);
@@ -387,10 +344,7 @@ static void test_screen_first(void **state)
     now += 600; /* past SFU_ROOM_ALLOC_MS */
     remb(r, m[2], 1100000, now);
     size_t audio = boxes[2].audio;
-    memset(boxes[2].from, 0, sizeof(boxes[2].from));
-    memset(boxes[2].screen, 0, sizeof(boxes[2].screen));
-    for (int t = 0; t < 100; t += 10)
-        share_step(r, m, &now);
+    share_100ms(r, m, &now);
     assert_int_equal(boxes[2].screen[1], 10);
     assert_int_equal(boxes[2].from[0], 0);
     assert_int_equal(boxes[2].from[1], 0);
@@ -400,10 +354,7 @@ static void test_screen_first(void **state)
     sfu_room_set_screen(r, m[1], "");
     now += 600;
     remb(r, m[2], 10000000, now);
-    memset(boxes[2].from, 0, sizeof(boxes[2].from));
-    memset(boxes[2].screen, 0, sizeof(boxes[2].screen));
-    for (int t = 0; t < 100; t += 10)
-        share_step(r, m, &now);
+    share_100ms(r, m, &now);
     assert_int_equal(boxes[2].from[0], 10);
     assert_int_equal(boxes[2].screen[1], 0);
     sfu_room_free(r);

@@ -45,27 +45,12 @@ static const char twcc_run[] =
 static const char twcc_padded[] =
     "afcd0006 fa17fa17 a155b32b 00020004 00101c01 2004d54b 513b0002";
 
-static struct guard g;
-
-static int setup(void **state)
-{
-    (void)state;
-    return guard_init(&g);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    guard_free(&g);
-    return 0;
-}
-
 /* Puts a hex vector at the end of the guard page; returns its length. */
 static size_t put(const char *hex, const uint8_t **out)
 {
     uint8_t raw[512];
     size_t n = unhex(hex, raw);
-    *out = guard_put(&g, raw, n);
+    *out = guard_put(&test_guard, raw, n);
     return n;
 }
 
@@ -384,7 +369,7 @@ static void test_malformed(void **state)
     uint8_t raw[256];
     size_t n = unhex(sr_compound, raw);
     for (size_t len = 1; len < n; len++) {
-        const uint8_t *p = guard_put(&g, raw, len);
+        const uint8_t *p = guard_put(&test_guard, raw, len);
         int want = (len == 28 || len == 56) ? 0 : -EBADMSG;
         assert_int_equal(rtcp_validate(p, len), want);
     }
@@ -404,5 +389,5 @@ int main(void)
         cmocka_unit_test(test_bye_sdes),
         cmocka_unit_test(test_malformed),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, guard_setup, guard_teardown);
 }

@@ -39,21 +39,6 @@ static const char probe_head[] =
     "b0611352 00000000 a155b32b"
     "bede0003 40313100 052226ce ba000000";
 
-static struct guard g;
-
-static int setup(void **state)
-{
-    (void)state;
-    return guard_init(&g);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    guard_free(&g);
-    return 0;
-}
-
 static size_t vec(const char *hex, uint8_t *out)
 {
     return unhex(hex, out);
@@ -64,7 +49,7 @@ static void test_opus(void **state)
     (void)state;
     uint8_t raw[256];
     size_t n = vec(opus_pkt, raw);
-    const uint8_t *p = guard_put(&g, raw, n);
+    const uint8_t *p = guard_put(&test_guard, raw, n);
     struct rtp_hdr h;
     assert_int_equal(rtp_parse(p, n, &h), RTP_OK);
     assert_int_equal(h.marker, 1);
@@ -100,7 +85,7 @@ static void test_video(void **state)
     (void)state;
     uint8_t raw[256];
     size_t n = vec(video_pkt, raw);
-    const uint8_t *p = guard_put(&g, raw, n);
+    const uint8_t *p = guard_put(&test_guard, raw, n);
     struct rtp_hdr h;
     assert_int_equal(rtp_parse(p, n, &h), RTP_OK);
     assert_int_equal(h.marker, 1);
@@ -143,7 +128,7 @@ static void test_padding_probe(void **state)
     uint8_t raw[512];
     size_t n = probe(raw);
     assert_int_equal(n, 283);
-    const uint8_t *p = guard_put(&g, raw, n);
+    const uint8_t *p = guard_put(&test_guard, raw, n);
     struct rtp_hdr h;
     assert_int_equal(rtp_parse(p, n, &h), RTP_OK);
     assert_int_equal(h.padding, 1);
@@ -155,7 +140,7 @@ static void test_padding_probe(void **state)
     assert_int_equal(rtp_ext_transport_seq(&h, 3, &tseq), 0);
     assert_int_equal(tseq, 5);
     raw[n - 1] = 0;
-    p = guard_put(&g, raw, n);
+    p = guard_put(&test_guard, raw, n);
     assert_int_equal(rtp_parse(p, n, &h), RTP_BAD_PADDING);
 }
 
@@ -164,7 +149,7 @@ static void test_two_byte(void **state)
     (void)state;
     uint8_t raw[64];
     size_t n = vec("90600001 00000001 00000002 10000003 04013100 0a026869 0c000000 abcd", raw);
-    const uint8_t *p = guard_put(&g, raw, n);
+    const uint8_t *p = guard_put(&test_guard, raw, n);
     struct rtp_hdr h;
     assert_int_equal(rtp_parse(p, n, &h), RTP_OK);
     assert_int_equal(h.ext_form, RTP_EXT_FORM_TWO);
@@ -181,7 +166,7 @@ static void test_two_byte(void **state)
     assert_int_equal(h.payload_len, 2);
     /* appbits in the low nibble keep the two-byte form */
     raw[13] = 0x05;
-    p = guard_put(&g, raw, n);
+    p = guard_put(&test_guard, raw, n);
     assert_int_equal(rtp_parse(p, n, &h), RTP_OK);
     assert_int_equal(h.ext_form, RTP_EXT_FORM_TWO);
     assert_int_equal(h.ext_profile, 0x1005);
@@ -192,7 +177,7 @@ static void test_csrc_and_other_profile(void **state)
     (void)state;
     uint8_t raw[64];
     size_t n = vec("92000002 00000003 00000004 11111111 22222222 abcd0001 deadbeef 99", raw);
-    const uint8_t *p = guard_put(&g, raw, n);
+    const uint8_t *p = guard_put(&test_guard, raw, n);
     struct rtp_hdr h;
     assert_int_equal(rtp_parse(p, n, &h), RTP_OK);
     assert_int_equal(h.cc, 2);
@@ -209,7 +194,7 @@ static void expect(const char *hex, enum rtp_status want)
 {
     uint8_t raw[64];
     size_t n = vec(hex, raw);
-    const uint8_t *p = guard_put(&g, raw, n);
+    const uint8_t *p = guard_put(&test_guard, raw, n);
     struct rtp_hdr h;
     assert_int_equal(rtp_parse(p, n, &h), want);
 }
@@ -235,7 +220,7 @@ static void test_malformed(void **state)
     uint8_t raw[64];
     size_t n = vec("90000001 00000002 00000003 bede0001 10aaf3ff", raw);
     struct rtp_hdr h;
-    assert_int_equal(rtp_parse(guard_put(&g, raw, n), n, &h), RTP_OK);
+    assert_int_equal(rtp_parse(guard_put(&test_guard, raw, n), n, &h), RTP_OK);
     assert_int_equal(h.nexts, 1);
     assert_string_equal(rtp_strerror(RTP_BAD_EXT), "bad header extension");
 }
@@ -249,7 +234,7 @@ static void test_truncations(void **state)
     size_t n = vec(video_pkt, raw);
     struct rtp_hdr h;
     for (size_t len = 0; len <= n; len++) {
-        const uint8_t *p = guard_put(&g, raw, len);
+        const uint8_t *p = guard_put(&test_guard, raw, len);
         enum rtp_status st = rtp_parse(p, len, &h);
         if (len < 48)
             assert_int_equal(st, RTP_TOO_SHORT);
@@ -341,5 +326,5 @@ int main(void)
         cmocka_unit_test(test_reader_errors),
         cmocka_unit_test(test_rtcp_and_seq),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, guard_setup, guard_teardown);
 }

@@ -111,33 +111,17 @@ static int teardown(void **state)
 /* A browser's check with USE-CANDIDATE, as ice_lite wants it. */
 static size_t make_check(uint8_t *buf, size_t cap, uint8_t txid_last)
 {
-    uint8_t txid[STUN_TXID_LEN] = { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, txid_last };
-    static const uint8_t tie[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-    struct stun_builder b;
-    stun_builder_init(&b, buf, cap, stun_type(STUN_BINDING, STUN_REQUEST), txid);
-    stun_builder_add(&b, STUN_ATTR_USERNAME, "srvU:brwU", 9);
-    stun_builder_add(&b, STUN_ATTR_ICE_CONTROLLING, tie, 8);
-    stun_builder_add(&b, STUN_ATTR_USE_CANDIDATE, "", 0);
-    stun_builder_add_u32(&b, STUN_ATTR_PRIORITY, 1853824767);
-    stun_builder_add_integrity(&b, (const uint8_t *)our_pwd, strlen(our_pwd));
-    stun_builder_add_fingerprint(&b);
-    int n = stun_builder_finish(&b);
+    size_t n = peer_check(buf, cap, "srvU:brwU", our_pwd, 1853824767, txid_last);
     assert_true(n > 0);
-    return (size_t)n;
+    return n;
 }
 
 /* Runs the browser's side once and feeds what it wrote through the session. */
 static enum sfu_input browser_step(struct rig *r, const struct stun_addr *from)
 {
-    for (size_t i = 0; i < r->browser.nq; i++)
-        BIO_write(r->browser.rbio, r->browser.q[i], (int)r->browser.qlen[i]);
-    r->browser.nq = 0;
-    if (!SSL_is_init_finished(r->browser.ssl))
-        SSL_do_handshake(r->browser.ssl);
     uint8_t buf[8192];
-    int n = BIO_read(r->browser.wbio, buf, sizeof(buf));
-    ERR_clear_error();
-    return n > 0 ? sfu_session_input(r->s, buf, (size_t)n, sizeof(buf), from, 1000) : SFU_IN_OK;
+    size_t n = peer_flush(&r->browser, buf, sizeof(buf));
+    return n ? sfu_session_input(r->s, buf, n, sizeof(buf), from, 1000) : SFU_IN_OK;
 }
 
 static void check_from(struct rig *r, const struct stun_addr *from)
@@ -264,22 +248,13 @@ static void test_garbage(void **state)
 }
 
 
-/* A check with our new credentials after a restart. */
+/* A check with our new credentials after a restart, its priority lower
+ * than the old pair's. */
 static size_t make_check2(uint8_t *buf, size_t cap, const char *user, const char *pwd)
 {
-    uint8_t txid[STUN_TXID_LEN] = { 7, 7, 7, 6, 5, 4, 3, 2, 1, 0, 1, 9 };
-    static const uint8_t tie[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-    struct stun_builder b;
-    stun_builder_init(&b, buf, cap, stun_type(STUN_BINDING, STUN_REQUEST), txid);
-    stun_builder_add(&b, STUN_ATTR_USERNAME, user, strlen(user));
-    stun_builder_add(&b, STUN_ATTR_ICE_CONTROLLING, tie, 8);
-    stun_builder_add(&b, STUN_ATTR_USE_CANDIDATE, "", 0);
-    stun_builder_add_u32(&b, STUN_ATTR_PRIORITY, 100); /* lower than the old pair's */
-    stun_builder_add_integrity(&b, (const uint8_t *)pwd, strlen(pwd));
-    stun_builder_add_fingerprint(&b);
-    int n = stun_builder_finish(&b);
+    size_t n = peer_check(buf, cap, user, pwd, 100, 9);
     assert_true(n > 0);
-    return (size_t)n;
+    return n;
 }
 
 static void test_ice_restart(void **state)

@@ -24,6 +24,8 @@
 #include "sfu/vp8.h"
 #include "test_sfu_sdp_interop_vectors.h"
 #include "test_sfu_sdp_vectors.h"
+#include "test_sfu_room_util.h"
+#include "test_sfu_sent.h"
 
 /* A VP8 payload: descriptor with a 15-bit picture ID and TL0PICIDX, then
  * a frame header (key frame: with its size). */
@@ -224,49 +226,8 @@ static void test_switch(void **state)
 
 /* --- the router --- */
 
-#define MAX_SENT 256
-
-struct sent {
-    char to;
-    int rtcp;
-    uint8_t buf[128];
-    size_t len;
-};
-
-static struct sent sent[MAX_SENT];
-static size_t nsent;
 static uint8_t scratch[1500 + SFU_SRTP_TRAILER_MAX];
 static struct sfu_room_stats stats;
-
-static void record(void *ud, uint8_t *pkt, size_t len, int rtcp)
-{
-    assert_true(nsent < MAX_SENT);
-    sent[nsent].to = *(const char *)ud;
-    sent[nsent].rtcp = rtcp;
-    sent[nsent].len = len;
-    memcpy(sent[nsent].buf, pkt, len < 128 ? len : 128);
-    nsent++;
-}
-
-static void send_rtp(void *ud, uint8_t *pkt, size_t len, size_t cap)
-{
-    (void)cap;
-    record(ud, pkt, len, 0);
-}
-
-static void send_rtcp(void *ud, uint8_t *pkt, size_t len, size_t cap)
-{
-    (void)cap;
-    record(ud, pkt, len, 1);
-}
-
-static void send_sub_rtcp(void *ud, uint8_t *pkt, size_t len, size_t cap)
-{
-    (void)cap;
-    record(ud, pkt, len, 2);
-}
-
-static const struct sfu_room_ops ops = { .send_rtp = send_rtp, .send_rtcp = send_rtcp, .send_sub_rtcp = send_sub_rtcp };
 static const char A = 'A', B = 'B';
 
 /* The publisher's offer text answered and published by m. */
@@ -306,12 +267,12 @@ static size_t mkpkt(uint8_t *b, uint32_t ssrc, uint16_t seq, uint32_t ts, uint8_
 
 static uint16_t seq_of(const struct sent *s)
 {
-    return (uint16_t)(s->buf[2] << 8 | s->buf[3]);
+    return wire_rd16(s->buf + 2);
 }
 
 static uint32_t ssrc_of(const struct sent *s)
 {
-    return (uint32_t)s->buf[8] << 24 | (uint32_t)s->buf[9] << 16 | (uint32_t)s->buf[10] << 8 | s->buf[11];
+    return wire_rd32(s->buf + 8);
 }
 
 /* The 15-bit picture ID of a forwarded packet (the layout of mkpkt). */
@@ -337,7 +298,7 @@ static void round_of(struct sfu_room *r, struct sfu_member *a, uint16_t k, int k
 static void test_room_chromium(void **state)
 {
     (void)state;
-    struct sfu_room *r = sfu_room_new(&ops, scratch, sizeof(scratch), &stats);
+    struct sfu_room *r = sfu_room_new(&sent_ops, scratch, sizeof(scratch), &stats);
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
     publish_text(r, a, chromium_simulcast_offer, 3);
@@ -402,10 +363,8 @@ static void test_room_chromium(void **state)
     assert_int_equal(to_b, 1);
     /* Bob NACKs 1007 (the top's 3005, before the switch) and 1009 (lost upstream). */
     nsent = 0;
-    uint8_t nack[64];
     uint16_t want[] = { 1007, 1009 };
-    int len = rtcp_build_nack(nack, sizeof(nack), 1, out, want, 2);
-    sfu_room_rtcp(r, b, nack, (size_t)len, 1340);
+    room_nack(r, b, out, want, 2, 1340);
     assert_int_equal(stats.retransmitted, 1);
     size_t resent = 0, up = 0;
     for (size_t i = 0; i < nsent; i++) {
@@ -438,7 +397,7 @@ static void test_room_chromium(void **state)
 static void test_room_firefox(void **state)
 {
     (void)state;
-    struct sfu_room *r = sfu_room_new(&ops, scratch, sizeof(scratch), &stats);
+    struct sfu_room *r = sfu_room_new(&sent_ops, scratch, sizeof(scratch), &stats);
     struct sfu_member *a = sfu_room_join(r, "alice", (void *)&A);
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
     publish_text(r, a, firefox_simulcast_offer, 3);

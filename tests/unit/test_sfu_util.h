@@ -1,7 +1,9 @@
 /*
  * test_sfu_util — helpers shared by the SFU unit tests: a guard page so a
  * parser that reads one byte past its input crashes the test, and hex
- * vectors (unhex.h) copied to the very end of it.
+ * vectors (unhex.h) copied to the very end of it. A file whose tests all
+ * use one guard takes test_guard, mapped by guard_setup and unmapped by
+ * guard_teardown as cmocka group setup and teardown.
  */
 #ifndef TINCAN_TEST_SFU_UTIL_H
 #define TINCAN_TEST_SFU_UTIL_H
@@ -41,6 +43,21 @@ static inline uint8_t *guard_put(struct guard *g, const void *p, size_t len)
     uint8_t *dst = g->base + g->page - len;
     memcpy(dst, p, len);
     return dst;
+}
+
+static struct guard test_guard;
+
+static inline int guard_setup(void **state)
+{
+    (void)state;
+    return guard_init(&test_guard);
+}
+
+static inline int guard_teardown(void **state)
+{
+    (void)state;
+    guard_free(&test_guard);
+    return 0;
 }
 
 #endif
