@@ -100,10 +100,17 @@ static enum store_status create_account(struct accounts_ctx *c, const char *hash
 
 static void register_hashed(struct accounts_ctx *c, const struct accounts_wait *w);
 
+/* Takes a token from the bucket called key (rate per per_ms; 0: no
+ * limit): 0 when allowed, else the ms to wait. */
+static uint64_t take(struct accounts_ctx *c, const char *key, unsigned rate, uint64_t per_ms)
+{
+    return ratetable_take(&c->a->limits, key, rate, per_ms, (uint64_t)c->req->now_ms);
+}
+
 void accounts_route_register(struct accounts_ctx *c)
 {
     enum accounts_registration mode = c->a->conf.registration;
-    uint64_t wait = accounts_take(c->a, c->req->source, c->a->conf.register_rate, REGISTER_WINDOW_MS, c->req->now_ms);
+    uint64_t wait = take(c, c->req->source, c->a->conf.register_rate, REGISTER_WINDOW_MS);
     if (wait) {
         c->a->stats.limited_register++;
         accounts_limited(c->out, wait);
@@ -145,11 +152,11 @@ static uint64_t login_wait(struct accounts_ctx *c)
 {
     char key[ACCOUNTS_FIELD_MAX + 8];
     snprintf(key, sizeof(key), "l:%s", c->req->source);
-    uint64_t w1 = accounts_take(c->a, key, c->a->conf.login_rate, LOGIN_WINDOW_MS, c->req->now_ms);
+    uint64_t w1 = take(c, key, c->a->conf.login_rate, LOGIN_WINDOW_MS);
     snprintf(key, sizeof(key), "a:%s", c->body.username);
     for (char *p = key; *p; p++)
         *p = (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
-    uint64_t w2 = accounts_take(c->a, key, c->a->conf.login_rate, LOGIN_WINDOW_MS, c->req->now_ms);
+    uint64_t w2 = take(c, key, c->a->conf.login_rate, LOGIN_WINDOW_MS);
     return w1 > w2 ? w1 : w2;
 }
 
