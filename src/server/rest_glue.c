@@ -169,7 +169,7 @@ static void send_answer(struct client *c, const struct http_request *req, const 
 int rest_glue_limited(struct client *c)
 {
     struct rest_glue *g = c->srv->rest;
-    if (!g || take_token(g, &c->ip) == 0)
+    if (!g || take_token(g, &c->source) == 0)
         return 0;
     c->srv->rest_limited++;
     return 1;
