@@ -13,6 +13,11 @@
 #include "../base/alloc.h"
 #include "accounts_int.h"
 
+/* The limits' table: a flood of addresses or names costs bounded memory;
+ * while it is full of busy buckets, new ones are refused for a minute. */
+#define LIMITS_MAX 16384
+#define LIMITS_FULL_WAIT_MS 60000
+
 /* --- life cycle --- */
 
 struct accounts *accounts_new(struct store *st, const struct accounts_conf *conf)
@@ -20,7 +25,7 @@ struct accounts *accounts_new(struct store *st, const struct accounts_conf *conf
     struct accounts *a = xcalloc(1, sizeof(*a));
     a->st = st;
     a->conf = *conf;
-    accounts_limits_init(a);
+    ratetable_init(&a->limits, LIMITS_MAX, LIMITS_FULL_WAIT_MS);
     accounts_passes_init(a);
     return a;
 }
@@ -29,7 +34,7 @@ void accounts_free(struct accounts *a)
 {
     if (!a)
         return;
-    accounts_limits_free(a);
+    ratetable_cleanup(&a->limits);
     accounts_passes_free(a);
     xfree(a);
 }
@@ -41,7 +46,7 @@ void accounts_stats(const struct accounts *a, struct accounts_stats *out)
 
 void accounts_sweep(struct accounts *a, int64_t now_ms)
 {
-    accounts_limits_sweep(a, now_ms);
+    ratetable_sweep(&a->limits, (uint64_t)now_ms);
     accounts_passes_sweep(a, now_ms);
 }
 

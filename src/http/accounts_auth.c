@@ -100,10 +100,19 @@ static enum store_status create_account(struct accounts_ctx *c, const char *hash
 
 static void register_hashed(struct accounts_ctx *c, const struct accounts_wait *w);
 
+/* Takes a token from the bucket called key (rate per per_ms; 0: no
+ * limit): 0 when allowed, else the ms to wait. */
+static uint64_t take(struct accounts_ctx *c, const char *key, unsigned rate, uint64_t per_ms)
+{
+    return ratetable_take(&c->a->limits, key, rate, per_ms, (uint64_t)c->req->now_ms);
+}
+
 void accounts_route_register(struct accounts_ctx *c)
 {
     enum accounts_registration mode = c->a->conf.registration;
-    uint64_t wait = accounts_take(c->a, c->req->source, c->a->conf.register_rate, REGISTER_WINDOW_MS, c->req->now_ms);
+    char key[ACCOUNTS_FIELD_MAX + 8];
+    snprintf(key, sizeof(key), "r:%s", c->req->source);
+    uint64_t wait = take(c, key, c->a->conf.register_rate, REGISTER_WINDOW_MS);
     if (wait) {
         c->a->stats.limited_register++;
         accounts_limited(c->out, wait);
@@ -140,17 +149,21 @@ static void register_hashed(struct accounts_ctx *c, const struct accounts_wait *
         start_session(c, &u, 201);
 }
 
-/* Takes a login token for the address and for the account name. */
+/* Takes a login token for the address, then one for the account name. An
+ * address over its limit takes nothing from any name's bucket and makes
+ * none: else one address could fill the table with made-up names, and
+ * every new address and name would be refused while it is full. */
 static uint64_t login_wait(struct accounts_ctx *c)
 {
     char key[ACCOUNTS_FIELD_MAX + 8];
     snprintf(key, sizeof(key), "l:%s", c->req->source);
-    uint64_t w1 = accounts_take(c->a, key, c->a->conf.login_rate, LOGIN_WINDOW_MS, c->req->now_ms);
+    uint64_t wait = take(c, key, c->a->conf.login_rate, LOGIN_WINDOW_MS);
+    if (wait)
+        return wait;
     snprintf(key, sizeof(key), "a:%s", c->body.username);
     for (char *p = key; *p; p++)
         *p = (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
-    uint64_t w2 = accounts_take(c->a, key, c->a->conf.login_rate, LOGIN_WINDOW_MS, c->req->now_ms);
-    return w1 > w2 ? w1 : w2;
+    return take(c, key, c->a->conf.login_rate, LOGIN_WINDOW_MS);
 }
 
 static void login_checked(struct accounts_ctx *c, const struct accounts_wait *w);

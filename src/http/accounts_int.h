@@ -8,9 +8,9 @@
  *   accounts_api.c     the state's life cycle, the route table, dispatch
  *   accounts_parse.c   request bodies and the checks of names, passwords, origin
  *   accounts_answer.c  answers: JSON bodies, errors, 429s
- *   accounts_limit.c   the login and registration token buckets
  *   accounts_wait.c    a request waiting for argon2id off the loop
- *   accounts_auth.c    /api/auth/...: accounts, sessions, invites
+ *   accounts_auth.c    /api/auth/...: accounts, sessions, invites, and
+ *                      the login and registration limits (a->limits)
  *   accounts_rooms.c   /api/team-rooms...
  *   accounts_pass.c    room passwords verified lately (no second argon2id)
  */
@@ -21,6 +21,7 @@
 #include <openssl/sha.h>
 
 #include "../base/pwhash.h"
+#include "../base/ratetable.h"
 #include "../base/strmap.h"
 #include "../store/users.h"
 #include "accounts_api.h"
@@ -31,7 +32,7 @@
 struct accounts {
     struct store *st;
     struct accounts_conf conf;
-    struct strmap limits;       /* token buckets (accounts_limit.c) */
+    struct ratetable limits;    /* login and registration buckets (accounts_auth.c) */
     struct strmap passes;       /* room passwords verified lately (accounts_pass.c) */
     unsigned char pass_secret[32];
     struct accounts_stats stats;
@@ -99,19 +100,6 @@ json_t *accounts_room_json(const struct users_room *r, const struct users_user *
 int accounts_valid_password(const char *pw);
 /* 1 to USERS_ROOM_NAME_MAX bytes of UTF-8 without control characters. */
 int accounts_valid_room_name(const char *s);
-
-/* --- accounts_limit.c --- */
-
-/* Takes a token from the bucket called key (rate per per_ms): 0 when
- * allowed, else the ms to wait. A full table refuses new keys for a
- * minute. rate 0: no limit. */
-uint64_t accounts_take(struct accounts *a, const char *key, unsigned rate, uint64_t per_ms, int64_t now);
-/* Starts the empty table (accounts_new). */
-void accounts_limits_init(struct accounts *a);
-/* Forgets the buckets that have refilled by now. */
-void accounts_limits_sweep(struct accounts *a, int64_t now);
-/* Frees every bucket (accounts_free). */
-void accounts_limits_free(struct accounts *a);
 
 /* --- accounts_pass.c --- */
 

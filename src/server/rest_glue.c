@@ -17,8 +17,7 @@
 #include "../base/alloc.h"
 #include "../base/isotime.h"
 #include "../base/log.h"
-#include "../base/ratelimit.h"
-#include "../base/strmap.h"
+#include "../base/ratetable.h"
 #include "../http/http.h"
 #include "../http/response.h"
 #include "../http/rest.h"
@@ -29,20 +28,15 @@
 
 #define EXPIRE_EVERY_MS 60000
 #define LIMITS_MAX 16384
+#define LIMITS_FULL_WAIT_MS 1000 /* a new source while the table is full of busy ones */
 #define RATE_WINDOW_MS 2000 /* burst = rate * 2 s */
 
 struct rest_glue {
     struct store *store;
     struct loop_timer timer;
     struct server *srv;
-    struct strmap limits;
+    struct ratetable limits; /* source (hex) → token bucket */
     unsigned burst;          /* tokens per RATE_WINDOW_MS; 0 = no limit */
-};
-
-struct limit {
-    struct strmap_entry entry;
-    char key[33];
-    struct ratelimit rl;
 };
 
 /* --- rate limit --- */
@@ -54,43 +48,12 @@ static void limit_key(const struct sock_ip *source, char key[33])
         snprintf(key + 2 * i, 3, "%02x", source->b[i]);
 }
 
-static void drop_idle(struct strmap_entry *e, void *arg)
-{
-    struct rest_glue *g = arg;
-    struct limit *l = container_of(e, struct limit, entry);
-    if (ratelimit_idle(&l->rl, loop_now(g->srv->loop), g->burst, RATE_WINDOW_MS)) {
-        strmap_del(&g->limits, e);
-        xfree(l);
-    }
-}
-
 /* Takes a token for ip: 0 if the request may go on, else ms to wait. */
 static uint64_t take_token(struct rest_glue *g, const struct sock_ip *ip)
 {
-    if (g->burst == 0)
-        return 0;
     char key[33] = "";
     limit_key(ip, key);
-    struct strmap_entry *e = strmap_get(&g->limits, key);
-    if (!e && g->limits.count >= LIMITS_MAX)
-        strmap_each(&g->limits, drop_idle, g);
-    if (!e && g->limits.count >= LIMITS_MAX)
-        return 1000;
-    struct limit *l;
-    if (e) {
-        l = container_of(e, struct limit, entry);
-    } else {
-        l = xcalloc(1, sizeof(*l));
-        memcpy(l->key, key, sizeof(key));
-        strmap_put(&g->limits, &l->entry, l->key);
-    }
-    return ratelimit_take(&l->rl, loop_now(g->srv->loop), g->burst, RATE_WINDOW_MS);
-}
-
-static void free_limit(struct strmap_entry *e, void *arg)
-{
-    (void)arg;
-    xfree(container_of(e, struct limit, entry));
+    return ratetable_take(&g->limits, key, g->burst, RATE_WINDOW_MS, loop_now(g->srv->loop));
 }
 
 /* --- life cycle --- */
@@ -106,7 +69,7 @@ static void on_timer(struct loop *loop, struct loop_timer *t)
     if (isotime_format(isotime_now_ms() - REST_ROOM_MAX_AGE_MS, before) == 0 &&
         store_purge_old_rooms(g->store, before, &n) == STORE_OK && n > 0)
         log_info("rooms_expired", "deleted=%ld", n);
-    strmap_each(&g->limits, drop_idle, g);
+    ratetable_sweep(&g->limits, loop_now(loop));
     loop_timer_start(loop, t, EXPIRE_EVERY_MS, on_timer);
 }
 
@@ -132,7 +95,7 @@ int rest_glue_init(struct server *s)
     g->store = st;
     g->srv = s;
     g->burst = (unsigned)s->conf->rest_rate * (RATE_WINDOW_MS / 1000);
-    strmap_init(&g->limits);
+    ratetable_init(&g->limits, LIMITS_MAX, LIMITS_FULL_WAIT_MS);
     s->rest = g;
     loop_timer_start(s->loop, &g->timer, 0, on_timer); /* the first sweep right away */
     log_info("rest_api", "enabled=true db=\"%s\" schema=%d rate=%d", path, store_schema_version(st),
@@ -146,8 +109,7 @@ void rest_glue_cleanup(struct server *s)
     if (!g)
         return;
     loop_timer_stop(s->loop, &g->timer);
-    strmap_each(&g->limits, free_limit, NULL);
-    strmap_cleanup(&g->limits);
+    ratetable_cleanup(&g->limits);
     store_close(g->store);
     xfree(g);
     s->rest = NULL;
@@ -207,7 +169,7 @@ static void send_answer(struct client *c, const struct http_request *req, const 
 int rest_glue_limited(struct client *c)
 {
     struct rest_glue *g = c->srv->rest;
-    if (!g || take_token(g, &c->ip) == 0)
+    if (!g || take_token(g, &c->source) == 0)
         return 0;
     c->srv->rest_limited++;
     return 1;

@@ -472,7 +472,7 @@ struct hub *hub_new(struct loop *loop, const struct hub_options *opts)
     strmap_init(&h->rooms);
     strmap_init(&h->pins);
     strmap_init(&h->code_rooms);
-    strmap_init(&h->pin_limits);
+    pin_init(h);
     h->lobby_dirty = json_object();
     h->lobby_left = json_object();
     h->pres_set = json_object();
@@ -519,7 +519,6 @@ void hub_free(struct hub *h)
     strmap_cleanup(&h->rooms);
     strmap_cleanup(&h->pins);
     strmap_cleanup(&h->code_rooms);
-    strmap_cleanup(&h->pin_limits);
     lobby_cleanup(h);
     presence_cleanup(h);
     xfree(h);

@@ -12,6 +12,7 @@
 
 #include "../base/loop.h"
 #include "../base/ratelimit.h"
+#include "../base/ratetable.h"
 #include "../base/strmap.h"
 #include "hub.h"
 #include "uname.h"
@@ -123,16 +124,11 @@ struct peer {
     struct peer *pres_prev, *pres_next; /* hub->signed_in */
 };
 
-struct pin_limit {
-    struct strmap_entry entry;
-    char source[48];
-    struct ratelimit rl;
-};
-
 struct hub {
     struct loop *loop;
     struct hub_options opt;
-    struct strmap by_id, by_token, by_name, by_skeleton, rooms, pins, code_rooms, pin_limits;
+    struct strmap by_id, by_token, by_name, by_skeleton, rooms, pins, code_rooms;
+    struct ratetable pin_limits;    /* PIN attempts per source address (pin.c) */
     struct peer *lobby;             /* list of peers that said hello */
     int lobby_count;
     json_t *lobby_dirty, *lobby_left; /* names to send in the next lobby-update */
@@ -216,8 +212,11 @@ void room_free_all(struct hub *h);
 
 /* --- pin.c --- */
 void pin_on_join(struct peer *p, json_t *msg);
+/* Starts the empty table of attempts per source address (hub_new). */
+void pin_init(struct hub *h);
 /* Drops per-address counters that have refilled. */
 void pin_sweep(struct hub *h);
+/* Frees the per-address counters (hub teardown). */
 void pin_free_all(struct hub *h);
 
 /* --- lobby.c --- */

@@ -1,7 +1,9 @@
 /*
  * pin — 1:1 calls by a shared 6-digit PIN. The first holder waits in a
  * private two-person room; the second completes it; a third is refused.
- * Attempts are limited per source address so PINs cannot be guessed.
+ * Attempts are limited per source address so PINs cannot be guessed; the
+ * table of sources holds at most PIN_LIMITS_MAX, and while it is full of
+ * busy ones a new source is refused for a minute.
  */
 #include <string.h>
 
@@ -10,6 +12,8 @@
 
 #define PIN_LEN 6
 #define PIN_PER_MS 60000
+#define PIN_LIMITS_MAX 16384
+#define PIN_LIMITS_FULL_WAIT_MS 60000
 
 static int pin_valid(const char *pin)
 {
@@ -26,16 +30,7 @@ static int pin_valid(const char *pin)
 static uint64_t take_attempt(struct peer *p)
 {
     struct hub *h = p->hub;
-    struct strmap_entry *e = strmap_get(&h->pin_limits, p->source);
-    struct pin_limit *l;
-    if (e) {
-        l = container_of(e, struct pin_limit, entry);
-    } else {
-        l = xcalloc(1, sizeof(*l));
-        memcpy(l->source, p->source, sizeof(l->source));
-        strmap_put(&h->pin_limits, &l->entry, l->source);
-    }
-    return ratelimit_take(&l->rl, loop_now(h->loop), (unsigned)h->opt.pin_rate, PIN_PER_MS);
+    return ratetable_take(&h->pin_limits, p->source, (unsigned)h->opt.pin_rate, PIN_PER_MS, loop_now(h->loop));
 }
 
 void pin_on_join(struct peer *p, json_t *msg)
@@ -76,28 +71,17 @@ void pin_on_join(struct peer *p, json_t *msg)
     room_enter(r, p);
 }
 
-static void drop_idle(struct strmap_entry *e, void *arg)
+void pin_init(struct hub *h)
 {
-    struct hub *h = arg;
-    struct pin_limit *l = container_of(e, struct pin_limit, entry);
-    if (ratelimit_idle(&l->rl, loop_now(h->loop), (unsigned)h->opt.pin_rate, PIN_PER_MS)) {
-        strmap_del(&h->pin_limits, e);
-        xfree(l);
-    }
+    ratetable_init(&h->pin_limits, PIN_LIMITS_MAX, PIN_LIMITS_FULL_WAIT_MS);
 }
 
 void pin_sweep(struct hub *h)
 {
-    strmap_each(&h->pin_limits, drop_idle, h);
-}
-
-static void free_limit(struct strmap_entry *e, void *arg)
-{
-    (void)arg;
-    xfree(container_of(e, struct pin_limit, entry));
+    ratetable_sweep(&h->pin_limits, loop_now(h->loop));
 }
 
 void pin_free_all(struct hub *h)
 {
-    strmap_each(&h->pin_limits, free_limit, NULL);
+    ratetable_cleanup(&h->pin_limits);
 }

@@ -2,7 +2,8 @@
  * test_accounts_api — the accounts API as a pure function
  * (src/http/accounts_*.c) with its cookie parser (src/http/cookie.c) and
  * SQL (src/store/users.c), on an in-memory store: body parsing, the CSRF
- * check, user names, and a register / session / room / logout sequence.
+ * check, user names, a register / session / room / logout sequence, and
+ * the login and registration limits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -102,27 +103,41 @@ static void test_usernames(void **state)
     assert_false(accounts_valid_username("012345678901234567890123456789012"));
 }
 
-static void call(struct accounts *a, const char *method, const char *path, const char *body, const char *cookie)
+/* One request from source (the client's address as text) into res/text. */
+static void call_from(struct accounts *a, const char *source, const char *method, const char *path, const char *body,
+                      const char *cookie)
 {
     struct accounts_request r = {
         .method = method, .method_len = strlen(method), .path = path, .path_len = strlen(path),
         .body = (const uint8_t *)body, .body_len = body ? strlen(body) : 0, .cookie = cookie,
         .cookie_len = cookie ? strlen(cookie) : 0, .origin = "https://h", .origin_len = 9, .host = "h",
-        .source = "127.0.0.1", .now_ms = 1700000000000,
+        .source = source, .now_ms = 1700000000000,
     };
     accounts_handle_now(a, &r, &res);
     memcpy(text, res.body, res.body_len);
     text[res.body_len] = '\0';
 }
 
+static void call(struct accounts *a, const char *method, const char *path, const char *body, const char *cookie)
+{
+    call_from(a, "127.0.0.1", method, path, body, cookie);
+}
+
+/* Open registration on an in-memory store (*st), with these limits. */
+static struct accounts *open_accounts(struct store **st, unsigned login_rate, unsigned register_rate)
+{
+    char err[128];
+    *st = store_open(":memory:", err, sizeof(err));
+    assert_non_null(*st);
+    struct accounts_conf conf = { ACCOUNTS_REG_OPEN, 3600000, login_rate, register_rate };
+    return accounts_new(*st, &conf);
+}
+
 static void test_sequence(void **state)
 {
     (void)state;
-    char err[128];
-    struct store *st = store_open(":memory:", err, sizeof(err));
-    assert_non_null(st);
-    struct accounts_conf conf = { ACCOUNTS_REG_OPEN, 3600000, 20, 5 };
-    struct accounts *a = accounts_new(st, &conf);
+    struct store *st;
+    struct accounts *a = open_accounts(&st, 20, 5);
     call(a, "POST", "/api/auth/register", "{\"username\":\"al\",\"password\":\"short\"}", NULL);
     assert_int_equal(res.status, 400);
     assert_string_equal(text, "{\"error\":\"invalid_password\"}");
@@ -150,11 +165,49 @@ static void test_sequence(void **state)
     store_close(st);
 }
 
+/* Login: 2 attempts per address and per name (login_rate 2 here). An
+ * address over its limit takes nothing from the name it tries, and the
+ * name buckets share no key with the registration buckets of an address
+ * (an IPv6 /64 such as "a:b:c:d::" against the name "b:c:d::"). */
+static void test_login_limits(void **state)
+{
+    (void)state;
+    struct store *st;
+    struct accounts *a = open_accounts(&st, 2, 1);
+    const char *x = "{\"username\":\"x\",\"password\":\"long enough\"}";
+    const char *victim = "{\"username\":\"victim\",\"password\":\"long enough\"}";
+    for (int i = 0; i < 2; i++) {
+        call_from(a, "10.0.0.1", "POST", "/api/auth/login", x, NULL);
+        assert_int_equal(res.status, 401);
+    }
+    for (int i = 0; i < 3; i++) {
+        call_from(a, "10.0.0.1", "POST", "/api/auth/login", victim, NULL);
+        assert_int_equal(res.status, 429);
+    }
+    call_from(a, "10.0.0.2", "POST", "/api/auth/login", victim, NULL);
+    assert_int_equal(res.status, 401);
+    const char *odd = "{\"username\":\"b:c:d::\",\"password\":\"long enough\"}";
+    for (int i = 0; i < 2; i++) {
+        call_from(a, "10.0.0.3", "POST", "/api/auth/login", odd, NULL);
+        assert_int_equal(res.status, 401);
+    }
+    call_from(a, "a:b:c:d::", "POST", "/api/auth/register", victim, NULL);
+    assert_int_equal(res.status, 201);
+    call_from(a, "a:b:c:d::", "POST", "/api/auth/register", x, NULL);
+    assert_int_equal(res.status, 429); /* register_rate 1 */
+    struct accounts_stats s;
+    accounts_stats(a, &s);
+    assert_int_equal(s.limited_login, 3);
+    assert_int_equal(s.limited_register, 1);
+    accounts_free(a);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cookie_find), cmocka_unit_test(test_parse_body), cmocka_unit_test(test_same_origin),
-        cmocka_unit_test(test_usernames), cmocka_unit_test(test_sequence),
+        cmocka_unit_test(test_usernames), cmocka_unit_test(test_sequence), cmocka_unit_test(test_login_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
