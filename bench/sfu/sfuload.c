@@ -209,6 +209,17 @@ static uint32_t rand32(void)
     return v;
 }
 
+/* Filler for payloads and sizes: xorshift32, no secret needed (one
+ * RAND_bytes per payload byte was most of the generator's CPU). */
+static uint32_t filler(void)
+{
+    static uint32_t state = 0x9E3779B9u;
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+}
+
 /* --- transports --- */
 
 static struct xport *find(int id)
@@ -758,10 +769,10 @@ static void send_audio(struct xport *x)
     char level[2] = { (char)(x->level < 127 ? 0x80 | x->level : 127), 0 }; /* V bit: voice */
     const char *vals[1] = { level };
     n = rtp_ext(pkt, &x->level_id, vals, 1);
-    size_t plen = (70 + rand32() % 40) * (size_t)G.ptime / 20; /* Opus at about 32 kbit/s */
+    size_t plen = (70 + filler() % 40) * (size_t)G.ptime / 20; /* Opus at about 32 kbit/s */
     pkt[n] = 0x78; /* TOC: SILK+CELT wideband 20 ms (longer ptimes: the size, not the frames) */
     for (size_t i = 1; i < plen; i++)
-        pkt[n + i] = (uint8_t)rand32();
+        pkt[n + i] = (uint8_t)filler();
     x->ats += (uint32_t)(48 * G.ptime);
     x->apkts++;
     x->aoctets += (uint32_t)plen;
@@ -799,7 +810,7 @@ static void send_frame(struct xport *x, int l, uint64_t now)
     struct vlayer *v = &x->v[l];
     int size_of = x->nv == 1 ? LAYERS - 1 : l;
     int key = v->want_key && (v->last_key == 0 || now - v->last_key >= KEY_MIN_GAP_MS);
-    size_t size = key ? LAYER[size_of].key : LAYER[size_of].delta + rand32() % LAYER[size_of].spread;
+    size_t size = key ? LAYER[size_of].key : LAYER[size_of].delta + filler() % LAYER[size_of].spread;
     size_t npkt = (size + RTP_PAYLOAD_MAX - 1) / RTP_PAYLOAD_MAX, per = size / npkt;
     if (key) {
         v->want_key = 0;
