@@ -37,12 +37,25 @@ const QUIET = 127;
 // other page's audio and video and all 28 publishers'.
 const HEARD = PUBS;
 
-/** In the page before its scripts: the camera at 320x180, 15 frames/s. */
+/**
+ * In the page before its scripts: the camera at 320x180, 15 frames/s; and
+ * the largest subscriber answer the page sent, with its m-sections
+ * (window.largestAnswer), to hold against --ws-max-message.
+ */
 function lowResCamera() {
   const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = (c = {}) => gum(c.video
     ? { ...c, video: { ...(typeof c.video === 'object' ? c.video : {}), width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } } }
     : c);
+  const send = WebSocket.prototype.send;
+  window.largestAnswer = { bytes: 0, sections: 0 };
+  WebSocket.prototype.send = function (data) {
+    if (typeof data === 'string' && data.includes('"sfu-subscribe-answer"')) {
+      const bytes = new TextEncoder().encode(data).length;
+      if (bytes > window.largestAnswer.bytes) window.largestAnswer = { bytes, sections: (data.match(/\\r\\nm=/g) || []).length };
+    }
+    return send.call(this, data);
+  };
 }
 
 /** The tiles that say they are the speaker: [{id}]. */
@@ -148,6 +161,15 @@ describe('a 30-person SFU room', { timeout: 180_000 }, () => {
       }
       await checkMedia([a, b], ids, peer, 'while publisher J speaks');
       for (const p of [a, b]) await axeClean(p.page, `${p.name}'s call screen in a room of 30`);
+      // A subscriber answer grows with the room: at 64 m-sections (the most
+      // a transport holds) it must still fit the default --ws-max-message.
+      for (const p of [a, b]) {
+        const { bytes, sections } = await p.page.evaluate(() => window.largestAnswer);
+        assert.ok(sections >= 2 * PUBS, `${p.name}'s largest answer has ${sections} m-sections`);
+        const at64 = Math.ceil((bytes / sections) * 64);
+        console.log(`# ${p.name}: largest sfu-subscribe-answer ${bytes} bytes for ${sections} m-sections, ~${at64} at 64`);
+        assert.ok(at64 < 65536, `a 64-section answer (~${at64} bytes) fits --ws-max-message's default 65536`);
+      }
     } finally {
       if (run) await run.close();
       await gen.quit();
