@@ -38,7 +38,7 @@ REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 TSAN_OBJ := $(patsubst %.c,build/tsan/%.o,$(LIB_SRC) $(GEN_SRC))
 
-.PHONY: all run test unit fnlen fuzz fuzz-build bench asan tsan deps clean install uninstall sfuload
+.PHONY: all run test unit fnlen fuzz fuzz-build bench asan tsan deps clean install uninstall sfuload srtpbench
 all: tincan
 
 $(GEN_SRC): $(WEB) scripts/embed.py
@@ -93,6 +93,12 @@ unit: $(addprefix build/rel/unit/,$(UNIT)) $(addprefix build/asan/unit/,$(UNIT))
 # test): the project's own DTLS, SRTP, ICE and SDP code playing browsers.
 sfuload: build/rel/sfuload
 build/rel/sfuload: bench/sfu/sfuload.c $(REL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(REL_OBJ) -o $@ $(LDLIBS)
+
+# CPU time per SRTP protect/unprotect through src/sfu/srtp.c (bench/srtp).
+srtpbench: build/rel/srtpbench
+build/rel/srtpbench: bench/srtp/protect.c $(REL_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(REL_OBJ) -o $@ $(LDLIBS)
 

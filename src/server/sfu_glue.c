@@ -94,21 +94,29 @@ static void note_turn(struct sfu_tx *t, const struct stun_addr *from)
         t->turn_from[t->nturn < ICE_MAX_PAIRS ? t->nturn++ : ICE_MAX_PAIRS - 1] = *from;
 }
 
+/* Hands buf to our TURN relay for `to`, a browser t heard from through
+ * it: in process (the relay is the main loop's: a media thread queues it
+ * there). 0, or -1 if it must go out on the port after all. */
+static int send_turn(struct sfu_tx *t, const struct stun_addr *to, const uint8_t *buf, size_t len)
+{
+    struct stun_addr local;
+    if (stun_addr_from_sockaddr(&local, (const struct sockaddr *)&t->local) != 0)
+        return -1;
+    if (t->w->threaded) {
+        sfu_worker_turn(t->w, &local, to, buf, len);
+        return 0;
+    }
+    return t->g->srv->turn && turn_server_from_sfu(t->g->srv->turn, &local, to, buf, len) == 0 ? 0 : -1;
+}
+
 static void on_send(void *ud, const struct stun_addr *to, const uint8_t *buf, size_t len)
 {
     struct sfu_tx *t = ud;
-    struct stun_addr local;
-    int have_local = stun_addr_from_sockaddr(&local, (const struct sockaddr *)&t->local) == 0;
-    /* A browser that reaches us through our own TURN relay: in process
-     * (the relay is the main loop's: a media thread hands it over). */
-    if (t->w->threaded) {
-        if (have_local && through_turn(t, to)) {
-            sfu_worker_turn(t->w, &local, to, buf, len);
-            return;
-        }
-    } else if (t->g->srv->turn && have_local && turn_server_from_sfu(t->g->srv->turn, &local, to, buf, len) == 0) {
+    /* Only addresses a datagram came from through the relay
+     * (sfu_glue_deliver's note_turn, on every thread) go back through it:
+     * most transports have none, and pay nothing for the relay. */
+    if (t->nturn && through_turn(t, to) && send_turn(t, to, buf, len) == 0)
         return;
-    }
     struct sockaddr_storage ss;
     socklen_t sl = stun_addr_to_sockaddr(to, &ss);
     sfu_worker_send(t->w, &t->local, &ss, sl, buf, len);

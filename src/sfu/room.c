@@ -309,11 +309,44 @@ struct sfu_member *room_publisher_of(struct sfu_room *r, const struct sfu_member
     return NULL;
 }
 
+/* Where out_ssrc's probe sequence starts in a slot index (Fibonacci hashing:
+ * SSRCs chosen by browsers are random, ours may be consecutive). */
+static size_t slot_hash(uint32_t out_ssrc)
+{
+    return (uint32_t)(out_ssrc * 0x9E3779B1u) >> (32 - SLOT_IX_BITS);
+}
+
+/* Puts slot i of m, active, in m's index (after any of the same SSRC).
+ * The index has room: it holds at most the SFU_ROOM_SLOTS active slots. */
+static void slot_ix_add(struct sfu_member *m, size_t i)
+{
+    size_t h = slot_hash(m->slots[i].track.out_ssrc);
+    for (size_t k = 0; k < SLOT_IX_SIZE && m->slot_ix[h]; k++)
+        h = (h + 1) & (SLOT_IX_SIZE - 1);
+    if (!m->slot_ix[h])
+        m->slot_ix[h] = (uint8_t)(i + 1);
+}
+
+/* Remakes m's index from its active slots in slot order, so that a look-up
+ * finds the first active slot of an SSRC, as a scan of the slots would. */
+static void slot_ix_rebuild(struct sfu_member *m)
+{
+    memset(m->slot_ix, 0, sizeof(m->slot_ix));
+    for (size_t i = 0; i < m->nslots; i++)
+        if (m->slots[i].active)
+            slot_ix_add(m, i);
+}
+
 struct slot *room_slot_of(struct sfu_member *m, uint32_t out_ssrc)
 {
-    for (size_t i = 0; i < m->nslots; i++)
-        if (m->slots[i].active && m->slots[i].track.out_ssrc == out_ssrc)
-            return &m->slots[i];
+    /* At most half the entries are used: every probe sequence ends at an
+     * empty one (the bound is for safety's sake). */
+    size_t h = slot_hash(out_ssrc);
+    for (size_t k = 0; k < SLOT_IX_SIZE && m->slot_ix[h]; k++, h = (h + 1) & (SLOT_IX_SIZE - 1)) {
+        struct slot *s = &m->slots[m->slot_ix[h] - 1];
+        if (s->track.out_ssrc == out_ssrc && s->active)
+            return s;
+    }
     return NULL;
 }
 
@@ -368,6 +401,7 @@ static void sync_slots(struct sfu_room *r, struct sfu_member *m)
     for (size_t i = 0; i < m->nslots; i++)
         if (m->slots[i].active && !slot_alive(r, m, &m->slots[i]))
             slot_gone(m, &m->slots[i]);
+    slot_ix_rebuild(m);
     for (struct sfu_member *p = r->members; p; p = p->next) {
         if (p == m)
             continue;
@@ -384,6 +418,7 @@ static void sync_slots(struct sfu_room *r, struct sfu_member *m)
             sfu_sim_fwd_init(&s->fwd, s->track.out_ssrc);
             room_sim_slot_new(m, s);
             memcpy(s->publisher, p->id, sizeof(s->publisher));
+            slot_ix_add(m, (size_t)(s - m->slots)); /* not in the index: room_slot_of() found none */
         }
     }
 }

@@ -104,7 +104,8 @@ int room_bwe_out(struct sfu_room *r, struct sfu_member *sub, const struct rtp_hd
     if (!sub->tcc_id && !sub->ast_id) {
         if (h->len > cap)
             return -1;
-        memmove(r->scratch, h->buf, h->len);
+        if (h->buf != r->scratch) /* fan-out rewrote it there already */
+            memmove(r->scratch, h->buf, h->len);
         return (int)h->len;
     }
     uint16_t seq = sub->twcc ? sub->twcc->next_seq : 0;

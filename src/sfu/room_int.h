@@ -20,6 +20,9 @@
 #define SFU_ROOM_PKT_MAX 2048        /* longer RTP is dropped (browsers send about 1200) */
 #define ROUTER_SSRC 0x74696E63u /* "tinc": the sender SSRC of our feedback and reports */
 #define SFU_ROOM_FB_MAX 4096   /* transport-cc statuses looked at per feedback */
+#define SLOT_IX_BITS 7         /* a member's index of its active slots: 128 entries */
+#define SLOT_IX_SIZE (1u << SLOT_IX_BITS)
+_Static_assert(SFU_ROOM_SLOTS <= SLOT_IX_SIZE / 2 && SFU_ROOM_SLOTS < 256, "slot index: half empty, uint8_t");
 
 /* What the router keeps about a published track besides its description. */
 struct track_state {
@@ -60,6 +63,11 @@ struct sfu_member {
     struct track_state state[SFU_ROOM_TRACKS];
     size_t nslots;
     struct slot slots[SFU_ROOM_SLOTS];
+    /* The active slots by out_ssrc, for room_slot_of() on every packet of
+     * fan-out: open addressing, linear probing; an entry is a slot's
+     * index + 1, 0 is empty. Kept in step by sync_slots(), the only place
+     * slots become active or inactive. */
+    uint8_t slot_ix[SLOT_IX_SIZE];
     unsigned next_mid;
     int short_of_slots;             /* a track found no slot in the last offer */
     size_t nviews;                  /* sfu_room_sim_view() reports, kept for slots made later */

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <srtp2/cipher.h>
 #include <srtp2/srtp.h>
 
@@ -20,6 +22,7 @@ struct gcm {
     EVP_CIPHER_CTX *ctx;
     int tag_len;
     srtp_cipher_direction_t dir;
+    srtp_cipher_direction_t evp_dir; /* what the EVP context was last initialised for */
 };
 
 static EVP_CIPHER *aes_128_gcm; /* fetched once, read-only afterwards */
@@ -41,7 +44,7 @@ static srtp_err_status_t gcm_alloc(srtp_cipher_pointer_t *cp, int key_len, int t
         return srtp_err_status_alloc_fail;
     }
     g->tag_len = tag_len;
-    g->dir = srtp_direction_any;
+    g->dir = g->evp_dir = srtp_direction_any;
     c->type = &ossl_gcm;
     c->state = g;
     c->key_len = key_len;
@@ -62,12 +65,25 @@ static srtp_err_status_t gcm_dealloc(srtp_cipher_pointer_t c)
 static srtp_err_status_t gcm_init(void *state, const uint8_t *key)
 {
     struct gcm *g = state;
-    g->dir = srtp_direction_any;
+    g->dir = g->evp_dir = srtp_direction_any;
     EVP_CIPHER_CTX_reset(g->ctx);
     if (!EVP_CipherInit_ex(g->ctx, aes_128_gcm, NULL, key, NULL, 0) ||
         !EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_GCM_SET_IVLEN, GCM_IV_LEN, NULL))
         return srtp_err_status_init_fail;
     return srtp_err_status_ok;
+}
+
+/* A new IV for the direction the context has: OpenSSL 3's GCM takes the
+ * whole IV as the TLS "fixed IV" of length -1 (the special case of
+ * EVP_CTRL_GCM_SET_IV_FIXED), and starts a new message with it at the
+ * next update, as EVP_CipherInit_ex with only the IV does. That init
+ * asks the provider for the IV length first (a parameter look-up),
+ * for every packet. */
+static int iv_param(EVP_CIPHER_CTX *ctx, uint8_t *iv)
+{
+    OSSL_PARAM p[2] = { OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED, iv, (size_t)-1),
+                        OSSL_PARAM_END };
+    return EVP_CIPHER_CTX_set_params(ctx, p);
 }
 
 static srtp_err_status_t gcm_set_iv(void *state, uint8_t *iv, srtp_cipher_direction_t dir)
@@ -76,8 +92,11 @@ static srtp_err_status_t gcm_set_iv(void *state, uint8_t *iv, srtp_cipher_direct
     if (dir != srtp_direction_encrypt && dir != srtp_direction_decrypt)
         return srtp_err_status_bad_param;
     g->dir = dir;
+    if (dir == g->evp_dir)
+        return iv_param(g->ctx, iv) ? srtp_err_status_ok : srtp_err_status_init_fail;
     if (!EVP_CipherInit_ex(g->ctx, NULL, NULL, NULL, iv, dir == srtp_direction_encrypt))
         return srtp_err_status_init_fail;
+    g->evp_dir = dir;
     return srtp_err_status_ok;
 }
 
@@ -101,10 +120,19 @@ static srtp_err_status_t gcm_encrypt(void *state, uint8_t *buf, unsigned int *le
     return srtp_err_status_ok;
 }
 
+/* The tag goes in and out as a parameter of the provider's context, as
+ * EVP_CIPHER_CTX_ctrl(GCM_GET_TAG/SET_TAG) would pass it in OpenSSL 3,
+ * without the ctrl's translation. */
+static int tag_param(EVP_CIPHER_CTX *ctx, uint8_t *tag, int len, int set)
+{
+    OSSL_PARAM p[2] = { OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, (size_t)len), OSSL_PARAM_END };
+    return set ? EVP_CIPHER_CTX_set_params(ctx, p) : EVP_CIPHER_CTX_get_params(ctx, p);
+}
+
 static srtp_err_status_t gcm_get_tag(void *state, uint8_t *tag, uint32_t *len)
 {
     struct gcm *g = state;
-    if (!EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_GCM_GET_TAG, g->tag_len, tag))
+    if (!tag_param(g->ctx, tag, g->tag_len, 0))
         return srtp_err_status_algo_fail;
     *len = (uint32_t)g->tag_len;
     return srtp_err_status_ok;
@@ -118,7 +146,7 @@ static srtp_err_status_t gcm_decrypt(void *state, uint8_t *buf, unsigned int *le
     if (g->dir != srtp_direction_decrypt || *len < (unsigned)g->tag_len || *len > INT32_MAX)
         return srtp_err_status_bad_param;
     int n = (int)*len - g->tag_len;
-    if (!EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_GCM_SET_TAG, g->tag_len, buf + n) ||
+    if (!tag_param(g->ctx, buf + n, g->tag_len, 1) ||
         !EVP_CipherUpdate(g->ctx, buf, &out, buf, n))
         return srtp_err_status_algo_fail;
     if (EVP_CipherFinal_ex(g->ctx, buf + out, &fin) <= 0)

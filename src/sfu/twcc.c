@@ -85,8 +85,10 @@ int sfu_twcc_stamp(uint8_t *out, size_t cap, const struct rtp_hdr *h, uint8_t tc
     size_t total = fixed + (elen ? 4 + elen : 0) + rest;
     if (total > cap)
         return -ENOBUFS;
-    /* The payload first: out may be h's own bytes. */
-    memmove(out + total - rest, h->buf + h->payload_off, rest);
+    /* The payload first: out may be h's own bytes (then, with an extension
+     * block of the same size as before, the payload stays where it is). */
+    if (out + total - rest != h->buf + h->payload_off)
+        memmove(out + total - rest, h->buf + h->payload_off, rest);
     memmove(out, h->buf, fixed);
     if (elen) {
         out[0] |= 0x10;

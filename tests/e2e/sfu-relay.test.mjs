@@ -88,101 +88,108 @@ async function pageStats() {
 
 // ---- the test -------------------------------------------------------------
 
-describe('a relay-only browser in an SFU room', { timeout: 180_000 }, () => {
-  let server, browser, context;
-  const pages = [];
+// Both ways the SFU's media may run: on the main loop with TURN
+// (--media-threads 1: the SFU hands its answers to the relay directly) and
+// on a media thread (2: through the main loop's queue).
+for (const threads of [1, 2]) {
+  describe(`a relay-only browser in an SFU room, --media-threads ${threads}`, { timeout: 180_000 }, () => {
+    let server, browser, context;
+    const pages = [];
 
-  before(async () => {
-    server = await startServer({ args: ['--relay-ip', '127.0.0.1', '--turn-user', `${USER}:${PASSWORD}`] });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--allow-loopback-in-peer-connection'], timeout: 30_000,
+    before(async () => {
+      server = await startServer({
+        args: ['--relay-ip', '127.0.0.1', '--turn-user', `${USER}:${PASSWORD}`, '--media-threads', String(threads)],
+      });
+      browser = await chromium.launch({
+        executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--allow-loopback-in-peer-connection'], timeout: 30_000,
+      });
+      context = await browser.newContext({ ignoreHTTPSErrors: true });
+      for (let i = 0; i < 2; i++) {
+        const page = await context.newPage();
+        page.setDefaultTimeout(20_000);
+        await page.goto(`${server.url}/health`);
+        pages.push(page);
+      }
+    }, STEP);
+
+    after(async () => {
+      await context?.close().catch(() => {});
+      await browser?.close().catch(() => {});
+      await server?.stop();
+    }, STEP);
+
+    test('the relay-only page and the plain page decode each other, through TURN into the SFU', STEP, async () => {
+      const relay = {
+        iceServers: [{ urls: `turns:localhost:${server.port}?transport=tcp`, username: USER, credential: PASSWORD }],
+        iceTransportPolicy: 'relay',
+      };
+      await pages[0].evaluate(pageJoin, { room: 'sfu-relay', config: {} });
+      await pages[1].evaluate(pageJoin, { room: 'sfu-relay', config: relay });
+      const deadline = Date.now() + 40_000;
+      let stats;
+      for (;;) {
+        stats = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
+        if (stats.every((s) => s.decoded.some((n) => n > 0) && s.pub.remote && s.sub.remote)) break;
+        if (Date.now() > deadline) assert.fail(`no video both ways within 40 s: ${JSON.stringify(stats)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const [plain, relayed] = stats;
+      for (const side of ['pub', 'sub']) {
+        assert.equal(relayed[side].local.type, 'relay', `relay-only ${side}: ${JSON.stringify(relayed[side])}`);
+        assert.equal(relayed[side].local.relayProtocol, 'tls', `relay-only ${side} allocated over turns:`);
+        assert.equal(relayed[side].remote.port, server.port, `relay-only ${side} reaches the main port`);
+        assert.equal(plain[side].local.type, 'host', `plain ${side}: ${JSON.stringify(plain[side])}`);
+        assert.equal(plain[side].remote.port, server.port);
+      }
+      // Media keeps flowing both ways: each page decodes 30 more frames.
+      const first = stats.map((s) => Math.max(...s.decoded));
+      for (;;) {
+        const now = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
+        if (now.every((s, i) => Math.max(...s.decoded) >= first[i] + 30)) break;
+        if (Date.now() > deadline + 20_000) assert.fail(`video stopped: ${JSON.stringify(now)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const { m } = await scrape(server.port);
+      const handed = m.get('tincan_sfu_from_turn_total');
+      assert.ok(handed > 50, `TURN handed the relayed checks, DTLS and media to the SFU in process (${handed})`);
+      assert.equal(m.get('tincan_turn_refused_total', { reason: 'own_address' }), 0, 'TURN refused no own address');
+      assert.equal(m.get('tincan_sfu_sessions'), 4);
+      assert.ok(m.get('tincan_sfu_forwarded_packets_total') > 100);
     });
-    context = await browser.newContext({ ignoreHTTPSErrors: true });
-    for (let i = 0; i < 2; i++) {
-      const page = await context.newPage();
-      page.setDefaultTimeout(20_000);
-      await page.goto(`${server.url}/health`);
-      pages.push(page);
-    }
-  }, STEP);
 
-  after(async () => {
-    await context?.close().catch(() => {});
-    await browser?.close().catch(() => {});
-    await server?.stop();
-  }, STEP);
-
-  test('the relay-only page and the plain page decode each other, through TURN into the SFU', STEP, async () => {
-    const relay = {
-      iceServers: [{ urls: `turns:localhost:${server.port}?transport=tcp`, username: USER, credential: PASSWORD }],
-      iceTransportPolicy: 'relay',
-    };
-    await pages[0].evaluate(pageJoin, { room: 'sfu-relay', config: {} });
-    await pages[1].evaluate(pageJoin, { room: 'sfu-relay', config: relay });
-    const deadline = Date.now() + 40_000;
-    let stats;
-    for (;;) {
-      stats = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
-      if (stats.every((s) => s.decoded.some((n) => n > 0) && s.pub.remote && s.sub.remote)) break;
-      if (Date.now() > deadline) assert.fail(`no video both ways within 40 s: ${JSON.stringify(stats)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const [plain, relayed] = stats;
-    for (const side of ['pub', 'sub']) {
-      assert.equal(relayed[side].local.type, 'relay', `relay-only ${side}: ${JSON.stringify(relayed[side])}`);
-      assert.equal(relayed[side].local.relayProtocol, 'tls', `relay-only ${side} allocated over turns:`);
-      assert.equal(relayed[side].remote.port, server.port, `relay-only ${side} reaches the main port`);
-      assert.equal(plain[side].local.type, 'host', `plain ${side}: ${JSON.stringify(plain[side])}`);
-      assert.equal(plain[side].remote.port, server.port);
-    }
-    // Media keeps flowing both ways: each page decodes 30 more frames.
-    const first = stats.map((s) => Math.max(...s.decoded));
-    for (;;) {
-      const now = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
-      if (now.every((s, i) => Math.max(...s.decoded) >= first[i] + 30)) break;
-      if (Date.now() > deadline + 20_000) assert.fail(`video stopped: ${JSON.stringify(now)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const { m } = await scrape(server.port);
-    const handed = m.get('tincan_sfu_from_turn_total');
-    assert.ok(handed > 50, `TURN handed the relayed checks, DTLS and media to the SFU in process (${handed})`);
-    assert.equal(m.get('tincan_turn_refused_total', { reason: 'own_address' }), 0, 'TURN refused no own address');
-    assert.equal(m.get('tincan_sfu_sessions'), 4);
-    assert.ok(m.get('tincan_sfu_forwarded_packets_total') > 100);
-  });
-
-  // The real web client: /r/<name>?sfu&relay makes every connection of the
-  // call relay-only, with the TURN servers of its welcome (turn: and
-  // turns: on the main port, credentials of tincan's own), like a network
-  // that lets only TCP 443 out. It and a plain page of the web client
-  // decode each other; the relay page's SFU connection runs from a relay
-  // candidate (the plain page's may too: it has the same ICE servers).
-  test('the web client with ?relay joins an SFU room through TURN', STEP, async () => {
-    const people = [];
-    try {
-      for (const query of ['sfu&relay', 'sfu']) {
-        const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
-        const page = await ctx.newPage();
-        page.setDefaultTimeout(30_000);
-        people.push({ ctx, page });
-        await page.goto(`${server.url}/r/webrelay?${query}`);
-        await passPrejoin(page, { name: `Person ${people.length}` });
+    // The real web client: /r/<name>?sfu&relay makes every connection of the
+    // call relay-only, with the TURN servers of its welcome (turn: and
+    // turns: on the main port, credentials of tincan's own), like a network
+    // that lets only TCP 443 out. It and a plain page of the web client
+    // decode each other; the relay page's SFU connection runs from a relay
+    // candidate (the plain page's may too: it has the same ICE servers).
+    test('the web client with ?relay joins an SFU room through TURN', STEP, async () => {
+      const people = [];
+      try {
+        for (const query of ['sfu&relay', 'sfu']) {
+          const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+          const page = await ctx.newPage();
+          page.setDefaultTimeout(30_000);
+          people.push({ ctx, page });
+          await page.goto(`${server.url}/r/webrelay?${query}`);
+          await passPrejoin(page, { name: `Person ${people.length}` });
+        }
+        const [relayed, plain] = await Promise.all(people.map((p) => waitDecoding(p.page, 1, { timeout: 40_000 })));
+        for (const s of Object.values(relayed)) {
+          assert.equal(s.path, 'sfu');
+          assert.equal(s.candidateType, 'relay', `the relay-only client's SFU connection: ${JSON.stringify(relayed)}`);
+        }
+        // The plain page has the same TURN servers and may start on a relay
+        // pair too; it only has to get through.
+        for (const s of Object.values(plain)) assert.equal(s.path, 'sfu', JSON.stringify(plain));
+      } finally {
+        for (const p of people) await p.ctx.close().catch(() => {});
       }
-      const [relayed, plain] = await Promise.all(people.map((p) => waitDecoding(p.page, 1, { timeout: 40_000 })));
-      for (const s of Object.values(relayed)) {
-        assert.equal(s.path, 'sfu');
-        assert.equal(s.candidateType, 'relay', `the relay-only client's SFU connection: ${JSON.stringify(relayed)}`);
-      }
-      // The plain page has the same TURN servers and may start on a relay
-      // pair too; it only has to get through.
-      for (const s of Object.values(plain)) assert.equal(s.path, 'sfu', JSON.stringify(plain));
-    } finally {
-      for (const p of people) await p.ctx.close().catch(() => {});
-    }
-  });
+    });
 
-  test('the server logged no errors', () => {
-    const bad = server.logs.filter((l) => /level=(error|fatal)/.test(l));
-    assert.deepEqual(bad, []);
+    test('the server logged no errors', () => {
+      const bad = server.logs.filter((l) => /level=(error|fatal)/.test(l));
+      assert.deepEqual(bad, []);
+    });
   });
-});
+}

@@ -108,6 +108,22 @@ static void test_twcc_stamp(void **state)
     assert_int_equal(rtp_parse(out, (size_t)n, &o), RTP_OK);
     assert_int_equal(o.extension, 0);
     assert_int_equal(sfu_twcc_abs_send_time(1500000), (3u << 17));
+    /* In place, as fan-out stamps: a block of the same size (the payload
+     * stays where it is), then none (the payload moves up). */
+    n = sfu_twcc_stamp(pkt, sizeof(pkt), &h, 5, 0xBEEF, 2, 0x123456);
+    assert_int_equal(n, (int)sizeof(pkt));
+    assert_int_equal(rtp_parse(pkt, (size_t)n, &o), RTP_OK);
+    assert_int_equal(rtp_ext_transport_seq(&o, 5, &seq), 0);
+    assert_int_equal(seq, 0xBEEF);
+    assert_null(rtp_ext_find(&o, 1));
+    assert_memory_equal(pkt + o.payload_off, "opus", 4);
+    assert_int_equal(rtp_parse(pkt, sizeof(pkt), &h), RTP_OK);
+    n = sfu_twcc_stamp(pkt, sizeof(pkt), &h, 0, 0, 0, 0);
+    assert_int_equal(n, 16);
+    assert_int_equal(rtp_parse(pkt, (size_t)n, &o), RTP_OK);
+    assert_int_equal(o.extension, 0);
+    assert_int_equal(o.ssrc, 0xAABBCCDD);
+    assert_memory_equal(pkt + o.payload_off, "opus", 4);
 }
 
 /* --- bwe --- */

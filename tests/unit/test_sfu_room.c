@@ -182,6 +182,107 @@ static void test_slot_recycling(void **state)
     xfree(d);
 }
 
+/* One RTP packet of ssrc from pub (Opus below 2000, else VP8): how many
+ * went out to who, as ssrc. */
+static size_t reaches(struct sfu_room *r, struct sfu_member *pub, uint32_t ssrc, char who)
+{
+    static uint16_t seq;
+    uint8_t pkt[64];
+    seq++;
+    nsent = 0;
+    sfu_room_rtp(r, pub, pkt, rtp_pkt(pkt, 40, ssrc < 2000 ? 111 : 96, ssrc, seq, seq * 960u), 1000);
+    size_t n = 0;
+    for (size_t i = 0; i < nsent; i++)
+        n += sent[i].to == who && sent[i].rtcp == 0 && wire_rd32(sent[i].buf + 8) == ssrc;
+    return n;
+}
+
+/* Fan-out finds a subscriber's slot of each track through an index by
+ * outgoing SSRC: it follows slots as they are made, made inactive and
+ * recycled, here for a subscriber with all 64 slots in use, and with an
+ * SSRC that a gone slot had coming back in a recycled one. */
+static void test_slot_index(void **state)
+{
+    struct sfu_room *r = *state;
+    char ids[FULL + 1][16];
+    struct sfu_member *pubs[FULL + 1];
+    struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    for (int i = 0; i <= FULL; i++)
+        snprintf(ids[i], sizeof(ids[i]), "p%d", i);
+    for (int i = 0; i < FULL; i++) {
+        pubs[i] = sfu_room_join(r, ids[i], (void *)&A);
+        room_publish(r, pubs[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i, 0);
+    }
+    assert_int_equal(reaches(r, pubs[3], 2003, 'B'), 0); /* no slots before the offer */
+    assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
+    assert_int_equal(sfu_room_answered(r, b, d), 0);
+    for (int i = 0; i < FULL; i++) {
+        assert_int_equal(reaches(r, pubs[i], 1000 + (uint32_t)i, 'B'), 1);
+        assert_int_equal(reaches(r, pubs[i], 2000 + (uint32_t)i, 'B'), 1);
+    }
+    /* p0 and p1 go; a newcomer publishes p0's SSRCs. Its tracks wait for
+     * a slot, the others keep theirs. */
+    sfu_room_leave(r, pubs[0]);
+    sfu_room_unpublish(r, pubs[1]);
+    pubs[FULL] = sfu_room_join(r, ids[FULL], (void *)&C);
+    room_publish(r, pubs[FULL], 1000, 2000, 0);
+    assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
+    assert_int_equal(reaches(r, pubs[FULL], 1000, 'B'), 0);
+    assert_int_equal(reaches(r, pubs[FULL], 2000, 'B'), 0);
+    for (int i = 2; i < FULL; i++) {
+        assert_int_equal(reaches(r, pubs[i], 1000 + (uint32_t)i, 'B'), 1);
+        assert_int_equal(reaches(r, pubs[i], 2000 + (uint32_t)i, 'B'), 1);
+    }
+    /* Answered, the rejected slots are recycled for the newcomer. */
+    assert_int_equal(sfu_room_answered(r, b, d), 1);
+    assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
+    assert_int_equal(reaches(r, pubs[FULL], 1000, 'B'), 1);
+    assert_int_equal(reaches(r, pubs[FULL], 2000, 'B'), 1);
+    for (int i = 2; i < FULL; i++) {
+        assert_int_equal(reaches(r, pubs[i], 1000 + (uint32_t)i, 'B'), 1);
+        assert_int_equal(reaches(r, pubs[i], 2000 + (uint32_t)i, 'B'), 1);
+    }
+    xfree(d);
+}
+
+/* The same with many more tracks coming and going than the index has
+ * entries: the slots of a full subscriber recycled again and again (all
+ * but the BUNDLE tag's, which would be parked). */
+#define CHURN_ROUNDS (3 * (SFU_ROOM_SLOTS - 1))
+static void test_slot_index_churn(void **state)
+{
+    struct sfu_room *r = *state;
+    char ids[SFU_ROOM_SLOTS][16];
+    struct sfu_member *pubs[SFU_ROOM_SLOTS];
+    uint32_t ssrc[SFU_ROOM_SLOTS];
+    struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
+    struct sdp *d = xcalloc(1, sizeof(*d));
+    for (int i = 0; i < SFU_ROOM_SLOTS; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "p%d", i);
+        pubs[i] = sfu_room_join(r, ids[i], (void *)&A);
+        room_publish_audio(r, pubs[i], ssrc[i] = 1000 + (uint32_t)i);
+    }
+    assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
+    assert_int_equal(sfu_room_answered(r, b, d), 0);
+    int tag = (int)(d->media[0].ssrcs[0].ssrc - 1000); /* the publisher in the first slot stays */
+    for (uint32_t round = 0; round < CHURN_ROUNDS; round++) {
+        int i = (int)(round % (SFU_ROOM_SLOTS - 1));
+        i += i >= tag;
+        sfu_room_leave(r, pubs[i]);
+        pubs[i] = sfu_room_join(r, ids[i], (void *)&A);
+        room_publish_audio(r, pubs[i], ssrc[i] = 1500 + round);
+        assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
+        assert_int_equal(sfu_room_answered(r, b, d), 1);
+        assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
+        assert_int_equal(sfu_room_answered(r, b, d), 0);
+        assert_int_equal(reaches(r, pubs[i], ssrc[i], 'B'), 1);
+    }
+    for (int i = 0; i < SFU_ROOM_SLOTS; i++)
+        assert_int_equal(reaches(r, pubs[i], ssrc[i], 'B'), 1);
+    xfree(d);
+}
+
 /* A room of 30 (issue 12): each member's subscriber offer carries all 29
  * others' audio and video, every SSRC once, and the text of that offer
  * parses back into the same 58 m-sections. */
@@ -565,6 +666,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offer_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slot_recycling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slot_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slot_index_churn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_room_of_30, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pli, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pli_due, setup, teardown),

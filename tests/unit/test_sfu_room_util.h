@@ -74,6 +74,17 @@ static inline void room_publish(struct sfu_room *r, struct sfu_member *m, uint32
     xfree(a);
 }
 
+/* m publishes audio alone, SSRC audio. */
+static inline void room_publish_audio(struct sfu_room *r, struct sfu_member *m, uint32_t audio)
+{
+    struct sdp *o = xcalloc(1, sizeof(*o)), *a = xcalloc(1, sizeof(*a));
+    o->nmedia = a->nmedia = 1;
+    pub_media(&o->media[0], &a->media[0], 0, audio, 0);
+    assert_int_equal(sfu_room_publish(r, m, o, a), 1);
+    xfree(o);
+    xfree(a);
+}
+
 /* What a subscriber's answer takes of our offer, for room_answer(). */
 enum {
     SUB_RTX = 1, /* RTX (else only each m-section's first codec) */

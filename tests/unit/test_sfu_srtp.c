@@ -214,15 +214,19 @@ static void gcm_cross_child(void)
     srtp_t nss_out = gcm_ctx(1), nss_in = gcm_ctx(0);
     CHECK(sfu_srtp_ossl_register() == 0); /* libsrtp2's self test passed */
     srtp_t ossl_out = gcm_ctx(1), ossl_in = gcm_ctx(0);
-    gcm_cross(ossl_out, nss_in, 1);
-    gcm_cross(nss_out, ossl_in, 1);
-    gcm_cross(ossl_out, nss_in, 2);
-    /* a flipped bit fails OpenSSL's tag check */
+    /* Each packet has its own IV: one context's later packets (a new
+     * IV on an EVP context that has done a message) read too. */
+    for (uint16_t seq = 1; seq <= 4; seq++) {
+        gcm_cross(ossl_out, nss_in, seq);
+        gcm_cross(nss_out, ossl_in, seq);
+    }
+    /* a flipped bit fails OpenSSL's tag check, and the next packet reads */
     uint8_t pkt[64] = { 0x80, 96, 0, 9, 0, 0, 0, 1, 0, 0, 0, 7 };
     int n = 40;
     CHECK(srtp_protect(nss_out, pkt, &n) == srtp_err_status_ok);
     pkt[20] ^= 1;
     CHECK(srtp_unprotect(ossl_in, pkt, &n) == srtp_err_status_auth_fail);
+    gcm_cross(nss_out, ossl_in, 10);
     _exit(0);
 }
 
