@@ -139,6 +139,18 @@ static void test_offer_slots(void **state)
  * only once the browser answered the offer that rejected it: a browser
  * refuses a new mid where its current m-section is not rejected. */
 #define FULL (SFU_ROOM_SLOTS / 2) /* publishers of audio and video that fill a subscriber */
+
+/* FULL publishers p0..p(FULL-1) of audio 1000+i and video 2000+i, with
+ * flags; ids[FULL] is named for a newcomer. */
+static void join_full(struct sfu_room *r, char ids[][16], struct sfu_member **pubs, unsigned flags)
+{
+    for (int i = 0; i <= FULL; i++)
+        snprintf(ids[i], 16, "p%d", i);
+    for (int i = 0; i < FULL; i++) {
+        pubs[i] = sfu_room_join(r, ids[i], (void *)&A);
+        room_publish(r, pubs[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i, flags);
+    }
+}
 static void test_slot_recycling(void **state)
 {
     struct sfu_room *r = *state;
@@ -146,12 +158,7 @@ static void test_slot_recycling(void **state)
     struct sfu_member *pubs[FULL + 1];
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
     struct sdp *d = xcalloc(1, sizeof(*d));
-    for (int i = 0; i <= FULL; i++)
-        snprintf(ids[i], sizeof(ids[i]), "p%d", i);
-    for (int i = 0; i < FULL; i++) {
-        pubs[i] = sfu_room_join(r, ids[i], (void *)&A);
-        room_publish(r, pubs[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i, PUB_FID);
-    }
+    join_full(r, ids, pubs, PUB_FID);
     assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
     assert_int_equal(sfu_room_answered(r, b, d), 0);
     /* p0 leaves and the next one comes in one go: p0's sections are
@@ -208,12 +215,7 @@ static void test_slot_index(void **state)
     struct sfu_member *pubs[FULL + 1];
     struct sfu_member *b = sfu_room_join(r, "bob", (void *)&B);
     struct sdp *d = xcalloc(1, sizeof(*d));
-    for (int i = 0; i <= FULL; i++)
-        snprintf(ids[i], sizeof(ids[i]), "p%d", i);
-    for (int i = 0; i < FULL; i++) {
-        pubs[i] = sfu_room_join(r, ids[i], (void *)&A);
-        room_publish(r, pubs[i], 1000 + (uint32_t)i, 2000 + (uint32_t)i, 0);
-    }
+    join_full(r, ids, pubs, 0);
     assert_int_equal(reaches(r, pubs[3], 2003, 'B'), 0); /* no slots before the offer */
     assert_int_equal(sfu_room_offer(r, b, d), SFU_ROOM_SLOTS);
     assert_int_equal(sfu_room_answered(r, b, d), 0);
