@@ -46,6 +46,36 @@ export function useServerAndBrowser(opts = {}, step = { timeout: 90_000 }) {
   return env;
 }
 
+/**
+ * For a describe block of the SFU tests that drive RTCPeerConnections with
+ * page.evaluate: tincan (opts for startServer), one Chromium that gathers
+ * loopback candidates, and n pages of one context sitting on /health (a
+ * secure origin of the server). Returns {server, browser, pages}, set once
+ * started; all stopped after the block.
+ */
+export function useSfuPages(n, opts = {}, step = { timeout: 60_000 }) {
+  const env = { server: null, browser: null, context: null, pages: [] };
+  before(async () => {
+    env.server = await startServer(opts);
+    env.browser = await chromium.launch({
+      executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--allow-loopback-in-peer-connection'], timeout: 30_000,
+    });
+    env.context = await env.browser.newContext({ ignoreHTTPSErrors: true });
+    for (let i = 0; i < n; i++) {
+      const page = await env.context.newPage();
+      page.setDefaultTimeout(20_000);
+      await page.goto(`${env.server.url}/health`);
+      env.pages.push(page);
+    }
+  }, step);
+  after(async () => {
+    await env.context?.close().catch(() => {});
+    await env.browser?.close().catch(() => {});
+    await env.server?.stop();
+  }, step);
+  return env;
+}
+
 /** Runs in every page before its own scripts: collects CSP violations. */
 function collectCspViolations() {
   window.__cspViolations = [];

@@ -18,11 +18,9 @@
 // datagrams TURN handed over, and no TURN refusal of an own address.
 //
 // Run: node --test tests/e2e/sfu-relay.test.mjs   (TINCAN_BIN picks another binary)
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, passPrejoin, waitDecoding } from './helpers.mjs';
-import { startServer } from '../lib/server.mjs';
+import { passPrejoin, useSfuPages, waitDecoding } from './helpers.mjs';
 import { scrape } from '../integration/prom.mjs';
 
 const USER = 'test';
@@ -93,42 +91,21 @@ async function pageStats() {
 // on a media thread (2: through the main loop's queue).
 for (const threads of [1, 2]) {
   describe(`a relay-only browser in an SFU room, --media-threads ${threads}`, { timeout: 180_000 }, () => {
-    let server, browser, context;
-    const pages = [];
-
-    before(async () => {
-      server = await startServer({
-        args: ['--relay-ip', '127.0.0.1', '--turn-user', `${USER}:${PASSWORD}`, '--media-threads', String(threads)],
-      });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--allow-loopback-in-peer-connection'], timeout: 30_000,
-      });
-      context = await browser.newContext({ ignoreHTTPSErrors: true });
-      for (let i = 0; i < 2; i++) {
-        const page = await context.newPage();
-        page.setDefaultTimeout(20_000);
-        await page.goto(`${server.url}/health`);
-        pages.push(page);
-      }
-    }, STEP);
-
-    after(async () => {
-      await context?.close().catch(() => {});
-      await browser?.close().catch(() => {});
-      await server?.stop();
+    const env = useSfuPages(2, {
+      args: ['--relay-ip', '127.0.0.1', '--turn-user', `${USER}:${PASSWORD}`, '--media-threads', String(threads)],
     }, STEP);
 
     test('the relay-only page and the plain page decode each other, through TURN into the SFU', STEP, async () => {
       const relay = {
-        iceServers: [{ urls: `turns:localhost:${server.port}?transport=tcp`, username: USER, credential: PASSWORD }],
+        iceServers: [{ urls: `turns:localhost:${env.server.port}?transport=tcp`, username: USER, credential: PASSWORD }],
         iceTransportPolicy: 'relay',
       };
-      await pages[0].evaluate(pageJoin, { room: 'sfu-relay', config: {} });
-      await pages[1].evaluate(pageJoin, { room: 'sfu-relay', config: relay });
+      await env.pages[0].evaluate(pageJoin, { room: 'sfu-relay', config: {} });
+      await env.pages[1].evaluate(pageJoin, { room: 'sfu-relay', config: relay });
       const deadline = Date.now() + 40_000;
       let stats;
       for (;;) {
-        stats = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
+        stats = await Promise.all(env.pages.map((p) => p.evaluate(pageStats)));
         if (stats.every((s) => s.decoded.some((n) => n > 0) && s.pub.remote && s.sub.remote)) break;
         if (Date.now() > deadline) assert.fail(`no video both ways within 40 s: ${JSON.stringify(stats)}`);
         await new Promise((r) => setTimeout(r, 250));
@@ -137,19 +114,19 @@ for (const threads of [1, 2]) {
       for (const side of ['pub', 'sub']) {
         assert.equal(relayed[side].local.type, 'relay', `relay-only ${side}: ${JSON.stringify(relayed[side])}`);
         assert.equal(relayed[side].local.relayProtocol, 'tls', `relay-only ${side} allocated over turns:`);
-        assert.equal(relayed[side].remote.port, server.port, `relay-only ${side} reaches the main port`);
+        assert.equal(relayed[side].remote.port, env.server.port, `relay-only ${side} reaches the main port`);
         assert.equal(plain[side].local.type, 'host', `plain ${side}: ${JSON.stringify(plain[side])}`);
-        assert.equal(plain[side].remote.port, server.port);
+        assert.equal(plain[side].remote.port, env.server.port);
       }
       // Media keeps flowing both ways: each page decodes 30 more frames.
       const first = stats.map((s) => Math.max(...s.decoded));
       for (;;) {
-        const now = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
+        const now = await Promise.all(env.pages.map((p) => p.evaluate(pageStats)));
         if (now.every((s, i) => Math.max(...s.decoded) >= first[i] + 30)) break;
         if (Date.now() > deadline + 20_000) assert.fail(`video stopped: ${JSON.stringify(now)}`);
         await new Promise((r) => setTimeout(r, 250));
       }
-      const { m } = await scrape(server.port);
+      const { m } = await scrape(env.server.port);
       const handed = m.get('tincan_sfu_from_turn_total');
       assert.ok(handed > 50, `TURN handed the relayed checks, DTLS and media to the SFU in process (${handed})`);
       assert.equal(m.get('tincan_turn_refused_total', { reason: 'own_address' }), 0, 'TURN refused no own address');
@@ -167,11 +144,11 @@ for (const threads of [1, 2]) {
       const people = [];
       try {
         for (const query of ['sfu&relay', 'sfu']) {
-          const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+          const ctx = await env.browser.newContext({ ignoreHTTPSErrors: true });
           const page = await ctx.newPage();
           page.setDefaultTimeout(30_000);
           people.push({ ctx, page });
-          await page.goto(`${server.url}/r/webrelay?${query}`);
+          await page.goto(`${env.server.url}/r/webrelay?${query}`);
           await passPrejoin(page, { name: `Person ${people.length}` });
         }
         const [relayed, plain] = await Promise.all(people.map((p) => waitDecoding(p.page, 1, { timeout: 40_000 })));
@@ -188,7 +165,7 @@ for (const threads of [1, 2]) {
     });
 
     test('the server logged no errors', () => {
-      const bad = server.logs.filter((l) => /level=(error|fatal)/.test(l));
+      const bad = env.server.logs.filter((l) => /level=(error|fatal)/.test(l));
       assert.deepEqual(bad, []);
     });
   });

@@ -14,16 +14,14 @@
 // RTP to the port from a stranger's socket: it is dropped and counted in
 // /metrics, and the call goes on decoding.
 //
-// Chromium gathers no loopback candidates unless told to: the browser is
-// launched with --allow-loopback-in-peer-connection.
+// Chromium gathers no loopback candidates unless told to: helpers'
+// useSfuPages() launches it with --allow-loopback-in-peer-connection.
 //
 // Run: TINCAN_BIN=$PWD/tincan node --test tests/e2e/sfu.test.mjs
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS } from './helpers.mjs';
-import { startServer } from '../lib/server.mjs';
+import { useSfuPages } from './helpers.mjs';
 import { scrape } from '../integration/prom.mjs';
 
 const STEP = { timeout: 60_000 };
@@ -89,36 +87,15 @@ async function pageStats() {
 // ---- the test -------------------------------------------------------------
 
 describe('three browsers through the SFU', { timeout: 180_000 }, () => {
-  let server, browser, context;
-  const pages = [];
-
-  before(async () => {
-    server = await startServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--allow-loopback-in-peer-connection'], timeout: 30_000,
-    });
-    context = await browser.newContext({ ignoreHTTPSErrors: true });
-    for (let i = 0; i < 3; i++) {
-      const page = await context.newPage();
-      page.setDefaultTimeout(20_000);
-      await page.goto(`${server.url}/health`);
-      pages.push(page);
-    }
-  }, STEP);
-
-  after(async () => {
-    await context?.close().catch(() => {});
-    await browser?.close().catch(() => {});
-    await server?.stop();
-  }, STEP);
+  const env = useSfuPages(3, {}, STEP);
 
   /** Polls until every page decodes two videos over the main port, or fails. */
   async function waitForMedia(timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const stats = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
+      const stats = await Promise.all(env.pages.map((p) => p.evaluate(pageStats)));
       const ok = stats.every((s) => s.decoded.filter((n) => n > 0).length === 2
-        && s.pub.remote?.port === server.port && s.sub.remote?.port === server.port);
+        && s.pub.remote?.port === env.server.port && s.sub.remote?.port === env.server.port);
       if (ok) return stats;
       if (Date.now() > deadline) assert.fail(`not every page decodes two videos within ${timeoutMs} ms: ${JSON.stringify(stats)}`);
       await new Promise((r) => setTimeout(r, 250));
@@ -126,7 +103,7 @@ describe('three browsers through the SFU', { timeout: 180_000 }, () => {
   }
 
   test('each page decodes the other two over the main port', STEP, async () => {
-    for (const page of pages) await page.evaluate(pageJoin, { room: 'sfu-e2e' });
+    for (const page of env.pages) await page.evaluate(pageJoin, { room: 'sfu-e2e' });
     const stats = await waitForMedia();
     for (const s of stats) {
       assert.equal(s.pub.remote.address, '127.0.0.1');
@@ -137,7 +114,7 @@ describe('three browsers through the SFU', { timeout: 180_000 }, () => {
     // (lip sync) and the publishers get our receiver reports, within seconds.
     let m;
     for (let i = 0; i < 100; i++) {
-      m = (await scrape(server.port)).m;
+      m = (await scrape(env.server.port)).m;
       if (m.get('tincan_sfu_sender_reports_forwarded_total') > 0 && m.get('tincan_sfu_receiver_reports_total') > 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -149,7 +126,7 @@ describe('three browsers through the SFU', { timeout: 180_000 }, () => {
   });
 
   test('garbage DTLS and RTP to the port is dropped and counted, and the call goes on', STEP, async () => {
-    const before_ = (await scrape(server.port)).m;
+    const before_ = (await scrape(env.server.port)).m;
     const sock = dgram.createSocket('udp4');
     await new Promise((ok) => sock.bind(0, '127.0.0.1', ok));
     const dtls = Buffer.alloc(100, 0x42);
@@ -158,26 +135,26 @@ describe('three browsers through the SFU', { timeout: 180_000 }, () => {
     rtp[0] = 0x80;
     rtp[1] = 96;
     for (let i = 0; i < 20; i++) {
-      for (const b of [dtls, rtp]) await new Promise((ok) => sock.send(b, server.port, '127.0.0.1', ok));
+      for (const b of [dtls, rtp]) await new Promise((ok) => sock.send(b, env.server.port, '127.0.0.1', ok));
     }
     sock.close();
     const frames = (s) => s.decoded.reduce((a, b) => a + b, 0);
-    const then = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
+    const then = await Promise.all(env.pages.map((p) => p.evaluate(pageStats)));
     let m;
     for (let i = 0; i < 40; i++) {
-      m = (await scrape(server.port)).m;
+      m = (await scrape(env.server.port)).m;
       if (m.get('tincan_sfu_dropped_total', { reason: 'no_session' }) - before_.get('tincan_sfu_dropped_total', { reason: 'no_session' }) >= 40) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(m.get('tincan_sfu_dropped_total', { reason: 'no_session' })
       - before_.get('tincan_sfu_dropped_total', { reason: 'no_session' }) >= 40, 'the 40 datagrams are counted');
     await new Promise((r) => setTimeout(r, 1500));
-    const now = await Promise.all(pages.map((p) => p.evaluate(pageStats)));
+    const now = await Promise.all(env.pages.map((p) => p.evaluate(pageStats)));
     now.forEach((s, i) => assert.ok(frames(s) > frames(then[i]), `page ${i} keeps decoding`));
   });
 
   test('the server logged no errors', () => {
-    const bad = server.logs.filter((l) => /level=(error|fatal)/.test(l));
+    const bad = env.server.logs.filter((l) => /level=(error|fatal)/.test(l));
     assert.deepEqual(bad, []);
   });
 });
