@@ -6,13 +6,11 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "siphash.h"
 
-static unsigned hash_str(const char *s)
+static unsigned hash_str(const struct strmap *m, const char *s)
 {
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
+    return (unsigned)siphash13(m->k0, m->k1, (const uint8_t *)s, strlen(s));
 }
 
 void strmap_init(struct strmap *m)
@@ -20,6 +18,7 @@ void strmap_init(struct strmap *m)
     m->buckets = NULL;
     m->nbuckets = 0;
     m->count = 0;
+    siphash_new_key(&m->k0, &m->k1);
 }
 
 void strmap_cleanup(struct strmap *m)
@@ -51,7 +50,7 @@ void strmap_put(struct strmap *m, struct strmap_entry *e, const char *key)
     if (m->count + 1 > m->nbuckets)
         grow(m);
     e->key = key;
-    e->hash = hash_str(key);
+    e->hash = hash_str(m, key);
     size_t i = e->hash % m->nbuckets;
     e->next = m->buckets[i];
     m->buckets[i] = e;
@@ -62,7 +61,7 @@ struct strmap_entry *strmap_get(const struct strmap *m, const char *key)
 {
     if (!m->nbuckets)
         return NULL;
-    unsigned h = hash_str(key);
+    unsigned h = hash_str(m, key);
     for (struct strmap_entry *e = m->buckets[h % m->nbuckets]; e; e = e->next) {
         if (e->hash == h && strcmp(e->key, key) == 0)
             return e;

@@ -4,11 +4,15 @@
  * The object embeds a struct strmap_entry and owns its key string; the map
  * only links entries, so inserting allocates nothing but the occasional
  * bucket array when the map grows. Find the object back with container_of.
+ * Keys are hashed with SipHash under a random key of each map, so keys a
+ * client chooses (account names, addresses, ICE ufrags) cannot be made to
+ * collide.
  */
 #ifndef TINCAN_STRMAP_H
 #define TINCAN_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap_entry {
     struct strmap_entry *next;
@@ -19,6 +23,7 @@ struct strmap_entry {
 struct strmap {
     struct strmap_entry **buckets;
     size_t nbuckets, count;
+    uint64_t k0, k1; /* the hash key, random */
 };
 
 /* Initialises an empty map. */

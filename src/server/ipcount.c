@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../base/alloc.h"
+#include "../base/siphash.h"
 
 #define BUCKETS 4096
 
@@ -17,19 +18,19 @@ struct entry {
 
 struct ipcount {
     struct entry *bucket[BUCKETS];
+    uint64_t k0, k1; /* the hash key, random: clients choose their addresses */
 };
 
-static unsigned hash_ip(const struct sock_ip *ip)
+static unsigned hash_ip(const struct ipcount *t, const struct sock_ip *ip)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (int i = 0; i < 16; i++)
-        h = (h ^ ip->b[i]) * 16777619u;
-    return h % BUCKETS;
+    return (unsigned)(siphash13(t->k0, t->k1, ip->b, sizeof(ip->b)) % BUCKETS);
 }
 
 struct ipcount *ipcount_new(void)
 {
-    return xcalloc(1, sizeof(struct ipcount));
+    struct ipcount *t = xcalloc(1, sizeof(struct ipcount));
+    siphash_new_key(&t->k0, &t->k1);
+    return t;
 }
 
 void ipcount_free(struct ipcount *t)
@@ -49,7 +50,7 @@ void ipcount_free(struct ipcount *t)
 
 static struct entry **find(struct ipcount *t, const struct sock_ip *ip)
 {
-    struct entry **pp = &t->bucket[hash_ip(ip)];
+    struct entry **pp = &t->bucket[hash_ip(t, ip)];
     while (*pp && memcmp((*pp)->ip.b, ip->b, 16) != 0)
         pp = &(*pp)->next;
     return pp;

@@ -6,61 +6,18 @@
 #include <string.h>
 
 #include "../base/alloc.h"
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-static void sip_round(uint64_t v[4])
-{
-    v[0] += v[1];
-    v[1] = ROTL(v[1], 13);
-    v[1] ^= v[0];
-    v[0] = ROTL(v[0], 32);
-    v[2] += v[3];
-    v[3] = ROTL(v[3], 16);
-    v[3] ^= v[2];
-    v[0] += v[3];
-    v[3] = ROTL(v[3], 21);
-    v[3] ^= v[0];
-    v[2] += v[1];
-    v[1] = ROTL(v[1], 17);
-    v[1] ^= v[2];
-    v[2] = ROTL(v[2], 32);
-}
-
-static uint64_t load_le(const uint8_t *p, size_t n)
-{
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++)
-        x |= (uint64_t)p[i] << (8 * i);
-    return x;
-}
+#include "../base/siphash.h"
 
 uint64_t keymap_hash(uint64_t k0, uint64_t k1, const uint8_t *data, size_t len)
 {
-    uint64_t v[4] = { k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull, k0 ^ 0x6c7967656e657261ull,
-                      k1 ^ 0x7465646279746573ull };
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t m = load_le(data + i, 8);
-        v[3] ^= m;
-        sip_round(v);
-        v[0] ^= m;
-    }
-    uint64_t last = ((uint64_t)len << 56) | load_le(data + i, len - i);
-    v[3] ^= last;
-    sip_round(v);
-    v[0] ^= last;
-    v[2] ^= 0xff;
-    for (int r = 0; r < 3; r++)
-        sip_round(v);
-    return v[0] ^ v[1] ^ v[2] ^ v[3];
+    return siphash13(k0, k1, data, len);
 }
 
 void keymap_init(struct keymap *m, const uint8_t secret[16])
 {
     memset(m, 0, sizeof(*m));
-    m->k0 = load_le(secret, 8);
-    m->k1 = load_le(secret + 8, 8);
+    m->k0 = siphash_load_le(secret, 8);
+    m->k1 = siphash_load_le(secret + 8, 8);
 }
 
 void keymap_cleanup(struct keymap *m)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "base/alloc.h"
+#include "base/siphash.h"
 #include "base/strmap.h"
 
 struct item {
@@ -78,11 +79,38 @@ static void test_growth_and_each(void **state)
     xfree(items);
 }
 
+/* Keys a client chooses cannot be made to collide: every map hashes
+ * under its own random SipHash key, so the same key lands in different
+ * buckets in two maps, and FNV-1a's collisions are gone. */
+static void test_keyed_hash(void **state)
+{
+    (void)state;
+    struct strmap a, b;
+    strmap_init(&a);
+    strmap_init(&b);
+    assert_false(a.k0 == b.k0 && a.k1 == b.k1);
+    assert_false(a.k0 == 0 && a.k1 == 0);
+    struct item x = { .key = "alice" }, y = { .key = "alice" };
+    strmap_put(&a, &x.entry, x.key);
+    strmap_put(&b, &y.entry, y.key);
+    assert_int_not_equal(x.entry.hash, y.entry.hash);
+    assert_int_equal(x.entry.hash, (unsigned)siphash13(a.k0, a.k1, (const uint8_t *)"alice", 5));
+    /* "costarring" and "liquid" collide under 32-bit FNV-1a. */
+    struct item c = { .key = "costarring" }, d = { .key = "liquid" };
+    strmap_put(&a, &c.entry, c.key);
+    strmap_put(&a, &d.entry, d.key);
+    assert_int_not_equal(c.entry.hash, d.entry.hash);
+    assert_ptr_equal(strmap_get(&a, "liquid"), &d.entry);
+    strmap_cleanup(&a);
+    strmap_cleanup(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_get_del),
         cmocka_unit_test(test_growth_and_each),
+        cmocka_unit_test(test_keyed_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
